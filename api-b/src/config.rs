@@ -1,0 +1,22 @@
+use std::net::{Ipv4Addr, SocketAddr};
+
+use common::config::{ConfigError, Env, ServerConfig, base_path};
+
+const DEFAULT_LISTEN_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8080);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub server: ServerConfig,
+    /// `BASE_PATH`: prefix of the API's route, e.g. `/service2`.
+    pub base_path: String,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            server: ServerConfig::from_env(env, DEFAULT_LISTEN_ADDR)?,
+            base_path: base_path(env)?,
+        })
+    }
+}

@@ -1,0 +1,66 @@
+//! Service B: `GET {BASE_PATH}/` answers `{"status":"ok"}`; nothing else is served besides the
+//! operational routes every service has (`/healthz`, `/readyz`, `/metrics`).
+
+mod config;
+
+use std::future::Future;
+
+use common::health::Health;
+use common::http::Endpoints;
+use common::metrics::Metrics;
+use common::server::{Ops, serve};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use warp::Filter;
+
+pub use config::Config;
+
+#[derive(Serialize)]
+struct Status {
+    status: &'static str,
+    service: &'static str,
+}
+
+/// Serves Service B on `listener` until `shutdown` completes and in-flight requests are done.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let mut endpoints = Endpoints::new(&config.base_path);
+    let root = endpoints.get("/").map(|| {
+        warp::reply::json(&Status {
+            status: "ok",
+            service: "api-b",
+        })
+    });
+    let ops = Ops {
+        health: Health::always(),
+        metrics: Metrics::new(),
+        shutdown_delay: config.server.shutdown_delay,
+    };
+    serve(listener, ops, endpoints, root, shutdown).await;
+}
+
+pub struct ApiB;
+
+impl common::service::Service for ApiB {
+    const NAME: &'static str = "api-b";
+    type Config = Config;
+
+    fn load_config(env: &common::config::Env) -> Result<Config, common::config::ConfigError> {
+        Config::from_env(env)
+    }
+
+    fn server_config(config: &Config) -> &common::config::ServerConfig {
+        &config.server
+    }
+
+    fn run(
+        config: Config,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = ()> + Send {
+        run(config, listener, shutdown)
+    }
+}

@@ -1,0 +1,138 @@
+//! The real `api-b` binary: configuration errors, signals, graceful shutdown, JSON logs,
+//! `--health-check`.
+
+use std::time::{Duration, Instant};
+
+use common::testing::RunningBinary;
+use nix::sys::signal::Signal;
+use reqwest::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_api-b");
+
+fn run_to_exit(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BINARY)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_bad_value_exits_2_with_one_line_naming_variable_and_value() {
+    for (var, value) in [
+        ("LISTEN_ADDR", "localhost:http"),
+        ("LOG_LEVEL", "loud"),
+        ("LOG_FORMAT", "xml"),
+        ("BASE_PATH", "service2"),
+        ("SHUTDOWN_DELAY", "a while"),
+    ] {
+        let output = run_to_exit(&[(var, value)], &[]);
+        assert_eq!(output.status.code(), Some(2), "{var}={value}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(var) && stderr.contains(value),
+            "{var}={value}: {stderr}"
+        );
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn an_unknown_argument_exits_2_with_usage() {
+    let output = run_to_exit(&[], &["--bogus"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("usage: api-b")
+    );
+}
+
+#[tokio::test]
+async fn sigterm_when_idle_exits_0_quickly_and_logs_are_json() {
+    let service = RunningBinary::start(BINARY, &[]).await;
+    let response = reqwest::get(service.url("/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let sent = Instant::now();
+    service.signal(Signal::SIGTERM);
+    let (status, logs) = service.exited(Duration::from_secs(5)).await;
+    assert!(status.success(), "{status}");
+    assert!(sent.elapsed() < Duration::from_secs(5));
+
+    assert!(logs.len() >= 3, "{logs:?}");
+    for line in &logs {
+        let record: serde_json::Value =
+            serde_json::from_str(line).expect("one JSON object per line");
+        for field in ["timestamp", "level", "target", "message"] {
+            assert!(record[field].is_string(), "{field} in {line}");
+        }
+    }
+    assert!(logs.iter().any(|line| line.contains("SIGTERM received")));
+}
+
+#[tokio::test]
+async fn sigint_also_shuts_down_cleanly() {
+    let service = RunningBinary::start(BINARY, &[]).await;
+    service.signal(Signal::SIGINT);
+    let (status, _) = service.exited(Duration::from_secs(5)).await;
+    assert!(status.success(), "{status}");
+}
+
+/// SIGTERM arrives while a client is in the middle of a request on an open connection: the
+/// server answers it during the shutdown delay (readiness already 503), then closes the
+/// listener and exits 0.
+#[tokio::test]
+async fn sigterm_during_a_request_lets_it_complete_and_exits_0() {
+    let service = RunningBinary::start(
+        BINARY,
+        &[("BASE_PATH", "/service2"), ("SHUTDOWN_DELAY", "2s")],
+    )
+    .await;
+    let mut connection = tokio::net::TcpStream::connect(service.addr).await.unwrap();
+    // The request line and first header, but not yet the blank line that ends the request.
+    connection
+        .write_all(b"GET /service2/ HTTP/1.1\r\nHost: api-b\r\n")
+        .await
+        .unwrap();
+
+    service.signal(Signal::SIGTERM);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let readyz = reqwest::get(service.url("/readyz")).await.unwrap();
+    assert_eq!(readyz.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    connection
+        .write_all(b"Connection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    connection.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(
+        response.ends_with(r#"{"status":"ok","service":"api-b"}"#),
+        "{response}"
+    );
+
+    let (status, _) = service.exited(Duration::from_secs(5)).await;
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn health_check_mode_reports_the_running_instance() {
+    let service = RunningBinary::start(BINARY, &[]).await;
+    let listen_addr = service.addr.to_string();
+    let check = run_to_exit(&[("LISTEN_ADDR", &listen_addr)], &["--health-check"]);
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
+
+    service.signal(Signal::SIGTERM);
+    service.exited(Duration::from_secs(5)).await;
+    let check = run_to_exit(&[("LISTEN_ADDR", &listen_addr)], &["--health-check"]);
+    assert_eq!(check.status.code(), Some(1), "{check:?}");
+    assert!(
+        String::from_utf8(check.stderr)
+            .unwrap()
+            .contains("health check failed")
+    );
+}

@@ -1,0 +1,226 @@
+//! Configuration read from environment variables once at start-up.
+//!
+//! Every service builds its typed configuration through [`Env`], so every binary reports a bad
+//! value the same way: one line naming the variable and the value, and exit status 2.
+//! An empty variable counts as unset, so `docker compose` files can pass `${VAR:-}` through.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::logging::{LogConfig, LogFormat};
+
+/// A variable that is set but cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid {var}={value:?}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl ConfigError {
+    pub fn new(var: &'static str, value: &str, reason: impl Display) -> Self {
+        Self {
+            var,
+            value: value.to_owned(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Where configuration values come from: the process environment, or a map in tests.
+pub struct Env {
+    vars: HashMap<String, String>,
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        Self {
+            vars: std::env::vars().collect(),
+        }
+    }
+
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        }
+    }
+
+    /// The raw value of `var`, `None` when unset or empty.
+    pub fn get(&self, var: &str) -> Option<&str> {
+        self.vars
+            .get(var)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// `var` converted by `parse`, or `default` when unset.
+    pub fn parse_with<T, E: Display>(
+        &self,
+        var: &'static str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<T, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => parse(raw).map_err(|e| ConfigError::new(var, raw, e)),
+        }
+    }
+
+    /// `var` parsed with its type's `FromStr`, or `default` when unset.
+    pub fn parse_or<T>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        self.parse_with(var, default, str::parse)
+    }
+
+    /// A human-readable duration such as `500ms`, `10s` or `10m`.
+    pub fn duration_or(
+        &self,
+        var: &'static str,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        self.parse_with(var, default, humantime::parse_duration)
+    }
+}
+
+/// The settings every binary shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// `LISTEN_ADDR`: where the HTTP server (API or health/metrics) listens.
+    pub listen_addr: SocketAddr,
+    /// `LOG_LEVEL` and `LOG_FORMAT`.
+    pub log: LogConfig,
+    /// `SHUTDOWN_DELAY`: how long `/readyz` answers 503 before the listener closes, so load
+    /// balancers stop sending traffic before connections are refused.
+    pub shutdown_delay: Duration,
+}
+
+impl ServerConfig {
+    pub fn from_env(env: &Env, default_listen_addr: SocketAddr) -> Result<Self, ConfigError> {
+        Ok(Self {
+            listen_addr: env.parse_or("LISTEN_ADDR", default_listen_addr)?,
+            log: LogConfig {
+                level: env.parse_with("LOG_LEVEL", log::LevelFilter::Info, parse_level)?,
+                format: env.parse_or("LOG_FORMAT", LogFormat::Json)?,
+            },
+            shutdown_delay: env.duration_or("SHUTDOWN_DELAY", Duration::ZERO)?,
+        })
+    }
+}
+
+fn parse_level(raw: &str) -> Result<log::LevelFilter, &'static str> {
+    match raw.to_ascii_lowercase().as_str() {
+        "error" => Ok(log::LevelFilter::Error),
+        "warn" => Ok(log::LevelFilter::Warn),
+        "info" => Ok(log::LevelFilter::Info),
+        "debug" => Ok(log::LevelFilter::Debug),
+        "trace" => Ok(log::LevelFilter::Trace),
+        _ => Err("expected one of error, warn, info, debug, trace"),
+    }
+}
+
+/// `BASE_PATH`: the prefix an API's routes are served under, e.g. `/service2`; empty by default.
+/// A trailing slash is dropped, so `/` means no prefix.
+pub fn base_path(env: &Env) -> Result<String, ConfigError> {
+    env.parse_with("BASE_PATH", String::new(), |raw| {
+        let trimmed = raw.trim_end_matches('/');
+        if !raw.starts_with('/') {
+            Err("must start with '/', e.g. /service1")
+        } else if trimmed.contains("//") {
+            Err("must not contain empty segments ('//')")
+        } else if !trimmed
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b))
+        {
+            Err("may only contain letters, digits, '/', '-', '.', '_' and '~'")
+        } else {
+            Ok(trimmed.to_owned())
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEFAULT_ADDR: &str = "0.0.0.0:8080";
+
+    fn server(pairs: &[(&str, &str)]) -> Result<ServerConfig, ConfigError> {
+        ServerConfig::from_env(
+            &Env::from_pairs(pairs.iter().copied()),
+            DEFAULT_ADDR.parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn defaults_apply_when_unset_or_empty() {
+        let expected = ServerConfig {
+            listen_addr: DEFAULT_ADDR.parse().unwrap(),
+            log: LogConfig {
+                level: log::LevelFilter::Info,
+                format: LogFormat::Json,
+            },
+            shutdown_delay: Duration::ZERO,
+        };
+        assert_eq!(server(&[]).unwrap(), expected);
+        assert_eq!(
+            server(&[("LISTEN_ADDR", ""), ("LOG_LEVEL", ""), ("LOG_FORMAT", "")]).unwrap(),
+            expected
+        );
+    }
+
+    #[test]
+    fn values_are_parsed() {
+        let config = server(&[
+            ("LISTEN_ADDR", "127.0.0.1:9000"),
+            ("LOG_LEVEL", "DEBUG"),
+            ("LOG_FORMAT", "text"),
+            ("SHUTDOWN_DELAY", "1500ms"),
+        ])
+        .unwrap();
+        assert_eq!(config.listen_addr, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(config.log.level, log::LevelFilter::Debug);
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(config.shutdown_delay, Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_the_value() {
+        for (var, value) in [
+            ("LISTEN_ADDR", "localhost"),
+            ("LOG_LEVEL", "verbose"),
+            ("LOG_FORMAT", "xml"),
+            ("SHUTDOWN_DELAY", "soon"),
+        ] {
+            let err = server(&[(var, value)]).unwrap_err();
+            assert_eq!((err.var, err.value.as_str()), (var, value));
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("invalid {var}=\"{value}\": ")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn base_path_is_validated_and_normalised() {
+        let parse = |raw: &str| base_path(&Env::from_pairs([("BASE_PATH", raw)]));
+        assert_eq!(base_path(&Env::from_pairs([])).unwrap(), "");
+        assert_eq!(parse("/service2").unwrap(), "/service2");
+        assert_eq!(parse("/service2/").unwrap(), "/service2");
+        assert_eq!(parse("/a/b-c").unwrap(), "/a/b-c");
+        assert_eq!(parse("/").unwrap(), "");
+        for bad in ["service2", "/a//b", "/a b", "/a?b"] {
+            assert_eq!(parse(bad).unwrap_err().var, "BASE_PATH", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Plumbing shared by `api-a`, `api-b` and `poller`: configuration, logging, health, metrics,
+//! serving and shutdown. Each service is a library plus a `main` that calls [`service::main`].
+
+pub mod config;
+pub mod health;
+pub mod healthcheck;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod server;
+pub mod service;
+pub mod shutdown;
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,98 @@
+//! Logging to stdout with `log` + `fern`: one JSON object per line by default, or plain text.
+
+use std::str::FromStr;
+use std::time::SystemTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `{"timestamp":..,"level":..,"target":..,"message":..}` per line, for log collectors.
+    Json,
+    /// `timestamp LEVEL target: message`, for people.
+    Text,
+}
+
+impl FromStr for LogFormat {
+    type Err = &'static str;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw.to_ascii_lowercase().as_str() {
+            "json" => Ok(Self::Json),
+            "text" => Ok(Self::Text),
+            _ => Err("expected json or text"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogConfig {
+    pub level: log::LevelFilter,
+    pub format: LogFormat,
+}
+
+/// Installs the global logger. Fails only if a logger is already installed.
+pub fn init(config: LogConfig) -> Result<(), log::SetLoggerError> {
+    let dispatch = fern::Dispatch::new().level(config.level);
+    let dispatch = match config.format {
+        LogFormat::Json => dispatch.format(|out, message, record| {
+            out.finish(format_args!("{}", json_line(record, &message.to_string())))
+        }),
+        LogFormat::Text => dispatch.format(|out, message, record| {
+            out.finish(format_args!(
+                "{} {:<5} {}: {}",
+                humantime::format_rfc3339_millis(SystemTime::now()),
+                record.level(),
+                record.target(),
+                message
+            ))
+        }),
+    };
+    dispatch.chain(std::io::stdout()).apply()
+}
+
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    timestamp: String,
+    level: &'static str,
+    target: &'a str,
+    message: &'a str,
+}
+
+fn json_line(record: &log::Record, message: &str) -> String {
+    serde_json::to_string(&JsonLine {
+        timestamp: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        level: record.level().as_str(),
+        target: record.target(),
+        message,
+    })
+    .expect("a struct of strings always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_line_is_one_object_with_the_four_fields() {
+        let line = json_line(
+            &log::Record::builder()
+                .level(log::Level::Warn)
+                .target("poller::tick")
+                .build(),
+            "multi\nline \"quoted\"",
+        );
+        assert!(!line.contains('\n'));
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["level"], "WARN");
+        assert_eq!(value["target"], "poller::tick");
+        assert_eq!(value["message"], "multi\nline \"quoted\"");
+        let timestamp = value["timestamp"].as_str().unwrap();
+        assert!(humantime::parse_rfc3339(timestamp).is_ok(), "{timestamp}");
+    }
+
+    #[test]
+    fn format_names_parse_case_insensitively() {
+        assert_eq!("JSON".parse(), Ok(LogFormat::Json));
+        assert_eq!("text".parse(), Ok(LogFormat::Text));
+        assert!("yaml".parse::<LogFormat>().is_err());
+    }
+}

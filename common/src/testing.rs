@@ -1,0 +1,159 @@
+//! Test support (feature `testing`): run a service in-process on `127.0.0.1:0`, or run its real
+//! binary and talk to it, stop it with a signal and read its logs.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A service running in this process, stopped by [`TestServer::shutdown`] like SIGTERM would.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl TestServer {
+    /// Calls `run(listener, shutdown)` on a fresh `127.0.0.1:0` listener in a background task.
+    pub async fn start<F, Fut>(run: F) -> Self
+    where
+        F: FnOnce(TcpListener, ShutdownSignal) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("bound address");
+        let (trigger, signal) = oneshot::channel();
+        let task = tokio::spawn(run(listener, ShutdownSignal(signal)));
+        Self {
+            addr,
+            shutdown: Some(trigger),
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Starts the shutdown, as a SIGTERM would.
+    pub fn shutdown(&mut self) {
+        if let Some(trigger) = self.shutdown.take() {
+            let _ = trigger.send(());
+        }
+    }
+
+    /// Waits for the service to return, at most `timeout`; panics if it does not.
+    pub async fn stopped(self, timeout: Duration) {
+        tokio::time::timeout(timeout, self.task)
+            .await
+            .expect("the service stops in time")
+            .expect("the service task does not panic");
+    }
+}
+
+/// The shutdown future handed to an in-process service.
+pub struct ShutdownSignal(oneshot::Receiver<()>);
+
+impl Future for ShutdownSignal {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        // A dropped trigger (the test ended) also means: shut down.
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}
+
+/// A service's real binary, started with `LISTEN_ADDR=127.0.0.1:0` and JSON logs.
+pub struct RunningBinary {
+    pub addr: SocketAddr,
+    child: Child,
+    logs: Arc<Mutex<Vec<String>>>,
+    log_reader: JoinHandle<()>,
+}
+
+impl RunningBinary {
+    /// Starts `path` with `env` on top of the defaults and waits until it listens.
+    pub async fn start(path: &str, env: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(path)
+            .env("LISTEN_ADDR", "127.0.0.1:0")
+            .env("LOG_FORMAT", "json")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {path}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (listening_tx, listening_rx) = oneshot::channel();
+        let log_reader = tokio::spawn({
+            let logs = logs.clone();
+            async move {
+                let mut listening_tx = Some(listening_tx);
+                let mut lines = BufReader::new(stdout).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(addr) = listening_addr(&line)
+                        && let Some(tx) = listening_tx.take()
+                    {
+                        let _ = tx.send(addr);
+                    }
+                    logs.lock().unwrap().push(line);
+                }
+            }
+        });
+        let addr = tokio::time::timeout(Duration::from_secs(10), listening_rx)
+            .await
+            .unwrap_or_else(|_| panic!("{path} logs 'listening on' within 10 s"))
+            .unwrap_or_else(|_| panic!("{path} exited before listening"));
+        Self {
+            addr,
+            child,
+            logs,
+            log_reader,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn signal(&self, signal: Signal) {
+        let pid = self.child.id().expect("the child is running") as i32;
+        kill(Pid::from_raw(pid), signal).expect("send the signal");
+    }
+
+    /// Waits at most `timeout` for the process to exit; returns its status and every log line.
+    pub async fn exited(mut self, timeout: Duration) -> (ExitStatus, Vec<String>) {
+        let status = tokio::time::timeout(timeout, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the process exits within {timeout:?}"))
+            .expect("wait for the process");
+        let _ = self.log_reader.await;
+        let logs = std::mem::take(&mut *self.logs.lock().unwrap());
+        (status, logs)
+    }
+}
+
+/// The address in the server's `listening on ADDR` log line.
+fn listening_addr(line: &str) -> Option<SocketAddr> {
+    let record: serde_json::Value = serde_json::from_str(line).ok()?;
+    record["message"]
+        .as_str()?
+        .strip_prefix("listening on ")?
+        .parse()
+        .ok()
+}
