@@ -1,5 +1,5 @@
 //! Plumbing shared by `api-a`, `api-b` and `poller`: configuration, logging, health, metrics,
-//! serving and shutdown. Each service is a library plus a `main` that calls [`service::main`].
+//! serving and shutdown, and the Redis schema of the price samples. Each service is a library plus a `main` that calls [`service::main`].
 
 pub mod config;
 pub mod health;
@@ -7,6 +7,7 @@ pub mod healthcheck;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod samples;
 pub mod server;
 pub mod service;
 pub mod shutdown;

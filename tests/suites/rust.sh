@@ -5,6 +5,8 @@ cd "$(dirname "$0")/../.."
 source tests/lib.sh
 
 command -v cargo >/dev/null || die "cargo not found: install Rust with https://rustup.rs"
+# The services' tests run a real redis-server on a free port.
+require_packages redis-server:redis-server
 
 log "cargo fmt --check"
 cargo fmt --all --check

@@ -1,0 +1,125 @@
+//! The price samples in Redis: the contract between the poller (the only writer) and api-a
+//! (the reader). Nothing else knows the key or the format.
+//!
+//! One sorted set, [`SAMPLES_KEY`]:
+//! - **score**: when the sample was fetched, in Unix milliseconds;
+//! - **member**: the sample as compact JSON, for example
+//!   `{"fetched_at_ms":1763730000000,"price_usd":97123.4567,"sources":["coinbase","kraken"]}`.
+//!   The member holds its own timestamp, so two samples never collide.
+//!
+//! The poller adds a sample and trims what is older than its retention in one `MULTI`/`EXEC`,
+//! so a reader never sees one without the other. A reader gets the newest sample and every
+//! sample since a given time in one pipelined round trip ([`read_recent`]).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis::aio::ConnectionLike;
+use serde::{Deserialize, Serialize};
+
+/// The sorted set of samples; the version suffix changes if the member format ever does.
+pub const SAMPLES_KEY: &str = "btc_usd:samples:v1";
+
+/// One poll's outcome: the BTC price in USD, when it was fetched and which providers agreed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub fetched_at_ms: i64,
+    pub price_usd: f64,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("a stored sample is not in the v1 format: {0}")]
+    Corrupt(#[from] serde_json::Error),
+}
+
+/// What a reader gets in one round trip.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Recent {
+    /// The newest sample, however old.
+    pub latest: Option<Sample>,
+    /// Every sample fetched at or after the requested time, oldest first.
+    pub since: Vec<Sample>,
+}
+
+/// Stores `sample` and, atomically with it, drops samples fetched more than `retention`
+/// before it.
+pub async fn write(
+    conn: &mut impl ConnectionLike,
+    sample: &Sample,
+    retention: Duration,
+) -> Result<(), StoreError> {
+    let member = serde_json::to_string(sample)?;
+    let oldest_kept = sample.fetched_at_ms - duration_ms(retention);
+    redis::pipe()
+        .atomic()
+        .zadd(SAMPLES_KEY, member, sample.fetched_at_ms)
+        .ignore()
+        .zrembyscore(SAMPLES_KEY, "-inf", format!("({oldest_kept}"))
+        .ignore()
+        .query_async::<()>(conn)
+        .await?;
+    Ok(())
+}
+
+/// The newest sample and every sample fetched at or after `since_ms`, in one round trip.
+pub async fn read_recent(
+    conn: &mut impl ConnectionLike,
+    since_ms: i64,
+) -> Result<Recent, StoreError> {
+    let (latest, since): (Vec<String>, Vec<String>) = redis::pipe()
+        .zrange(SAMPLES_KEY, -1, -1)
+        .zrangebyscore(SAMPLES_KEY, since_ms, "+inf")
+        .query_async(conn)
+        .await?;
+    Ok(Recent {
+        latest: latest
+            .first()
+            .map(|m| serde_json::from_str(m))
+            .transpose()?,
+        since: since
+            .iter()
+            .map(|m| serde_json::from_str(m))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// `time` in Unix milliseconds, the unit of scores and `fetched_at_ms`.
+pub fn unix_ms(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(since_epoch) => duration_ms(since_epoch),
+        Err(before_epoch) => -duration_ms(before_epoch.duration()),
+    }
+}
+
+fn duration_ms(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_member_format_is_the_documented_json() {
+        let sample = Sample {
+            fetched_at_ms: 1_763_730_000_000,
+            price_usd: 97_123.456_7,
+            sources: vec!["coinbase".into(), "kraken".into()],
+        };
+        let member = serde_json::to_string(&sample).unwrap();
+        assert_eq!(
+            member,
+            r#"{"fetched_at_ms":1763730000000,"price_usd":97123.4567,"sources":["coinbase","kraken"]}"#
+        );
+        assert_eq!(serde_json::from_str::<Sample>(&member).unwrap(), sample);
+    }
+
+    #[test]
+    fn unix_ms_counts_from_the_epoch() {
+        assert_eq!(unix_ms(UNIX_EPOCH + Duration::from_millis(1500)), 1500);
+        assert_eq!(unix_ms(UNIX_EPOCH - Duration::from_millis(20)), -20);
+    }
+}
