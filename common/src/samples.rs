@@ -13,11 +13,38 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bb8_redis::RedisConnectionManager;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 
+use crate::config::{ConfigError, Env};
+
 /// The sorted set of samples; the version suffix changes if the member format ever does.
 pub const SAMPLES_KEY: &str = "btc_usd:samples:v1";
+
+/// `REDIS_URL`'s default: the pod-local Redis.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// A pool of connections to the Redis holding the samples.
+pub type Pool = bb8::Pool<RedisConnectionManager>;
+
+/// `REDIS_URL`, checked at start-up so a typo is a configuration error, not a runtime one.
+pub fn redis_url(env: &Env) -> Result<String, ConfigError> {
+    env.parse_with("REDIS_URL", DEFAULT_REDIS_URL.to_owned(), |raw| {
+        redis::Client::open(raw).map(|_| raw.to_owned())
+    })
+}
+
+/// A pool that connects lazily (Redis may be down at start-up) and never makes a caller wait
+/// longer than `timeout` for a connection. Each connection is checked with a `PING` when taken
+/// from the pool, so one broken by a Redis restart is replaced instead of failing again.
+pub fn pool(redis_url: &str, timeout: Duration) -> Pool {
+    let manager = RedisConnectionManager::new(redis_url).expect("REDIS_URL was validated");
+    bb8::Pool::builder()
+        .max_size(4)
+        .connection_timeout(timeout)
+        .build_unchecked(manager)
+}
 
 /// One poll's outcome: the BTC price in USD, when it was fetched and which providers agreed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +142,15 @@ mod tests {
             r#"{"fetched_at_ms":1763730000000,"price_usd":97123.4567,"sources":["coinbase","kraken"]}"#
         );
         assert_eq!(serde_json::from_str::<Sample>(&member).unwrap(), sample);
+    }
+
+    #[test]
+    fn redis_url_defaults_to_the_pod_local_redis_and_is_validated() {
+        assert_eq!(redis_url(&Env::from_pairs([])).unwrap(), DEFAULT_REDIS_URL);
+        let custom = Env::from_pairs([("REDIS_URL", "redis://10.0.0.5:6380/2")]);
+        assert_eq!(redis_url(&custom).unwrap(), "redis://10.0.0.5:6380/2");
+        let bad = Env::from_pairs([("REDIS_URL", "http://nope")]);
+        assert_eq!(redis_url(&bad).unwrap_err().var, "REDIS_URL");
     }
 
     #[test]

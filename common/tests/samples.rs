@@ -81,3 +81,32 @@ async fn a_corrupt_member_is_an_error_not_a_price() {
         .unwrap();
     assert!(read_recent(&mut conn, 0).await.is_err());
 }
+
+#[tokio::test]
+async fn the_pool_gives_up_quickly_on_a_dead_redis_and_recovers_after_a_restart() {
+    let mut redis = RedisServer::start().await;
+    let pool = common::samples::pool(&redis.url(), Duration::from_millis(300));
+    write(
+        &mut *pool.get().await.unwrap(),
+        &sample(1, 1.0),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+
+    redis.kill();
+    let started = std::time::Instant::now();
+    let failed = async { read_recent(&mut *pool.get().await.ok()?, 0).await.ok() }.await;
+    assert!(failed.is_none());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+
+    redis.restart().await;
+    let recent = read_recent(&mut *pool.get().await.unwrap(), 0)
+        .await
+        .unwrap();
+    assert_eq!(recent.latest, None, "a restarted test server is empty");
+}
