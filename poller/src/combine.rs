@@ -1,0 +1,232 @@
+//! Turning the valid answers of one tick into one price, robustly.
+//!
+//! 1. Take the median of all valid answers.
+//! 2. An answer agrees when it is within [`RELATIVE_TOLERANCE`] of that median; the others are
+//!    outliers.
+//! 3. The agreeing answers must be a strict majority of the valid ones; otherwise the tick has
+//!    no price (two camps of equal size cannot be told apart).
+//! 4. The price is the median of the agreeing answers; they are the sample's sources.
+//!
+//! So one provider 1000× off never becomes the price while others answer sanely: the median
+//! ignores it, and it cannot be part of a majority. A single valid answer is stored on its
+//! own (nothing contradicts it; the plausibility bounds still apply), so the service keeps
+//! working while the other providers are down.
+
+use crate::providers::Provider;
+
+/// How far from the median an answer may be and still agree: 2 %. Exchanges quote BTC/USD
+/// within a few tenths of a percent of each other, and CoinGecko's one-minute cache lags by
+/// less than this in all but the most violent minutes; a real error is off by far more.
+pub const RELATIVE_TOLERANCE: f64 = 0.02;
+
+/// One provider's valid answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quote {
+    pub provider: Provider,
+    pub price_usd: f64,
+}
+
+/// The price the providers agree on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agreement {
+    pub price_usd: f64,
+    /// The agreeing providers, in the order of the quotes.
+    pub sources: Vec<Provider>,
+    /// The valid answers that were too far from the others.
+    pub outliers: Vec<Provider>,
+}
+
+/// Why a tick has no price.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoPrice {
+    #[error("no valid answer")]
+    NoValidAnswer,
+    #[error("no majority: only {agreeing} of {valid} valid answers agree")]
+    NoMajority { valid: usize, agreeing: usize },
+}
+
+impl NoPrice {
+    /// The `result` label of the tick counter.
+    pub fn label(&self) -> &'static str {
+        match self {
+            NoPrice::NoValidAnswer => "no_valid_answer",
+            NoPrice::NoMajority { .. } => "no_majority",
+        }
+    }
+}
+
+pub fn combine(quotes: &[Quote]) -> Result<Agreement, NoPrice> {
+    let all: Vec<f64> = quotes.iter().map(|q| q.price_usd).collect();
+    let Some(center) = median(&all) else {
+        return Err(NoPrice::NoValidAnswer);
+    };
+    let (agreeing, outliers): (Vec<Quote>, Vec<Quote>) = quotes
+        .iter()
+        .partition(|q| (q.price_usd - center).abs() <= RELATIVE_TOLERANCE * center);
+    if agreeing.len() * 2 <= quotes.len() {
+        return Err(NoPrice::NoMajority {
+            valid: quotes.len(),
+            agreeing: agreeing.len(),
+        });
+    }
+    let agreeing_prices: Vec<f64> = agreeing.iter().map(|q| q.price_usd).collect();
+    Ok(Agreement {
+        price_usd: median(&agreeing_prices).expect("a majority is not empty"),
+        sources: agreeing.iter().map(|q| q.provider).collect(),
+        outliers: outliers.iter().map(|q| q.provider).collect(),
+    })
+}
+
+/// The middle value, or the mean of the two middle ones; `None` for no values.
+fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(sorted[middle]),
+        _ => Some((sorted[middle - 1] + sorted[middle]) / 2.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Provider::*;
+
+    fn quotes(prices: &[(Provider, f64)]) -> Vec<Quote> {
+        prices
+            .iter()
+            .map(|&(provider, price_usd)| Quote {
+                provider,
+                price_usd,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn agreeing_answers_give_their_median() {
+        let agreement = combine(&quotes(&[
+            (Coinbase, 78_700.0),
+            (Kraken, 78_754.0),
+            (Bitstamp, 78_800.0),
+        ]))
+        .unwrap();
+        assert_eq!(agreement.price_usd, 78_754.0);
+        assert_eq!(agreement.sources, [Coinbase, Kraken, Bitstamp]);
+        assert!(agreement.outliers.is_empty());
+
+        let even = combine(&quotes(&[(Gemini, 78_500.0), (Bitfinex, 79_000.0)])).unwrap();
+        assert_eq!(even.price_usd, 78_750.0);
+    }
+
+    #[test]
+    fn one_provider_1000x_off_is_dropped_whichever_way() {
+        for wrong in [78_754_000.0, 78.754, 7_875_400.0, 787.54] {
+            let agreement = combine(&quotes(&[
+                (Coinbase, wrong),
+                (Kraken, 78_754.0),
+                (Gemini, 78_531.37),
+            ]))
+            .unwrap();
+            assert_eq!(agreement.sources, [Kraken, Gemini], "{wrong}");
+            assert_eq!(agreement.outliers, [Coinbase]);
+            assert_eq!(agreement.price_usd, (78_754.0 + 78_531.37) / 2.0);
+        }
+    }
+
+    #[test]
+    fn outliers_beyond_the_tolerance_are_dropped_and_those_within_kept() {
+        let agreement = combine(&quotes(&[
+            (Coinbase, 100_000.0),
+            (Kraken, 101_900.0),
+            (Bitstamp, 98_100.0),
+            (Gemini, 102_100.0),
+            (Bitfinex, 97_000.0),
+        ]))
+        .unwrap();
+        assert_eq!(agreement.sources, [Coinbase, Kraken, Bitstamp]);
+        assert_eq!(agreement.outliers, [Gemini, Bitfinex]);
+        assert_eq!(agreement.price_usd, 100_000.0);
+    }
+
+    #[test]
+    fn the_stack_tests_fixture_bodies_give_kraken_s_price() {
+        // What the docker-compose test serves: real bodies, Coinbase's from another day.
+        let agreement = combine(&quotes(&[
+            (Coinbase, 63_212.97),
+            (Kraken, 78_754.0),
+            (Gemini, 78_531.37),
+            (Bitfinex, 79_026.0),
+        ]))
+        .unwrap();
+        assert_eq!(agreement.price_usd, 78_754.0);
+        assert_eq!(agreement.outliers, [Coinbase]);
+    }
+
+    #[test]
+    fn a_single_answer_stands_alone() {
+        let agreement = combine(&quotes(&[(Coingecko, 67_187.34)])).unwrap();
+        assert_eq!(agreement.price_usd, 67_187.34);
+        assert_eq!(agreement.sources, [Coingecko]);
+    }
+
+    #[test]
+    fn no_answer_no_price() {
+        assert_eq!(combine(&[]), Err(NoPrice::NoValidAnswer));
+    }
+
+    #[test]
+    fn without_a_strict_majority_there_is_no_price() {
+        // Two that disagree: which one is wrong cannot be known.
+        assert_eq!(
+            combine(&quotes(&[(Coinbase, 78_754.0), (Kraken, 78_754_000.0)])),
+            Err(NoPrice::NoMajority {
+                valid: 2,
+                agreeing: 0
+            })
+        );
+        // Two camps of two: the median falls between them.
+        assert_eq!(
+            combine(&quotes(&[
+                (Coinbase, 78_000.0),
+                (Kraken, 78_100.0),
+                (Gemini, 90_000.0),
+                (Bitfinex, 90_100.0),
+            ])),
+            Err(NoPrice::NoMajority {
+                valid: 4,
+                agreeing: 0
+            })
+        );
+        // Half agree around the median, which is not more than half.
+        assert_eq!(
+            combine(&quotes(&[
+                (Coinbase, 63_212.97),
+                (Kraken, 78_754.0),
+                (Bitstamp, 85_052.34),
+                (Gemini, 78_531.37),
+                (Bitfinex, 79_026.0),
+                (Coingecko, 67_187.34),
+            ])),
+            Err(NoPrice::NoMajority {
+                valid: 6,
+                agreeing: 3
+            })
+        );
+    }
+
+    #[test]
+    fn two_wrong_answers_cannot_outvote_three_right_ones() {
+        let agreement = combine(&quotes(&[
+            (Coinbase, 78_754_000.0),
+            (Kraken, 78_754.0),
+            (Bitstamp, 78_760.0),
+            (Gemini, 78_754_000.0),
+            (Bitfinex, 78_750.0),
+        ]))
+        .unwrap();
+        assert_eq!(agreement.sources, [Kraken, Bitstamp, Bitfinex]);
+        assert_eq!(agreement.price_usd, 78_754.0);
+    }
+}

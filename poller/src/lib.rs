@@ -1,0 +1,128 @@
+//! Service A's poller: every `POLL_INTERVAL` it asks several public exchanges for the BTC/USD
+//! price, combines their answers robustly and writes one sample into the pod-local Redis, where
+//! api-a reads it. It serves only `/healthz`, `/readyz` and `/metrics`.
+//!
+//! The pieces, in the order a tick uses them: [`schedule`] (when), [`backoff`] (who is asked),
+//! [`fetch`] and [`providers`] (asking and parsing), [`combine`] (one price from many),
+//! [`store`] (into Redis, in its own task).
+
+pub mod backoff;
+pub mod combine;
+mod config;
+pub mod fetch;
+mod metrics;
+mod poll;
+pub mod providers;
+pub mod schedule;
+mod store;
+
+use std::future::Future;
+
+use common::health::Health;
+use common::http::{Endpoints, no_routes};
+use common::metrics::Metrics;
+use common::server::{Ops, serve};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+pub use config::{Config, ProviderConfig};
+
+use crate::metrics::PollerMetrics;
+use crate::poll::PricePoller;
+use crate::schedule::{Heartbeat, Schedule};
+use crate::store::{REDIS_TIMEOUT, SampleWriter};
+
+/// Samples waiting for the Redis writer task to pick them up; it drains them every time it
+/// runs, so this only fills if that task is stuck.
+const SAMPLE_QUEUE: usize = 64;
+
+/// Polls until `shutdown` completes, serving the operational routes on `listener`; when
+/// shutdown starts the tick loop stops at once and the server drains.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let metrics = Metrics::new();
+    let poller_metrics = PollerMetrics::register(metrics.registry());
+    // Alive while ticks keep coming: three intervals of silence is a stuck loop, not a slow
+    // exchange (a tick never lasts longer than the fetch timeout).
+    let heartbeat = Heartbeat::new(config.poll_interval * 3);
+    let health = Health::with_checks(
+        {
+            let heartbeat = heartbeat.clone();
+            move || heartbeat.is_alive()
+        },
+        || true,
+    );
+
+    let (samples, queued_samples) = mpsc::channel(SAMPLE_QUEUE);
+    let pool = common::samples::pool(&config.redis_url, REDIS_TIMEOUT);
+    let writer = SampleWriter::new(pool, config.retention(), poller_metrics.clone());
+    let writing = tokio::spawn(writer.run(queued_samples));
+
+    let (stopping, mut stop_requested) = watch::channel(false);
+    let poller = PricePoller::new(
+        config.providers,
+        config.poll_interval,
+        config.fetch_timeout,
+        samples,
+        poller_metrics,
+        heartbeat,
+    );
+    let polling = tokio::spawn(poller.run(Schedule::new(config.poll_interval), async move {
+        // A dropped sender also means stop.
+        let _ = stop_requested.wait_for(|&stop| stop).await;
+    }));
+    log::info!(
+        "polling every {} with a {} deadline",
+        humantime::format_duration(config.poll_interval),
+        humantime::format_duration(config.fetch_timeout)
+    );
+
+    let ops = Ops {
+        health,
+        metrics,
+        shutdown_delay: config.server.shutdown_delay,
+    };
+    let server_shutdown = async move {
+        shutdown.await;
+        stopping.send_replace(true);
+    };
+    serve(
+        listener,
+        ops,
+        Endpoints::new(""),
+        no_routes(),
+        server_shutdown,
+    )
+    .await;
+    for (task, name) in [(polling, "polling"), (writing, "Redis writer")] {
+        if let Err(err) = task.await {
+            log::error!("the {name} task failed: {err}");
+        }
+    }
+}
+
+pub struct Poller;
+
+impl common::service::Service for Poller {
+    const NAME: &'static str = "poller";
+    type Config = Config;
+
+    fn load_config(env: &common::config::Env) -> Result<Config, common::config::ConfigError> {
+        Config::from_env(env)
+    }
+
+    fn server_config(config: &Config) -> &common::config::ServerConfig {
+        &config.server
+    }
+
+    fn run(
+        config: Config,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = ()> + Send {
+        run(config, listener, shutdown)
+    }
+}

@@ -1,0 +1,136 @@
+//! The poller's own metrics, next to the HTTP metrics every service has.
+
+use std::time::Duration;
+
+use prometheus::{
+    Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
+};
+
+/// Provider latency buckets in seconds: from a nearby fake (5 ms) to the longest timeout.
+const FETCH_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Clone)]
+pub struct PollerMetrics {
+    fetches: IntCounterVec,
+    fetch_duration: HistogramVec,
+    backed_off: IntGaugeVec,
+    ticks: IntCounterVec,
+    last_price: Gauge,
+    last_sample_time: Gauge,
+    redis_write_errors: IntCounter,
+    pending_samples: IntGauge,
+}
+
+impl PollerMetrics {
+    pub fn register(registry: &Registry) -> Self {
+        let metrics = Self {
+            fetches: IntCounterVec::new(
+                Opts::new(
+                    "poller_fetches_total",
+                    "Provider requests by outcome: ok, outlier (valid but outvoted), or the error kind.",
+                ),
+                &["provider", "outcome"],
+            )
+            .expect("valid metric"),
+            fetch_duration: HistogramVec::new(
+                HistogramOpts::new(
+                    "poller_fetch_duration_seconds",
+                    "Time for a provider to answer, for answers within the deadline.",
+                )
+                .buckets(FETCH_BUCKETS.to_vec()),
+                &["provider"],
+            )
+            .expect("valid metric"),
+            backed_off: IntGaugeVec::new(
+                Opts::new(
+                    "poller_provider_backed_off",
+                    "1 while a provider is backed off after failures or a rate limit.",
+                ),
+                &["provider"],
+            )
+            .expect("valid metric"),
+            ticks: IntCounterVec::new(
+                Opts::new(
+                    "poller_ticks_total",
+                    "Ticks by result: stored, no_valid_answer, no_majority.",
+                ),
+                &["result"],
+            )
+            .expect("valid metric"),
+            last_price: Gauge::new(
+                "poller_last_price_usd",
+                "The price of the newest sample written to Redis.",
+            )
+            .expect("valid metric"),
+            last_sample_time: Gauge::new(
+                "poller_last_sample_timestamp_seconds",
+                "When the newest sample written to Redis was fetched, in Unix seconds.",
+            )
+            .expect("valid metric"),
+            redis_write_errors: IntCounter::new(
+                "poller_redis_write_errors_total",
+                "Failed attempts to write a sample to Redis.",
+            )
+            .expect("valid metric"),
+            pending_samples: IntGauge::new(
+                "poller_pending_samples",
+                "Samples waiting for Redis to come back.",
+            )
+            .expect("valid metric"),
+        };
+        for collector in metrics.collectors() {
+            registry.register(collector).expect("registered once");
+        }
+        metrics
+    }
+
+    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.fetches.clone()),
+            Box::new(self.fetch_duration.clone()),
+            Box::new(self.backed_off.clone()),
+            Box::new(self.ticks.clone()),
+            Box::new(self.last_price.clone()),
+            Box::new(self.last_sample_time.clone()),
+            Box::new(self.redis_write_errors.clone()),
+            Box::new(self.pending_samples.clone()),
+        ]
+    }
+
+    pub fn fetched(&self, provider: &str, outcome: &str) {
+        self.fetches.with_label_values(&[provider, outcome]).inc();
+    }
+
+    pub fn answered_in(&self, provider: &str, latency: Duration) {
+        self.fetch_duration
+            .with_label_values(&[provider])
+            .observe(latency.as_secs_f64());
+    }
+
+    pub fn set_backed_off(&self, provider: &str, backed_off: bool) {
+        self.backed_off
+            .with_label_values(&[provider])
+            .set(i64::from(backed_off));
+    }
+
+    pub fn ticked(&self, result: &str) {
+        self.ticks.with_label_values(&[result]).inc();
+    }
+
+    pub fn sample_written(&self, price_usd: f64, fetched_at_ms: i64) {
+        self.last_price.set(price_usd);
+        self.last_sample_time.set(fetched_at_ms as f64 / 1000.0);
+    }
+
+    pub fn redis_write_failed(&self) {
+        self.redis_write_errors.inc();
+    }
+
+    pub fn set_pending(&self, count: usize) {
+        self.pending_samples
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+}

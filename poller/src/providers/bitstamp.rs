@@ -1,0 +1,51 @@
+//! Bitstamp ticker: `{"timestamp": "1790515990", "last": "85052.34", ..., "market_type": "SPOT"}`,
+//! every number a string. Errors: `{"status": "error", "reason": .., "code": ..}` (rate limits
+//! with code `400.002`, sent with 429 or 400) and `{"error": ".."}` (maintenance).
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{Answer, DecimalString, Failure, ProviderError, checked_json, decode, short, text_of};
+
+pub const DEFAULT_URL: &str = "https://www.bitstamp.net/api/v2/ticker/btcusd/";
+
+const RATE_LIMIT_CODE: &str = "400.002";
+
+#[derive(Deserialize)]
+struct Ticker {
+    last: DecimalString,
+    /// Absent in older answers; `SPOT` in current ones.
+    market_type: Option<String>,
+    /// Sent by the all-pairs ticker, not by this one; checked if it ever appears.
+    pair: Option<String>,
+}
+
+pub fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+    let ticker: Ticker = decode(checked_json(answer, recognise_error)?)?;
+    if let Some(market_type) = ticker.market_type.filter(|m| m != "SPOT") {
+        return Err(ProviderError::WrongMarket(format!(
+            "market_type {}",
+            short(&market_type)
+        )));
+    }
+    if let Some(pair) = ticker.pair.filter(|p| p != "BTC/USD") {
+        return Err(ProviderError::WrongMarket(format!("pair {}", short(&pair))));
+    }
+    Ok(ticker.last.0)
+}
+
+fn recognise_error(json: &Value) -> Option<Failure> {
+    if let Some(message) = json.get("error") {
+        return Some(Failure::Error(text_of(message)));
+    }
+    if json.get("status")?.as_str()? != "error" {
+        return None;
+    }
+    let reason = json.get("reason").map(text_of).unwrap_or_default();
+    let code = json.get("code").and_then(Value::as_str);
+    if code == Some(RATE_LIMIT_CODE) || reason.contains("rate limit") {
+        Some(Failure::RateLimited)
+    } else {
+        Some(Failure::Error(reason))
+    }
+}

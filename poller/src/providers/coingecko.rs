@@ -1,0 +1,45 @@
+//! CoinGecko simple price: `{"bitcoin":{"usd":67187.3358936566,"last_updated_at":1711356300}}`,
+//! the price a JSON number (sometimes an integer). An unknown coin or currency is HTTP 200 with
+//! `{}` or `{"bitcoin":{}}`. Errors: `{"error":".."}` and
+//! `{"status":{"error_code":429,"error_message":".."}}`.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{Answer, Failure, ProviderError, checked_json, decode, text_of};
+
+pub const DEFAULT_URL: &str = "https://api.coingecko.com/api/v3/simple/price?ids=bitcoin&vs_currencies=usd&include_last_updated_at=true";
+
+#[derive(Deserialize)]
+struct Prices {
+    bitcoin: Option<Coin>,
+}
+
+#[derive(Deserialize)]
+struct Coin {
+    usd: Option<f64>,
+}
+
+pub fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+    let prices: Prices = decode(checked_json(answer, recognise_error)?)?;
+    match prices.bitcoin {
+        None => Err(ProviderError::WrongMarket("no bitcoin entry".to_owned())),
+        Some(Coin { usd: None }) => Err(ProviderError::WrongMarket(
+            "no usd price for bitcoin".to_owned(),
+        )),
+        Some(Coin { usd: Some(price) }) => Ok(price),
+    }
+}
+
+fn recognise_error(json: &Value) -> Option<Failure> {
+    if let Some(message) = json.get("error") {
+        return Some(Failure::Error(text_of(message)));
+    }
+    let status = json.get("status")?;
+    let code = status.get("error_code")?;
+    if code.as_u64() == Some(429) {
+        return Some(Failure::RateLimited);
+    }
+    let message = status.get("error_message").map(text_of).unwrap_or_default();
+    Some(Failure::Error(format!("{} {message}", text_of(code))))
+}

@@ -1,0 +1,41 @@
+//! Gemini public ticker:
+//! `{"bid":"..","ask":"..","last":"78531.37000","volume":{"BTC":"..","USD":"..","timestamp":..}}`.
+//! The `volume` object is keyed by the pair's two currencies, which is how a wrong market shows.
+//! Errors: `{"result":"error","reason":"..","message":".."}`.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{Answer, DecimalString, Failure, ProviderError, checked_json, decode, text_of};
+
+pub const DEFAULT_URL: &str = "https://api.gemini.com/v1/pubticker/btcusd";
+
+const RATE_LIMIT_REASONS: [&str; 3] = ["RateLimit", "RateLimited", "Too Many Requests"];
+
+#[derive(Deserialize)]
+struct Ticker {
+    last: DecimalString,
+    volume: Map<String, Value>,
+}
+
+pub fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+    let ticker: Ticker = decode(checked_json(answer, recognise_error)?)?;
+    if !(ticker.volume.contains_key("BTC") && ticker.volume.contains_key("USD")) {
+        return Err(ProviderError::WrongMarket(
+            "the volume is not in BTC and USD".to_owned(),
+        ));
+    }
+    Ok(ticker.last.0)
+}
+
+fn recognise_error(json: &Value) -> Option<Failure> {
+    if json.get("result")?.as_str()? != "error" {
+        return None;
+    }
+    let reason = json.get("reason").map(text_of).unwrap_or_default();
+    if RATE_LIMIT_REASONS.contains(&reason.as_str()) {
+        return Some(Failure::RateLimited);
+    }
+    let message = json.get("message").map(text_of).unwrap_or_default();
+    Some(Failure::Error(format!("{reason}: {message}")))
+}

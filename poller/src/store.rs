@@ -1,0 +1,185 @@
+//! Writing samples to Redis, in its own task so that a slow or absent Redis never delays a tick.
+//!
+//! Samples that cannot be written wait in memory, oldest first, for as long as they are within
+//! the retention; once Redis answers again they are all written, so the average over the window
+//! stays true after an outage (or after Redis restarts empty). The key and the format are
+//! `common::samples`'s.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use common::samples::{Pool, Sample, StoreError};
+use tokio::sync::mpsc;
+
+use crate::metrics::PollerMetrics;
+
+/// The longest one write may take, connection included. The Redis is pod-local: anything
+/// slower means it is down or frozen.
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The most samples kept waiting, whatever the retention: a day of 10 s ticks. Bounds the
+/// memory of an unusual configuration (a tiny interval with a long window).
+const MAX_PENDING: usize = 8_640;
+
+#[derive(Debug, thiserror::Error)]
+enum WriteError {
+    #[error("no connection: {0}")]
+    Connection(#[from] bb8::RunError<redis::RedisError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no answer within {REDIS_TIMEOUT:?}")]
+    Timeout,
+}
+
+pub struct SampleWriter {
+    pool: Pool,
+    retention: Duration,
+    pending: VecDeque<Sample>,
+    metrics: PollerMetrics,
+    redis_down: bool,
+}
+
+impl SampleWriter {
+    /// Samples are kept `retention` back from the newest, in Redis and while waiting for it.
+    pub fn new(pool: Pool, retention: Duration, metrics: PollerMetrics) -> Self {
+        Self {
+            pool,
+            retention,
+            pending: VecDeque::new(),
+            metrics,
+            redis_down: false,
+        }
+    }
+
+    /// Writes the samples received until the sending side is dropped.
+    pub async fn run(mut self, mut samples: mpsc::Receiver<Sample>) {
+        while let Some(sample) = samples.recv().await {
+            self.pending.push_back(sample);
+            while let Ok(sample) = samples.try_recv() {
+                self.pending.push_back(sample);
+            }
+            self.forget_expired();
+            self.write_pending().await;
+            self.metrics.set_pending(self.pending.len());
+        }
+        if !self.pending.is_empty() {
+            log::warn!(
+                "stopping with {} samples not written to Redis",
+                self.pending.len()
+            );
+        }
+    }
+
+    /// Forgets the samples older than the retention, then the oldest beyond [`MAX_PENDING`].
+    fn forget_expired(&mut self) {
+        let Some(newest) = self.pending.back() else {
+            return;
+        };
+        let oldest_kept = newest.fetched_at_ms - self.retention.as_millis() as i64;
+        let before = self.pending.len();
+        self.pending.retain(|s| s.fetched_at_ms >= oldest_kept);
+        let excess = self.pending.len().saturating_sub(MAX_PENDING);
+        self.pending.drain(..excess);
+        let dropped = before - self.pending.len();
+        if dropped > 0 {
+            log::warn!("{dropped} samples dropped unwritten: too old or too many");
+        }
+    }
+
+    async fn write_pending(&mut self) {
+        let backlog = self.pending.len();
+        while let Some(sample) = self.pending.front() {
+            match tokio::time::timeout(REDIS_TIMEOUT, self.write(sample)).await {
+                Ok(Ok(())) => {
+                    self.metrics
+                        .sample_written(sample.price_usd, sample.fetched_at_ms);
+                    self.pending.pop_front();
+                }
+                Ok(Err(err)) => {
+                    self.write_failed(&err);
+                    return;
+                }
+                Err(_) => {
+                    self.write_failed(&WriteError::Timeout);
+                    return;
+                }
+            }
+        }
+        if self.redis_down {
+            self.redis_down = false;
+            log::info!("Redis is back: {backlog} samples written");
+        }
+    }
+
+    async fn write(&self, sample: &Sample) -> Result<(), WriteError> {
+        let mut connection = self.pool.get().await?;
+        common::samples::write(&mut *connection, sample, self.retention).await?;
+        Ok(())
+    }
+
+    fn write_failed(&mut self, err: &WriteError) {
+        self.metrics.redis_write_failed();
+        if self.redis_down {
+            log::debug!(
+                "Redis still unavailable ({err}); {} samples waiting",
+                self.pending.len()
+            );
+        } else {
+            self.redis_down = true;
+            log::warn!("cannot write to Redis ({err}); keeping samples until it is back");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unreachable_redis_writer(retention: Duration) -> SampleWriter {
+        let pool = common::samples::pool("redis://127.0.0.1:1", Duration::from_millis(200));
+        let metrics = PollerMetrics::register(&prometheus::Registry::new());
+        SampleWriter::new(pool, retention, metrics)
+    }
+
+    fn sample(fetched_at_ms: i64) -> Sample {
+        Sample {
+            fetched_at_ms,
+            price_usd: 78_754.0,
+            sources: vec!["kraken".to_owned()],
+        }
+    }
+
+    fn pending_times(writer: &SampleWriter) -> Vec<i64> {
+        writer.pending.iter().map(|s| s.fetched_at_ms).collect()
+    }
+
+    #[tokio::test]
+    async fn samples_wait_while_redis_is_unreachable() {
+        let mut writer = unreachable_redis_writer(Duration::from_secs(60));
+        writer.pending.extend([sample(1_000), sample(2_000)]);
+        writer.write_pending().await;
+        assert_eq!(pending_times(&writer), [1_000, 2_000]);
+        assert!(writer.redis_down);
+    }
+
+    #[tokio::test]
+    async fn samples_older_than_the_retention_are_forgotten() {
+        let mut writer = unreachable_redis_writer(Duration::from_secs(60));
+        writer
+            .pending
+            .extend([0, 9_999, 10_000, 50_000, 70_000].map(sample));
+        writer.forget_expired();
+        assert_eq!(pending_times(&writer), [10_000, 50_000, 70_000]);
+    }
+
+    #[tokio::test]
+    async fn at_most_max_pending_samples_wait_the_newest() {
+        let mut writer = unreachable_redis_writer(Duration::from_secs(24 * 3600));
+        let count = MAX_PENDING as i64 + 10;
+        writer.pending.extend((0..count).map(sample));
+        writer.forget_expired();
+        assert_eq!(writer.pending.len(), MAX_PENDING);
+        assert_eq!(writer.pending.front().unwrap().fetched_at_ms, 10);
+        assert_eq!(writer.pending.back().unwrap().fetched_at_ms, count - 1);
+    }
+}

@@ -1,0 +1,197 @@
+//! The real `poller` binary: configuration errors exit 2 with one line, SIGTERM stops it at
+//! once (even mid-tick), logs are short JSON lines, `--health-check` works.
+
+use std::time::{Duration, Instant};
+
+use common::testing::RunningBinary;
+use nix::sys::signal::Signal;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_poller");
+
+fn run_to_exit(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BINARY)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn assert_config_error(env: &[(&str, &str)], expected: &[&str]) {
+    let output = run_to_exit(env, &[]);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{env:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for part in expected {
+        assert!(stderr.contains(part), "{part:?} missing in {stderr}");
+    }
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn an_unknown_provider_exits_2_with_one_line_naming_it() {
+    assert_config_error(
+        &[("PROVIDERS", "coinbase,binance")],
+        &["PROVIDERS", "unknown provider \"binance\""],
+    );
+}
+
+#[test]
+fn a_fetch_timeout_not_shorter_than_the_interval_exits_2() {
+    assert_config_error(
+        &[("POLL_INTERVAL", "5s"), ("FETCH_TIMEOUT", "5s")],
+        &["FETCH_TIMEOUT", "5s", "shorter than POLL_INTERVAL"],
+    );
+    assert_config_error(
+        &[("POLL_INTERVAL", "2s")],
+        &["FETCH_TIMEOUT", "3s", "shorter than POLL_INTERVAL (2s)"],
+    );
+}
+
+#[test]
+fn other_bad_values_exit_2_naming_the_variable() {
+    for (var, value) in [
+        ("POLL_INTERVAL", "0s"),
+        ("AVERAGE_WINDOW", "forever"),
+        ("PROVIDERS", "kraken,kraken"),
+        ("KRAKEN_URL", "api.kraken.com/0/public/Ticker"),
+        ("REDIS_URL", "localhost:6379"),
+        ("LISTEN_ADDR", "localhost"),
+    ] {
+        assert_config_error(&[(var, value)], &[var, value]);
+    }
+}
+
+/// Every provider answers slowly with a large HTML error page: the tick is in progress when
+/// SIGTERM arrives.
+async fn slow_failing_upstream() -> MockServer {
+    let upstream = MockServer::start().await;
+    let page = format!(
+        "<html><body>{}</body></html>",
+        "Service Unavailable ".repeat(5000)
+    );
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(503)
+                .set_body_raw(page, "text/html")
+                .set_delay(Duration::from_millis(300)),
+        )
+        .mount(&upstream)
+        .await;
+    upstream
+}
+
+fn env_for(upstream: &MockServer, redis_url: &str) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("POLL_INTERVAL".to_owned(), "10s".to_owned()),
+        ("FETCH_TIMEOUT".to_owned(), "5s".to_owned()),
+        ("REDIS_URL".to_owned(), redis_url.to_owned()),
+    ];
+    for name in [
+        "COINBASE",
+        "KRAKEN",
+        "BITSTAMP",
+        "GEMINI",
+        "BITFINEX",
+        "COINGECKO",
+    ] {
+        env.push((format!("{name}_URL"), format!("{}/{name}", upstream.uri())));
+    }
+    env
+}
+
+fn dead_redis_url() -> String {
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("redis://{}", unused.local_addr().unwrap())
+}
+
+#[tokio::test]
+async fn failures_are_logged_in_one_short_json_line_each() {
+    let upstream = slow_failing_upstream().await;
+    let env = env_for(&upstream, &dead_redis_url());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let poller = RunningBinary::start(BINARY, &env).await;
+    // The first tick's answers arrive after 300 ms.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    poller.signal(Signal::SIGTERM);
+    let (status, logs) = poller.exited(Duration::from_secs(5)).await;
+    assert!(status.success(), "{status}");
+
+    for line in &logs {
+        let record: serde_json::Value = serde_json::from_str(line).expect("JSON lines");
+        assert!(line.len() < 400, "a long log line: {line}");
+        assert!(record["message"].is_string());
+    }
+    let messages: Vec<String> = logs
+        .iter()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["message"].to_string())
+        .collect();
+    for provider in [
+        "coinbase",
+        "kraken",
+        "bitstamp",
+        "gemini",
+        "bitfinex",
+        "coingecko",
+    ] {
+        let failure = format!("{provider}: HTTP 503: body larger than 64 KiB; next attempt in");
+        let warned = logs
+            .iter()
+            .filter(|line| line.contains(r#""level":"WARN""#) && line.contains(&failure))
+            .count();
+        assert_eq!(warned, 1, "{provider}: {messages:#?}");
+        assert!(
+            logs.iter().any(|line| line.contains(r#""level":"INFO""#)
+                && line.contains(&format!("{provider} backed off"))),
+            "{messages:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sigterm_mid_tick_exits_0_at_once() {
+    let upstream = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(4)))
+        .mount(&upstream)
+        .await;
+    let env = env_for(&upstream, &dead_redis_url());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let poller = RunningBinary::start(BINARY, &env).await;
+    // Wait until the first tick's requests are out and hanging.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while upstream.received_requests().await.unwrap().len() < 6 {
+        assert!(
+            Instant::now() < deadline,
+            "the first tick asks every provider"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sent = Instant::now();
+    poller.signal(Signal::SIGTERM);
+    let (status, logs) = poller.exited(Duration::from_secs(5)).await;
+    assert!(status.success(), "{status}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "took {:?} to stop",
+        sent.elapsed()
+    );
+    assert!(logs.iter().any(|line| line.contains("SIGTERM received")));
+    assert!(logs.iter().any(|line| line.contains("polling stopped")));
+}
+
+#[tokio::test]
+async fn health_check_mode_reports_the_running_instance() {
+    let upstream = slow_failing_upstream().await;
+    let env = env_for(&upstream, &dead_redis_url());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let poller = RunningBinary::start(BINARY, &env).await;
+    let listen_addr = poller.addr.to_string();
+    let check = run_to_exit(&[("LISTEN_ADDR", &listen_addr)], &["--health-check"]);
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
+    poller.signal(Signal::SIGTERM);
+    poller.exited(Duration::from_secs(5)).await;
+    let check = run_to_exit(&[("LISTEN_ADDR", &listen_addr)], &["--health-check"]);
+    assert_eq!(check.status.code(), Some(1), "{check:?}");
+}
