@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The Kubernetes manifests, offline: every overlay renders; the core objects validate strictly
+# against Kubernetes 1.34, 1.35 and 1.36 and the custom ones against their schemas; the hardening,
+# availability and routing invariants hold; checkov and yamllint pass; and network-config-analyzer
+# proves the exact connectivity of the NetworkPolicies for every ingress flavour (and that it
+# notices when a policy is loosened).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tests/lib.sh
+
+overlays=(aks ingress-nginx app-routing gateway-fabric)
+kubernetes_versions=(1.34.0 1.35.0 1.36.0)
+data=tests/manifests
+
+command -v kubectl >/dev/null || die "kubectl not found (it renders the overlays: kubectl kustomize)"
+# network-config-analyzer pins networkx 3.2.1 while checkov needs networkx < 2.7: they cannot share
+# a virtualenv, so nca gets its own.
+PIP_TOOLS_VENV=.venv-nca require_pip_tools network-config-analyzer==2.1.0
+nca=$PWD/.venv-nca/bin/nca
+require_pip_tools yamllint==1.38.0 kubernetes-validate==1.37.0 checkov==3.3.30
+checks=("$PWD/.venv/bin/python" "$PWD/$data/checks.py")
+
+root=$PWD
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/rendered"
+
+log "render every overlay (kubectl kustomize, offline)"
+for overlay in "${overlays[@]}"; do
+  kubectl kustomize "manifests/overlays/$overlay" > "$work/rendered/$overlay.yaml"
+  printf '  %-15s %3d objects\n' "$overlay" "$(grep -c '^kind:' "$work/rendered/$overlay.yaml")"
+done
+
+log "yamllint"
+yamllint -s -c "$data/yamllint.yaml" manifests "$data"
+
+log "kubernetes-validate --strict against Kubernetes ${kubernetes_versions[*]}"
+# kubernetes-validate knows the built-in kinds only and merely warns about others, so the custom
+# kinds (Gateway API, AKS app routing) are taken out and checked against strict schemas instead
+# (tests/manifests/checks.py). Any output of kubernetes-validate --quiet, a warning included, fails.
+"${checks[@]}" custom-resources manifests/controllers/*.yaml
+for overlay in "${overlays[@]}"; do
+  "${checks[@]}" core-objects "$work/rendered/$overlay.yaml" "$work/$overlay.core.yaml"
+  for version in "${kubernetes_versions[@]}"; do
+    if ! output=$(kubernetes-validate --strict --quiet -k "$version" "$work/$overlay.core.yaml" 2>&1) \
+        || [ -n "$output" ]; then
+      printf '%s\n' "$output"
+      die "$overlay does not validate against Kubernetes $version"
+    fi
+  done
+  echo "  $overlay: valid for ${kubernetes_versions[*]}"
+done
+
+log "invariants: hardening, probes, resources, replicas, PDB, HPA, spread, shutdown, PSA, Redis, routes, RBAC"
+for overlay in "${overlays[@]}"; do
+  "${checks[@]}" invariants "$overlay" "$work/rendered/$overlay.yaml"
+done
+
+log "checkov (all overlays at once; skips and their reasons in $data/checkov.yaml)"
+checkov -d "$work/rendered" --config-file "$data/checkov.yaml"
+
+# nca_check NAME DIR: network-config-analyzer's three verdicts on the namespaces, workloads and
+# policies in DIR (a directory named like the overlay, so that its output names it): the common
+# and the flavour's must-permit connections are allowed, the must-forbid ones denied, and the
+# whole connectivity map is exactly the reviewed one in $data/nca/NAME/connectivity.md.
+nca_check() {
+  local name=$1 dir=$2 spec=$work/spec/$1
+  mkdir -p "$spec/permit" "$spec/forbid"
+  cp "$data/nca/must-permit.yaml" "$spec/permit/common.yaml"
+  cp "$data/nca/$name/must-permit.yaml" "$spec/permit/$name.yaml"
+  cp "$data/nca/must-forbid.yaml" "$spec/forbid/common.yaml"
+  cp "$data/nca/$name/must-forbid.yaml" "$spec/forbid/$name.yaml"
+  (
+    cd "$(dirname "$dir")"
+    local base
+    base=$(basename "$dir")
+    "$nca" --permits "$spec/permit" --base_np_list "$base" -r "$base" >> "$work/nca.log" 2>&1 &&
+    "$nca" --forbids "$spec/forbid" --base_np_list "$base" -r "$base" >> "$work/nca.log" 2>&1 &&
+    "$nca" --connectivity "$base" -r "$base" --output_endpoints deployments -o md \
+      --expected_output "$root/$data/nca/$name/connectivity.md" >> "$work/nca.log" 2>&1
+  )
+}
+
+log "network-config-analyzer: exact connectivity of every flavour (stand-ins in $data/stand-ins)"
+for overlay in "${overlays[@]}"; do
+  : > "$work/nca.log"
+  "${checks[@]}" nca-input "$work/rendered/$overlay.yaml" "$data/stand-ins" "$work/nca/$overlay"
+  if ! nca_check "$overlay" "$work/nca/$overlay"; then
+    cat "$work/nca.log"
+    die "$overlay: the NetworkPolicies do not give the required connectivity (see above)"
+  fi
+  echo "  $overlay: permits, forbids and connectivity map as required"
+done
+
+log "the connectivity nca computes for the aks overlay (stand-ins for the controllers and kube-dns)"
+(cd "$work/nca" && "$nca" --connectivity aks -r aks --output_endpoints deployments -o md 2>/dev/null \
+  | grep '^|')
+
+log "the analysis notices loosened policies (each mutation of the aks overlay must fail it)"
+for mutation in controller-from-any-namespace private-range-opened all-ports-to-public \
+    b-default-deny-removed; do
+  mutated=$work/mutated/$mutation/aks
+  mkdir -p "$mutated"
+  cp "$work/nca/aks/"*.yaml "$mutated/"
+  "${checks[@]}" loosen "$mutation" "$mutated/rendered.yaml"
+  : > "$work/nca.log"
+  if nca_check aks "$mutated"; then
+    die "mutation $mutation went unnoticed by the network-config-analyzer checks"
+  fi
+  echo "  $mutation: caught"
+done
+
+log "manifests: all checks passed"
