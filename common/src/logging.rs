@@ -29,9 +29,25 @@ pub struct LogConfig {
     pub format: LogFormat,
 }
 
+/// Libraries whose debug output is about their own internals (connections, TLS, pools); at
+/// `debug` they stay at `info` so the services' own lines remain readable. `trace` shows all.
+const CHATTY_DEPENDENCIES: &[&str] = &[
+    "hyper",
+    "hyper_util",
+    "reqwest",
+    "rustls",
+    "rustls_platform_verifier",
+    "warp",
+];
+
 /// Installs the global logger. Fails only if a logger is already installed.
 pub fn init(config: LogConfig) -> Result<(), log::SetLoggerError> {
-    let dispatch = fern::Dispatch::new().level(config.level);
+    let mut dispatch = fern::Dispatch::new().level(config.level);
+    if config.level == log::LevelFilter::Debug {
+        for target in CHATTY_DEPENDENCIES {
+            dispatch = dispatch.level_for(*target, log::LevelFilter::Info);
+        }
+    }
     let dispatch = match config.format {
         LogFormat::Json => dispatch.format(|out, message, record| {
             out.finish(format_args!("{}", json_line(record, &message.to_string())))

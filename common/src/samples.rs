@@ -36,13 +36,16 @@ pub fn redis_url(env: &Env) -> Result<String, ConfigError> {
 }
 
 /// A pool that connects lazily (Redis may be down at start-up) and never makes a caller wait
-/// longer than `timeout` for a connection. Each connection is checked with a `PING` when taken
-/// from the pool, so one broken by a Redis restart is replaced instead of failing again.
+/// longer than `timeout` for a connection. A failed connection attempt is reported at once
+/// with its cause (e.g. connection refused) rather than retried until the timeout. Each
+/// connection is checked with a `PING` when taken from the pool, so one broken by a Redis
+/// restart is replaced instead of failing again.
 pub fn pool(redis_url: &str, timeout: Duration) -> Pool {
     let manager = RedisConnectionManager::new(redis_url).expect("REDIS_URL was validated");
     bb8::Pool::builder()
         .max_size(4)
         .connection_timeout(timeout)
+        .retry_connection(false)
         .build_unchecked(manager)
 }
 
@@ -121,7 +124,8 @@ pub fn unix_ms(time: SystemTime) -> i64 {
     }
 }
 
-fn duration_ms(duration: Duration) -> i64 {
+/// `duration` in milliseconds, saturating.
+pub fn duration_ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use common::samples::{Pool, Sample, StoreError};
+use common::samples::{Pool, Sample, StoreError, duration_ms};
 use tokio::sync::mpsc;
 
 use crate::metrics::PollerMetrics;
@@ -75,7 +75,7 @@ impl SampleWriter {
         let Some(newest) = self.pending.back() else {
             return;
         };
-        let oldest_kept = newest.fetched_at_ms - self.retention.as_millis() as i64;
+        let oldest_kept = newest.fetched_at_ms - duration_ms(self.retention);
         let before = self.pending.len();
         self.pending.retain(|s| s.fetched_at_ms >= oldest_kept);
         let excess = self.pending.len().saturating_sub(MAX_PENDING);
