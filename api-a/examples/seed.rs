@@ -1,0 +1,38 @@
+//! Seeds a Redis with price samples in the poller's format, for the benchmark (bench/run.sh)
+//! or for trying the API by hand:
+//!
+//! `cargo run -p api-a --example seed -- redis://127.0.0.1:6379 [COUNT] [INTERVAL]`
+//!
+//! writes COUNT samples (default 60), one every INTERVAL (default 10s), the newest fetched now.
+
+use std::time::{Duration, SystemTime};
+
+use common::samples::{Sample, unix_ms, write};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let url = args
+        .next()
+        .ok_or("usage: seed REDIS_URL [COUNT] [INTERVAL]")?;
+    let count: u32 = args.next().map_or(Ok(60), |raw| raw.parse())?;
+    let interval = args.next().map_or(Ok(Duration::from_secs(10)), |raw| {
+        humantime::parse_duration(&raw)
+    })?;
+
+    let mut conn = redis::Client::open(url)?
+        .get_multiplexed_async_connection()
+        .await?;
+    let now_ms = unix_ms(SystemTime::now());
+    let retention = interval * count + Duration::from_secs(3600);
+    for age in (0..count).rev() {
+        let sample = Sample {
+            fetched_at_ms: now_ms - i64::from(age) * interval.as_millis() as i64,
+            price_usd: 97_123.456_7 - f64::from(age % 17) * 13.37,
+            sources: vec!["coinbase".into(), "kraken".into(), "bitstamp".into()],
+        };
+        write(&mut conn, &sample, retention).await?;
+    }
+    println!("seeded {count} samples, one every {interval:?}");
+    Ok(())
+}

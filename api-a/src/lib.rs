@@ -1,0 +1,104 @@
+//! Service A's API: `GET {BASE_PATH}/current` (the latest BTC/USD price) and
+//! `GET {BASE_PATH}/average` (its mean over a sliding window), read from the samples the poller
+//! stores in the pod-local Redis, besides the operational routes every service has.
+//!
+//! Requests are answered from memory: a background task ([`refresher`]) reads Redis every
+//! 250 ms into a [`snapshot::Snapshot`]; the handlers compute the answer against the clock at
+//! request time, and answer 503 when the last read failed or is more than a second old.
+
+mod config;
+mod errors;
+mod handlers;
+mod models;
+mod refresher;
+mod snapshot;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use common::health::Health;
+use common::http::Endpoints;
+use common::metrics::Metrics;
+use common::server::{Ops, serve};
+use tokio::net::TcpListener;
+use warp::Filter;
+
+pub use config::Config;
+use handlers::{State, with_state};
+
+/// Serves Service A's API on `listener` until `shutdown` completes and in-flight requests are
+/// done.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let metrics = Metrics::new();
+    let pool = common::samples::pool(&config.redis_url, refresher::REDIS_TIMEOUT);
+    let (snapshot, refresher) = refresher::spawn(pool, config.average_window, metrics.registry());
+
+    // Live while the refresher runs (without it the snapshot would freeze). Ready while its
+    // latest read succeeded, so a probe never waits on Redis, and found a price: a fresh
+    // replica (its own Redis still empty) takes no traffic before its poller's first sample.
+    let health = Health::with_checks(
+        {
+            let refresher = refresher.abort_handle();
+            move || !refresher.is_finished()
+        },
+        {
+            let snapshot = snapshot.clone();
+            move || {
+                snapshot
+                    .borrow()
+                    .samples_at(Instant::now())
+                    .is_some_and(|samples| samples.latest().is_some())
+            }
+        },
+    );
+    let state = Arc::new(State {
+        snapshot,
+        average_window: config.average_window,
+        stale_after: config.stale_after,
+    });
+
+    let mut endpoints = Endpoints::new(&config.base_path);
+    let current = endpoints
+        .get("/current")
+        .and(with_state(state.clone()))
+        .map(handlers::current);
+    let average = endpoints
+        .get("/average")
+        .and(with_state(state))
+        .map(handlers::average);
+    let ops = Ops {
+        health,
+        metrics,
+        shutdown_delay: config.server.shutdown_delay,
+    };
+    serve(listener, ops, endpoints, current.or(average), shutdown).await;
+    refresher.abort();
+}
+
+pub struct ApiA;
+
+impl common::service::Service for ApiA {
+    const NAME: &'static str = "api-a";
+    type Config = Config;
+
+    fn load_config(env: &common::config::Env) -> Result<Config, common::config::ConfigError> {
+        Config::from_env(env)
+    }
+
+    fn server_config(config: &Config) -> &common::config::ServerConfig {
+        &config.server
+    }
+
+    fn run(
+        config: Config,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = ()> + Send {
+        run(config, listener, shutdown)
+    }
+}

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    common::service::main::<api_a::ApiA>()
+}

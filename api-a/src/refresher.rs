@@ -1,0 +1,131 @@
+//! The background task that keeps the [`Snapshot`] in step with Redis: one pipelined read every
+//! [`REFRESH_INTERVAL`], so requests never wait on Redis.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::samples::{Pool, StoreError, duration_ms};
+use prometheus::{Gauge, IntCounter, IntGauge, Registry};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::models::now_ms;
+use crate::snapshot::{Samples, Snapshot};
+
+/// How often Redis is read. Well under [`crate::snapshot::MAX_SNAPSHOT_AGE`], so one slow or
+/// lost read does not make the service answer 503.
+pub const REFRESH_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The longest one read may take (connection included) before Redis counts as unreachable.
+pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Samples slightly older than the window are read too, so a small step back of the wall
+/// clock between a read and a request cannot drop a sample that is still inside the window.
+const READ_MARGIN: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+enum RefreshError {
+    #[error("no connection to redis: {0}")]
+    Connect(#[from] bb8::RunError<redis::RedisError>),
+    #[error(transparent)]
+    Read(#[from] StoreError),
+    #[error("redis did not answer within {REDIS_TIMEOUT:?}")]
+    TimedOut,
+}
+
+struct RefreshMetrics {
+    errors: IntCounter,
+    last_success: Gauge,
+    samples: IntGauge,
+}
+
+impl RefreshMetrics {
+    fn register(registry: &Registry) -> Self {
+        let metrics = Self {
+            errors: IntCounter::new(
+                "price_snapshot_refresh_errors_total",
+                "Reads of the samples from Redis that failed or timed out.",
+            )
+            .expect("valid metric definition"),
+            last_success: Gauge::new(
+                "price_snapshot_last_success_timestamp_seconds",
+                "Unix time of the last successful read of the samples from Redis.",
+            )
+            .expect("valid metric definition"),
+            samples: IntGauge::new(
+                "price_snapshot_samples",
+                "Samples held in memory for the averaging window.",
+            )
+            .expect("valid metric definition"),
+        };
+        for collector in [
+            Box::new(metrics.errors.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(metrics.last_success.clone()),
+            Box::new(metrics.samples.clone()),
+        ] {
+            registry.register(collector).expect("first registration");
+        }
+        metrics
+    }
+}
+
+/// Starts refreshing from `pool` the samples needed for `average_window`; the receiver always
+/// holds the latest outcome.
+pub fn spawn(
+    pool: Pool,
+    average_window: Duration,
+    registry: &Registry,
+) -> (watch::Receiver<Snapshot>, JoinHandle<()>) {
+    let (sender, receiver) = watch::channel(Snapshot::Unavailable);
+    let metrics = RefreshMetrics::register(registry);
+    let task = tokio::spawn(refresh_forever(pool, average_window, sender, metrics));
+    (receiver, task)
+}
+
+async fn refresh_forever(
+    pool: Pool,
+    average_window: Duration,
+    sender: watch::Sender<Snapshot>,
+    metrics: RefreshMetrics,
+) {
+    let lookback_ms = duration_ms(average_window + READ_MARGIN);
+    let mut ticks = tokio::time::interval(REFRESH_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Whether the previous read succeeded, so that only changes are logged.
+    let mut was_available = None;
+    loop {
+        ticks.tick().await;
+        let read_at = Instant::now();
+        let since_ms = now_ms().saturating_sub(lookback_ms);
+        let outcome = tokio::time::timeout(REDIS_TIMEOUT, read(&pool, since_ms))
+            .await
+            .unwrap_or(Err(RefreshError::TimedOut));
+        let changed = was_available.replace(outcome.is_ok()) != Some(outcome.is_ok());
+        match outcome {
+            Ok(samples) => {
+                metrics.last_success.set(now_ms() as f64 / 1000.0);
+                metrics.samples.set(samples.len() as i64);
+                if changed {
+                    log::info!("price store available: {} recent samples", samples.len());
+                }
+                sender.send_replace(Snapshot::Read {
+                    read_at,
+                    samples: Arc::new(samples),
+                });
+            }
+            Err(err) => {
+                metrics.errors.inc();
+                if changed {
+                    log::warn!("price store unavailable, answering 503 until it is back: {err}");
+                }
+                sender.send_replace(Snapshot::Unavailable);
+            }
+        }
+    }
+}
+
+async fn read(pool: &Pool, since_ms: i64) -> Result<Samples, RefreshError> {
+    let mut conn = pool.get().await?;
+    let recent = common::samples::read_recent(&mut *conn, since_ms).await?;
+    Ok(Samples::new(recent))
+}

@@ -1,0 +1,121 @@
+//! The real `api-a` binary: configuration errors, serving from Redis, signals.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use common::samples::{Sample, unix_ms};
+use common::testing::{RedisServer, RunningBinary};
+use nix::sys::signal::Signal;
+use reqwest::StatusCode;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_api-a");
+
+fn run_to_exit(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BINARY)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_bad_value_exits_2_with_one_line_naming_variable_and_value() {
+    for (var, value) in [
+        ("REDIS_URL", "http://127.0.0.1:6379"),
+        ("AVERAGE_WINDOW", "ten minutes"),
+        ("AVERAGE_WINDOW", "0s"),
+        ("STALE_AFTER", "a while"),
+        ("STALE_AFTER", "0s"),
+        ("BASE_PATH", "service1"),
+        ("LISTEN_ADDR", "localhost:http"),
+    ] {
+        let output = run_to_exit(&[(var, value)], &[]);
+        assert_eq!(output.status.code(), Some(2), "{var}={value}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("api-a: invalid {var}=\"{value}\": ")),
+            "{var}={value}: {stderr}"
+        );
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn an_unknown_argument_exits_2_with_usage() {
+    let output = run_to_exit(&[], &["--bogus"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("usage: api-a")
+    );
+}
+
+/// Start-up, a real answer from Redis, then SIGTERM: exit 0 with JSON logs.
+#[tokio::test]
+async fn serves_the_price_from_redis_and_exits_0_on_sigterm() {
+    let redis = RedisServer::start().await;
+    let sample = Sample {
+        fetched_at_ms: unix_ms(SystemTime::now()),
+        price_usd: 97_123.456_7,
+        sources: vec!["coinbase".into(), "kraken".into()],
+    };
+    common::samples::write(
+        &mut redis.connection().await,
+        &sample,
+        Duration::from_secs(3600),
+    )
+    .await
+    .unwrap();
+    let service = RunningBinary::start(
+        BINARY,
+        &[("REDIS_URL", &redis.url()), ("BASE_PATH", "/service1")],
+    )
+    .await;
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body: serde_json::Value = loop {
+        let response = reqwest::get(service.url("/service1/current"))
+            .await
+            .unwrap();
+        if response.status() == StatusCode::OK {
+            break response.json().await.unwrap();
+        }
+        assert!(Instant::now() < deadline, "/current answers 200 in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(body["price"], 97_123.46);
+    assert_eq!(body["sources"], serde_json::json!(["coinbase", "kraken"]));
+
+    let sent = Instant::now();
+    service.signal(Signal::SIGTERM);
+    let (status, logs) = service.exited(Duration::from_secs(5)).await;
+    assert!(status.success(), "{status}");
+    assert!(sent.elapsed() < Duration::from_secs(5));
+    for line in &logs {
+        let record: serde_json::Value =
+            serde_json::from_str(line).expect("one JSON object per line");
+        assert!(record["message"].is_string(), "{line}");
+    }
+    assert!(logs.iter().any(|line| line.contains("SIGTERM received")));
+}
+
+/// Redis down the whole time: the service still starts, answers 503 and stops cleanly.
+#[tokio::test]
+async fn without_redis_it_answers_503_and_still_exits_0_on_sigterm() {
+    let mut redis = RedisServer::start().await;
+    redis.kill();
+    let service = RunningBinary::start(BINARY, &[("REDIS_URL", &redis.url())]).await;
+    let response = reqwest::get(service.url("/current")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let readyz = reqwest::get(service.url("/readyz")).await.unwrap();
+    assert_eq!(readyz.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    service.signal(Signal::SIGTERM);
+    let (status, logs) = service.exited(Duration::from_secs(5)).await;
+    assert!(status.success(), "{status}");
+    assert!(
+        logs.iter().any(|line| line.contains("SIGTERM received")),
+        "{logs:?}"
+    );
+}
