@@ -2,6 +2,8 @@
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# json_field NAME: the field NAME of the JSON object on stdin.
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 # install_packages PACKAGE...
 # Debian packages: installed with apt-get when running as root (or with password-less sudo) on

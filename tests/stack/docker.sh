@@ -1,0 +1,20 @@
+# Docker helpers for the suites that run the real images (sourced after tests/lib.sh).
+
+# The images the Dockerfile and docker-compose.yml start FROM.
+readonly base_images=(debian:bookworm-slim rust:1.95-slim-bookworm redis:8.10-alpine nginx:1.30-alpine)
+
+# ensure_docker: uses the running Docker engine; on a Debian machine without one (CI), installs
+# and starts one on its own socket.
+ensure_docker() {
+  if docker info >/dev/null 2>&1; then return 0; fi
+  [ "$(id -u)" -eq 0 ] || die "no Docker engine answers: start Docker (or run as root on Debian to have one started)"
+  require_packages docker.io:dockerd docker-compose:docker-compose
+  export DOCKER_HOST=unix:///run/docker-ci.sock
+  if ! docker info >/dev/null 2>&1; then
+    log "starting dockerd (socket $DOCKER_HOST)"
+    dockerd --data-root /var/lib/docker-ci --exec-root /run/docker-ci \
+      --host "$DOCKER_HOST" --pidfile /run/docker-ci.pid >/tmp/dockerd-ci.log 2>&1 &
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 0.5; done
+    die "dockerd did not start; see /tmp/dockerd-ci.log"
+  fi
+}
