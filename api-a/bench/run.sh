@@ -3,8 +3,11 @@
 #
 # Builds api-a in release, starts a throw-away redis-server and api-a on free loopback ports,
 # seeds samples in the poller's format (examples/seed.rs), then runs wrk against /current and
-# /average and prints requests/s, latency and api-a's resident memory.
-# Needs redis-server and wrk (Debian: apt-get install redis-server wrk). Not part of the tests.
+# /average and prints requests/s, latency and api-a's resident memory. The yardstick, measured
+# in the same run with the same wrk settings: nginx answering the same /current body from its
+# configuration (`return 200`), the cheapest answer an HTTP server can give.
+# Needs redis-server, nginx and wrk (Debian: apt-get install redis-server nginx wrk).
+# Not part of the tests.
 #
 # Usage: api-a/bench/run.sh [DURATION (default 10s)] [CONNECTIONS (default 64)] [THREADS (default 2)]
 set -euo pipefail
@@ -25,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in redis-server wrk; do
+for tool in redis-server nginx wrk; do
     command -v "$tool" >/dev/null || { echo "bench: $tool not found (apt-get install $tool)" >&2; exit 1; }
 done
 
@@ -44,6 +47,13 @@ wait_for_http() { # url expected-status
 
 rss_kib() {
     awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
+}
+
+# run_wrk URL: wrk's summary lines, and the requests per second in $work/rps.
+run_wrk() {
+    wrk -t"$threads" -c"$connections" -d"$duration" --latency "$1" >"$work/wrk.out"
+    grep -E 'Requests/sec|Latency |50%|99%|requests in|Non-2xx|Socket errors' "$work/wrk.out"
+    awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out" >"$work/rps"
 }
 
 echo "== building (release)"
@@ -73,12 +83,43 @@ wait_for_http "$base/service1/current" 200
 
 echo "== api-a $(cargo pkgid --manifest-path "$root/Cargo.toml" -p api-a | sed 's/.*#//'), $(nproc) CPUs, wrk -t$threads -c$connections -d$duration"
 echo "RSS idle: $(rss_kib "$api_pid") KiB"
+declare -A rps
 for route in current average; do
     echo
-    echo "== GET /service1/$route"
+    echo "== api-a: GET /service1/$route"
     curl -s "$base/service1/$route"
     echo
-    wrk -t"$threads" -c"$connections" -d"$duration" --latency "$base/service1/$route" |
-        grep -E 'Requests/sec|Latency |50%|99%|requests in|Non-2xx|Socket errors'
+    run_wrk "$base/service1/$route"
+    rps[$route]=$(cat "$work/rps")
     echo "RSS after: $(rss_kib "$api_pid") KiB"
+done
+
+nginx_port=$(free_port)
+body=$(curl -s "$base/service1/current")
+cat >"$work/nginx.conf" <<CONF
+worker_processes $(nproc);
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:$nginx_port;
+        location / { default_type application/json; return 200 '$body'; }
+    }
+}
+CONF
+nginx -e "$work/nginx-error.log" -c "$work/nginx.conf" -g 'daemon off;' &
+pids+=($!)
+wait_for_http "http://127.0.0.1:$nginx_port/" 200
+echo
+echo "== nginx ($(nproc) workers): the same /current body from its configuration"
+run_wrk "http://127.0.0.1:$nginx_port/"
+rps[nginx]=$(cat "$work/rps")
+
+echo
+echo "== ratios, this run (api-a and nginx each with $(nproc) workers, wrk on the same machine)"
+for route in current average; do
+    awk -v a="${rps[$route]}" -v n="${rps[nginx]}" -v r="$route" \
+        'BEGIN { printf "api-a /%-8s %10.0f req/s = %.2f x nginx (%.0f req/s)\n", r, a, a / n, n }'
 done
