@@ -79,26 +79,3 @@ pub async fn run(
     serve(listener, ops, endpoints, current.or(average), shutdown).await;
     refresher.abort();
 }
-
-pub struct ApiA;
-
-impl common::service::Service for ApiA {
-    const NAME: &'static str = "api-a";
-    type Config = Config;
-
-    fn load_config(env: &common::config::Env) -> Result<Config, common::config::ConfigError> {
-        Config::from_env(env)
-    }
-
-    fn server_config(config: &Config) -> &common::config::ServerConfig {
-        &config.server
-    }
-
-    fn run(
-        config: Config,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> impl Future<Output = ()> + Send {
-        run(config, listener, shutdown)
-    }
-}

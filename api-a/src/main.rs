@@ -1,3 +1,8 @@
 fn main() -> std::process::ExitCode {
-    common::service::main::<api_a::ApiA>()
+    common::service::main(
+        "api-a",
+        api_a::Config::from_env,
+        |config| &config.server,
+        api_a::run,
+    )
 }

@@ -3,19 +3,11 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use common::samples::{Sample, unix_ms};
-use common::testing::{RedisServer, RunningBinary};
+use common::testing::{RedisServer, RunningBinary, config_error_line, run_to_exit};
 use nix::sys::signal::Signal;
 use reqwest::StatusCode;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_api-a");
-
-fn run_to_exit(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
-    std::process::Command::new(BINARY)
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn a_bad_value_exits_2_with_one_line_naming_variable_and_value() {
@@ -28,21 +20,17 @@ fn a_bad_value_exits_2_with_one_line_naming_variable_and_value() {
         ("BASE_PATH", "service1"),
         ("LISTEN_ADDR", "localhost:http"),
     ] {
-        let output = run_to_exit(&[(var, value)], &[]);
-        assert_eq!(output.status.code(), Some(2), "{var}={value}");
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        let line = config_error_line(BINARY, &[(var, value)]);
         assert!(
-            stderr.starts_with(&format!("api-a: invalid {var}=\"{value}\": ")),
-            "{var}={value}: {stderr}"
+            line.starts_with(&format!("api-a: invalid {var}=\"{value}\": ")),
+            "{line}"
         );
-        assert!(output.stdout.is_empty());
     }
 }
 
 #[test]
 fn an_unknown_argument_exits_2_with_usage() {
-    let output = run_to_exit(&[], &["--bogus"]);
+    let output = run_to_exit(BINARY, &[], &["--bogus"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
         String::from_utf8(output.stderr)

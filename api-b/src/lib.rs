@@ -41,26 +41,3 @@ pub async fn run(
     };
     serve(listener, ops, endpoints, root, shutdown).await;
 }
-
-pub struct ApiB;
-
-impl common::service::Service for ApiB {
-    const NAME: &'static str = "api-b";
-    type Config = Config;
-
-    fn load_config(env: &common::config::Env) -> Result<Config, common::config::ConfigError> {
-        Config::from_env(env)
-    }
-
-    fn server_config(config: &Config) -> &common::config::ServerConfig {
-        &config.server
-    }
-
-    fn run(
-        config: Config,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> impl Future<Output = ()> + Send {
-        run(config, listener, shutdown)
-    }
-}

@@ -1,3 +1,8 @@
 fn main() -> std::process::ExitCode {
-    common::service::main::<api_b::ApiB>()
+    common::service::main(
+        "api-b",
+        api_b::Config::from_env,
+        |config| &config.server,
+        api_b::run,
+    )
 }

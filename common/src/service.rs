@@ -11,77 +11,79 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::config::{ConfigError, Env, ServerConfig};
+use crate::shutdown::Shutdown;
 
 const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// A service binary: its configuration and how it runs.
-pub trait Service {
-    /// The binary's name, for usage text.
-    const NAME: &'static str;
-
-    type Config;
-
-    fn load_config(env: &Env) -> Result<Self::Config, ConfigError>;
-
-    fn server_config(config: &Self::Config) -> &ServerConfig;
-
-    /// Serves on `listener` until `shutdown` completes and the server has drained.
-    fn run(
-        config: Self::Config,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> impl Future<Output = ()> + Send;
-}
 
 enum Mode {
     Serve,
     HealthCheck,
 }
 
-/// The whole of a service's `main`.
-pub fn main<S: Service>() -> ExitCode {
+/// The whole of a service's `main`: `name` for messages, how its configuration is read and
+/// where its server settings are in it, and `run`, which serves on the listener until the
+/// shutdown future completes and the server has drained.
+pub fn main<C, Fut>(
+    name: &'static str,
+    load_config: fn(&Env) -> Result<C, ConfigError>,
+    server_config: fn(&C) -> &ServerConfig,
+    run: impl FnOnce(C, TcpListener, Shutdown) -> Fut,
+) -> ExitCode
+where
+    Fut: Future<Output = ()>,
+{
     let mode = match std::env::args().nth(1).as_deref() {
         None => Mode::Serve,
         Some("--health-check") => Mode::HealthCheck,
         Some("-h" | "--help") => {
-            println!("{}", usage::<S>());
+            println!("{}", usage(name));
             return ExitCode::SUCCESS;
         }
         Some(other) => {
-            eprintln!("unknown argument {other:?}\n{}", usage::<S>());
+            eprintln!("unknown argument {other:?}\n{}", usage(name));
             return ExitCode::from(2);
         }
     };
-    let config = match S::load_config(&Env::from_process()) {
+    let config = match load_config(&Env::from_process()) {
         Ok(config) => config,
         Err(err) => {
-            eprintln!("{}: {err}", S::NAME);
+            eprintln!("{name}: {err}");
             return ExitCode::from(2);
         }
     };
+    let server = server_config(&config).clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("build the tokio runtime");
-    match mode {
-        Mode::HealthCheck => runtime.block_on(health_check::<S>(&config)),
-        Mode::Serve => runtime.block_on(serve::<S>(config)),
-    }
+    runtime.block_on(async {
+        match mode {
+            Mode::HealthCheck => health_check(name, &server).await,
+            Mode::Serve => {
+                serve(name, &server, |listener, shutdown| {
+                    run(config, listener, shutdown)
+                })
+                .await
+            }
+        }
+    })
 }
 
-async fn health_check<S: Service>(config: &S::Config) -> ExitCode {
-    let listen_addr = S::server_config(config).listen_addr;
-    match crate::healthcheck::check(listen_addr, HEALTH_CHECK_TIMEOUT).await {
+async fn health_check(name: &str, server: &ServerConfig) -> ExitCode {
+    match crate::healthcheck::check(server.listen_addr, HEALTH_CHECK_TIMEOUT).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("{}: health check failed: {err}", S::NAME);
+            eprintln!("{name}: health check failed: {err}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn serve<S: Service>(config: S::Config) -> ExitCode {
-    let server = S::server_config(&config);
+async fn serve<Fut: Future<Output = ()>>(
+    name: &str,
+    server: &ServerConfig,
+    run: impl FnOnce(TcpListener, Shutdown) -> Fut,
+) -> ExitCode {
     crate::logging::init(server.log).expect("no logger is installed before main");
     let shutdown = crate::shutdown::signal_received();
     let listener = match crate::server::bind(server.listen_addr).await {
@@ -91,17 +93,16 @@ async fn serve<S: Service>(config: S::Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    log::info!("{} starting", S::NAME);
-    S::run(config, listener, shutdown).await;
+    log::info!("{name} starting");
+    run(listener, shutdown).await;
     ExitCode::SUCCESS
 }
 
-fn usage<S: Service>() -> String {
+fn usage(name: &str) -> String {
     format!(
         "usage: {name} [--health-check]\n\n\
          Without arguments, serves until SIGTERM or SIGINT.\n\
          --health-check  asks the running instance's /healthz and exits 0 if it answers 200.\n\
-         Configuration comes from environment variables (see the README).",
-        name = S::NAME
+         Configuration comes from environment variables (see the README)."
     )
 }

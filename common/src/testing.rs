@@ -148,6 +148,27 @@ impl RunningBinary {
     }
 }
 
+/// Runs the binary at `path` with `env` (on top of the test's own environment) and `args`
+/// until it exits.
+pub fn run_to_exit(path: &str, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    std::process::Command::new(path)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("run {path}: {e}"))
+}
+
+/// Runs the binary at `path` with `env` and checks the configuration-error contract: exit
+/// status 2, nothing on stdout, exactly one line on stderr, which it returns.
+pub fn config_error_line(path: &str, env: &[(&str, &str)]) -> String {
+    let output = run_to_exit(path, env, &[]);
+    let stderr = String::from_utf8(output.stderr).expect("UTF-8 on stderr");
+    assert_eq!(output.status.code(), Some(2), "{env:?}: {stderr}");
+    assert!(output.stdout.is_empty(), "{env:?}: something on stdout");
+    assert_eq!(stderr.lines().count(), 1, "{env:?}: {stderr}");
+    stderr.trim_end().to_owned()
+}
+
 /// The address in the server's `listening on ADDR` log line.
 fn listening_addr(line: &str) -> Option<SocketAddr> {
     let record: serde_json::Value = serde_json::from_str(line).ok()?;

@@ -103,26 +103,3 @@ pub async fn run(
         }
     }
 }
-
-pub struct Poller;
-
-impl common::service::Service for Poller {
-    const NAME: &'static str = "poller";
-    type Config = Config;
-
-    fn load_config(env: &common::config::Env) -> Result<Config, common::config::ConfigError> {
-        Config::from_env(env)
-    }
-
-    fn server_config(config: &Config) -> &common::config::ServerConfig {
-        &config.server
-    }
-
-    fn run(
-        config: Config,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> impl Future<Output = ()> + Send {
-        run(config, listener, shutdown)
-    }
-}

@@ -1,3 +1,8 @@
 fn main() -> std::process::ExitCode {
-    common::service::main::<poller::Poller>()
+    common::service::main(
+        "poller",
+        poller::Config::from_env,
+        |config| &config.server,
+        poller::run,
+    )
 }

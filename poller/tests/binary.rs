@@ -3,30 +3,18 @@
 
 use std::time::{Duration, Instant};
 
-use common::testing::RunningBinary;
+use common::testing::{RunningBinary, config_error_line, run_to_exit};
 use nix::sys::signal::Signal;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_poller");
 
-fn run_to_exit(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
-    std::process::Command::new(BINARY)
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap()
-}
-
 fn assert_config_error(env: &[(&str, &str)], expected: &[&str]) {
-    let output = run_to_exit(env, &[]);
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(output.status.code(), Some(2), "{env:?}: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let line = config_error_line(BINARY, env);
     for part in expected {
-        assert!(stderr.contains(part), "{part:?} missing in {stderr}");
+        assert!(line.contains(part), "{part:?} missing in {line}");
     }
-    assert!(output.stdout.is_empty());
 }
 
 #[test]
@@ -188,10 +176,18 @@ async fn health_check_mode_reports_the_running_instance() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let poller = RunningBinary::start(BINARY, &env).await;
     let listen_addr = poller.addr.to_string();
-    let check = run_to_exit(&[("LISTEN_ADDR", &listen_addr)], &["--health-check"]);
+    let check = run_to_exit(
+        BINARY,
+        &[("LISTEN_ADDR", &listen_addr)],
+        &["--health-check"],
+    );
     assert_eq!(check.status.code(), Some(0), "{check:?}");
     poller.signal(Signal::SIGTERM);
     poller.exited(Duration::from_secs(5)).await;
-    let check = run_to_exit(&[("LISTEN_ADDR", &listen_addr)], &["--health-check"]);
+    let check = run_to_exit(
+        BINARY,
+        &[("LISTEN_ADDR", &listen_addr)],
+        &["--health-check"],
+    );
     assert_eq!(check.status.code(), Some(1), "{check:?}");
 }
