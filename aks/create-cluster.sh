@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Creates what the services need on Azure, idempotently: a resource group, a container registry and
+# an AKS cluster (newest GA Kubernetes, Microsoft Entra ID + Azure RBAC, no local accounts, Azure
+# CNI Overlay powered by Cilium enforcing NetworkPolicies, managed identity, registry attached,
+# three availability zones, cluster autoscaler, automatic patch upgrades), then fetches the
+# kubectl credentials. What already exists is left unchanged (and checked).
+set -euo pipefail
+# shellcheck source=aks/lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+
+declare_azure_knobs
+knob AKS_LOCATION westeurope "Azure region (one with availability zones)"
+declare_registry_knob
+knob AKS_KUBERNETES_VERSION "" "Kubernetes version (minor 1.x or patch 1.x.y); empty: the newest GA, non-preview version from az aks get-versions"
+knob AKS_TIER standard "AKS pricing tier: standard (financially backed API server SLA) or free"
+knob AKS_ZONES "1 2 3" "availability zones for the node pools (space-separated)"
+knob AKS_SYSTEM_POOL_VM_SIZE Standard_D2ds_v5 "VM size of the system node pool (cluster add-ons only)"
+knob AKS_SYSTEM_POOL_MIN 3 "system pool autoscaler minimum (one node per zone)"
+knob AKS_SYSTEM_POOL_MAX 5 "system pool autoscaler maximum"
+knob AKS_APPS_POOL_VM_SIZE Standard_D2ds_v5 "VM size of the apps node pool (ingress controller and services)"
+knob AKS_APPS_POOL_MIN 3 "apps pool autoscaler minimum (one node per zone)"
+knob AKS_APPS_POOL_MAX 6 "apps pool autoscaler maximum"
+knob AKS_POD_CIDR 192.168.0.0/16 "pod address range of Azure CNI Overlay (private, outside the VNet)"
+knob AKS_AUTO_UPGRADE_CHANNEL patch "cluster auto-upgrade channel (patch: latest patch of the current minor)"
+knob AKS_NODE_OS_UPGRADE_CHANNEL NodeImage "node OS upgrade channel"
+knob AKS_ADMIN_GROUP_IDS "" "comma-separated Microsoft Entra group object IDs made cluster-admin (Kubernetes RBAC); optional"
+knob AKS_CLUSTER_ADMIN_ASSIGNEE "" "object ID given the Azure RBAC role 'Azure Kubernetes Service RBAC Cluster Admin' on the cluster; empty: the signed-in user; 'none': skip"
+knob AKS_ACR_SKU Standard "container registry SKU"
+
+print_usage() {
+  usage "aks/create-cluster.sh [--dry-run] [-h]" \
+"Creates the resource group, the container registry and the AKS cluster, and fetches the kubectl
+credentials. Re-running changes nothing: each resource is looked up first and only created when
+missing; an existing cluster is checked for the settings isolation depends on.
+  --dry-run  print every command that would change something instead of running it; read-only
+             queries (az ... show/list/exists, az aks get-versions) still run, so az must be
+             logged in and the plan shows what really exists
+  -h         this help"
+}
+
+parse_common_args "$@"
+[ ${#ARGS[@]} -eq 0 ] || die "unexpected arguments: ${ARGS[*]} (see -h)"
+require_tools az jq kubectl kubelogin
+announce_mode
+
+step "Subscription"
+account=$(query az account show --output json) || die "az is not logged in (run: az login)"
+note "subscription $(jq -r '.name + " (" + .id + ")"' <<<"$account"), signed in as $(jq -r '.user.name + " (" + .user.type + ")"' <<<"$account")"
+resolve_acr_name
+show_settings
+
+step "Resource group $AKS_RESOURCE_GROUP"
+group_exists=$(query az group exists --name "$AKS_RESOURCE_GROUP")
+if [ "$group_exists" = true ]; then
+  note "exists, unchanged"
+else
+  # The tag lets aks/destroy.sh delete the whole group only when this script created it.
+  run az group create --name "$AKS_RESOURCE_GROUP" --location "$AKS_LOCATION" \
+    --tags project=btc-price created-by=aks/create-cluster.sh
+fi
+
+step "Container registry $AKS_ACR_NAME"
+acr_id=""
+if [ "$group_exists" = true ]; then
+  acr_id=$(query az acr list --resource-group "$AKS_RESOURCE_GROUP" \
+    --query "[?name=='$AKS_ACR_NAME'].id" --output tsv)
+fi
+if [ -n "$acr_id" ]; then
+  note "exists, unchanged"
+else
+  available=$(query az acr check-name --name "$AKS_ACR_NAME" --query nameAvailable --output tsv)
+  [ "$available" = true ] || die "registry name $AKS_ACR_NAME is taken (by another subscription or resource group); set AKS_ACR_NAME"
+  # No admin user: the cluster pulls with its kubelet identity (AcrPull, --attach-acr), the
+  # pipeline pushes with its Entra identity.
+  run az acr create --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_ACR_NAME" \
+    --location "$AKS_LOCATION" --sku "$AKS_ACR_SKU" --admin-enabled false \
+    --tags project=btc-price
+fi
+
+step "AKS cluster $AKS_CLUSTER_NAME"
+cluster_id=""
+if [ "$group_exists" = true ]; then
+  cluster_id=$(query az aks list --resource-group "$AKS_RESOURCE_GROUP" \
+    --query "[?name=='$AKS_CLUSTER_NAME'].id" --output tsv)
+fi
+
+# shellcheck disable=SC2206 # the zones are a space-separated list on purpose
+zones=($AKS_ZONES)
+
+if [ -z "$cluster_id" ]; then
+  versions=$(query az aks get-versions --location "$AKS_LOCATION" --output json)
+  if [ -n "$AKS_KUBERNETES_VERSION" ]; then
+    version_available "$AKS_KUBERNETES_VERSION" <<<"$versions" \
+      || die "Kubernetes $AKS_KUBERNETES_VERSION is not offered in $AKS_LOCATION (az aks get-versions)"
+    kubernetes_version=$AKS_KUBERNETES_VERSION
+    note "Kubernetes $kubernetes_version (AKS_KUBERNETES_VERSION)"
+  else
+    kubernetes_version=$(newest_ga_version <<<"$versions")
+    [ -n "$kubernetes_version" ] || die "az aks get-versions lists no generally available version in $AKS_LOCATION"
+    note "Kubernetes $kubernetes_version: the newest GA (non-preview, KubernetesOfficial) version in $AKS_LOCATION"
+  fi
+
+  admin_group_args=()
+  if [ -n "$AKS_ADMIN_GROUP_IDS" ]; then
+    admin_group_args=(--aad-admin-group-object-ids "$AKS_ADMIN_GROUP_IDS")
+  fi
+
+  # Network: Azure CNI Overlay with the Cilium data plane, which is also the NetworkPolicy engine
+  # (learn.microsoft.com/azure/aks/azure-cni-powered-by-cilium). AKS enforces no policy unless an
+  # engine is chosen; Azure NPM is being retired and Calico is the alternative.
+  # Identity: managed identity; Entra ID authentication with Azure RBAC authorization
+  # (--enable-aad --enable-azure-rbac) and no local accounts, so every kubectl call is an Entra
+  # identity that Azure RBAC or Kubernetes RBAC must allow (no static admin certificate).
+  # The system pool runs only critical add-ons (CriticalAddonsOnly taint); workloads go to "apps".
+  run az aks create \
+    --resource-group "$AKS_RESOURCE_GROUP" \
+    --name "$AKS_CLUSTER_NAME" \
+    --location "$AKS_LOCATION" \
+    --kubernetes-version "$kubernetes_version" \
+    --tier "$AKS_TIER" \
+    --enable-managed-identity \
+    --enable-aad \
+    --enable-azure-rbac \
+    "${admin_group_args[@]}" \
+    --disable-local-accounts \
+    --network-plugin azure \
+    --network-plugin-mode overlay \
+    --network-dataplane cilium \
+    --network-policy cilium \
+    --pod-cidr "$AKS_POD_CIDR" \
+    --nodepool-name system \
+    --node-vm-size "$AKS_SYSTEM_POOL_VM_SIZE" \
+    --nodepool-taints CriticalAddonsOnly=true:NoSchedule \
+    --zones "${zones[@]}" \
+    --enable-cluster-autoscaler \
+    --min-count "$AKS_SYSTEM_POOL_MIN" \
+    --max-count "$AKS_SYSTEM_POOL_MAX" \
+    --node-count "$AKS_SYSTEM_POOL_MIN" \
+    --auto-upgrade-channel "$AKS_AUTO_UPGRADE_CHANNEL" \
+    --node-os-upgrade-channel "$AKS_NODE_OS_UPGRADE_CHANNEL" \
+    --attach-acr "$AKS_ACR_NAME" \
+    --no-ssh-key \
+    --tags project=btc-price
+  pools=""
+else
+  note "exists; checking the settings the isolation and access model depend on (nothing is changed)"
+  settings=$(query az aks show --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" \
+    --query "{version: currentKubernetesVersion, policy: networkProfile.networkPolicy, dataplane: networkProfile.networkDataplane, azureRbac: aadProfile.enableAzureRbac, disableLocalAccounts: disableLocalAccounts, upgrade: autoUpgradeProfile.upgradeChannel}" \
+    --output json)
+  note "found: $(jq -c . <<<"$settings")"
+  policy=$(jq -r '.policy // "none"' <<<"$settings")
+  case $policy in
+    cilium | calico | azure) ;;
+    *) die "cluster $AKS_CLUSTER_NAME enforces no NetworkPolicy (networkPolicy: $policy): A and B would not be isolated; create a new cluster" ;;
+  esac
+  [ "$(jq -r '.azureRbac' <<<"$settings")" = true ] || note "WARNING: Azure RBAC is not enabled on this cluster"
+  [ "$(jq -r '.disableLocalAccounts' <<<"$settings")" = true ] || note "WARNING: local accounts are enabled on this cluster"
+  pools=$(query az aks nodepool list --resource-group "$AKS_RESOURCE_GROUP" \
+    --cluster-name "$AKS_CLUSTER_NAME" --query "[].name" --output tsv)
+fi
+
+step "Node pool apps (workloads)"
+if grep -qxF apps <<<"$pools"; then
+  note "exists, unchanged"
+else
+  run az aks nodepool add \
+    --resource-group "$AKS_RESOURCE_GROUP" \
+    --cluster-name "$AKS_CLUSTER_NAME" \
+    --name apps \
+    --mode User \
+    --node-vm-size "$AKS_APPS_POOL_VM_SIZE" \
+    --zones "${zones[@]}" \
+    --enable-cluster-autoscaler \
+    --min-count "$AKS_APPS_POOL_MIN" \
+    --max-count "$AKS_APPS_POOL_MAX" \
+    --node-count "$AKS_APPS_POOL_MIN"
+fi
+
+step "Registry access for the cluster (AcrPull for the kubelet identity)"
+if [ -z "$cluster_id" ]; then
+  note "granted by --attach-acr at creation"
+else
+  kubelet_id=$(query az aks show --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" \
+    --query identityProfile.kubeletidentity.objectId --output tsv)
+  acr_scope=$(query az acr show --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_ACR_NAME" --query id --output tsv)
+  granted=$(query az role assignment list --assignee "$kubelet_id" --role AcrPull --scope "$acr_scope" \
+    --query "[].id" --output tsv)
+  if [ -n "$granted" ]; then
+    note "AcrPull already granted, unchanged"
+  else
+    run az aks update --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" --attach-acr "$AKS_ACR_NAME"
+  fi
+fi
+
+step "Cluster admin (Azure RBAC)"
+if [ "$AKS_CLUSTER_ADMIN_ASSIGNEE" = none ]; then
+  note "skipped (AKS_CLUSTER_ADMIN_ASSIGNEE=none)"
+else
+  assignee=$AKS_CLUSTER_ADMIN_ASSIGNEE
+  if [ -z "$assignee" ]; then
+    [ "$(jq -r '.user.type' <<<"$account")" = user ] \
+      || die "signed in as a service principal: set AKS_CLUSTER_ADMIN_ASSIGNEE to an object ID (or none)"
+    assignee=$(query az ad signed-in-user show --query id --output tsv)
+  fi
+  cluster_scope="/subscriptions/$(jq -r .id <<<"$account")/resourceGroups/$AKS_RESOURCE_GROUP/providers/Microsoft.ContainerService/managedClusters/$AKS_CLUSTER_NAME"
+  granted=""
+  if [ -n "$cluster_id" ]; then
+    granted=$(query az role assignment list --assignee "$assignee" \
+      --role "Azure Kubernetes Service RBAC Cluster Admin" --scope "$cluster_scope" --query "[].id" --output tsv)
+  fi
+  if [ -n "$granted" ]; then
+    note "already granted, unchanged"
+  else
+    # Installing the ingress controller and the first kubectl apply (namespaces, RBAC) need a
+    # cluster admin; with local accounts disabled that is an Entra identity with this role.
+    run az role assignment create --assignee "$assignee" \
+      --role "Azure Kubernetes Service RBAC Cluster Admin" --scope "$cluster_scope"
+  fi
+fi
+
+step "kubectl credentials"
+AKS_KUBE_CONTEXT=$AKS_CLUSTER_NAME
+ensure_kube_context
+if [ "$KUBE_READY" = true ]; then
+  kq get nodes --output wide >&3 || note "the nodes are not readable yet (a new role assignment can take a few minutes)"
+fi
+
+note "next: aks/install-ingress.sh, then aks/deploy.sh (aks/README.md)"

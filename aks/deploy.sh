@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# Builds the three images in the container registry (az acr build: no local Docker), deploys the
+# overlay of the chosen ingress flavour with the images pinned to this commit, waits for the
+# rollouts, smoke-tests the routes through the ingress controller's public IP, and proves on the
+# live cluster that Service A and Service B cannot reach each other.
+set -euo pipefail
+# shellcheck source=aks/lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+
+declare_azure_knobs
+declare_registry_knob
+declare_kube_knobs
+knob AKS_IMAGE_TAG "" "image tag; empty: the git commit of HEAD (refused if the files that go into the images have uncommitted changes)"
+knob AKS_DEPLOYER_GROUP_ID "" "object ID of the Entra group holding the CI/CD identity, made subject of the deployer RoleBindings; empty: the overlay's deployer-subject.yaml, which must not be the all-zero placeholder"
+knob AKS_ROLLOUT_TIMEOUT 5m "how long to wait for each Deployment's rollout"
+knob AKS_SMOKE_TIMEOUT 180 "seconds to wait for each route to answer (the first price needs ~20 s)"
+knob AKS_INGRESS_IP "" "address to smoke-test through; empty: read from the Ingresses' status"
+knob AKS_CHECK_ISOLATION yes "yes: prove A and B cannot reach each other from inside their pods (kubectl debug); no: skip"
+knob AKS_PROBE_IMAGE docker.io/library/busybox:1.37.0 "image of the ephemeral probe container (needs sh and wget)"
+
+print_usage() {
+  usage "aks/deploy.sh [--dry-run] [--build-only | --skip-build] [-h]" \
+"Builds api-a, api-b and poller in the registry (one Dockerfile, --target per image, tagged with the
+git commit; a tag that exists is not rebuilt), applies manifests/overlays/<flavour overlay> with the
+images pinned, waits for the rollouts, smoke-tests /service1/current, /service1/average and
+/service2/ through the ingress controller, and checks isolation from inside pod A and pod B.
+  --build-only  only build and push the images (the pipeline's build job)
+  --skip-build  do not build; the images of this tag must exist (the pipeline's deploy job)
+  --dry-run     print the commands that would change something instead of running them;
+                read-only queries (az show, kubectl get, kubectl kustomize) still run
+  -h            this help"
+}
+
+IMAGES=(api-a api-b poller)
+# The files that go into the images (Dockerfile); their state decides whether HEAD names the build.
+IMAGE_SOURCES=(Dockerfile .dockerignore Cargo.toml Cargo.lock common api-a api-b poller)
+ZERO_GUID=00000000-0000-0000-0000-000000000000
+
+parse_common_args "$@"
+mode=all
+for arg in "${ARGS[@]}"; do
+  case $arg in
+    --build-only) mode=build ;;
+    --skip-build) mode=deploy ;;
+    *) die "unexpected argument: $arg (see -h)" ;;
+  esac
+done
+overlay=$(flavour_overlay "$AKS_INGRESS_FLAVOUR")
+case $mode in
+  build) require_tools az git ;;
+  *) require_tools az git kubectl kubelogin curl ;;
+esac
+if [ -n "$AKS_DEPLOYER_GROUP_ID" ] && ! [[ $AKS_DEPLOYER_GROUP_ID =~ ^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$ ]]; then
+  die "AKS_DEPLOYER_GROUP_ID must be an object ID (GUID), got '$AKS_DEPLOYER_GROUP_ID'"
+fi
+[[ $AKS_SMOKE_TIMEOUT =~ ^[0-9]+$ ]] || die "AKS_SMOKE_TIMEOUT must be seconds (got '$AKS_SMOKE_TIMEOUT')"
+announce_mode
+
+step "Registry"
+resolve_acr_name
+show_settings
+login_server=$(query az acr show --name "$AKS_ACR_NAME" --query loginServer --output tsv) \
+  || die "registry $AKS_ACR_NAME not found (run aks/create-cluster.sh, or set AKS_ACR_NAME)"
+note "registry $login_server"
+
+step "Image tag"
+if [ -n "$AKS_IMAGE_TAG" ]; then
+  tag=$AKS_IMAGE_TAG
+  note "tag $tag (AKS_IMAGE_TAG)"
+else
+  tag=$(query git rev-parse HEAD)
+  changes=$(query git status --porcelain -- "${IMAGE_SOURCES[@]}")
+  [ -z "$changes" ] || die "uncommitted changes in files that go into the images; commit them (the tag is the commit) or set AKS_IMAGE_TAG:
+$changes"
+  note "tag $tag (the commit; the image sources are committed)"
+fi
+[[ $tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || die "'$tag' is not a valid image tag"
+
+if [ "$mode" != build ]; then
+  step "kubectl context"
+  ensure_kube_context
+  if [ "$AKS_CHECK_ISOLATION" = yes ]; then
+    # The isolation check adds an ephemeral container to a pod of each service. Checked before
+    # anything is built: the CI/CD deployer Role deliberately does not grant this.
+    for ns in service-a service-b; do
+      allowed=$(kq auth can-i patch pods --subresource ephemeralcontainers --namespace "$ns" 2>/dev/null) || allowed=no
+      if [ "$KUBE_READY" = true ] && [ "$allowed" != yes ]; then
+        die "this identity may not add ephemeral containers to pods in $ns (needed by the isolation check); run as a cluster admin, or set AKS_CHECK_ISOLATION=no"
+      fi
+    done
+  fi
+fi
+
+if [ "$mode" != deploy ]; then
+  step "Build the images in the registry (az acr build)"
+  for name in "${IMAGES[@]}"; do
+    digest=$(query az acr repository show --name "$AKS_ACR_NAME" --image "btc-price/$name:$tag" \
+      --query digest --output tsv 2>/dev/null) || digest=""
+    if [ -n "$digest" ]; then
+      note "btc-price/$name:$tag exists ($digest), not rebuilt"
+      continue
+    fi
+    # The build context is the repository root (minus .dockerignore); --target picks the stage.
+    run az acr build --registry "$AKS_ACR_NAME" --image "btc-price/$name:$tag" --target "$name" \
+      --file Dockerfile --platform linux/amd64 .
+  done
+  if [ "$mode" = build ]; then
+    note "images built; deploy them with: aks/deploy.sh --skip-build (AKS_IMAGE_TAG=$tag)"
+    exit 0
+  fi
+else
+  step "The images of tag $tag exist in the registry"
+  for name in "${IMAGES[@]}"; do
+    digest=$(query az acr repository show --name "$AKS_ACR_NAME" --image "btc-price/$name:$tag" \
+      --query digest --output tsv 2>/dev/null) || digest=""
+    if [ -n "$digest" ]; then
+      note "btc-price/$name:$tag ($digest)"
+    elif [ "$DRY_RUN" = true ]; then
+      note "btc-price/$name:$tag is not in the registry yet (the build job pushes it)"
+    else
+      die "btc-price/$name:$tag is not in $AKS_ACR_NAME; build it first (aks/deploy.sh --build-only)"
+    fi
+  done
+fi
+
+step "Pin the images in overlay $overlay"
+# kubectl has kustomize built in but not `kustomize edit`. Rather than editing the committed
+# overlay, a throw-away overlay on top of it sets the images (and the deployer group), so the
+# committed files stay untouched and the pin is exactly what is applied.
+work=$(mktemp -d "${TMPDIR:-/tmp}/btc-price-deploy.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+base_render=$(query kubectl kustomize "manifests/overlays/$overlay")
+{
+  echo "# Generated by aks/deploy.sh: manifests/overlays/$overlay with the images of tag $tag."
+  echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+  echo "kind: Kustomization"
+  echo "resources:"
+  echo "  - $(path_from "$work" "$REPO_ROOT/manifests/overlays/$overlay")"
+  echo "images:"
+  for name in "${IMAGES[@]}"; do
+    # The name the overlay gives the image (its registry placeholder), which this overlay replaces.
+    current=$(sed -n "s#^[[:space:]]*image: \(.*/btc-price/$name\)[:@].*#\1#p" <<<"$base_render" | sort -u)
+    if [ -z "$current" ] || [ "$(wc -l <<<"$current")" -ne 1 ]; then
+      die "overlay $overlay does not name exactly one image for btc-price/$name: '$current'"
+    fi
+    echo "  - name: $current"
+    echo "    newName: $login_server/btc-price/$name"
+    echo "    newTag: \"$tag\""
+  done
+  if [ -n "$AKS_DEPLOYER_GROUP_ID" ]; then
+    echo "patches:"
+    echo "  - target:"
+    echo "      kind: RoleBinding|ClusterRoleBinding"
+    echo "      labelSelector: app.kubernetes.io/component=ci-deployer"
+    echo "    patch: |-"
+    echo "      - op: replace"
+    echo "        path: /subjects/0/name"
+    echo "        value: $AKS_DEPLOYER_GROUP_ID"
+  fi
+} >"$work/kustomization.yaml"
+note "$work/kustomization.yaml:"
+sed 's/^/#   /' "$work/kustomization.yaml" >&3
+rendered=$(query kubectl kustomize "$work")
+for name in "${IMAGES[@]}"; do
+  grep -qE "^[[:space:]]*image: $login_server/btc-price/$name:$tag\$" <<<"$rendered" \
+    || die "the rendered manifests do not use $login_server/btc-price/$name:$tag"
+done
+stray=$(grep -E '^[[:space:]]*image: ' <<<"$rendered" | grep '/btc-price/' | grep -vF "$login_server/btc-price/" || true)
+[ -z "$stray" ] || die "images left unpinned: $stray"
+if grep -qE "^[[:space:]]*name: $ZERO_GUID\$" <<<"$rendered"; then
+  die "the deployer RoleBindings still name the placeholder group $ZERO_GUID: set AKS_DEPLOYER_GROUP_ID (or manifests/overlays/$overlay/deployer-subject.yaml) to the object ID of the CI/CD identity's Entra group"
+fi
+note "rendered: $(grep -c '^kind:' <<<"$rendered") objects, images $(grep -E '^[[:space:]]*image: ' <<<"$rendered" | sed 's/.*image: //' | sort -u | tr '\n' ' ')"
+
+step "Apply"
+kubectl_run apply -k "$work"
+
+step "Wait for the rollouts"
+kubectl_run rollout status deployment/service-a --namespace service-a --timeout "$AKS_ROLLOUT_TIMEOUT"
+kubectl_run rollout status deployment/service-b --namespace service-b --timeout "$AKS_ROLLOUT_TIMEOUT"
+
+step "Smoke test through the ingress controller"
+ip=$AKS_INGRESS_IP
+deadline=$((SECONDS + AKS_SMOKE_TIMEOUT))
+while [ -z "$ip" ]; do
+  # The controller writes its external address into the status of the Ingresses it serves.
+  for ns in service-a service-b; do
+    found=$(kq get ingress --namespace "$ns" \
+      --output 'jsonpath={range .items[*]}{.status.loadBalancer.ingress[*].ip}{" "}{end}' 2>/dev/null) || found=""
+    ip=$(tr ' ' '\n' <<<"$found" | grep -m1 . || true)
+    [ -z "$ip" ] || break
+  done
+  if [ -n "$ip" ] || [ "$DRY_RUN" = true ]; then break; fi
+  [ "$SECONDS" -lt "$deadline" ] || die "no Ingress in service-a or service-b reports an address; is the controller installed (aks/install-ingress.sh)?"
+  sleep 5
+done
+if [ -z "$ip" ]; then
+  ip="<ingress-ip>"
+  note "dry run: the address is read from the Ingresses' status once they exist"
+else
+  note "ingress address $ip"
+fi
+
+# smoke PATH PATTERN: GET http://$ip PATH until it answers 200 with a body containing PATTERN.
+smoke() {
+  local url="http://$ip$1" pattern=$2 body="" until=$((SECONDS + AKS_SMOKE_TIMEOUT))
+  show_command '+' curl --fail --silent --show-error --max-time 5 "$url"
+  note "expect 200 with a body containing $pattern"
+  [ "$DRY_RUN" = true ] && return 0
+  while :; do
+    if body=$(curl --fail --silent --show-error --max-time 5 "$url" 2>&1) && grep -qF -- "$pattern" <<<"$body"; then
+      printf '%s\n' "$body" >&3
+      return 0
+    fi
+    [ "$SECONDS" -lt "$until" ] || die "GET $url did not answer as expected within ${AKS_SMOKE_TIMEOUT}s; last answer: $body"
+    sleep 5
+  done
+}
+smoke /service1/current '"currency":"USD"'
+smoke /service1/average '"average":'
+smoke /service2/ '"service":"api-b"'
+
+step "Isolation on the live cluster: A cannot reach B, B cannot reach A"
+if [ "$AKS_CHECK_ISOLATION" != yes ]; then
+  note "skipped (AKS_CHECK_ISOLATION=$AKS_CHECK_ISOLATION); the offline proof is tests/suites/manifests.sh"
+  exit 0
+fi
+
+# The probe runs as an ephemeral container inside a pod of one service, so it shares that pod's
+# network namespace and therefore its NetworkPolicies. It first checks its own service on
+# 127.0.0.1:8080 (positive control: the tool works and loopback is not filtered), then requires
+# every target, the other service's pod IP and ClusterIP, to time out (dropped by a policy; a
+# refused connection or any answer fails the check).
+# shellcheck disable=SC2016 # expanded by the probe's shell, not this one
+PROBE_SCRIPT='wget -q -T 5 -O /dev/null http://127.0.0.1:8080/readyz || { echo "control FAILED: 127.0.0.1:8080/readyz did not answer"; exit 2; }; echo "control ok: own service answers on 127.0.0.1:8080"; rc=0; for url; do if out=$(wget -q -T 5 -O /dev/null "$url" 2>&1); then echo "REACHABLE: $url"; rc=1; else case $out in *"timed out"*) echo "blocked (timed out): $url" ;; *) echo "FAILED without a timeout: $url: $out"; rc=1 ;; esac; fi; done; exit $rc'
+
+# first_ready_pod NAMESPACE APP: a running pod of the service (placeholder in a dry run).
+first_ready_pod() {
+  local pod
+  pod=$(kq get pods --namespace "$1" --selector "app.kubernetes.io/name=$2" \
+    --field-selector status.phase=Running --output 'jsonpath={.items[0].metadata.name}') || pod=""
+  [ -n "$pod" ] || [ "$DRY_RUN" = true ] || die "no running pod of $2 in $1"
+  printf '%s' "${pod:-<a pod of $2>}"
+}
+pod_ip() {
+  local ip
+  ip=$(kq get pod "$2" --namespace "$1" --output 'jsonpath={.status.podIP}') || ip=""
+  printf '%s' "${ip:-<ip of $2>}"
+}
+cluster_ip() {
+  local ip
+  ip=$(kq get service "$2" --namespace "$1" --output 'jsonpath={.spec.clusterIP}') || ip=""
+  printf '%s' "${ip:-<cluster IP of $2>}"
+}
+
+# probe NAMESPACE POD URL...: runs the probe in POD; fails unless every URL timed out.
+probe() {
+  local ns=$1 pod=$2 name code="" logs until=$((SECONDS + 180))
+  shift 2
+  name="isolation-probe-$(date +%Y%m%d%H%M%S)"
+  # PSA "restricted" is enforced in both namespaces, and ephemeral containers are checked too:
+  # --profile restricted drops all capabilities, forbids privilege escalation and sets
+  # RuntimeDefault seccomp and runAsNonRoot; aks/isolation-probe.json adds the numeric non-root
+  # user (busybox's image user is root, which runAsNonRoot would refuse) and a read-only root.
+  kubectl_run debug "pod/$pod" --namespace "$ns" --image "$AKS_PROBE_IMAGE" --profile restricted \
+    --custom aks/isolation-probe.json --container "$name" -- sh -c "$PROBE_SCRIPT" probe "$@"
+  note "expect: control ok, then every target blocked (timed out); the container exits 0"
+  if [ "$DRY_RUN" = true ]; then
+    show_command '? (until it is set)' kubectl --context "$AKS_KUBE_CONTEXT" get pod "$pod" --namespace "$ns" \
+      --output "jsonpath={.status.ephemeralContainerStatuses[?(@.name==\"$name\")].state.terminated.exitCode}"
+    show_command '?' kubectl --context "$AKS_KUBE_CONTEXT" logs "$pod" --namespace "$ns" --container "$name"
+    return 0
+  fi
+  while [ -z "$code" ]; do
+    code=$(kq get pod "$pod" --namespace "$ns" --output \
+      "jsonpath={.status.ephemeralContainerStatuses[?(@.name==\"$name\")].state.terminated.exitCode}")
+    [ -n "$code" ] || [ "$SECONDS" -lt "$until" ] || die "the probe in $ns/$pod did not finish within 180 s"
+    [ -n "$code" ] || sleep 3
+  done
+  logs=$(kq logs "$pod" --namespace "$ns" --container "$name")
+  printf '%s\n' "$logs" >&3
+  [ "$code" = 0 ] || die "isolation check from $ns/$pod failed (exit $code)"
+}
+
+pod_a=$(first_ready_pod service-a service-a)
+pod_b=$(first_ready_pod service-b service-b)
+note "from pod A ($pod_a) to Service B: its pod IP on 8080 and its ClusterIP on 80"
+probe service-a "$pod_a" "http://$(pod_ip service-b "$pod_b"):8080/service2/" "http://$(cluster_ip service-b api-b):80/service2/"
+note "from pod B ($pod_b) to Service A: its pod IP on 8080 and its ClusterIP on 80"
+probe service-b "$pod_b" "http://$(pod_ip service-a "$pod_a"):8080/service1/current" "http://$(cluster_ip service-a api-a):80/service1/current"
+
+note "deployed $tag: http://$ip/service1/current, http://$ip/service1/average, http://$ip/service2/"

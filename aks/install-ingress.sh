@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Installs the ingress controller of the chosen flavour with exactly the release name, namespace
+# and labels that the manifests' NetworkPolicies admit (manifests/README.md), waits for its
+# external IP, and checks that its pods carry those labels. Re-running with the same chart and
+# values changes nothing.
+set -euo pipefail
+# shellcheck source=aks/lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+
+declare_azure_knobs
+declare_kube_knobs
+knob AKS_F5_CHART_VERSION 2.7.3 "chart version of F5's nginx-ingress (controller 5.6.3)"
+knob AKS_INGRESS_NGINX_CHART_VERSION 4.15.1 "chart version of the community ingress-nginx (controller 1.15.1, Kubernetes <= 1.35)"
+knob AKS_INGRESS_TIMEOUT 10m "how long to wait for the controller and its external IP (minutes, e.g. 10m)"
+
+print_usage() {
+  usage "aks/install-ingress.sh [--dry-run] [-h]" \
+"Installs the ingress controller serving IngressClass nginx:
+  f5-nginx-ingress  F5 NGINX Ingress Controller, Helm release nginx-ingress in namespace
+                    nginx-ingress (default; overlay manifests/overlays/aks)
+  ingress-nginx     community ingress-nginx, Helm release ingress-nginx in namespace
+                    ingress-nginx; retired, refused on clusters newer than 1.35
+  app-routing       the AKS application routing add-on with the NginxIngressController of
+                    manifests/controllers/app-routing-nginx.yaml
+  --dry-run  print the commands that would change something instead of running them; read-only
+             queries (az, kubectl get, helm history) still run
+  -h         this help"
+}
+
+parse_common_args "$@"
+[ ${#ARGS[@]} -eq 0 ] || die "unexpected arguments: ${ARGS[*]} (see -h)"
+[[ $AKS_INGRESS_TIMEOUT =~ ^[0-9]+m$ ]] || die "AKS_INGRESS_TIMEOUT must be minutes, e.g. 10m (got '$AKS_INGRESS_TIMEOUT')"
+overlay=$(flavour_overlay "$AKS_INGRESS_FLAVOUR")
+case $AKS_INGRESS_FLAVOUR in
+  app-routing) require_tools az kubectl kubelogin jq ;;
+  *) require_tools az kubectl kubelogin helm jq ;;
+esac
+announce_mode
+show_settings
+
+# What each flavour installs, and the labels its NetworkPolicy admits (manifests/components/*).
+case $AKS_INGRESS_FLAVOUR in
+  f5-nginx-ingress)
+    release=nginx-ingress namespace=nginx-ingress
+    chart=oci://ghcr.io/nginx/charts/nginx-ingress chart_version=$AKS_F5_CHART_VERSION repo_args=()
+    values=aks/ingress/f5-nginx-ingress.values.yaml
+    service=nginx-ingress-controller
+    pod_selector=app.kubernetes.io/instance=nginx-ingress,app.kubernetes.io/name=nginx-ingress
+    ;;
+  ingress-nginx)
+    release=ingress-nginx namespace=ingress-nginx
+    chart=ingress-nginx chart_version=$AKS_INGRESS_NGINX_CHART_VERSION
+    repo_args=(--repo https://kubernetes.github.io/ingress-nginx)
+    values=aks/ingress/ingress-nginx.values.yaml
+    service=ingress-nginx-controller
+    pod_selector=app.kubernetes.io/component=controller,app.kubernetes.io/instance=ingress-nginx,app.kubernetes.io/name=ingress-nginx
+    ;;
+  app-routing)
+    namespace=app-routing-system
+    service=btc-price-nginx-0
+    pod_selector=app=btc-price-nginx-0,app.kubernetes.io/component=ingress-controller,app.kubernetes.io/managed-by=aks-app-routing-operator
+    ;;
+esac
+note "flavour $AKS_INGRESS_FLAVOUR: deploy afterwards with overlay manifests/overlays/$overlay"
+
+step "kubectl context"
+ensure_kube_context
+
+step "Cluster version"
+minor=$(server_minor_version)
+if [ -z "$minor" ]; then
+  note "unknown until the credentials exist (dry run); checked when run for real"
+else
+  note "Kubernetes 1.$minor"
+  if [ "$AKS_INGRESS_FLAVOUR" = ingress-nginx ] && [ "$minor" -gt 35 ]; then
+    die "ingress-nginx is retired and its last release supports Kubernetes up to 1.35; this cluster runs 1.$minor: use AKS_INGRESS_FLAVOUR=f5-nginx-ingress"
+  fi
+fi
+
+if [ "$AKS_INGRESS_FLAVOUR" = app-routing ]; then
+  step "Application routing add-on"
+  enabled=$(query az aks show --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" \
+    --query "ingressProfile.webAppRouting.enabled" --output tsv)
+  if [ "$enabled" = true ]; then
+    note "enabled, unchanged"
+  else
+    run az aks approuting enable --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME"
+  fi
+
+  step "NginxIngressController btc-price-nginx (IngressClass nginx)"
+  # kubectl apply leaves an unchanged object unchanged.
+  kubectl_run apply -f manifests/controllers/app-routing-nginx.yaml
+else
+  step "Helm release $release (chart $chart $chart_version) in namespace $namespace"
+  note "values ($values):"
+  sed -e '/^[[:space:]]*#/d' -e 's/^/#   /' "$values" >&3
+  # The release description records what was installed, so that a re-run with the same chart
+  # version and values leaves the release alone (helm upgrade would add a revision).
+  fingerprint="chart=$chart_version values-sha256=$(sha256 "$values" | cut -c1-16)"
+  installed=""
+  if [ "$KUBE_READY" = true ]; then
+    history=$(query helm --kube-context "$AKS_KUBE_CONTEXT" history "$release" --namespace "$namespace" \
+      --max 1 --output json 2>/dev/null) || history="[]"
+    installed=$(jq -r 'last | select(.status == "deployed") | .description' <<<"$history")
+  fi
+  if [ "$installed" = "$fingerprint" ]; then
+    note "installed with this chart version and these values, unchanged"
+  else
+    run helm --kube-context "$AKS_KUBE_CONTEXT" upgrade "$release" "$chart" \
+      --install \
+      "${repo_args[@]}" \
+      --version "$chart_version" \
+      --namespace "$namespace" \
+      --create-namespace \
+      --values "$values" \
+      --description "$fingerprint" \
+      --wait \
+      --timeout "$AKS_INGRESS_TIMEOUT"
+  fi
+fi
+
+step "External IP of Service $service in $namespace"
+ip=""
+deadline=$((SECONDS + ${AKS_INGRESS_TIMEOUT%m} * 60))
+while :; do
+  ip=$(kq get service "$service" --namespace "$namespace" \
+    --output 'jsonpath={.status.loadBalancer.ingress[0].ip}' 2>/dev/null) || ip=""
+  if [ -n "$ip" ] || [ "$DRY_RUN" = true ] || [ "$SECONDS" -ge "$deadline" ]; then break; fi
+  sleep 10
+done
+if [ -n "$ip" ]; then
+  note "external IP: $ip"
+elif [ "$DRY_RUN" = true ]; then
+  note "dry run: the IP is known once the controller's Service exists"
+else
+  die "Service $namespace/$service got no external IP within $AKS_INGRESS_TIMEOUT"
+fi
+
+step "Controller pods carry the labels the NetworkPolicies admit"
+note "NetworkPolicy peer (manifests/components/$AKS_INGRESS_FLAVOUR/networkpolicies.yaml): namespace $namespace, pods $pod_selector"
+pods=$(kq get pods --namespace "$namespace" --selector "$pod_selector" --output name)
+if [ -n "$pods" ]; then
+  note "matched: $(tr '\n' ' ' <<<"$pods")"
+elif [ "$DRY_RUN" = true ]; then
+  note "dry run: checked once the controller runs"
+else
+  die "no pod in $namespace matches $pod_selector: the NetworkPolicies would refuse the controller's traffic"
+fi
+class=$(kq get ingressclass nginx --output 'jsonpath={.spec.controller}' 2>/dev/null) || class=""
+if [ -n "$class" ]; then
+  note "IngressClass nginx: controller $class"
+elif [ "$DRY_RUN" != true ]; then
+  die "IngressClass nginx does not exist"
+fi
+
+note "next: aks/deploy.sh (AKS_INGRESS_FLAVOUR=$AKS_INGRESS_FLAVOUR deploys overlay $overlay)"

