@@ -49,8 +49,10 @@ tests/stack/base-images.sh "${base_images[@]}"
 for target in api-a poller; do
   docker build -q --target "$target" -t "btc-price/$target:local" . >/dev/null
 done
-docker tag redis:8.10-alpine "$redis_image"
-docker save btc-price/api-a:local btc-price/poller:local "$redis_image" | podman load -q >/dev/null
+docker save btc-price/api-a:local btc-price/poller:local redis:8.10-alpine | podman load -q >/dev/null
+# docker save drops the docker.io/library/ prefix (podman names the image localhost/redis); the
+# manifest names it in full, so it gets that name too, and podman never tries to pull it.
+podman tag localhost/redis:8.10-alpine "$redis_image"
 
 log "render the Service A Deployment (tests/pod overlay on manifests/base)"
 kubectl kustomize tests/pod >"$work/all.yaml"
