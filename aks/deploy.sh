@@ -92,11 +92,16 @@ if [ "$mode" != build ]; then
   fi
 fi
 
+# image_digest NAME: the registry's digest of btc-price/NAME:$tag, empty if it is not there.
+image_digest() {
+  query az acr repository show --name "$AKS_ACR_NAME" --image "btc-price/$1:$tag" \
+    --query digest --output tsv 2>/dev/null || true
+}
+
 if [ "$mode" != deploy ]; then
   step "Build the images in the registry (az acr build)"
   for name in "${IMAGES[@]}"; do
-    digest=$(query az acr repository show --name "$AKS_ACR_NAME" --image "btc-price/$name:$tag" \
-      --query digest --output tsv 2>/dev/null) || digest=""
+    digest=$(image_digest "$name")
     if [ -n "$digest" ]; then
       note "btc-price/$name:$tag exists ($digest), not rebuilt"
       continue
@@ -112,8 +117,7 @@ if [ "$mode" != deploy ]; then
 else
   step "The images of tag $tag exist in the registry"
   for name in "${IMAGES[@]}"; do
-    digest=$(query az acr repository show --name "$AKS_ACR_NAME" --image "btc-price/$name:$tag" \
-      --query digest --output tsv 2>/dev/null) || digest=""
+    digest=$(image_digest "$name")
     if [ -n "$digest" ]; then
       note "btc-price/$name:$tag ($digest)"
     elif [ "$DRY_RUN" = true ]; then

@@ -4,6 +4,8 @@ log() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # json_field NAME: the field NAME of the JSON object on stdin.
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# same_cents A B: whether two amounts in USD are equal to the cent.
+same_cents() { python3 -c 'import sys; sys.exit(abs(float(sys.argv[1]) - float(sys.argv[2])) > 0.005)' "$1" "$2"; }
 
 # install_packages PACKAGE...
 # Debian packages: installed with apt-get when running as root (or with password-less sudo) on

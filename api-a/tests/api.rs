@@ -124,6 +124,14 @@ async fn eventually<T>(
     }
 }
 
+/// Waits at most `within` for `path` to answer 200.
+async fn answers_200(what: &str, within: Duration, url: String) {
+    eventually(what, within, async || {
+        (get(&url).await.status == StatusCode::OK).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn current_is_the_latest_sample_with_its_price_rounded_to_the_cent() {
     let redis = RedisServer::start().await;
@@ -354,9 +362,11 @@ async fn no_sample_stored_yet_is_a_503_with_retry_after_on_both_routes() {
         &[sample_aged(Duration::ZERO, 97_000.0, &["kraken"])],
     )
     .await;
-    eventually("the first sample is served", PATIENCE, async || {
-        (get(&server.url("/service1/current")).await.status == StatusCode::OK).then_some(())
-    })
+    answers_200(
+        "the first sample is served",
+        PATIENCE,
+        server.url("/service1/current"),
+    )
     .await;
     assert_eq!(get(&server.url("/readyz")).await.status, StatusCode::OK);
 }
@@ -521,12 +531,10 @@ async fn a_hanging_redis_never_makes_a_request_hang() {
     }
 
     redis.resume();
-    eventually(
+    answers_200(
         "answers again after Redis thawed",
         Duration::from_secs(2),
-        async || {
-            (get(&server.url("/service1/current")).await.status == StatusCode::OK).then_some(())
-        },
+        server.url("/service1/current"),
     )
     .await;
     assert_eq!(get(&server.url("/readyz")).await.status, StatusCode::OK);
@@ -548,12 +556,10 @@ async fn unreachable_redis_at_start_up_is_a_503_and_not_ready_until_it_answers()
         &[sample_aged(Duration::ZERO, 97_000.0, &["kraken"])],
     )
     .await;
-    eventually(
+    answers_200(
         "serves once Redis is up",
         Duration::from_secs(2),
-        async || {
-            (get(&server.url("/service1/current")).await.status == StatusCode::OK).then_some(())
-        },
+        server.url("/service1/current"),
     )
     .await;
     assert_eq!(get(&server.url("/readyz")).await.status, StatusCode::OK);
@@ -626,10 +632,7 @@ async fn without_a_base_path_the_routes_are_at_the_root() {
     let config = Config::from_env(&Env::from_pairs([("REDIS_URL", url.as_str())])).unwrap();
     let server =
         TestServer::start(|listener, shutdown| api_a::run(config, listener, shutdown)).await;
-    eventually("/current answers 200", PATIENCE, async || {
-        (get(&server.url("/current")).await.status == StatusCode::OK).then_some(())
-    })
-    .await;
+    answers_200("/current answers 200", PATIENCE, server.url("/current")).await;
     assert_eq!(get(&server.url("/average")).await.status, StatusCode::OK);
 }
 

@@ -82,8 +82,8 @@ for _ in $(seq 1 60); do
 done
 current=$(curl -fsS "http://$pod_ip:8080/service1/current")
 echo "/service1/current: $current"
-python3 -c 'import json,sys; p=json.loads(sys.argv[1])["price"]; sys.exit(abs(p - float(sys.argv[2])) > 0.005)' \
-  "$current" "$expected_price" || die "api-a does not serve the fake upstream's price $expected_price"
+same_cents "$(json_field price <<<"$current")" "$expected_price" \
+  || die "api-a does not serve the fake upstream's price $expected_price"
 
 log "each container runs as its manifest says"
 python - "$work/deployment.yaml" >"$work/expected-users" <<'PY'

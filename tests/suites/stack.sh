@@ -98,7 +98,7 @@ log "routes through the gateway"
 current=$(curl -fsS "$gateway/service1/current")
 echo "/service1/current: $current"
 price=$(json_field price <<<"$current")
-python3 -c "import sys; sys.exit(abs(float('$price') - $expected_price) > 0.005)" \
+same_cents "$price" "$expected_price" \
   || die "the stored price $price is not the fake upstream's $expected_price"
 average=$(curl -fsS "$gateway/service1/average")
 echo "/service1/average: $average"
