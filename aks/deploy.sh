@@ -60,9 +60,14 @@ announce_mode
 step "Registry"
 resolve_acr_name
 show_settings
-login_server=$(query az acr show --name "$AKS_ACR_NAME" --query loginServer --output tsv) \
-  || die "registry $AKS_ACR_NAME not found (run aks/create-cluster.sh, or set AKS_ACR_NAME)"
-note "registry $login_server"
+if login_server=$(query az acr show --name "$AKS_ACR_NAME" --query loginServer --output tsv); then
+  note "registry $login_server"
+elif [ "$DRY_RUN" = true ]; then
+  login_server="$AKS_ACR_NAME.azurecr.io"
+  note "dry run: registry $AKS_ACR_NAME does not exist yet (aks/create-cluster.sh creates it); assuming $login_server"
+else
+  die "registry $AKS_ACR_NAME not found (run aks/create-cluster.sh, or set AKS_ACR_NAME)"
+fi
 
 step "Image tag"
 if [ -n "$AKS_IMAGE_TAG" ]; then
@@ -82,7 +87,7 @@ if [ "$mode" != build ]; then
   ensure_kube_context
   if [ "$AKS_CHECK_ISOLATION" = yes ]; then
     # The isolation check adds an ephemeral container to a pod of each service. Checked before
-    # anything is built: the CI/CD deployer Role deliberately does not grant this.
+    # anything is built: the deployer Role grants it, but a narrower identity may not have it.
     for ns in service-a service-b; do
       allowed=$(kq auth can-i patch pods --subresource ephemeralcontainers --namespace "$ns" 2>/dev/null) || allowed=no
       if [ "$KUBE_READY" = true ] && [ "$allowed" != yes ]; then
@@ -209,7 +214,7 @@ fi
 # smoke PATH PATTERN: GET http://$ip PATH until it answers 200 with a body containing PATTERN.
 smoke() {
   local url="http://$ip$1" pattern=$2 body="" until=$((SECONDS + AKS_SMOKE_TIMEOUT))
-  show_command '+' curl --fail --silent --show-error --max-time 5 "$url"
+  show_command '?' curl --fail --silent --show-error --max-time 5 "$url"
   note "expect 200 with a body containing $pattern"
   [ "$DRY_RUN" = true ] && return 0
   while :; do

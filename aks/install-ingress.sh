@@ -107,6 +107,14 @@ else
   if [ "$installed" = "$fingerprint" ]; then
     note "installed with this chart version and these values, unchanged"
   else
+    if [ "$AKS_INGRESS_FLAVOUR" = f5-nginx-ingress ]; then
+      # Helm installs a chart's CRDs on the first install but never upgrades them: F5's upgrade
+      # guide applies the new chart's CRDs first (docs.nginx.com/nginx-ingress-controller/install/upgrade).
+      chart_dir=$(mktemp -d)
+      trap 'rm -rf "$chart_dir"' EXIT
+      run helm pull "$chart" --version "$chart_version" --untar --destination "$chart_dir"
+      kubectl_run apply --server-side --force-conflicts --filename "$chart_dir/nginx-ingress/crds/"
+    fi
     run helm --kube-context "$AKS_KUBE_CONTEXT" upgrade "$release" "$chart" \
       --install \
       "${repo_args[@]}" \
