@@ -2,10 +2,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use common::config::{ConfigError, Env, ServerConfig, base_path};
+use common::samples::{DEFAULT_AVERAGE_WINDOW, MAX_AVERAGE_WINDOW};
 
 const DEFAULT_LISTEN_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8080);
-const DEFAULT_AVERAGE_WINDOW: Duration = Duration::from_secs(10 * 60);
 const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +40,12 @@ impl Config {
 /// `/average` reports the window as an integer `window_seconds`, so it must be whole seconds.
 fn parse_average_window(raw: &str) -> Result<Duration, String> {
     let window = humantime::parse_duration(raw).map_err(|e| e.to_string())?;
-    if window < Duration::from_secs(1) || window.subsec_nanos() != 0 {
-        return Err("must be a whole number of seconds, at least 1s (e.g. 10m)".into());
+    if window < Duration::from_secs(1) || window > MAX_AVERAGE_WINDOW || window.subsec_nanos() != 0
+    {
+        return Err(format!(
+            "must be a whole number of seconds from 1s to {} (e.g. 10m)",
+            humantime::format_duration(MAX_AVERAGE_WINDOW)
+        ));
     }
     Ok(window)
 }
@@ -65,7 +69,7 @@ mod tests {
     #[test]
     fn defaults_apply_when_unset() {
         let config = config(&[]).unwrap();
-        assert_eq!(config.server.listen_addr, DEFAULT_LISTEN_ADDR);
+        assert_eq!(config.server.listen_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(config.base_path, "");
         assert_eq!(config.redis_url, "redis://127.0.0.1:6379");
         assert_eq!(config.average_window, Duration::from_secs(600));
@@ -94,6 +98,8 @@ mod tests {
             ("AVERAGE_WINDOW", "ten minutes"),
             ("AVERAGE_WINDOW", "0s"),
             ("AVERAGE_WINDOW", "1500ms"),
+            ("AVERAGE_WINDOW", "25h"),
+            ("AVERAGE_WINDOW", "18446744073709551615s"),
             ("STALE_AFTER", "soon"),
             ("STALE_AFTER", "0s"),
             ("BASE_PATH", "service1"),

@@ -10,14 +10,21 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::models::now_ms;
-use crate::snapshot::{Samples, Snapshot};
+use crate::snapshot::{MAX_SNAPSHOT_AGE, Samples, Snapshot};
 
-/// How often Redis is read. Well under [`crate::snapshot::MAX_SNAPSHOT_AGE`], so one slow or
+/// How often Redis is read. Well under [`MAX_SNAPSHOT_AGE`], so one slow or
 /// lost read does not make the service answer 503.
 pub const REFRESH_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The longest one read may take (connection included) before Redis counts as unreachable.
 pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+
+// The contract: with Redis down or hanging, requests get a 503 within a second. And a read that
+// takes up to its timeout still lands before the snapshot it replaces expires.
+const _: () = assert!(MAX_SNAPSHOT_AGE.as_millis() <= 1000);
+const _: () = assert!(
+    REFRESH_INTERVAL.as_millis() + REDIS_TIMEOUT.as_millis() < MAX_SNAPSHOT_AGE.as_millis()
+);
 
 /// Samples slightly older than the window are read too, so a small step back of the wall
 /// clock between a read and a request cannot drop a sample that is still inside the window.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 use api_a::Config;
 use common::config::Env;
 use common::samples::{Sample, unix_ms};
-use common::testing::{RedisServer, TestServer};
+use common::testing::{RedisServer, TestServer, eventually};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -106,22 +106,6 @@ async fn request(method: Method, url: &str) -> Answer {
 
 async fn get(url: &str) -> Answer {
     request(Method::GET, url).await
-}
-
-/// Retries `attempt` every 20 ms until it yields a value; panics after `within`.
-async fn eventually<T>(
-    what: &str,
-    within: Duration,
-    mut attempt: impl AsyncFnMut() -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{what} within {within:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Waits at most `within` for `path` to answer 200.

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use common::samples::{Sample, unix_ms};
-use common::testing::{RedisServer, RunningBinary, config_error_line, run_to_exit};
+use common::testing::{RedisServer, RunningBinary, config_error_line, eventually, run_to_exit};
 use nix::sys::signal::Signal;
 use reqwest::StatusCode;
 
@@ -61,17 +61,20 @@ async fn serves_the_price_from_redis_and_exits_0_on_sigterm() {
     )
     .await;
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let body: serde_json::Value = loop {
-        let response = reqwest::get(service.url("/service1/current"))
-            .await
-            .unwrap();
-        if response.status() == StatusCode::OK {
-            break response.json().await.unwrap();
-        }
-        assert!(Instant::now() < deadline, "/current answers 200 in time");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let body: serde_json::Value = eventually(
+        "/current answers 200",
+        Duration::from_secs(10),
+        async || {
+            let response = reqwest::get(service.url("/service1/current"))
+                .await
+                .unwrap();
+            match response.status() {
+                StatusCode::OK => Some(response.json().await.unwrap()),
+                _ => None,
+            }
+        },
+    )
+    .await;
     assert_eq!(body["price"], 97_123.46);
     assert_eq!(body["sources"], serde_json::json!(["coinbase", "kraken"]));
 

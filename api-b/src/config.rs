@@ -20,3 +20,15 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_unset() {
+        let config = Config::from_env(&Env::from_pairs([])).unwrap();
+        assert_eq!(config.server.listen_addr.to_string(), "0.0.0.0:8080");
+        assert_eq!(config.base_path, "");
+    }
+}

@@ -69,28 +69,19 @@ async fn sigint_also_shuts_down_cleanly() {
     assert!(status.success(), "{status}");
 }
 
-/// SIGTERM arrives while a client is in the middle of a request on an open connection: the
-/// server answers it during the shutdown delay (readiness already 503), then closes the
-/// listener and exits 0.
-#[tokio::test]
-async fn sigterm_during_a_request_lets_it_complete_and_exits_0() {
-    let service = RunningBinary::start(
-        BINARY,
-        &[("BASE_PATH", "/service2"), ("SHUTDOWN_DELAY", "2s")],
-    )
-    .await;
+/// Opens a connection to `service` and sends the start of a request, not yet the blank line that
+/// ends its headers: a request in flight.
+async fn begin_request(service: &RunningBinary) -> tokio::net::TcpStream {
     let mut connection = tokio::net::TcpStream::connect(service.addr).await.unwrap();
-    // The request line and first header, but not yet the blank line that ends the request.
     connection
         .write_all(b"GET /service2/ HTTP/1.1\r\nHost: api-b\r\n")
         .await
         .unwrap();
+    connection
+}
 
-    service.signal(Signal::SIGTERM);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let readyz = reqwest::get(service.url("/readyz")).await.unwrap();
-    assert_eq!(readyz.status(), StatusCode::SERVICE_UNAVAILABLE);
-
+/// Ends the request begun by [`begin_request`] and checks that it is answered in full.
+async fn finish_request_answered(mut connection: tokio::net::TcpStream) {
     connection
         .write_all(b"Connection: close\r\n\r\n")
         .await
@@ -102,7 +93,44 @@ async fn sigterm_during_a_request_lets_it_complete_and_exits_0() {
         response.ends_with(r#"{"status":"ok","service":"api-b"}"#),
         "{response}"
     );
+}
 
+/// SIGTERM arrives while a request is in flight: during the shutdown delay readiness is already
+/// 503, the request is answered, then the listener closes and the process exits 0.
+#[tokio::test]
+async fn sigterm_during_a_request_turns_readiness_503_lets_it_complete_and_exits_0() {
+    let service = RunningBinary::start(
+        BINARY,
+        &[("BASE_PATH", "/service2"), ("SHUTDOWN_DELAY", "2s")],
+    )
+    .await;
+    let connection = begin_request(&service).await;
+
+    service.signal(Signal::SIGTERM);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let readyz = reqwest::get(service.url("/readyz")).await.unwrap();
+    assert_eq!(readyz.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    finish_request_answered(connection).await;
+    let (status, _) = service.exited(Duration::from_secs(5)).await;
+    assert!(status.success(), "{status}");
+}
+
+/// Without a shutdown delay the listener closes at once; the request in flight is still
+/// answered after it, and only then does the process exit 0.
+#[tokio::test]
+async fn sigterm_without_delay_still_answers_the_request_in_flight() {
+    let service = RunningBinary::start(BINARY, &[("BASE_PATH", "/service2")]).await;
+    let connection = begin_request(&service).await;
+
+    service.signal(Signal::SIGTERM);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        tokio::net::TcpStream::connect(service.addr).await.is_err(),
+        "the listener is closed"
+    );
+
+    finish_request_answered(connection).await;
     let (status, _) = service.exited(Duration::from_secs(5)).await;
     assert!(status.success(), "{status}");
 }

@@ -1,7 +1,8 @@
 //! `--health-check`: the binary asks its own running instance for `/healthz`.
 //!
 //! Runtime images have no shell and no curl, so container healthchecks run the service binary
-//! itself in this mode.
+//! itself in this mode. A plain-HTTP client on hyper (already in every binary through warp)
+//! rather than reqwest, which would add a TLS stack to api-a and api-b for a loopback call.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;

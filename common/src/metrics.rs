@@ -18,6 +18,12 @@ const LATENCY_BUCKETS: &[f64] = &[
 /// The `route` label of a request that matched no route: one series, however many paths are probed.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
+/// Methods with a `method` label of their own; a client can send any token as a method, and every
+/// other one shares the label `other`, so that requests cannot create series without bound.
+const KNOWN_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
@@ -62,6 +68,10 @@ impl Metrics {
     }
 
     pub fn observe_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        let method = KNOWN_METHODS
+            .iter()
+            .find(|known| **known == method)
+            .map_or("other", |known| *known);
         let status = status.to_string();
         let labels = [route, method, status.as_str()];
         self.requests.with_label_values(&labels).inc();
@@ -104,5 +114,21 @@ mod tests {
         assert!(text.contains(
             r#"http_request_duration_seconds_bucket{method="GET",route="unmatched",status="404",le="0.001"} 1"#
         ));
+    }
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        let metrics = Metrics::new();
+        for method in ["FOO", "BAR123", "get"] {
+            metrics.observe_request(UNMATCHED_ROUTE, method, 405, Duration::from_millis(1));
+        }
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                r#"http_requests_total{method="other",route="unmatched",status="405"} 3"#
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("FOO"), "{text}");
     }
 }

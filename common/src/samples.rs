@@ -22,6 +22,11 @@ use crate::config::{ConfigError, Env};
 /// The sorted set of samples; the version suffix changes if the member format ever does.
 pub const SAMPLES_KEY: &str = "btc_usd:samples:v1";
 
+/// `AVERAGE_WINDOW`'s default, for both sides: api-a averages over it, the poller keeps it.
+pub const DEFAULT_AVERAGE_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// The longest `AVERAGE_WINDOW` either side accepts: a day, 8 640 samples at the default interval.
+pub const MAX_AVERAGE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
 /// `REDIS_URL`'s default: the pod-local Redis.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
@@ -36,17 +41,33 @@ pub fn redis_url(env: &Env) -> Result<String, ConfigError> {
 }
 
 /// A pool that connects lazily (Redis may be down at start-up) and never makes a caller wait
-/// longer than `timeout` for a connection. A failed connection attempt is reported at once
-/// with its cause (e.g. connection refused) rather than retried until the timeout. Each
-/// connection is checked with a `PING` when taken from the pool, so one broken by a Redis
-/// restart is replaced instead of failing again.
+/// longer than `timeout` for a connection: when Redis is down, taking a connection fails with a
+/// timeout, and the cause of each failed attempt (e.g. connection refused) is logged at debug by
+/// [`LogConnectErrors`]. A failed attempt is not retried in the background, so the next caller
+/// tries afresh. Each connection is checked with a `PING` when taken from the pool, so one broken
+/// by a Redis restart is replaced instead of failing again.
 pub fn pool(redis_url: &str, timeout: Duration) -> Pool {
     let manager = RedisConnectionManager::new(redis_url).expect("REDIS_URL was validated");
     bb8::Pool::builder()
         .max_size(4)
         .connection_timeout(timeout)
         .retry_connection(false)
+        .error_sink(Box::new(LogConnectErrors))
         .build_unchecked(manager)
+}
+
+/// Logs why the pool could not connect, which its callers only see as a timeout.
+#[derive(Debug, Clone, Copy)]
+struct LogConnectErrors;
+
+impl bb8::ErrorSink<redis::RedisError> for LogConnectErrors {
+    fn sink(&self, error: redis::RedisError) {
+        log::debug!("redis connection attempt failed: {error}");
+    }
+
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<redis::RedisError>> {
+        Box::new(*self)
+    }
 }
 
 /// One poll's outcome: the BTC price in USD, when it was fetched and which providers agreed.

@@ -117,8 +117,3 @@ fn status_reply(healthy: bool, status: &str) -> Response {
     )
     .into_response()
 }
-
-/// Binds `addr`; port 0 picks a free port (see `local_addr`).
-pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
-}

@@ -86,7 +86,7 @@ async fn serve<Fut: Future<Output = ()>>(
 ) -> ExitCode {
     crate::logging::init(server.log).expect("no logger is installed before main");
     let shutdown = crate::shutdown::signal_received();
-    let listener = match crate::server::bind(server.listen_addr).await {
+    let listener = match TcpListener::bind(server.listen_addr).await {
         Ok(listener) => listener,
         Err(err) => {
             log::error!("cannot listen on {}: {err}", server.listen_addr);

@@ -53,6 +53,11 @@ impl TestServer {
         }
     }
 
+    /// Whether the service's `run` has returned.
+    pub fn is_stopped(&self) -> bool {
+        self.task.is_finished()
+    }
+
     /// Waits for the service to return, at most `timeout`; panics if it does not.
     pub async fn stopped(self, timeout: Duration) {
         tokio::time::timeout(timeout, self.task)
@@ -62,7 +67,9 @@ impl TestServer {
     }
 }
 
-/// The shutdown future handed to an in-process service.
+/// The shutdown future handed to an in-process service. A named future rather than a boxed
+/// `dyn Future`: through the trait object rustc fails to prove some served filters' futures
+/// `Send` (a higher-ranked lifetime limitation).
 pub struct ShutdownSignal(oneshot::Receiver<()>);
 
 impl Future for ShutdownSignal {
@@ -74,6 +81,25 @@ impl Future for ShutdownSignal {
     ) -> std::task::Poll<()> {
         // A dropped trigger (the test ended) also means: shut down.
         std::pin::Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}
+
+/// Retries `attempt` every 20 ms until it yields a value; panics with `what` after `within`.
+pub async fn eventually<T>(
+    what: &str,
+    within: Duration,
+    mut attempt: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = attempt().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -223,14 +249,12 @@ impl RedisServer {
             .spawn()
             .expect("start redis-server (Debian: apt-get install redis-server)");
         self.process = Some(process);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while !self.answers_ping().await {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "redis-server answers PING within 10 s"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually(
+            "redis-server answers PING",
+            Duration::from_secs(10),
+            async || self.answers_ping().await.then_some(()),
+        )
+        .await;
     }
 
     /// Freezes the server (SIGSTOP): connections stay open but nothing answers.

@@ -6,26 +6,30 @@ use common::health::Health;
 use common::http::Endpoints;
 use common::metrics::Metrics;
 use common::server::{Ops, serve};
+use common::testing::ShutdownSignal;
 use common::testing::TestServer;
+use tokio::net::TcpListener;
 use warp::Filter;
 
 const HANDLER_TIME: Duration = Duration::from_millis(1500);
 
+/// A service with one route, `/slow`, that takes [`HANDLER_TIME`] to answer.
+async fn run_slow_service(listener: TcpListener, shutdown: ShutdownSignal) {
+    let mut endpoints = Endpoints::new("");
+    let slow = endpoints.get("/slow").then(|| async {
+        tokio::time::sleep(HANDLER_TIME).await;
+        String::from("finished")
+    });
+    let ops = Ops {
+        health: Health::always(),
+        metrics: Metrics::new(),
+        shutdown_delay: Duration::ZERO,
+    };
+    serve(listener, ops, endpoints, slow, shutdown).await;
+}
+
 async fn start_slow_service() -> TestServer {
-    TestServer::start(|listener, shutdown| async move {
-        let mut endpoints = Endpoints::new("");
-        let slow = endpoints.get("/slow").then(|| async {
-            tokio::time::sleep(HANDLER_TIME).await;
-            String::from("finished")
-        });
-        let ops = Ops {
-            health: Health::always(),
-            metrics: Metrics::new(),
-            shutdown_delay: Duration::ZERO,
-        };
-        serve(listener, ops, endpoints, slow, shutdown).await;
-    })
-    .await
+    TestServer::start(run_slow_service).await
 }
 
 #[tokio::test]
@@ -41,6 +45,10 @@ async fn in_flight_requests_finish_before_serve_returns() {
         "no new connection is accepted once draining"
     );
     assert!(!in_flight.is_finished());
+    assert!(
+        !server.is_stopped(),
+        "serve waits for the in-flight request"
+    );
 
     let response = in_flight
         .await

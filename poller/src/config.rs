@@ -7,6 +7,7 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use common::config::{ConfigError, Env, ServerConfig};
+use common::samples::{DEFAULT_AVERAGE_WINDOW, MAX_AVERAGE_WINDOW};
 use reqwest::Url;
 
 use crate::providers::Provider;
@@ -15,15 +16,12 @@ const DEFAULT_LISTEN_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), 9090);
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(10);
 const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
-const DEFAULT_AVERAGE_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 /// Sane `POLL_INTERVAL`s: from what tests use to an hourly price.
 const POLL_INTERVALS: RangeInclusive<Duration> =
     Duration::from_millis(100)..=Duration::from_secs(3600);
 /// The shortest `FETCH_TIMEOUT`; the longest is just under `POLL_INTERVAL`.
 const MIN_FETCH_TIMEOUT: Duration = Duration::from_millis(10);
-/// The longest `AVERAGE_WINDOW`; the shortest is one `POLL_INTERVAL`.
-const MAX_AVERAGE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// Samples are kept this much longer than the window, so a reader averaging over the window
 /// at the edge of a tick still finds every sample of it.
@@ -73,6 +71,7 @@ impl Config {
             fetch_timeout,
             MIN_FETCH_TIMEOUT..=poll_interval,
         )?;
+        // At least one tick, at most what api-a accepts too.
         let average_window = env.duration_or("AVERAGE_WINDOW", DEFAULT_AVERAGE_WINDOW)?;
         check_range(
             env,
@@ -190,7 +189,7 @@ mod tests {
     #[test]
     fn defaults() {
         let config = config(&[]).unwrap();
-        assert_eq!(config.server.listen_addr, DEFAULT_LISTEN_ADDR);
+        assert_eq!(config.server.listen_addr.to_string(), "0.0.0.0:9090");
         assert_eq!(config.redis_url, "redis://127.0.0.1:6379");
         assert_eq!(config.poll_interval, Duration::from_secs(10));
         assert_eq!(config.fetch_timeout, Duration::from_secs(3));

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::testing::{RunningBinary, config_error_line, run_to_exit};
+use common::testing::{RunningBinary, config_error_line, eventually, run_to_exit};
 use nix::sys::signal::Signal;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -148,14 +148,12 @@ async fn sigterm_mid_tick_exits_0_at_once() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let poller = RunningBinary::start(BINARY, &env).await;
     // Wait until the first tick's requests are out and hanging.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while upstream.received_requests().await.unwrap().len() < 6 {
-        assert!(
-            Instant::now() < deadline,
-            "the first tick asks every provider"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        "the first tick asks every provider",
+        Duration::from_secs(5),
+        async || (upstream.received_requests().await.unwrap().len() >= 6).then_some(()),
+    )
+    .await;
     let sent = Instant::now();
     poller.signal(Signal::SIGTERM);
     let (status, logs) = poller.exited(Duration::from_secs(5)).await;

@@ -3,14 +3,13 @@
 //! Redis, failing and rate-limited providers are backed off while the others carry on, and a
 //! Redis that dies, restarts or freezes is survived.
 
-use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use common::config::Env;
 use common::samples::{Sample, read_recent, unix_ms};
-use common::testing::{RedisServer, TestServer};
+use common::testing::{RedisServer, TestServer, eventually};
 use poller::Config;
 use poller::fetch::USER_AGENT;
 use poller::providers::Provider;
@@ -158,24 +157,8 @@ async fn samples(redis: &RedisServer) -> Vec<Sample> {
         .since
 }
 
-/// Waits until `check` returns something, at most [`PATIENCE`].
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn at_least_samples(redis: &RedisServer, count: usize) -> Vec<Sample> {
-    eventually(&format!("{count} samples"), || async move {
+    eventually(&format!("{count} samples"), PATIENCE, async || {
         let samples = samples(redis).await;
         (samples.len() >= count).then_some(samples)
     })
@@ -195,7 +178,7 @@ async fn metric(server: &TestServer, series: &str) -> Option<f64> {
 }
 
 async fn metric_reaches(server: &TestServer, series: &str, at_least: f64) {
-    eventually(&format!("{series} >= {at_least}"), || async move {
+    eventually(&format!("{series} >= {at_least}"), PATIENCE, async || {
         (metric(server, series).await.unwrap_or(0.0) >= at_least).then_some(())
     })
     .await
@@ -478,7 +461,7 @@ async fn failing_and_rate_limited_providers_are_backed_off_while_the_others_carr
     assert_eq!(sources(&first), ["gemini", "bitfinex"]);
     // Both rate-limited providers come back, no earlier than they asked.
     let redis = &redis;
-    eventually("samples from all but kraken", || async move {
+    eventually("samples from all but kraken", PATIENCE, async || {
         samples(redis)
             .await
             .iter()
@@ -515,7 +498,7 @@ async fn failing_and_rate_limited_providers_are_backed_off_while_the_others_carr
     );
 
     // Kraken fails every time and is asked after 2, then 4 intervals (then 8, 16 …).
-    eventually("kraken asked 3 times", || async {
+    eventually("kraken asked 3 times", PATIENCE, async || {
         (kraken.arrivals().len() >= 3).then_some(())
     })
     .await;
@@ -547,7 +530,7 @@ async fn failing_and_rate_limited_providers_are_backed_off_while_the_others_carr
     for provider in providers {
         serve(&upstream, provider, ok(provider)).await;
     }
-    eventually("kraken back in the samples", || async move {
+    eventually("kraken back in the samples", PATIENCE, async || {
         let all = samples(redis).await;
         all.last()
             .is_some_and(|s| s.sources.len() == providers.len())
@@ -579,18 +562,22 @@ async fn a_redis_crash_and_restart_is_survived_without_losing_samples() {
 
     // The restarted Redis is empty; the samples of the outage are written to it, then new ones.
     let redis = &redis;
-    let stored = eventually("samples from during and after the outage", || async move {
-        let all = samples(redis).await;
-        let during = all
-            .iter()
-            .filter(|s| (killed_at..restarted_at).contains(&s.fetched_at_ms))
-            .count();
-        let after = all
-            .iter()
-            .filter(|s| s.fetched_at_ms > restarted_at)
-            .count();
-        (during >= 3 && after >= 2).then_some(all)
-    })
+    let stored = eventually(
+        "samples from during and after the outage",
+        PATIENCE,
+        async || {
+            let all = samples(redis).await;
+            let during = all
+                .iter()
+                .filter(|s| (killed_at..restarted_at).contains(&s.fetched_at_ms))
+                .count();
+            let after = all
+                .iter()
+                .filter(|s| s.fetched_at_ms > restarted_at)
+                .count();
+            (during >= 3 && after >= 2).then_some(all)
+        },
+    )
     .await;
     for pair in stored.windows(2) {
         assert!(
@@ -598,7 +585,7 @@ async fn a_redis_crash_and_restart_is_survived_without_losing_samples() {
             "in order, no duplicates"
         );
     }
-    eventually("no samples pending", || async {
+    eventually("no samples pending", PATIENCE, async || {
         (metric(&poller, "poller_pending_samples").await == Some(0.0)).then_some(())
     })
     .await;
@@ -633,7 +620,7 @@ async fn a_frozen_redis_does_not_slow_the_ticks() {
     // Everything fetched while frozen is written once it thaws.
     let total = before + during;
     let redis = &redis;
-    eventually("the backlog written", || async move {
+    eventually("the backlog written", PATIENCE, async || {
         (samples(redis).await.len() as f64 >= total).then_some(())
     })
     .await;
