@@ -12,7 +12,7 @@ declare_azure_knobs
 declare_registry_knob
 declare_kube_knobs
 knob AKS_IMAGE_TAG "" "image tag; empty: the git commit of HEAD (refused if the files that go into the images have uncommitted changes)"
-knob AKS_DEPLOYER_GROUP_ID "" "object ID of the Entra group holding the CI/CD identity, made subject of the deployer RoleBindings; empty: the overlay's deployer-subject.yaml, which must not be the all-zero placeholder"
+knob AKS_DEPLOYER_GROUP_ID "" "object ID of the Entra group holding the CI/CD identity, made subject of the deployer RoleBindings; empty: manifests/components/settings/deployer-subject.yaml, which must not be the all-zero placeholder"
 knob AKS_ROLLOUT_TIMEOUT 5m "how long to wait for each Deployment's rollout"
 knob AKS_SMOKE_TIMEOUT 180 "seconds to wait for each route to answer (the first price needs ~20 s)"
 knob AKS_INGRESS_IP "" "address to smoke-test through; empty: read from the Ingresses' status"
@@ -178,7 +178,7 @@ done
 stray=$(grep -E '^[[:space:]]*image: ' <<<"$rendered" | grep '/btc-price/' | grep -vF "$login_server/btc-price/" || true)
 [ -z "$stray" ] || die "images left unpinned: $stray"
 if grep -qE "^[[:space:]]*name: $ZERO_GUID\$" <<<"$rendered"; then
-  die "the deployer RoleBindings still name the placeholder group $ZERO_GUID: set AKS_DEPLOYER_GROUP_ID (or manifests/overlays/$overlay/deployer-subject.yaml) to the object ID of the CI/CD identity's Entra group"
+  die "the deployer RoleBindings still name the placeholder group $ZERO_GUID: set AKS_DEPLOYER_GROUP_ID (or manifests/components/settings/deployer-subject.yaml) to the object ID of the CI/CD identity's Entra group"
 fi
 note "rendered: $(grep -c '^kind:' <<<"$rendered") objects, images $(grep -E '^[[:space:]]*image: ' <<<"$rendered" | sed 's/.*image: //' | sort -u | tr '\n' ' ')"
 

@@ -299,6 +299,13 @@ def check_redis(where, c, volumes, errors):
     volume = volumes.get(mounts.get("/data"), {})
     if "sizeLimit" not in volume.get("emptyDir", {}):
         fail("/data must be an emptyDir with a sizeLimit")
+        return
+    # The append-only file doubles before Redis rewrites it, and a rewrite writes a new copy
+    # beside the old one: the threshold (Redis's default 64mb) must leave that room.
+    rewrite_at = memory_bytes(options.get("--auto-aof-rewrite-min-size", "64mb"))
+    if rewrite_at * 4 > memory_bytes(volume["emptyDir"]["sizeLimit"]):
+        fail(f"--auto-aof-rewrite-min-size {options.get('--auto-aof-rewrite-min-size', '64mb')} "
+             "must be at most a quarter of /data's sizeLimit")
 
 
 def check_workload(dep, objects, errors):
@@ -308,8 +315,10 @@ def check_workload(dep, objects, errors):
     labels = template["metadata"].get("labels", {})
     pod = template["spec"]
 
-    if dep["spec"].get("replicas", 2) < 2:
-        errors.append(f"{where}: fewer than 2 replicas")
+    if "replicas" in dep["spec"]:
+        # The HPA (minReplicas >= 2, checked below) owns the count: every kubectl apply would
+        # reset a scaled-out Deployment to a fixed one.
+        errors.append(f"{where}: sets replicas, which belong to its HorizontalPodAutoscaler")
     if pod.get("automountServiceAccountToken") is not False:
         errors.append(f"{where}: automountServiceAccountToken is not false")
     sa = objects.get(("ServiceAccount", ns, pod.get("serviceAccountName")))

@@ -95,7 +95,11 @@ for c in spec["containers"]:
 PY
 while read -r name uid gid; do
   container="$pod-$name"
-  read -r user group caps seccomp <<<"$(podman top "$container" user group capeff seccomp | tail -n 1)"
+  # Numeric IDs from the kernel: podman top would print names from the image's /etc/passwd.
+  main_pid=$(podman inspect "$container" --format '{{.State.Pid}}')
+  user=$(awk '/^Uid:/ { print $3 }' "/proc/$main_pid/status")
+  group=$(awk '/^Gid:/ { print $3 }' "/proc/$main_pid/status")
+  read -r caps seccomp <<<"$(podman top "$container" capeff seccomp | tail -n 1)"
   readonly_rootfs=$(podman inspect "$container" --format '{{.HostConfig.ReadonlyRootfs}}')
   no_new_privileges=$(podman inspect "$container" --format '{{.HostConfig.SecurityOpt}}')
   echo "$name: uid=$user gid=$group effective-caps=$caps seccomp=$seccomp read-only=$readonly_rootfs $no_new_privileges"

@@ -103,8 +103,10 @@ same_cents "$price" "$expected_price" \
 average=$(curl -fsS "$gateway/service1/average")
 echo "/service1/average: $average"
 [ "$(json_field samples <<<"$average")" -ge 1 ] || die "no sample in the average"
+service2_status=$(curl -sS -o /dev/null -w '%{http_code}' "$gateway/service2/")
+[ "$service2_status" = 200 ] || die "/service2/ answered $service2_status, not 200"
 service2=$(curl -fsS "$gateway/service2/")
-echo "/service2/: $service2"
+echo "/service2/: 200 $service2"
 [ "$(json_field status <<<"$service2")" = ok ] || die "/service2/ is not ok"
 for path in /metrics /healthz /service1/metrics /service3/; do
   status=$(curl -s -o /dev/null -w '%{http_code}' "$gateway$path")
@@ -124,6 +126,11 @@ expect_unreachable api-b "$pod_a_ip" 9090
 expect_unreachable api-b "$pod_a_ip" 6379
 expect_unreachable gateway "$pod_a_ip" 6379
 expect_unreachable fake-upstream "$pod_a_ip" 6379
+# api-b needs no egress: each of its networks is internal (no route out of the host).
+for network in $(docker inspect -f '{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}' "$(container api-b)"); do
+  [ "$(docker network inspect -f '{{.Internal}}' "$network")" = true ] || die "api-b is on $network, which has egress"
+  echo "ok: api-b's network $network is internal (no egress)"
+done
 
 log "every container runs as non-root on a read-only root filesystem"
 for service in $(compose config --services); do

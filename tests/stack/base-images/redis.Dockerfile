@@ -1,11 +1,11 @@
 # CI stand-in for the official redis image (no registry is reachable in CI): Debian's
-# redis-server and redis-cli on PATH, /data owned by the image's redis UID/GID 999.
+# redis-server and redis-cli on PATH, /data owned by the image's redis user (uid 999, gid 1000).
 FROM debian:bookworm-slim
 # Unpinned on purpose: a stand-in takes whatever bookworm ships today.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends redis-server \
  && rm -rf /var/lib/apt/lists/* \
- && install -d -o 999 -g 999 /data
+ && install -d -o 999 -g 1000 /data
 WORKDIR /data
 CMD ["redis-server"]
