@@ -4,8 +4,9 @@
 //! - a provider is asked at most once per tick, so never more than once per interval;
 //! - after its `n`-th failure in a row it sits out until `interval × 2^n` after the tick that
 //!   failed (2, 4, 8 … intervals), at most [`MAX_FAILURE_BACKOFF`];
-//! - a rate-limit answer with `Retry-After` (seconds or an HTTP date) is honoured instead,
-//!   clamped to at least one interval and at most [`MAX_RETRY_AFTER`];
+//! - a `Retry-After` (seconds or an HTTP date) on a rate limit or an error status, such as a
+//!   503 for maintenance, is honoured instead, clamped to at least one interval and at most
+//!   [`MAX_RETRY_AFTER`];
 //! - one success clears it all.
 //!
 //! Waits are counted from the tick's scheduled instant, so a back-off of `k` intervals skips

@@ -20,7 +20,7 @@ const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Sane `POLL_INTERVAL`s: from what tests use to an hourly price.
 const POLL_INTERVALS: RangeInclusive<Duration> =
     Duration::from_millis(100)..=Duration::from_secs(3600);
-/// The shortest `FETCH_TIMEOUT`; the longest is just under `POLL_INTERVAL`.
+/// The shortest `FETCH_TIMEOUT`; it must also be shorter than `POLL_INTERVAL`.
 const MIN_FETCH_TIMEOUT: Duration = Duration::from_millis(10);
 
 /// Samples are kept this much longer than the window, so a reader averaging over the window
@@ -65,12 +65,16 @@ impl Config {
                 ),
             ));
         }
-        check_range(
-            env,
-            "FETCH_TIMEOUT",
-            fetch_timeout,
-            MIN_FETCH_TIMEOUT..=poll_interval,
-        )?;
+        if fetch_timeout < MIN_FETCH_TIMEOUT {
+            return Err(ConfigError::new(
+                "FETCH_TIMEOUT",
+                &shown(env, "FETCH_TIMEOUT", fetch_timeout),
+                format!(
+                    "must be at least {}",
+                    humantime::format_duration(MIN_FETCH_TIMEOUT)
+                ),
+            ));
+        }
         // At least one tick, at most what api-a accepts too.
         let average_window = env.duration_or("AVERAGE_WINDOW", DEFAULT_AVERAGE_WINDOW)?;
         check_range(

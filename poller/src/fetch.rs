@@ -29,7 +29,6 @@ impl Fetcher {
         let client = Client::builder()
             .user_agent(USER_AGENT)
             .timeout(timeout)
-            .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("the HTTP client's TLS backend initialises");
@@ -98,6 +97,7 @@ fn oversized(status: StatusCode, headers: HeaderMap) -> ProviderError {
         ProviderError::HttpStatus {
             status: status.as_u16(),
             reason: BodyProblem::TooLarge.to_string(),
+            retry_after: RetryAfter::from_headers(&headers),
         }
     }
 }

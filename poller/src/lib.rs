@@ -21,6 +21,7 @@ use std::future::Future;
 use common::health::Health;
 use common::http::{Endpoints, no_routes};
 use common::metrics::Metrics;
+use common::samples::Sample;
 use common::server::{Ops, serve};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -45,18 +46,11 @@ pub async fn run(
 ) {
     let metrics = Metrics::new();
     let poller_metrics = PollerMetrics::register(metrics.registry());
-    // Alive while ticks keep coming: three intervals of silence is a stuck loop, not a slow
-    // exchange (a tick never lasts longer than the fetch timeout).
+    // Three intervals of silence is a stuck loop, not a slow exchange (a tick never lasts
+    // longer than the fetch timeout).
     let heartbeat = Heartbeat::new(config.poll_interval * 3);
-    let health = Health::with_checks(
-        {
-            let heartbeat = heartbeat.clone();
-            move || heartbeat.is_alive()
-        },
-        || true,
-    );
-
     let (samples, queued_samples) = mpsc::channel(SAMPLE_QUEUE);
+    let health = health(heartbeat.clone(), samples.downgrade());
     let pool = common::samples::pool(&config.redis_url, REDIS_TIMEOUT);
     let writer = SampleWriter::new(pool, config.retention(), poller_metrics.clone());
     let writing = tokio::spawn(writer.run(queued_samples));
@@ -101,5 +95,48 @@ pub async fn run(
         if let Err(err) = task.await {
             log::error!("the {name} task failed: {err}");
         }
+    }
+}
+
+/// Live while the tick loop beats and the Redis writer runs (a restart is the cure for either
+/// stopping); ready whenever live. Neither depends on the exchanges or on Redis answering: an
+/// upstream outage must not restart the poller or take it out of service.
+fn health(heartbeat: Heartbeat, samples: mpsc::WeakSender<Sample>) -> Health {
+    Health::with_checks(
+        move || {
+            let writer_runs = samples.upgrade().is_some_and(|sender| !sender.is_closed());
+            heartbeat.is_alive() && writer_runs
+        },
+        || true,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    const MAX_SILENCE: Duration = Duration::from_secs(30);
+
+    #[tokio::test(start_paused = true)]
+    async fn liveness_follows_the_tick_loop_heartbeat() {
+        let heartbeat = Heartbeat::new(MAX_SILENCE);
+        let (samples, _writer) = mpsc::channel::<Sample>(1);
+        let health = health(heartbeat.clone(), samples.downgrade());
+        assert!(health.is_live());
+        tokio::time::advance(MAX_SILENCE + Duration::from_millis(1)).await;
+        assert!(!health.is_live(), "a silent tick loop is not alive");
+        heartbeat.beat();
+        assert!(health.is_live());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn liveness_fails_once_the_redis_writer_stops() {
+        let (samples, writer) = mpsc::channel::<Sample>(1);
+        let health = health(Heartbeat::new(MAX_SILENCE), samples.downgrade());
+        assert!(health.is_live());
+        drop(writer);
+        assert!(!health.is_live(), "samples would never reach Redis");
     }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use common::samples::{Sample, unix_ms};
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -127,8 +128,14 @@ impl PricePoller {
                     outlier_text(&agreement.outliers)
                 );
                 self.metrics.ticked("stored");
-                if let Err(err) = self.samples.try_send(sample) {
-                    log::warn!("sample dropped: the Redis writer is not keeping up ({err})");
+                match self.samples.try_send(sample) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(_)) => {
+                        log::warn!("sample dropped: the Redis writer is not keeping up")
+                    }
+                    Err(TrySendError::Closed(_)) => {
+                        log::error!("sample dropped: the Redis writer has stopped")
+                    }
                 }
             }
             Err(no_price) => {

@@ -50,7 +50,8 @@ async fn redirects_are_not_followed() {
         outcome,
         Err(ProviderError::HttpStatus {
             status: 301,
-            reason: "empty body".into()
+            reason: "empty body".into(),
+            retry_after: None
         })
     );
 }
@@ -69,14 +70,16 @@ async fn bodies_over_the_cap_are_not_read() {
         Err(ProviderError::InvalidBody(BodyProblem::TooLarge))
     );
 
-    let page = "<html>".repeat(MAX_BODY_BYTES);
-    let (_upstream, url) =
-        upstream_answering(ResponseTemplate::new(503).set_body_string(page)).await;
+    let page = ResponseTemplate::new(503)
+        .insert_header("retry-after", "600")
+        .set_body_string("<html>".repeat(MAX_BODY_BYTES));
+    let (_upstream, url) = upstream_answering(page).await;
     assert_eq!(
         fetcher.fetch(Provider::Coinbase, &url).await,
         Err(ProviderError::HttpStatus {
             status: 503,
-            reason: "body larger than 64 KiB".into()
+            reason: "body larger than 64 KiB".into(),
+            retry_after: Some(poller::backoff::RetryAfter::Seconds(600))
         })
     );
 

@@ -54,6 +54,7 @@ fn http(status: u16, reason: &str) -> Expected {
     Expected::Error(ProviderError::HttpStatus {
         status,
         reason: reason.to_owned(),
+        retry_after: None,
     })
 }
 
@@ -366,7 +367,8 @@ fn html_empty_and_garbage_bodies_are_rejected_with_their_kind() {
             parse(provider, 502, html),
             Err(ProviderError::HttpStatus {
                 status: 502,
-                reason: "HTML page instead of JSON".into()
+                reason: "HTML page instead of JSON".into(),
+                retry_after: None
             })
         );
         for empty in ["", "\n"] {
@@ -399,7 +401,8 @@ fn a_valid_looking_body_with_an_error_status_is_not_a_price() {
                 parse(provider, status, &body(file)),
                 Err(ProviderError::HttpStatus {
                     status,
-                    reason: "unrecognised body".into()
+                    reason: "unrecognised body".into(),
+                    retry_after: None
                 }),
                 "{file} {status}"
             );

@@ -121,8 +121,12 @@ impl fmt::Display for Provider {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown provider {0:?} (known: coinbase, kraken, bitstamp, gemini, bitfinex, coingecko)")]
+#[error("unknown provider {0:?} (known: {known})", known = known_names())]
 pub struct UnknownProvider(pub String);
+
+fn known_names() -> String {
+    Provider::ALL.map(Provider::name).join(", ")
+}
 
 impl FromStr for Provider {
     type Err = UnknownProvider;
@@ -152,8 +156,14 @@ pub enum ProviderError {
         status: u16,
         retry_after: Option<RetryAfter>,
     },
-    #[error("HTTP {status}: {reason}")]
-    HttpStatus { status: u16, reason: String },
+    /// Any other error status. A `Retry-After` on it (e.g. a 503 for maintenance) is honoured
+    /// like a rate limit's.
+    #[error("HTTP {status}: {reason}{}", retry_after_text(retry_after))]
+    HttpStatus {
+        status: u16,
+        reason: String,
+        retry_after: Option<RetryAfter>,
+    },
     #[error("error sent with HTTP 200: {0}")]
     ErrorWithOk(String),
     #[error("{0}")]
@@ -196,7 +206,8 @@ impl ProviderError {
     /// How long the provider asked us to wait, if it did.
     pub fn retry_after(&self) -> Option<RetryAfter> {
         match self {
-            ProviderError::RateLimited { retry_after, .. } => *retry_after,
+            ProviderError::RateLimited { retry_after, .. }
+            | ProviderError::HttpStatus { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -248,16 +259,18 @@ pub(crate) fn checked_json(
             Err(ProviderError::ErrorWithOk(short(&message)))
         }
         (Err(problem), _) if success => Err(ProviderError::InvalidBody(problem)),
-        (Err(problem), _) => Err(http_status(status, problem.to_string())),
-        (Ok(_), Some(Failure::Error(message))) => Err(http_status(status, short(&message))),
-        (Ok(_), _) => Err(http_status(status, "unrecognised body".to_owned())),
+        (Err(problem), _) => Err(http_status(answer, problem.to_string())),
+        (Ok(_), Some(Failure::Error(message))) => Err(http_status(answer, short(&message))),
+        (Ok(_), _) => Err(http_status(answer, "unrecognised body".to_owned())),
     }
 }
 
-fn http_status(status: StatusCode, reason: String) -> ProviderError {
+/// An error status, with the `Retry-After` it may carry.
+pub(crate) fn http_status(answer: &Answer, reason: String) -> ProviderError {
     ProviderError::HttpStatus {
-        status: status.as_u16(),
+        status: answer.status.as_u16(),
         reason,
+        retry_after: RetryAfter::from_headers(&answer.headers),
     }
 }
 
@@ -384,7 +397,8 @@ mod tests {
             err,
             Err(ProviderError::HttpStatus {
                 status: 503,
-                reason: "HTML page instead of JSON".into()
+                reason: "HTML page instead of JSON".into(),
+                retry_after: None
             })
         );
         let err = checked_json(&answer(500, r#"{"x":1}"#), nothing_recognised);
@@ -402,7 +416,8 @@ mod tests {
             checked_json(&answer(503, "{}"), recognise),
             Err(ProviderError::HttpStatus {
                 status: 503,
-                reason: "EService:Busy".into()
+                reason: "EService:Busy".into(),
+                retry_after: None
             })
         );
     }
@@ -417,6 +432,16 @@ mod tests {
                 status: 429,
                 retry_after: Some(RetryAfter::Seconds(30))
             })
+        );
+        let mut maintenance = answer(503, "<html>back soon</html>");
+        maintenance
+            .headers
+            .insert("retry-after", "3600".parse().unwrap());
+        let err = checked_json(&maintenance, nothing_recognised).unwrap_err();
+        assert_eq!(err.retry_after(), Some(RetryAfter::Seconds(3600)));
+        assert_eq!(
+            err.to_string(),
+            "HTTP 503: HTML page instead of JSON, Retry-After 3600s"
         );
         let by_body = checked_json(&answer(200, "{}"), |_| Some(Failure::RateLimited));
         assert_eq!(
