@@ -3,7 +3,10 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use common::samples::{Sample, unix_ms};
-use common::testing::{RedisServer, RunningBinary, config_error_line, eventually, run_to_exit};
+use common::testing::{
+    RedisServer, RunningBinary, assert_each_bad_value_exits_2, assert_unknown_argument_exits_2,
+    eventually,
+};
 use nix::sys::signal::Signal;
 use reqwest::StatusCode;
 
@@ -11,32 +14,25 @@ const BINARY: &str = env!("CARGO_BIN_EXE_api-a");
 
 #[test]
 fn a_bad_value_exits_2_with_one_line_naming_variable_and_value() {
-    for (var, value) in [
-        ("REDIS_URL", "http://127.0.0.1:6379"),
-        ("AVERAGE_WINDOW", "ten minutes"),
-        ("AVERAGE_WINDOW", "0s"),
-        ("STALE_AFTER", "a while"),
-        ("STALE_AFTER", "0s"),
-        ("BASE_PATH", "service1"),
-        ("LISTEN_ADDR", "localhost:http"),
-    ] {
-        let line = config_error_line(BINARY, &[(var, value)]);
-        assert!(
-            line.starts_with(&format!("api-a: invalid {var}=\"{value}\": ")),
-            "{line}"
-        );
-    }
+    assert_each_bad_value_exits_2(
+        BINARY,
+        "api-a",
+        &[
+            ("REDIS_URL", "http://127.0.0.1:6379"),
+            ("AVERAGE_WINDOW", "ten minutes"),
+            ("AVERAGE_WINDOW", "0s"),
+            ("AVERAGE_WINDOW", "25h"),
+            ("STALE_AFTER", "a while"),
+            ("STALE_AFTER", "0s"),
+            ("BASE_PATH", "service1"),
+            ("LISTEN_ADDR", "localhost:http"),
+        ],
+    );
 }
 
 #[test]
 fn an_unknown_argument_exits_2_with_usage() {
-    let output = run_to_exit(BINARY, &[], &["--bogus"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        String::from_utf8(output.stderr)
-            .unwrap()
-            .contains("usage: api-a")
-    );
+    assert_unknown_argument_exits_2(BINARY, "api-a");
 }
 
 /// Start-up, a real answer from Redis, then SIGTERM: exit 0 with JSON logs.

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use common::testing::{RunningBinary, config_error_line, run_to_exit};
+use common::testing::{
+    RunningBinary, assert_each_bad_value_exits_2, assert_unknown_argument_exits_2, run_to_exit,
+};
 use nix::sys::signal::Signal;
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -12,30 +14,22 @@ const BINARY: &str = env!("CARGO_BIN_EXE_api-b");
 
 #[test]
 fn a_bad_value_exits_2_with_one_line_naming_variable_and_value() {
-    for (var, value) in [
-        ("LISTEN_ADDR", "localhost:http"),
-        ("LOG_LEVEL", "loud"),
-        ("LOG_FORMAT", "xml"),
-        ("BASE_PATH", "service2"),
-        ("SHUTDOWN_DELAY", "a while"),
-    ] {
-        let line = config_error_line(BINARY, &[(var, value)]);
-        assert!(
-            line.starts_with(&format!("api-b: invalid {var}=\"{value}\": ")),
-            "{line}"
-        );
-    }
+    assert_each_bad_value_exits_2(
+        BINARY,
+        "api-b",
+        &[
+            ("LISTEN_ADDR", "localhost:http"),
+            ("LOG_LEVEL", "loud"),
+            ("LOG_FORMAT", "xml"),
+            ("BASE_PATH", "service2"),
+            ("SHUTDOWN_DELAY", "a while"),
+        ],
+    );
 }
 
 #[test]
 fn an_unknown_argument_exits_2_with_usage() {
-    let output = run_to_exit(BINARY, &[], &["--bogus"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        String::from_utf8(output.stderr)
-            .unwrap()
-            .contains("usage: api-b")
-    );
+    assert_unknown_argument_exits_2(BINARY, "api-b");
 }
 
 #[tokio::test]

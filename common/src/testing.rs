@@ -195,6 +195,26 @@ pub fn config_error_line(path: &str, env: &[(&str, &str)]) -> String {
     stderr.trim_end().to_owned()
 }
 
+/// For each `(variable, value)`: the binary `name` at `path` exits 2 with the one line
+/// `{name}: invalid {variable}="{value}": <why>`.
+pub fn assert_each_bad_value_exits_2(path: &str, name: &str, cases: &[(&str, &str)]) {
+    for (var, value) in cases {
+        let line = config_error_line(path, &[(var, value)]);
+        assert!(
+            line.starts_with(&format!("{name}: invalid {var}=\"{value}\": ")),
+            "{line}"
+        );
+    }
+}
+
+/// An unknown command-line argument makes the binary `name` at `path` exit 2 with its usage.
+pub fn assert_unknown_argument_exits_2(path: &str, name: &str) {
+    let output = run_to_exit(path, &[], &["--bogus"]);
+    let stderr = String::from_utf8(output.stderr).expect("UTF-8 on stderr");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("usage: {name}")), "{stderr}");
+}
+
 /// The address in the server's `listening on ADDR` log line.
 fn listening_addr(line: &str) -> Option<SocketAddr> {
     let record: serde_json::Value = serde_json::from_str(line).ok()?;

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use common::testing::{RunningBinary, config_error_line, eventually, run_to_exit};
+use common::testing::{
+    RunningBinary, assert_unknown_argument_exits_2, config_error_line, eventually, run_to_exit,
+};
 use nix::sys::signal::Signal;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -49,6 +51,11 @@ fn other_bad_values_exit_2_naming_the_variable() {
     ] {
         assert_config_error(&[(var, value)], &[var, value]);
     }
+}
+
+#[test]
+fn an_unknown_argument_exits_2_with_usage() {
+    assert_unknown_argument_exits_2(BINARY, "poller");
 }
 
 /// Every provider answers slowly with a large HTML error page: the tick is in progress when
