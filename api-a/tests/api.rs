@@ -41,6 +41,11 @@ async fn seed(redis: &RedisServer, samples: &[Sample]) {
     }
 }
 
+/// One sample fetched just now, enough for every route to answer 200.
+async fn seed_fresh_sample(redis: &RedisServer) {
+    seed(redis, &[sample_aged(Duration::ZERO, 97_000.0, &["kraken"])]).await;
+}
+
 /// Starts the API on `redis` under [`BASE_PATH`], with `env` on top, and waits until it has
 /// read Redis once (whether or not Redis holds a price yet).
 async fn start(redis: &RedisServer, env: &[(&str, &str)]) -> TestServer {
@@ -341,11 +346,7 @@ async fn no_sample_stored_yet_is_a_503_with_retry_after_on_both_routes() {
     assert_eq!(readyz.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(readyz.json(), json!({"status": "not ready"}));
 
-    seed(
-        &redis,
-        &[sample_aged(Duration::ZERO, 97_000.0, &["kraken"])],
-    )
-    .await;
+    seed_fresh_sample(&redis).await;
     answers_200(
         "the first sample is served",
         PATIENCE,
@@ -393,11 +394,7 @@ fn metric(text: &str, name: &str) -> f64 {
 #[tokio::test]
 async fn redis_killed_is_a_503_within_a_second_and_back_to_200_within_2s_of_its_return() {
     let mut redis = RedisServer::start().await;
-    seed(
-        &redis,
-        &[sample_aged(Duration::ZERO, 97_000.0, &["kraken"])],
-    )
-    .await;
+    seed_fresh_sample(&redis).await;
     let server = start(&redis, &[]).await;
     assert_eq!(
         get(&server.url("/service1/current")).await.status,
@@ -478,11 +475,7 @@ async fn redis_killed_is_a_503_within_a_second_and_back_to_200_within_2s_of_its_
 #[tokio::test]
 async fn a_hanging_redis_never_makes_a_request_hang() {
     let redis = RedisServer::start().await;
-    seed(
-        &redis,
-        &[sample_aged(Duration::ZERO, 97_000.0, &["kraken"])],
-    )
-    .await;
+    seed_fresh_sample(&redis).await;
     let server = start(&redis, &[]).await;
 
     redis.pause();
@@ -535,11 +528,7 @@ async fn unreachable_redis_at_start_up_is_a_503_and_not_ready_until_it_answers()
     }
 
     redis.restart().await;
-    seed(
-        &redis,
-        &[sample_aged(Duration::ZERO, 97_000.0, &["kraken"])],
-    )
-    .await;
+    seed_fresh_sample(&redis).await;
     answers_200(
         "serves once Redis is up",
         Duration::from_secs(2),
@@ -552,11 +541,7 @@ async fn unreachable_redis_at_start_up_is_a_503_and_not_ready_until_it_answers()
 #[tokio::test]
 async fn head_answers_like_get_without_a_body() {
     let redis = RedisServer::start().await;
-    seed(
-        &redis,
-        &[sample_aged(Duration::ZERO, 97_000.0, &["kraken"])],
-    )
-    .await;
+    seed_fresh_sample(&redis).await;
     let server = start(&redis, &[]).await;
     let get = get(&server.url("/service1/average")).await;
     let head = request(Method::HEAD, &server.url("/service1/average")).await;
@@ -607,11 +592,7 @@ async fn unknown_paths_are_json_404s_and_wrong_methods_json_405s() {
 #[tokio::test]
 async fn without_a_base_path_the_routes_are_at_the_root() {
     let redis = RedisServer::start().await;
-    seed(
-        &redis,
-        &[sample_aged(Duration::ZERO, 97_000.0, &["kraken"])],
-    )
-    .await;
+    seed_fresh_sample(&redis).await;
     let url = redis.url();
     let config = Config::from_env(&Env::from_pairs([("REDIS_URL", url.as_str())])).unwrap();
     let server =
