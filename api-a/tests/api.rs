@@ -121,6 +121,12 @@ async fn answers_200(what: &str, within: Duration, url: String) {
     .await;
 }
 
+/// Waits at most `within` for `/current` to answer 200, then expects `/readyz` to agree.
+async fn serves_and_is_ready(server: &TestServer, what: &str, within: Duration) {
+    answers_200(what, within, server.url("/service1/current")).await;
+    assert_eq!(get(&server.url("/readyz")).await.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn current_is_the_latest_sample_with_its_price_rounded_to_the_cent() {
     let redis = RedisServer::start().await;
@@ -347,13 +353,7 @@ async fn no_sample_stored_yet_is_a_503_with_retry_after_on_both_routes() {
     assert_eq!(readyz.json(), json!({"status": "not ready"}));
 
     seed_fresh_sample(&redis).await;
-    answers_200(
-        "the first sample is served",
-        PATIENCE,
-        server.url("/service1/current"),
-    )
-    .await;
-    assert_eq!(get(&server.url("/readyz")).await.status, StatusCode::OK);
+    serves_and_is_ready(&server, "the first sample is served", PATIENCE).await;
 }
 
 #[tokio::test]
@@ -508,13 +508,12 @@ async fn a_hanging_redis_never_makes_a_request_hang() {
     }
 
     redis.resume();
-    answers_200(
+    serves_and_is_ready(
+        &server,
         "answers again after Redis thawed",
         Duration::from_secs(2),
-        server.url("/service1/current"),
     )
     .await;
-    assert_eq!(get(&server.url("/readyz")).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -529,13 +528,7 @@ async fn unreachable_redis_at_start_up_is_a_503_and_not_ready_until_it_answers()
 
     redis.restart().await;
     seed_fresh_sample(&redis).await;
-    answers_200(
-        "serves once Redis is up",
-        Duration::from_secs(2),
-        server.url("/service1/current"),
-    )
-    .await;
-    assert_eq!(get(&server.url("/readyz")).await.status, StatusCode::OK);
+    serves_and_is_ready(&server, "serves once Redis is up", Duration::from_secs(2)).await;
 }
 
 #[tokio::test]
