@@ -22,7 +22,7 @@ knob AKS_PROBE_IMAGE docker.io/library/busybox:1.37.0 "image of the ephemeral pr
 print_usage() {
   usage "aks/deploy.sh [--dry-run] [--build-only | --skip-build] [-h]" \
 "Builds api-a, api-b and poller in the registry (one Dockerfile, --target per image, tagged with the
-git commit; a tag that exists is not rebuilt), applies manifests/overlays/<flavour overlay> with the
+git commit; a tag that exists is not rebuilt), applies manifests/overlays/<AKS_INGRESS_FLAVOUR> with the
 images pinned, waits for the rollouts, smoke-tests /service1/current, /service1/average and
 /service2/ through the ingress controller, and checks isolation from inside pod A and pod B.
   --build-only  only build and push the images (the pipeline's build job)

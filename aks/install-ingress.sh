@@ -18,7 +18,7 @@ print_usage() {
   usage "aks/install-ingress.sh [--dry-run] [-h]" \
 "Installs the ingress controller serving IngressClass nginx:
   f5-nginx-ingress  F5 NGINX Ingress Controller, Helm release nginx-ingress in namespace
-                    nginx-ingress (default; overlay manifests/overlays/aks)
+                    nginx-ingress (default)
   ingress-nginx     community ingress-nginx, Helm release ingress-nginx in namespace
                     ingress-nginx; retired, refused on clusters newer than 1.35
   app-routing       the AKS application routing add-on with the NginxIngressController of
@@ -146,7 +146,7 @@ else
 fi
 
 step "Controller pods carry the labels the NetworkPolicies admit"
-note "NetworkPolicy peer (manifests/components/$AKS_INGRESS_FLAVOUR/networkpolicies.yaml): namespace $namespace, pods $pod_selector"
+note "NetworkPolicy peer (manifests/components/$AKS_INGRESS_FLAVOUR/networkpolicy-peer.yaml): namespace $namespace, pods $pod_selector"
 pods=$(kq get pods --namespace "$namespace" --selector "$pod_selector" --output name)
 if [ -n "$pods" ]; then
   note "matched: $(tr '\n' ' ' <<<"$pods")"

@@ -152,7 +152,7 @@ declare_registry_knob() {
 
 declare_kube_knobs() {
   knob AKS_KUBE_CONTEXT "" "kubectl context of the cluster; empty: the cluster name (what az aks get-credentials writes)"
-  knob AKS_INGRESS_FLAVOUR f5-nginx-ingress "ingress controller: f5-nginx-ingress, ingress-nginx (clusters <= 1.35 only) or app-routing"
+  knob AKS_INGRESS_FLAVOUR f5-nginx-ingress "ingress controller, and the overlay of that name deployed: f5-nginx-ingress, ingress-nginx (clusters <= 1.35 only) or app-routing"
   AKS_KUBE_CONTEXT=${AKS_KUBE_CONTEXT:-$AKS_CLUSTER_NAME}
 }
 
@@ -167,12 +167,10 @@ resolve_acr_name() {
   note "registry name: $AKS_ACR_NAME (from the subscription ID; set AKS_ACR_NAME to choose another)"
 }
 
-# The manifests overlay and the controller install that belong together (manifests/README.md).
+# The manifests overlay of a flavour is named like it (manifests/overlays/<flavour>).
 flavour_overlay() {
   case $1 in
-    f5-nginx-ingress) echo aks ;;
-    ingress-nginx) echo ingress-nginx ;;
-    app-routing) echo app-routing ;;
+    f5-nginx-ingress | ingress-nginx | app-routing) echo "$1" ;;
     *) die "unknown AKS_INGRESS_FLAVOUR '$1' (f5-nginx-ingress, ingress-nginx or app-routing)" ;;
   esac
 }

@@ -112,6 +112,8 @@ refused() {
   if grep '^REFUSED' "$FAKE_LOG" >&2; then echo "$name: tried to change something" >&2; return 1; fi
 }
 
+# policy_peer ROOT OVERLAY: the controller peer the rendered overlay's NetworkPolicies admit.
+policy_peer() { "${checks[@]}" policy-peer <("$FAKE_REAL_KUBECTL" kustomize "$1/manifests/overlays/$2"); }
 order() { "${checks[@]}" order "$work/$1.out" "${@:2}"; }
 cmd() { "${checks[@]}" command "$work/$1.out" "${@:2}"; }
 nothing_changes() { "${checks[@]}" no-command "$work/$1.out" '^\+ '; }
@@ -175,7 +177,7 @@ check_install_ingress() {
   has ingress-f5 '^#   +allowEmptyIngressHost: true$'
   has ingress-f5 '^#   +externalTrafficPolicy: Local$'
   has ingress-f5 '^#   +name: nginx$'
-  has ingress-f5 "^# NetworkPolicy peer .*: $("${checks[@]}" policy-peer "$root/manifests/components/f5-nginx-ingress/networkpolicies.yaml")\$"
+  has ingress-f5 "^# NetworkPolicy peer .*: $(policy_peer "$root" f5-nginx-ingress)\$"
 
   refused ingress-nginx-136 "$root" "supports Kubernetes up to 1.35" \
     FAKE_KUBE_CONTEXT=btc-price-aks AKS_INGRESS_FLAVOUR=ingress-nginx install-ingress.sh
@@ -184,7 +186,7 @@ check_install_ingress() {
     '--version 4\.15\.1 ' '--namespace ingress-nginx ' '--values aks/ingress/ingress-nginx\.values\.yaml'
   has ingress-nginx-135 '^#   +service\.beta\.kubernetes\.io/azure-load-balancer-health-probe-request-path: /healthz$'
   lacks ingress-nginx-135 'crds'
-  has ingress-nginx-135 "^# NetworkPolicy peer .*: $("${checks[@]}" policy-peer "$root/manifests/components/ingress-nginx/networkpolicies.yaml")\$"
+  has ingress-nginx-135 "^# NetworkPolicy peer .*: $(policy_peer "$root" ingress-nginx)\$"
 }
 
 # Re-run, a cluster whose credentials are not fetched yet, and the app routing add-on.
@@ -198,7 +200,7 @@ check_install_ingress_more() {
 
   dry ingress-app-routing "$root" FAKE_KUBE_CONTEXT=btc-price-aks AKS_INGRESS_FLAVOUR=app-routing install-ingress.sh
   order ingress-app-routing '^\+ az aks approuting enable' '^\+ kubectl --context btc-price-aks apply -f manifests/controllers/app-routing-nginx\.yaml'
-  has ingress-app-routing "^# NetworkPolicy peer .*: $("${checks[@]}" policy-peer "$root/manifests/components/app-routing/networkpolicies.yaml")\$"
+  has ingress-app-routing "^# NetworkPolicy peer .*: $(policy_peer "$root" app-routing)\$"
   lacks ingress-app-routing '^\+ helm'
 }
 
@@ -209,7 +211,7 @@ check_deploy() {
   order deploy '^\? az acr show --name btcprice0f1e2d3c --query loginServer' \
     '^\? kubectl --context btc-price-aks auth can-i patch pods' \
     '^\+ az acr build' '^\+ az acr build' '^\+ az acr build' \
-    '^\? kubectl kustomize manifests/overlays/aks$' "^# +newName: $registry/btc-price/api-a\$" "^# +newTag: \"$tag\"\$" \
+    '^\? kubectl kustomize manifests/overlays/f5-nginx-ingress$' "^# +newName: $registry/btc-price/api-a\$" "^# +newTag: \"$tag\"\$" \
     '^\? kubectl kustomize /' '^\+ kubectl --context btc-price-aks apply -k /' \
     '^\+ kubectl .*rollout status deployment/service-a' '^\+ kubectl .*rollout status deployment/service-b' \
     '^\? curl .* http://20\.31\.0\.10/service1/current$' '^\? curl .* http://20\.31\.0\.10/service1/average$' \

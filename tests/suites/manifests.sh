@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lib.sh
 
-overlays=(aks ingress-nginx app-routing gateway-fabric)
+overlays=(f5-nginx-ingress ingress-nginx app-routing gateway-fabric)
+# The default flavour, whose analysis is printed and mutated below.
+default_overlay=f5-nginx-ingress
 kubernetes_versions=(1.34.0 1.35.0 1.36.0)
 data=tests/manifests
 
@@ -37,7 +39,7 @@ yamllint -s -c "$data/yamllint.yaml" manifests "$data"
 log "kubernetes-validate --strict against Kubernetes ${kubernetes_versions[*]}"
 # kubernetes-validate knows the built-in kinds only and merely warns about others, so the custom
 # kinds (Gateway API, AKS app routing) are taken out and checked against strict schemas instead
-# (tests/manifests/checks.py). Any output of kubernetes-validate --quiet, a warning included, fails.
+# (tests/manifests/schemas.py). Any output of kubernetes-validate --quiet, a warning included, fails.
 "${checks[@]}" custom-resources manifests/controllers/*.yaml
 for overlay in "${overlays[@]}"; do
   "${checks[@]}" core-objects "$work/rendered/$overlay.yaml" "$work/$overlay.core.yaml"
@@ -92,19 +94,19 @@ for overlay in "${overlays[@]}"; do
   echo "  $overlay: permits, forbids and connectivity map as required"
 done
 
-log "the connectivity nca computes for the aks overlay (stand-ins for the controllers and kube-dns)"
-(cd "$work/nca" && "$nca" --connectivity aks -r aks --output_endpoints deployments -o md 2>/dev/null \
-  | grep '^|')
+log "the connectivity nca computes for the $default_overlay overlay (stand-ins for the controllers and kube-dns)"
+(cd "$work/nca" && "$nca" --connectivity "$default_overlay" -r "$default_overlay" \
+  --output_endpoints deployments -o md 2>/dev/null | grep '^|')
 
-log "the analysis notices loosened policies (each mutation of the aks overlay must fail it)"
+log "the analysis notices loosened policies (each mutation of the $default_overlay overlay must fail it)"
 for mutation in controller-from-any-namespace private-range-opened all-ports-to-public \
     b-default-deny-removed; do
-  mutated=$work/mutated/$mutation/aks
+  mutated=$work/mutated/$mutation/$default_overlay
   mkdir -p "$mutated"
-  cp "$work/nca/aks/"*.yaml "$mutated/"
+  cp "$work/nca/$default_overlay/"*.yaml "$mutated/"
   "${checks[@]}" loosen "$mutation" "$mutated/rendered.yaml"
   : > "$work/nca.log"
-  if nca_check aks "$mutated"; then
+  if nca_check "$default_overlay" "$mutated"; then
     die "mutation $mutation went unnoticed by the network-config-analyzer checks"
   fi
   echo "  $mutation: caught"

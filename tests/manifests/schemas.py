@@ -1,0 +1,141 @@
+"""Strict schemas for the custom-resource kinds this project renders (kubernetes-validate knows
+only the built-in kinds)."""
+
+import re
+
+import jsonschema
+
+from resources import ident
+
+# kubernetes-validate knows only the built-in kinds; for the custom kinds these schemas stand in.
+# They cover exactly the fields this project uses, and refuse every other field
+# (additionalProperties: false), so a typo or an invented field fails like `--strict` does.
+# Field names, types, enums and required fields are those of the upstream APIs:
+#   Gateway API v1 (sigs.k8s.io/gateway-api apis/v1: Gateway, Listener, AllowedRoutes,
+#     RouteNamespaces, RouteGroupKind, HTTPRoute, ParentReference, HTTPRouteRule,
+#     HTTPRouteMatch, HTTPPathMatch, HTTPBackendRef);
+#   AKS app routing NginxIngressController v1alpha1 (github.com/Azure/aks-app-routing-operator,
+#     config/crd/bases/approuting.kubernetes.azure.com_nginxingresscontrollers.yaml).
+
+DNS_LABEL = {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
+OBJECT_NAME = {"type": "string", "minLength": 1, "maxLength": 253}
+PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
+LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def closed(properties, required=()):
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+    }
+
+
+def resource(api_version, kind, spec, namespaced=True):
+    metadata = closed(
+        {"name": OBJECT_NAME, "namespace": DNS_LABEL, "labels": LABELS, "annotations": LABELS},
+        required=("name", "namespace") if namespaced else ("name",),
+    )
+    if not namespaced:
+        del metadata["properties"]["namespace"]
+    return closed(
+        {"apiVersion": {"const": api_version}, "kind": {"const": kind}, "metadata": metadata,
+         "spec": spec},
+        required=("apiVersion", "kind", "metadata", "spec"),
+    )
+
+
+LABEL_SELECTOR = closed({
+    "matchLabels": LABELS,
+    "matchExpressions": {"type": "array", "items": closed({
+        "key": {"type": "string"},
+        "operator": {"enum": ["In", "NotIn", "Exists", "DoesNotExist"]},
+        "values": {"type": "array", "items": {"type": "string"}},
+    }, required=("key", "operator"))},
+})
+
+GATEWAY = resource("gateway.networking.k8s.io/v1", "Gateway", closed({
+    "gatewayClassName": OBJECT_NAME,
+    "listeners": {"type": "array", "minItems": 1, "maxItems": 64, "items": closed({
+        "name": DNS_LABEL,
+        "port": PORT,
+        "protocol": {"type": "string"},
+        "hostname": {"type": "string"},
+        "allowedRoutes": closed({
+            "namespaces": closed({
+                "from": {"enum": ["All", "Same", "Selector", "None"]},
+                "selector": LABEL_SELECTOR,
+            }),
+            "kinds": {"type": "array", "items": closed(
+                {"group": {"type": "string"}, "kind": {"type": "string"}}, required=("kind",))},
+        }),
+    }, required=("name", "port", "protocol"))},
+}, required=("gatewayClassName", "listeners")))
+
+HTTP_ROUTE = resource("gateway.networking.k8s.io/v1", "HTTPRoute", closed({
+    "parentRefs": {"type": "array", "maxItems": 32, "items": closed({
+        "group": {"type": "string"},
+        "kind": {"type": "string"},
+        "name": OBJECT_NAME,
+        "namespace": DNS_LABEL,
+        "sectionName": DNS_LABEL,
+        "port": PORT,
+    }, required=("name",))},
+    "hostnames": {"type": "array", "items": {"type": "string"}},
+    "rules": {"type": "array", "minItems": 1, "maxItems": 16, "items": closed({
+        "name": DNS_LABEL,
+        "matches": {"type": "array", "maxItems": 64, "items": closed({
+            "path": closed({
+                "type": {"enum": ["Exact", "PathPrefix", "RegularExpression"]},
+                "value": {"type": "string", "pattern": "^/", "maxLength": 1024},
+            }),
+        })},
+        "backendRefs": {"type": "array", "maxItems": 16, "items": closed({
+            "group": {"type": "string"},
+            "kind": {"type": "string"},
+            "name": OBJECT_NAME,
+            "namespace": DNS_LABEL,
+            "port": PORT,
+            "weight": {"type": "integer", "minimum": 0, "maximum": 1000000},
+        }, required=("name",))},
+    })},
+}))
+
+NGINX_INGRESS_CONTROLLER = resource(
+    "approuting.kubernetes.azure.com/v1alpha1", "NginxIngressController", closed({
+        "ingressClassName": {"type": "string", "pattern": r"^[a-z0-9][-a-z0-9\.]*[a-z0-9]$",
+                             "minLength": 1, "maxLength": 253},
+        "controllerNamePrefix": {"type": "string", "pattern": r"^[a-z0-9][-a-z0-9]*[a-z0-9]$",
+                                 "minLength": 1, "maxLength": 60},
+        "loadBalancerAnnotations": LABELS,
+    }, required=("controllerNamePrefix", "ingressClassName")),
+    namespaced=False,
+)
+
+CUSTOM_SCHEMAS = {
+    ("gateway.networking.k8s.io/v1", "Gateway"): GATEWAY,
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): HTTP_ROUTE,
+    ("approuting.kubernetes.azure.com/v1alpha1", "NginxIngressController"):
+        NGINX_INGRESS_CONTROLLER,
+}
+
+# API groups that kubernetes-validate knows (built-in Kubernetes APIs).
+CORE_GROUPS = re.compile(
+    r"^(v1|[a-z.]*k8s\.io/v[0-9a-z]+|(apps|autoscaling|batch|policy)/v[0-9a-z]+)$")
+
+
+def check_custom(obj, errors):
+    schema = CUSTOM_SCHEMAS.get((obj.get("apiVersion"), obj.get("kind")))
+    if schema is None:
+        errors.append(f"{ident(obj)}: unknown custom kind {obj.get('apiVersion')}; add a schema")
+        return
+    for error in jsonschema.Draft202012Validator(schema).iter_errors(obj):
+        where = "/".join(str(p) for p in error.absolute_path)
+        errors.append(f"{ident(obj)}: {where}: {error.message}")
+
+
+def is_core(obj):
+    version = obj.get("apiVersion", "")
+    return CORE_GROUPS.match(version) is not None and not version.startswith(
+        "gateway.networking.k8s.io/")
