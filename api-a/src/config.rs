@@ -1,12 +1,15 @@
 use std::net::{Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use common::config::{ConfigError, Env, ServerConfig, base_path};
-use common::samples::{DEFAULT_AVERAGE_WINDOW, MAX_AVERAGE_WINDOW};
+use common::config::{ConfigError, Env, ServerConfig, average_window, base_path};
 
 const DEFAULT_LISTEN_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8080);
 const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(30);
+/// Ages from which a price can sensibly be called stale: longer than zero, at most a day.
+const STALE_AFTERS: RangeInclusive<Duration> =
+    Duration::from_millis(1)..=Duration::from_secs(24 * 3600);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -27,35 +30,10 @@ impl Config {
             server: ServerConfig::from_env(env, DEFAULT_LISTEN_ADDR)?,
             base_path: base_path(env)?,
             redis_url: common::samples::redis_url(env)?,
-            average_window: env.parse_with(
-                "AVERAGE_WINDOW",
-                DEFAULT_AVERAGE_WINDOW,
-                parse_average_window,
-            )?,
-            stale_after: env.parse_with("STALE_AFTER", DEFAULT_STALE_AFTER, parse_stale_after)?,
+            average_window: average_window(env)?,
+            stale_after: env.duration_in("STALE_AFTER", DEFAULT_STALE_AFTER, STALE_AFTERS)?,
         })
     }
-}
-
-/// `/average` reports the window as an integer `window_seconds`, so it must be whole seconds.
-fn parse_average_window(raw: &str) -> Result<Duration, String> {
-    let window = humantime::parse_duration(raw).map_err(|e| e.to_string())?;
-    if window < Duration::from_secs(1) || window > MAX_AVERAGE_WINDOW || window.subsec_nanos() != 0
-    {
-        return Err(format!(
-            "must be a whole number of seconds from 1s to {} (e.g. 10m)",
-            humantime::format_duration(MAX_AVERAGE_WINDOW)
-        ));
-    }
-    Ok(window)
-}
-
-fn parse_stale_after(raw: &str) -> Result<Duration, String> {
-    let stale_after = humantime::parse_duration(raw).map_err(|e| e.to_string())?;
-    if stale_after.is_zero() {
-        return Err("must be longer than zero (e.g. 30s)".into());
-    }
-    Ok(stale_after)
 }
 
 #[cfg(test)]

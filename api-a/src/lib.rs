@@ -20,6 +20,7 @@ use std::time::Instant;
 use common::health::Health;
 use common::http::Endpoints;
 use common::metrics::Metrics;
+use common::samples::Store;
 use common::server::{Ops, serve};
 use tokio::net::TcpListener;
 use warp::Filter;
@@ -35,8 +36,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let metrics = Metrics::new();
-    let pool = common::samples::pool(&config.redis_url, refresher::REDIS_TIMEOUT);
-    let (snapshot, refresher) = refresher::spawn(pool, config.average_window, metrics.registry());
+    let store = Store::new(&config.redis_url, refresher::REDIS_TIMEOUT);
+    let (snapshot, refresher) = refresher::spawn(store, config.average_window, metrics.registry());
 
     // Live while the refresher runs (without it the snapshot would freeze). Ready while its
     // latest read succeeded, so a probe never waits on Redis, and found a price: a fresh

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::samples::{Pool, StoreError, duration_ms};
+use common::metrics::register;
+use common::samples::{Store, duration_ms};
 use prometheus::{Gauge, IntCounter, IntGauge, Registry};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -30,16 +31,6 @@ const _: () = assert!(
 /// clock between a read and a request cannot drop a sample that is still inside the window.
 const READ_MARGIN: Duration = Duration::from_secs(1);
 
-#[derive(Debug, thiserror::Error)]
-enum RefreshError {
-    #[error("no connection to redis: {0}")]
-    Connect(#[from] bb8::RunError<redis::RedisError>),
-    #[error(transparent)]
-    Read(#[from] StoreError),
-    #[error("redis did not answer within {REDIS_TIMEOUT:?}")]
-    TimedOut,
-}
-
 struct RefreshMetrics {
     errors: IntCounter,
     last_success: Gauge,
@@ -48,49 +39,47 @@ struct RefreshMetrics {
 
 impl RefreshMetrics {
     fn register(registry: &Registry) -> Self {
-        let metrics = Self {
-            errors: IntCounter::new(
-                "price_snapshot_refresh_errors_total",
-                "Reads of the samples from Redis that failed or timed out.",
-            )
-            .expect("valid metric definition"),
-            last_success: Gauge::new(
-                "price_snapshot_last_success_timestamp_seconds",
-                "Unix time of the last successful read of the samples from Redis.",
-            )
-            .expect("valid metric definition"),
-            samples: IntGauge::new(
-                "price_snapshot_samples",
-                "Samples held in memory for the averaging window.",
-            )
-            .expect("valid metric definition"),
-        };
-        for collector in [
-            Box::new(metrics.errors.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(metrics.last_success.clone()),
-            Box::new(metrics.samples.clone()),
-        ] {
-            registry.register(collector).expect("first registration");
+        Self {
+            errors: register(
+                registry,
+                IntCounter::new(
+                    "price_snapshot_refresh_errors_total",
+                    "Reads of the samples from Redis that failed or timed out.",
+                ),
+            ),
+            last_success: register(
+                registry,
+                Gauge::new(
+                    "price_snapshot_last_success_timestamp_seconds",
+                    "Unix time of the last successful read of the samples from Redis.",
+                ),
+            ),
+            samples: register(
+                registry,
+                IntGauge::new(
+                    "price_snapshot_samples",
+                    "Samples held in memory for the averaging window.",
+                ),
+            ),
         }
-        metrics
     }
 }
 
-/// Starts refreshing from `pool` the samples needed for `average_window`; the receiver always
+/// Starts refreshing from `store` the samples needed for `average_window`; the receiver always
 /// holds the latest outcome.
 pub fn spawn(
-    pool: Pool,
+    store: Store,
     average_window: Duration,
     registry: &Registry,
 ) -> (watch::Receiver<Snapshot>, JoinHandle<()>) {
     let (sender, receiver) = watch::channel(Snapshot::Unavailable);
     let metrics = RefreshMetrics::register(registry);
-    let task = tokio::spawn(refresh_forever(pool, average_window, sender, metrics));
+    let task = tokio::spawn(refresh_forever(store, average_window, sender, metrics));
     (receiver, task)
 }
 
 async fn refresh_forever(
-    pool: Pool,
+    store: Store,
     average_window: Duration,
     sender: watch::Sender<Snapshot>,
     metrics: RefreshMetrics,
@@ -104,12 +93,11 @@ async fn refresh_forever(
         ticks.tick().await;
         let read_at = Instant::now();
         let since_ms = now_ms().saturating_sub(lookback_ms);
-        let outcome = tokio::time::timeout(REDIS_TIMEOUT, read(&pool, since_ms))
-            .await
-            .unwrap_or(Err(RefreshError::TimedOut));
+        let outcome = store.read_recent(since_ms).await;
         let changed = was_available.replace(outcome.is_ok()) != Some(outcome.is_ok());
         match outcome {
-            Ok(samples) => {
+            Ok(recent) => {
+                let samples = Samples::new(recent);
                 metrics.last_success.set(now_ms() as f64 / 1000.0);
                 metrics.samples.set(samples.len() as i64);
                 if changed {
@@ -129,10 +117,4 @@ async fn refresh_forever(
             }
         }
     }
-}
-
-async fn read(pool: &Pool, since_ms: i64) -> Result<Samples, RefreshError> {
-    let mut conn = pool.get().await?;
-    let recent = common::samples::read_recent(&mut *conn, since_ms).await?;
-    Ok(Samples::new(recent))
 }

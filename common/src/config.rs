@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -82,14 +83,51 @@ impl Env {
         self.parse_with(var, default, str::parse)
     }
 
-    /// A human-readable duration such as `500ms`, `10s` or `10m`.
-    pub fn duration_or(
+    /// A human-readable duration such as `500ms`, `10s` or `10m` within `range`, or `default`
+    /// when unset.
+    pub fn duration_in(
         &self,
         var: &'static str,
         default: Duration,
+        range: RangeInclusive<Duration>,
     ) -> Result<Duration, ConfigError> {
-        self.parse_with(var, default, humantime::parse_duration)
+        self.parse_with(var, default, |raw| parse_duration_in(raw, &range))
     }
+}
+
+/// `raw` as a duration within `range`, or why it is not one.
+fn parse_duration_in(raw: &str, range: &RangeInclusive<Duration>) -> Result<Duration, String> {
+    let value = humantime::parse_duration(raw).map_err(|e| e.to_string())?;
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "must be between {} and {}",
+            humantime::format_duration(*range.start()),
+            humantime::format_duration(*range.end())
+        ))
+    }
+}
+
+/// `SHUTDOWN_DELAY`s that make sense: none, up to what a load balancer could need to notice.
+const SHUTDOWN_DELAYS: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(600);
+
+/// `AVERAGE_WINDOW`'s default: api-a averages over it, the poller keeps that much history.
+pub const DEFAULT_AVERAGE_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// The `AVERAGE_WINDOW`s either side accepts: from a second to a day.
+pub const AVERAGE_WINDOWS: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(24 * 3600);
+
+/// `AVERAGE_WINDOW`, read the same way by api-a and the poller (pod A's two containers must
+/// agree on it): a whole number of seconds, since `/average` reports it as `window_seconds`.
+pub fn average_window(env: &Env) -> Result<Duration, ConfigError> {
+    env.parse_with("AVERAGE_WINDOW", DEFAULT_AVERAGE_WINDOW, |raw| {
+        let window = parse_duration_in(raw, &AVERAGE_WINDOWS)?;
+        if window.subsec_nanos() != 0 {
+            return Err("must be a whole number of seconds (e.g. 10m)".to_owned());
+        }
+        Ok(window)
+    })
 }
 
 /// The settings every binary shares.
@@ -112,7 +150,7 @@ impl ServerConfig {
                 level: env.parse_with("LOG_LEVEL", log::LevelFilter::Info, parse_level)?,
                 format: env.parse_or("LOG_FORMAT", LogFormat::Json)?,
             },
-            shutdown_delay: env.duration_or("SHUTDOWN_DELAY", Duration::ZERO)?,
+            shutdown_delay: env.duration_in("SHUTDOWN_DELAY", Duration::ZERO, SHUTDOWN_DELAYS)?,
         })
     }
 }
@@ -200,6 +238,7 @@ mod tests {
             ("LOG_LEVEL", "verbose"),
             ("LOG_FORMAT", "xml"),
             ("SHUTDOWN_DELAY", "soon"),
+            ("SHUTDOWN_DELAY", "11m"),
         ] {
             let err = server(&[(var, value)]).unwrap_err();
             assert_eq!((err.var, err.value.as_str()), (var, value));
@@ -208,6 +247,50 @@ mod tests {
                     .starts_with(&format!("invalid {var}=\"{value}\": ")),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn durations_outside_their_range_are_refused_with_the_range() {
+        let env = Env::from_pairs([("D", "2s")]);
+        let range = Duration::from_millis(100)..=Duration::from_secs(1);
+        let err = env
+            .duration_in("D", Duration::ZERO, range.clone())
+            .unwrap_err();
+        assert_eq!(err.reason, "must be between 100ms and 1s");
+        let env = Env::from_pairs([("D", "1s")]);
+        assert_eq!(
+            env.duration_in("D", Duration::ZERO, range.clone()),
+            Ok(Duration::from_secs(1))
+        );
+        let unset = Env::from_pairs([]);
+        assert_eq!(
+            unset.duration_in("D", Duration::from_millis(300), range),
+            Ok(Duration::from_millis(300))
+        );
+    }
+
+    #[test]
+    fn the_average_window_is_whole_seconds_from_one_second_to_a_day() {
+        let parse = |raw: &str| average_window(&Env::from_pairs([("AVERAGE_WINDOW", raw)]));
+        assert_eq!(
+            average_window(&Env::from_pairs([])),
+            Ok(DEFAULT_AVERAGE_WINDOW)
+        );
+        assert_eq!(parse("1h 30s"), Ok(Duration::from_secs(3630)));
+        assert_eq!(parse("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse("24h"), Ok(Duration::from_secs(24 * 3600)));
+        for bad in [
+            "10500ms",
+            "1500ms",
+            "0s",
+            "999ms",
+            "25h",
+            "ten minutes",
+            "18446744073709551615s",
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!((err.var, err.value.as_str()), ("AVERAGE_WINDOW", bad));
         }
     }
 

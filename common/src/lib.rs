@@ -1,5 +1,6 @@
 //! Plumbing shared by `api-a`, `api-b` and `poller`: configuration, logging, health, metrics,
-//! serving and shutdown, and the Redis schema of the price samples. Each service is a library plus a `main` that calls [`service::main`].
+//! serving and shutdown, and (feature `store`) the Redis schema of the price samples. Each
+//! service is a library plus a `main` that calls [`service::main`].
 
 pub mod config;
 pub mod health;
@@ -7,6 +8,7 @@ pub mod healthcheck;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+#[cfg(feature = "store")]
 pub mod samples;
 pub mod server;
 pub mod service;

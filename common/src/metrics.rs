@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
@@ -35,26 +36,24 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let labels = &["route", "method", "status"];
-        let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests served."),
-            labels,
-        )
-        .expect("valid metric definition");
-        let latency = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "Time from receiving a request to having its response ready.",
-            )
-            .buckets(LATENCY_BUCKETS.to_vec()),
-            labels,
-        )
-        .expect("valid metric definition");
-        registry
-            .register(Box::new(requests.clone()))
-            .expect("first registration");
-        registry
-            .register(Box::new(latency.clone()))
-            .expect("first registration");
+        let requests = register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new("http_requests_total", "HTTP requests served."),
+                labels,
+            ),
+        );
+        let latency = register(
+            &registry,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "http_request_duration_seconds",
+                    "Time from receiving a request to having its response ready.",
+                )
+                .buckets(LATENCY_BUCKETS.to_vec()),
+                labels,
+            ),
+        );
         Self {
             registry,
             requests,
@@ -62,7 +61,7 @@ impl Metrics {
         }
     }
 
-    /// Where a service registers its own metrics.
+    /// Where a service registers its own metrics (see [`register`]).
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
@@ -88,6 +87,20 @@ impl Metrics {
             .expect("text encoding into memory cannot fail");
         String::from_utf8(out).expect("the text format is UTF-8")
     }
+}
+
+/// Registers the metric that `definition` built and returns it, e.g.
+/// `register(registry, IntCounter::new("name_total", "help"))`. A definition is fixed in the code
+/// and registered once at start-up, so either failing is a bug: it panics saying so.
+pub fn register<M>(registry: &Registry, definition: prometheus::Result<M>) -> M
+where
+    M: Collector + Clone + 'static,
+{
+    let metric = definition.expect("metric definitions in the code are valid");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("each metric is registered once");
+    metric
 }
 
 impl Default for Metrics {

@@ -9,12 +9,13 @@
 //!
 //! The poller adds a sample and trims what is older than its retention in one `MULTI`/`EXEC`,
 //! so a reader never sees one without the other. A reader gets the newest sample and every
-//! sample since a given time in one pipelined round trip ([`read_recent`]).
+//! sample since a given time in one pipelined round trip ([`read_recent`]). Both go through a
+//! [`Store`], which bounds every operation by a timeout.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bb8_redis::RedisConnectionManager;
-use redis::aio::ConnectionLike;
+use redis::aio::{ConnectionLike, MultiplexedConnection};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, Env};
@@ -22,16 +23,8 @@ use crate::config::{ConfigError, Env};
 /// The sorted set of samples; the version suffix changes if the member format ever does.
 pub const SAMPLES_KEY: &str = "btc_usd:samples:v1";
 
-/// `AVERAGE_WINDOW`'s default, for both sides: api-a averages over it, the poller keeps it.
-pub const DEFAULT_AVERAGE_WINDOW: Duration = Duration::from_secs(10 * 60);
-/// The longest `AVERAGE_WINDOW` either side accepts: a day, 8 640 samples at the default interval.
-pub const MAX_AVERAGE_WINDOW: Duration = Duration::from_secs(24 * 3600);
-
 /// `REDIS_URL`'s default: the pod-local Redis.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
-
-/// A pool of connections to the Redis holding the samples.
-pub type Pool = bb8::Pool<RedisConnectionManager>;
 
 /// `REDIS_URL`, checked at start-up so a typo is a configuration error, not a runtime one.
 pub fn redis_url(env: &Env) -> Result<String, ConfigError> {
@@ -40,20 +33,90 @@ pub fn redis_url(env: &Env) -> Result<String, ConfigError> {
     })
 }
 
-/// A pool that connects lazily (Redis may be down at start-up) and never makes a caller wait
-/// longer than `timeout` for a connection: when Redis is down, taking a connection fails with a
-/// timeout, and the cause of each failed attempt (e.g. connection refused) is logged at debug by
-/// [`LogConnectErrors`]. A failed attempt is not retried in the background, so the next caller
-/// tries afresh. Each connection is checked with a `PING` when taken from the pool, so one broken
-/// by a Redis restart is replaced instead of failing again.
-pub fn pool(redis_url: &str, timeout: Duration) -> Pool {
-    let manager = RedisConnectionManager::new(redis_url).expect("REDIS_URL was validated");
-    bb8::Pool::builder()
-        .max_size(4)
-        .connection_timeout(timeout)
-        .retry_connection(false)
-        .error_sink(Box::new(LogConnectErrors))
-        .build_unchecked(manager)
+/// One poll's outcome: the BTC price in USD, when it was fetched and which providers agreed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub fetched_at_ms: i64,
+    pub price_usd: f64,
+    pub sources: Vec<String>,
+}
+
+/// Why a read or a write of the samples failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no connection to redis: {0}")]
+    Connect(redis::RedisError),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("a stored sample is not in the v1 format: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    #[error("redis did not answer within {0:?}")]
+    TimedOut(Duration),
+}
+
+/// What a reader gets in one round trip.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Recent {
+    /// The newest sample, however old.
+    pub latest: Option<Sample>,
+    /// Every sample fetched at or after the requested time, oldest first.
+    pub since: Vec<Sample>,
+}
+
+/// The Redis holding the samples, as both sides use it: every operation, taking a connection
+/// included, either finishes within the store's timeout or fails with
+/// [`StoreError::TimedOut`], so a dead or frozen Redis never holds up a caller.
+#[derive(Clone)]
+pub struct Store {
+    pool: bb8::Pool<RedisConnectionManager>,
+    timeout: Duration,
+}
+
+impl Store {
+    /// A store that connects lazily (Redis may be down at start-up). When Redis is down, taking
+    /// a connection fails within `timeout`, and the cause of each failed attempt (e.g.
+    /// connection refused) is logged at debug by [`LogConnectErrors`]. A failed attempt is not
+    /// retried in the background, so the next operation tries afresh. Each connection is
+    /// checked with a `PING` when taken from the pool, so one broken by a Redis restart is
+    /// replaced instead of failing again.
+    pub fn new(redis_url: &str, timeout: Duration) -> Self {
+        let manager = RedisConnectionManager::new(redis_url).expect("REDIS_URL was validated");
+        let pool = bb8::Pool::builder()
+            .max_size(4)
+            .connection_timeout(timeout)
+            .retry_connection(false)
+            .error_sink(Box::new(LogConnectErrors))
+            .build_unchecked(manager);
+        Self { pool, timeout }
+    }
+
+    /// [`write`] over a pooled connection, within the timeout.
+    pub async fn write(&self, sample: &Sample, retention: Duration) -> Result<(), StoreError> {
+        self.with_connection(async |conn| write(conn, sample, retention).await)
+            .await
+    }
+
+    /// [`read_recent`] over a pooled connection, within the timeout.
+    pub async fn read_recent(&self, since_ms: i64) -> Result<Recent, StoreError> {
+        self.with_connection(async |conn| read_recent(conn, since_ms).await)
+            .await
+    }
+
+    async fn with_connection<T>(
+        &self,
+        operation: impl AsyncFnOnce(&mut MultiplexedConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let attempt = async {
+            let mut connection = self.pool.get().await.map_err(|err| match err {
+                bb8::RunError::User(err) => StoreError::Connect(err),
+                bb8::RunError::TimedOut => StoreError::TimedOut(self.timeout),
+            })?;
+            operation(&mut connection).await
+        };
+        tokio::time::timeout(self.timeout, attempt)
+            .await
+            .unwrap_or(Err(StoreError::TimedOut(self.timeout)))
+    }
 }
 
 /// Logs why the pool could not connect, which its callers only see as a timeout.
@@ -68,31 +131,6 @@ impl bb8::ErrorSink<redis::RedisError> for LogConnectErrors {
     fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<redis::RedisError>> {
         Box::new(*self)
     }
-}
-
-/// One poll's outcome: the BTC price in USD, when it was fetched and which providers agreed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Sample {
-    pub fetched_at_ms: i64,
-    pub price_usd: f64,
-    pub sources: Vec<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("redis: {0}")]
-    Redis(#[from] redis::RedisError),
-    #[error("a stored sample is not in the v1 format: {0}")]
-    Corrupt(#[from] serde_json::Error),
-}
-
-/// What a reader gets in one round trip.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Recent {
-    /// The newest sample, however old.
-    pub latest: Option<Sample>,
-    /// Every sample fetched at or after the requested time, oldest first.
-    pub since: Vec<Sample>,
 }
 
 /// Stores `sample` and, atomically with it, drops samples fetched more than `retention`

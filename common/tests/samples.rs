@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use common::samples::{SAMPLES_KEY, Sample, read_recent, write};
+use common::samples::{SAMPLES_KEY, Sample, Store, StoreError, read_recent, write};
 use common::testing::RedisServer;
 
 fn sample(fetched_at_ms: i64, price_usd: f64) -> Sample {
@@ -83,30 +83,44 @@ async fn a_corrupt_member_is_an_error_not_a_price() {
 }
 
 #[tokio::test]
-async fn the_pool_gives_up_quickly_on_a_dead_redis_and_recovers_after_a_restart() {
+async fn the_store_gives_up_within_its_timeout_on_a_dead_redis_and_recovers_after_a_restart() {
     let mut redis = RedisServer::start().await;
-    let pool = common::samples::pool(&redis.url(), Duration::from_millis(300));
-    write(
-        &mut *pool.get().await.unwrap(),
-        &sample(1, 1.0),
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap();
+    let timeout = Duration::from_millis(300);
+    let store = Store::new(&redis.url(), timeout);
+    store
+        .write(&sample(1, 1.0), Duration::from_secs(60))
+        .await
+        .unwrap();
 
     redis.kill();
     let started = std::time::Instant::now();
-    let failed = async { read_recent(&mut *pool.get().await.ok()?, 0).await.ok() }.await;
-    assert!(failed.is_none());
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(store.read_recent(0).await.is_err());
+    assert!(started.elapsed() < timeout * 3, "{:?}", started.elapsed());
 
     redis.restart().await;
-    let recent = read_recent(&mut *pool.get().await.unwrap(), 0)
-        .await
-        .unwrap();
+    let recent = store.read_recent(0).await.unwrap();
     assert_eq!(recent.latest, None, "a restarted test server is empty");
+}
+
+#[tokio::test]
+async fn a_frozen_redis_times_out_instead_of_hanging() {
+    let redis = RedisServer::start().await;
+    let timeout = Duration::from_millis(300);
+    let store = Store::new(&redis.url(), timeout);
+    store.read_recent(0).await.unwrap();
+
+    redis.pause();
+    let started = std::time::Instant::now();
+    let outcome = store.read_recent(0).await;
+    let waited = started.elapsed();
+    redis.resume();
+    assert!(
+        matches!(outcome, Err(StoreError::TimedOut(t)) if t == timeout),
+        "{outcome:?}"
+    );
+    assert!(waited < timeout * 3, "{waited:?}");
+    store
+        .read_recent(0)
+        .await
+        .expect("answers again once thawed");
 }

@@ -6,8 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use common::config::{ConfigError, Env, ServerConfig};
-use common::samples::{DEFAULT_AVERAGE_WINDOW, MAX_AVERAGE_WINDOW};
+use common::config::{ConfigError, Env, ServerConfig, average_window};
 use reqwest::Url;
 
 use crate::providers::Provider;
@@ -20,8 +19,9 @@ const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Sane `POLL_INTERVAL`s: from what tests use to an hourly price.
 const POLL_INTERVALS: RangeInclusive<Duration> =
     Duration::from_millis(100)..=Duration::from_secs(3600);
-/// The shortest `FETCH_TIMEOUT`; it must also be shorter than `POLL_INTERVAL`.
-const MIN_FETCH_TIMEOUT: Duration = Duration::from_millis(10);
+/// Sane `FETCH_TIMEOUT`s; it must also be shorter than `POLL_INTERVAL`.
+const FETCH_TIMEOUTS: RangeInclusive<Duration> =
+    Duration::from_millis(10)..=Duration::from_secs(3600);
 
 /// Samples are kept this much longer than the window, so a reader averaging over the window
 /// at the edge of a tick still finds every sample of it.
@@ -52,9 +52,22 @@ pub struct Config {
 
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let poll_interval = env.duration_or("POLL_INTERVAL", DEFAULT_POLL_INTERVAL)?;
-        check_range(env, "POLL_INTERVAL", poll_interval, POLL_INTERVALS)?;
-        let fetch_timeout = env.duration_or("FETCH_TIMEOUT", DEFAULT_FETCH_TIMEOUT)?;
+        let average_window = average_window(env)?;
+        let poll_interval =
+            env.duration_in("POLL_INTERVAL", DEFAULT_POLL_INTERVAL, POLL_INTERVALS)?;
+        // At least one tick per window, or the average would often have no sample.
+        if poll_interval > average_window {
+            return Err(ConfigError::new(
+                "POLL_INTERVAL",
+                &shown(env, "POLL_INTERVAL", poll_interval),
+                format!(
+                    "must not be longer than AVERAGE_WINDOW ({})",
+                    humantime::format_duration(average_window)
+                ),
+            ));
+        }
+        let fetch_timeout =
+            env.duration_in("FETCH_TIMEOUT", DEFAULT_FETCH_TIMEOUT, FETCH_TIMEOUTS)?;
         if fetch_timeout >= poll_interval {
             return Err(ConfigError::new(
                 "FETCH_TIMEOUT",
@@ -65,24 +78,6 @@ impl Config {
                 ),
             ));
         }
-        if fetch_timeout < MIN_FETCH_TIMEOUT {
-            return Err(ConfigError::new(
-                "FETCH_TIMEOUT",
-                &shown(env, "FETCH_TIMEOUT", fetch_timeout),
-                format!(
-                    "must be at least {}",
-                    humantime::format_duration(MIN_FETCH_TIMEOUT)
-                ),
-            ));
-        }
-        // At least one tick, at most what api-a accepts too.
-        let average_window = env.duration_or("AVERAGE_WINDOW", DEFAULT_AVERAGE_WINDOW)?;
-        check_range(
-            env,
-            "AVERAGE_WINDOW",
-            average_window,
-            poll_interval..=MAX_AVERAGE_WINDOW,
-        )?;
         let mut urls = provider_urls(env)?;
         let providers = provider_list(env)?
             .into_iter()
@@ -112,26 +107,6 @@ fn shown(env: &Env, var: &str, value: Duration) -> String {
     env.get(var)
         .map(str::to_owned)
         .unwrap_or_else(|| humantime::format_duration(value).to_string())
-}
-
-fn check_range(
-    env: &Env,
-    var: &'static str,
-    value: Duration,
-    range: RangeInclusive<Duration>,
-) -> Result<(), ConfigError> {
-    if range.contains(&value) {
-        return Ok(());
-    }
-    Err(ConfigError::new(
-        var,
-        &shown(env, var, value),
-        format!(
-            "must be between {} and {}",
-            humantime::format_duration(*range.start()),
-            humantime::format_duration(*range.end())
-        ),
-    ))
 }
 
 fn provider_list(env: &Env) -> Result<Vec<Provider>, ConfigError> {
@@ -275,12 +250,20 @@ mod tests {
             ("FETCH_TIMEOUT", "0s"),
             ("FETCH_TIMEOUT", "1ms"),
             ("AVERAGE_WINDOW", "0s"),
-            ("AVERAGE_WINDOW", "5s"),
+            ("AVERAGE_WINDOW", "10500ms"),
             ("AVERAGE_WINDOW", "30d"),
         ] {
             let err = rejected(&[(var, value)]);
             assert_eq!((err.var, err.value.as_str()), (var, value));
         }
+    }
+
+    #[test]
+    fn the_interval_must_fit_in_the_average_window() {
+        let err = rejected(&[("AVERAGE_WINDOW", "5s")]);
+        assert_eq!((err.var, err.value.as_str()), ("POLL_INTERVAL", "10s"));
+        assert!(err.reason.contains("AVERAGE_WINDOW (5s)"), "{err}");
+        assert!(config(&[("AVERAGE_WINDOW", "10s")]).is_ok());
     }
 
     #[test]

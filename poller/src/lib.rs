@@ -21,7 +21,7 @@ use std::future::Future;
 use common::health::Health;
 use common::http::{Endpoints, no_routes};
 use common::metrics::Metrics;
-use common::samples::Sample;
+use common::samples::{Sample, Store};
 use common::server::{Ops, serve};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -51,8 +51,8 @@ pub async fn run(
     let heartbeat = Heartbeat::new(config.poll_interval * 3);
     let (samples, queued_samples) = mpsc::channel(SAMPLE_QUEUE);
     let health = health(heartbeat.clone(), samples.downgrade());
-    let pool = common::samples::pool(&config.redis_url, REDIS_TIMEOUT);
-    let writer = SampleWriter::new(pool, config.retention(), poller_metrics.clone());
+    let store = Store::new(&config.redis_url, REDIS_TIMEOUT);
+    let writer = SampleWriter::new(store, config.retention(), poller_metrics.clone());
     let writing = tokio::spawn(writer.run(queued_samples));
 
     let (stopping, mut stop_requested) = watch::channel(false);

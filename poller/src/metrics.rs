@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use common::metrics::register;
 use prometheus::{
     Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry,
@@ -26,78 +27,77 @@ pub struct PollerMetrics {
 
 impl PollerMetrics {
     pub fn register(registry: &Registry) -> Self {
-        let metrics = Self {
-            fetches: IntCounterVec::new(
-                Opts::new(
-                    "poller_fetches_total",
-                    "Provider requests by outcome: ok, outlier (valid but outvoted), or the error kind.",
+        Self {
+            fetches: register(
+                registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "poller_fetches_total",
+                        "Provider requests by outcome: ok, outlier (valid but outvoted), or the error kind.",
+                    ),
+                    &["provider", "outcome"],
                 ),
-                &["provider", "outcome"],
-            )
-            .expect("valid metric"),
-            fetch_duration: HistogramVec::new(
-                HistogramOpts::new(
-                    "poller_fetch_duration_seconds",
-                    "Time for a provider to answer, for answers within the deadline.",
-                )
-                .buckets(FETCH_BUCKETS.to_vec()),
-                &["provider"],
-            )
-            .expect("valid metric"),
-            backed_off: IntGaugeVec::new(
-                Opts::new(
-                    "poller_provider_backed_off",
-                    "1 while a provider is backed off after failures or a rate limit.",
+            ),
+            fetch_duration: register(
+                registry,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "poller_fetch_duration_seconds",
+                        "Time for a provider to answer, for answers within the deadline.",
+                    )
+                    .buckets(FETCH_BUCKETS.to_vec()),
+                    &["provider"],
                 ),
-                &["provider"],
-            )
-            .expect("valid metric"),
-            ticks: IntCounterVec::new(
-                Opts::new(
-                    "poller_ticks_total",
-                    "Ticks by result: stored, no_valid_answer, no_majority.",
+            ),
+            backed_off: register(
+                registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "poller_provider_backed_off",
+                        "1 while a provider is backed off after failures or a rate limit.",
+                    ),
+                    &["provider"],
                 ),
-                &["result"],
-            )
-            .expect("valid metric"),
-            last_price: Gauge::new(
-                "poller_last_price_usd",
-                "The price of the newest sample written to Redis.",
-            )
-            .expect("valid metric"),
-            last_sample_time: Gauge::new(
-                "poller_last_sample_timestamp_seconds",
-                "When the newest sample written to Redis was fetched, in Unix seconds.",
-            )
-            .expect("valid metric"),
-            redis_write_errors: IntCounter::new(
-                "poller_redis_write_errors_total",
-                "Failed attempts to write a sample to Redis.",
-            )
-            .expect("valid metric"),
-            pending_samples: IntGauge::new(
-                "poller_pending_samples",
-                "Samples waiting for Redis to come back.",
-            )
-            .expect("valid metric"),
-        };
-        for collector in metrics.collectors() {
-            registry.register(collector).expect("registered once");
+            ),
+            ticks: register(
+                registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "poller_ticks_total",
+                        "Ticks by result: stored, no_valid_answer, no_majority.",
+                    ),
+                    &["result"],
+                ),
+            ),
+            last_price: register(
+                registry,
+                Gauge::new(
+                    "poller_last_price_usd",
+                    "The price of the newest sample written to Redis.",
+                ),
+            ),
+            last_sample_time: register(
+                registry,
+                Gauge::new(
+                    "poller_last_sample_timestamp_seconds",
+                    "When the newest sample written to Redis was fetched, in Unix seconds.",
+                ),
+            ),
+            redis_write_errors: register(
+                registry,
+                IntCounter::new(
+                    "poller_redis_write_errors_total",
+                    "Failed attempts to write a sample to Redis.",
+                ),
+            ),
+            pending_samples: register(
+                registry,
+                IntGauge::new(
+                    "poller_pending_samples",
+                    "Samples waiting for Redis to come back.",
+                ),
+            ),
         }
-        metrics
-    }
-
-    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
-        vec![
-            Box::new(self.fetches.clone()),
-            Box::new(self.fetch_duration.clone()),
-            Box::new(self.backed_off.clone()),
-            Box::new(self.ticks.clone()),
-            Box::new(self.last_price.clone()),
-            Box::new(self.last_sample_time.clone()),
-            Box::new(self.redis_write_errors.clone()),
-            Box::new(self.pending_samples.clone()),
-        ]
     }
 
     pub fn fetched(&self, provider: &str, outcome: &str) {

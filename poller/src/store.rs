@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use common::samples::{Pool, Sample, StoreError, duration_ms};
+use common::samples::{Sample, Store, StoreError, duration_ms};
 use tokio::sync::mpsc;
 
 use crate::metrics::PollerMetrics;
@@ -21,18 +21,8 @@ pub const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 /// memory of an unusual configuration (a tiny interval with a long window).
 const MAX_PENDING: usize = 8_640;
 
-#[derive(Debug, thiserror::Error)]
-enum WriteError {
-    #[error("no connection: {0}")]
-    Connection(#[from] bb8::RunError<redis::RedisError>),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("no answer within {REDIS_TIMEOUT:?}")]
-    Timeout,
-}
-
 pub struct SampleWriter {
-    pool: Pool,
+    store: Store,
     retention: Duration,
     pending: VecDeque<Sample>,
     metrics: PollerMetrics,
@@ -41,9 +31,9 @@ pub struct SampleWriter {
 
 impl SampleWriter {
     /// Samples are kept `retention` back from the newest, in Redis and while waiting for it.
-    pub fn new(pool: Pool, retention: Duration, metrics: PollerMetrics) -> Self {
+    pub fn new(store: Store, retention: Duration, metrics: PollerMetrics) -> Self {
         Self {
-            pool,
+            store,
             retention,
             pending: VecDeque::new(),
             metrics,
@@ -89,18 +79,14 @@ impl SampleWriter {
     async fn write_pending(&mut self) {
         let backlog = self.pending.len();
         while let Some(sample) = self.pending.front() {
-            match tokio::time::timeout(REDIS_TIMEOUT, self.write(sample)).await {
-                Ok(Ok(())) => {
+            match self.store.write(sample, self.retention).await {
+                Ok(()) => {
                     self.metrics
                         .sample_written(sample.price_usd, sample.fetched_at_ms);
                     self.pending.pop_front();
                 }
-                Ok(Err(err)) => {
+                Err(err) => {
                     self.write_failed(&err);
-                    return;
-                }
-                Err(_) => {
-                    self.write_failed(&WriteError::Timeout);
                     return;
                 }
             }
@@ -111,13 +97,7 @@ impl SampleWriter {
         }
     }
 
-    async fn write(&self, sample: &Sample) -> Result<(), WriteError> {
-        let mut connection = self.pool.get().await?;
-        common::samples::write(&mut *connection, sample, self.retention).await?;
-        Ok(())
-    }
-
-    fn write_failed(&mut self, err: &WriteError) {
+    fn write_failed(&mut self, err: &StoreError) {
         self.metrics.redis_write_failed();
         if self.redis_down {
             log::debug!(
@@ -136,9 +116,9 @@ mod tests {
     use super::*;
 
     fn unreachable_redis_writer(retention: Duration) -> SampleWriter {
-        let pool = common::samples::pool("redis://127.0.0.1:1", Duration::from_millis(200));
+        let store = Store::new("redis://127.0.0.1:1", Duration::from_millis(200));
         let metrics = PollerMetrics::register(&prometheus::Registry::new());
-        SampleWriter::new(pool, retention, metrics)
+        SampleWriter::new(store, retention, metrics)
     }
 
     fn sample(fetched_at_ms: i64) -> Sample {
