@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use api_b::Config;
 use common::config::Env;
-use common::testing::TestServer;
+use common::testing::{TestServer, eventually};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -164,9 +164,11 @@ async fn readiness_turns_503_when_shutdown_starts_then_the_listener_closes() {
     );
 
     server.shutdown();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let readyz = client.get(server.url("/readyz")).send().await.unwrap();
-    assert_eq!(readyz.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let readyz = eventually("/readyz turns 503", Duration::from_secs(1), async || {
+        let readyz = client.get(server.url("/readyz")).send().await.unwrap();
+        (readyz.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(readyz)
+    })
+    .await;
     assert_eq!(json_of(readyz).await, json!({"status": "shutting down"}));
     // Still serving during the delay: liveness and the API are unaffected.
     assert_eq!(

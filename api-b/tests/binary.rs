@@ -1,10 +1,11 @@
 //! The real `api-b` binary: configuration errors, signals, graceful shutdown, JSON logs,
 //! `--health-check`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::testing::{
-    RunningBinary, assert_each_bad_value_exits_2, assert_unknown_argument_exits_2, run_to_exit,
+    RunningBinary, assert_each_bad_value_exits_2, assert_health_check_follows_the_instance,
+    assert_unknown_argument_exits_2, eventually,
 };
 use nix::sys::signal::Signal;
 use reqwest::StatusCode;
@@ -38,11 +39,10 @@ async fn sigterm_when_idle_exits_0_quickly_and_logs_are_json() {
     let response = reqwest::get(service.url("/")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 
-    let sent = Instant::now();
     service.signal(Signal::SIGTERM);
-    let (status, logs) = service.exited(Duration::from_secs(5)).await;
+    // Idle, it stops at once; the bound only allows for a busy test machine.
+    let (status, logs) = service.exited(Duration::from_secs(2)).await;
     assert!(status.success(), "{status}");
-    assert!(sent.elapsed() < Duration::from_secs(5));
 
     assert!(logs.len() >= 3, "{logs:?}");
     for line in &logs {
@@ -101,9 +101,11 @@ async fn sigterm_during_a_request_turns_readiness_503_lets_it_complete_and_exits
     let connection = begin_request(&service).await;
 
     service.signal(Signal::SIGTERM);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let readyz = reqwest::get(service.url("/readyz")).await.unwrap();
-    assert_eq!(readyz.status(), StatusCode::SERVICE_UNAVAILABLE);
+    eventually("/readyz turns 503", Duration::from_secs(2), async || {
+        let readyz = reqwest::get(service.url("/readyz")).await.unwrap();
+        (readyz.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(())
+    })
+    .await;
 
     finish_request_answered(connection).await;
     let (status, _) = service.exited(Duration::from_secs(5)).await;
@@ -118,11 +120,13 @@ async fn sigterm_without_delay_still_answers_the_request_in_flight() {
     let connection = begin_request(&service).await;
 
     service.signal(Signal::SIGTERM);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        tokio::net::TcpStream::connect(service.addr).await.is_err(),
-        "the listener is closed"
-    );
+    eventually("the listener closes", Duration::from_secs(2), async || {
+        tokio::net::TcpStream::connect(service.addr)
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
 
     finish_request_answered(connection).await;
     let (status, _) = service.exited(Duration::from_secs(5)).await;
@@ -130,27 +134,6 @@ async fn sigterm_without_delay_still_answers_the_request_in_flight() {
 }
 
 #[tokio::test]
-async fn health_check_mode_reports_the_running_instance() {
-    let service = RunningBinary::start(BINARY, &[]).await;
-    let listen_addr = service.addr.to_string();
-    let check = run_to_exit(
-        BINARY,
-        &[("LISTEN_ADDR", &listen_addr)],
-        &["--health-check"],
-    );
-    assert_eq!(check.status.code(), Some(0), "{check:?}");
-
-    service.signal(Signal::SIGTERM);
-    service.exited(Duration::from_secs(5)).await;
-    let check = run_to_exit(
-        BINARY,
-        &[("LISTEN_ADDR", &listen_addr)],
-        &["--health-check"],
-    );
-    assert_eq!(check.status.code(), Some(1), "{check:?}");
-    assert!(
-        String::from_utf8(check.stderr)
-            .unwrap()
-            .contains("health check failed")
-    );
+async fn health_check_mode_follows_the_running_instance() {
+    assert_health_check_follows_the_instance(BINARY, &[]).await;
 }

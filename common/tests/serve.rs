@@ -1,24 +1,29 @@
 //! `serve`'s graceful shutdown with a handler slow enough to be in flight when shutdown starts.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::health::Health;
 use common::http::Endpoints;
 use common::metrics::Metrics;
 use common::server::{Ops, serve};
-use common::testing::ShutdownSignal;
-use common::testing::TestServer;
+use common::testing::{ShutdownSignal, TestServer, eventually};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use warp::Filter;
 
 const HANDLER_TIME: Duration = Duration::from_millis(1500);
 
-/// A service with one route, `/slow`, that takes [`HANDLER_TIME`] to answer.
-async fn run_slow_service(listener: TcpListener, shutdown: ShutdownSignal) {
+/// A service with one route, `/slow`, that notifies `started` when a request reaches it and
+/// takes [`HANDLER_TIME`] to answer.
+async fn run_slow_service(listener: TcpListener, shutdown: ShutdownSignal, started: Arc<Notify>) {
     let mut endpoints = Endpoints::new("");
-    let slow = endpoints.get("/slow").then(|| async {
-        tokio::time::sleep(HANDLER_TIME).await;
-        String::from("finished")
+    let slow = endpoints.get("/slow").then(move || {
+        started.notify_one();
+        async {
+            tokio::time::sleep(HANDLER_TIME).await;
+            String::from("finished")
+        }
     });
     let ops = Ops {
         health: Health::always(),
@@ -28,22 +33,32 @@ async fn run_slow_service(listener: TcpListener, shutdown: ShutdownSignal) {
     serve(listener, ops, endpoints, slow, shutdown).await;
 }
 
-async fn start_slow_service() -> TestServer {
-    TestServer::start(run_slow_service).await
+async fn start_slow_service() -> (TestServer, Arc<Notify>) {
+    let started = Arc::new(Notify::new());
+    let notify = started.clone();
+    let server =
+        TestServer::start(|listener, shutdown| run_slow_service(listener, shutdown, notify)).await;
+    (server, started)
 }
 
 #[tokio::test]
 async fn in_flight_requests_finish_before_serve_returns() {
-    let mut server = start_slow_service().await;
+    let (mut server, started) = start_slow_service().await;
     let in_flight = tokio::spawn(reqwest::get(server.url("/slow")));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    started.notified().await;
 
     server.shutdown();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        tokio::net::TcpStream::connect(server.addr).await.is_err(),
-        "no new connection is accepted once draining"
-    );
+    eventually(
+        "no new connection is accepted once draining",
+        Duration::from_secs(1),
+        async || {
+            tokio::net::TcpStream::connect(server.addr)
+                .await
+                .is_err()
+                .then_some(())
+        },
+    )
+    .await;
     assert!(!in_flight.is_finished());
     assert!(
         !server.is_stopped(),
@@ -61,7 +76,7 @@ async fn in_flight_requests_finish_before_serve_returns() {
 
 #[tokio::test]
 async fn an_idle_service_stops_at_once() {
-    let mut server = start_slow_service().await;
+    let (mut server, _) = start_slow_service().await;
     reqwest::get(server.url("/healthz")).await.unwrap();
     server.shutdown();
     server.stopped(Duration::from_millis(500)).await;

@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use common::testing::{
-    RunningBinary, assert_unknown_argument_exits_2, config_error_line, eventually, run_to_exit,
+    RunningBinary, assert_health_check_follows_the_instance, assert_unknown_argument_exits_2,
+    config_error_line, eventually,
 };
 use nix::sys::signal::Signal;
 use wiremock::matchers::any;
@@ -175,24 +176,9 @@ async fn sigterm_mid_tick_exits_0_at_once() {
 }
 
 #[tokio::test]
-async fn health_check_mode_reports_the_running_instance() {
+async fn health_check_mode_follows_the_running_instance() {
     let upstream = slow_failing_upstream().await;
     let env = env_for(&upstream, &dead_redis_url());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let poller = RunningBinary::start(BINARY, &env).await;
-    let listen_addr = poller.addr.to_string();
-    let check = run_to_exit(
-        BINARY,
-        &[("LISTEN_ADDR", &listen_addr)],
-        &["--health-check"],
-    );
-    assert_eq!(check.status.code(), Some(0), "{check:?}");
-    poller.signal(Signal::SIGTERM);
-    poller.exited(Duration::from_secs(5)).await;
-    let check = run_to_exit(
-        BINARY,
-        &[("LISTEN_ADDR", &listen_addr)],
-        &["--health-check"],
-    );
-    assert_eq!(check.status.code(), Some(1), "{check:?}");
+    assert_health_check_follows_the_instance(BINARY, &env).await;
 }
