@@ -10,8 +10,13 @@ cd "$REPO_ROOT"
 
 declare_azure_knobs
 declare_kube_knobs
-knob AKS_F5_CHART_VERSION 2.7.3 "chart version of F5's nginx-ingress (controller 5.6.3)"
+# Published versions only: chart 2.6.4 is F5's release of controller 5.5.4 (tag v5.5.4 of
+# github.com/nginx/kubernetes-ingress, charts/nginx-ingress/Chart.yaml); chart 4.15.1 is the
+# community controller 1.15.1 (tag helm-chart-4.15.1 of github.com/kubernetes/ingress-nginx).
+# Either is checked with `helm show chart` before anything changes.
+knob AKS_F5_CHART_VERSION 2.6.4 "chart version of F5's nginx-ingress (controller 5.5.4)"
 knob AKS_INGRESS_NGINX_CHART_VERSION 4.15.1 "chart version of the community ingress-nginx (controller 1.15.1, Kubernetes <= 1.35)"
+knob AKS_RBAC_TIMEOUT 360 "seconds to wait for the cluster to grant this identity cluster-admin rights (a new Azure role assignment takes up to 5 minutes)"
 knob AKS_INGRESS_TIMEOUT 10m "how long to wait for the controller and its external IP (minutes, e.g. 10m)"
 
 print_usage() {
@@ -30,6 +35,7 @@ print_usage() {
 
 parse_common_args "$@"
 [ ${#ARGS[@]} -eq 0 ] || die "unexpected arguments: ${ARGS[*]} (see -h)"
+[[ $AKS_RBAC_TIMEOUT =~ ^[0-9]+$ ]] || die "AKS_RBAC_TIMEOUT must be seconds (got '$AKS_RBAC_TIMEOUT')"
 [[ $AKS_INGRESS_TIMEOUT =~ ^[0-9]+m$ ]] || die "AKS_INGRESS_TIMEOUT must be minutes, e.g. 10m (got '$AKS_INGRESS_TIMEOUT')"
 overlay=$(flavour_overlay "$AKS_INGRESS_FLAVOUR")
 case $AKS_INGRESS_FLAVOUR in
@@ -64,8 +70,25 @@ case $AKS_INGRESS_FLAVOUR in
 esac
 note "flavour $AKS_INGRESS_FLAVOUR: deploy afterwards with overlay manifests/overlays/$overlay"
 
+if [ "$AKS_INGRESS_FLAVOUR" != app-routing ]; then
+  # Before anything changes: a version that was never published would fail half-way.
+  step "Chart $chart $chart_version is published"
+  if chart_yaml=$(query helm show chart "$chart" "${repo_args[@]}" --version "$chart_version" 2>&1); then
+    note "published: $(sed -n 's/^\(version\|appVersion\): *\(.*\)/\1 \2/p' <<<"$chart_yaml" | paste -sd ' ')"
+  else
+    die "chart $chart version $chart_version is not published (helm show chart: $(tail -n 1 <<<"$chart_yaml")); set a published version (aks/install-ingress.sh -h)"
+  fi
+fi
+
 step "kubectl context"
 ensure_kube_context
+
+step "Cluster access"
+# create-cluster.sh has just assigned the cluster-admin role, and "new role assignments can take
+# up to five minutes to propagate and be updated by the authorization server"
+# (learn.microsoft.com/azure/aks/manage-azure-rbac): until then every apply gets 403. Everything
+# below (a namespace, CRDs, cluster roles) needs cluster admin.
+wait_for_cluster_admin "$AKS_RBAC_TIMEOUT"
 
 step "Cluster version"
 minor=$(server_minor_version)

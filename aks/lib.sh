@@ -212,6 +212,32 @@ kq() {
 # kubectl_run ARG...: a kubectl command that changes the cluster.
 kubectl_run() { run kubectl --context "$AKS_KUBE_CONTEXT" "$@"; }
 
+# wait_for_cluster_admin SECONDS: until `kubectl auth can-i '*' '*' --all-namespaces` says yes,
+# asking every 10 s and showing progress; fails after SECONDS. A dry run asks once and says what
+# a real run would do.
+wait_for_cluster_admin() {
+  local timeout=$1 started=$SECONDS answer
+  while :; do
+    answer=$(kq auth can-i '*' '*' --all-namespaces 2>/dev/null) || answer=no
+    if [ "$KUBE_READY" != true ]; then
+      note "dry run: checked once the credentials exist"
+      return 0
+    fi
+    if [ "$answer" = yes ]; then
+      note "cluster admin: yes (after $((SECONDS - started)) s)"
+      return 0
+    fi
+    if [ "$DRY_RUN" = true ]; then
+      note "dry run: not cluster admin yet; a real run waits up to ${timeout} s for the role assignment to apply"
+      return 0
+    fi
+    [ $((SECONDS - started)) -lt "$timeout" ] \
+      || die "this identity is still not cluster admin after ${timeout} s: check the role assignment 'Azure Kubernetes Service RBAC Cluster Admin' (aks/create-cluster.sh) or raise AKS_RBAC_TIMEOUT"
+    note "not cluster admin yet (the role assignment is propagating); asking again in 10 s ($((SECONDS - started)) s of ${timeout} s)"
+    sleep 10
+  done
+}
+
 # server_minor_version: the cluster's Kubernetes minor version (e.g. 35), empty when unknown.
 server_minor_version() {
   local json minor

@@ -158,21 +158,24 @@ check_create_cluster_more() {
     FAKE_STATE=present FAKE_AKS_SHOW="$work/aks-show-no-policy.json" create-cluster.sh
 }
 
-f5_fingerprint() { echo "chart=2.7.3 values-sha256=$(sha256sum "$1/aks/ingress/f5-nginx-ingress.values.yaml" | cut -c1-16)"; }
+f5_fingerprint() { echo "chart=2.6.4 values-sha256=$(sha256sum "$1/aks/ingress/f5-nginx-ingress.values.yaml" | cut -c1-16)"; }
 
 check_install_ingress() {
   local root=$1
   dry ingress-f5 "$root" FAKE_KUBE_CONTEXT=btc-price-aks install-ingress.sh
-  order ingress-f5 '^\? kubectl config get-contexts' '^\? kubectl --context btc-price-aks version' \
+  order ingress-f5 '^\? helm show chart oci://ghcr\.io/nginx/charts/nginx-ingress --version 2\.6\.4$' \
+    '^# published: version 2\.6\.4 appVersion 5\.5\.4' '^\? kubectl config get-contexts' \
+    '^\? kubectl --context btc-price-aks auth can-i .\*. .\*. --all-namespaces' '^# cluster admin: yes' \
+    '^\? kubectl --context btc-price-aks version' \
     '^\? helm --kube-context btc-price-aks history nginx-ingress' \
     '^\+ helm pull' '^\+ kubectl --context btc-price-aks apply' \
     '^\+ helm --kube-context btc-price-aks upgrade' \
     'get service nginx-ingress-controller' '^# NetworkPolicy peer' 'get pods' 'get ingressclass nginx'
   cmd ingress-f5 '^\+ helm --kube-context' 'upgrade nginx-ingress oci://ghcr\.io/nginx/charts/nginx-ingress ' '--install' \
-    '--version 2\.7\.3 ' '--namespace nginx-ingress ' '--create-namespace' \
+    '--version 2\.6\.4 ' '--namespace nginx-ingress ' '--create-namespace' \
     '--values aks/ingress/f5-nginx-ingress\.values\.yaml' '--wait'
   # The chart's CRDs are applied before the upgrade: helm never upgrades them.
-  cmd ingress-f5 '^\+ helm pull' 'oci://ghcr\.io/nginx/charts/nginx-ingress ' '--version 2\.7\.3 ' '--untar'
+  cmd ingress-f5 '^\+ helm pull' 'oci://ghcr\.io/nginx/charts/nginx-ingress ' '--version 2\.6\.4 ' '--untar'
   cmd ingress-f5 '^\+ kubectl --context btc-price-aks apply' '--server-side' '--filename /.*/nginx-ingress/crds/$'
   has ingress-f5 '^#   +allowEmptyIngressHost: true$'
   has ingress-f5 '^#   +externalTrafficPolicy: Local$'
@@ -184,9 +187,51 @@ check_install_ingress() {
   dry ingress-nginx-135 "$root" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_SERVER_MINOR=35 AKS_INGRESS_FLAVOUR=ingress-nginx install-ingress.sh
   cmd ingress-nginx-135 '^\+ helm --kube-context' 'upgrade ingress-nginx ingress-nginx ' '--repo https://kubernetes\.github\.io/ingress-nginx' \
     '--version 4\.15\.1 ' '--namespace ingress-nginx ' '--values aks/ingress/ingress-nginx\.values\.yaml'
+  has ingress-nginx-135 '^\? helm show chart ingress-nginx --repo https://kubernetes\.github\.io/ingress-nginx --version 4\.15\.1$'
   has ingress-nginx-135 '^#   +service\.beta\.kubernetes\.io/azure-load-balancer-health-probe-request-path: /healthz$'
   lacks ingress-nginx-135 'crds'
   has ingress-nginx-135 "^# NetworkPolicy peer .*: $(policy_peer "$root" ingress-nginx)\$"
+}
+
+# real NAME ROOT [VAR=VALUE...] SCRIPT [ARG...]: the script for real (no --dry-run) against the
+# stand-ins, which refuse the first change it makes; output in $work/NAME.out. For what happens
+# before anything changes (checks and waits).
+real() {
+  local name=$1 root=$2 vars=()
+  shift 2
+  while [[ $1 == *=* ]]; do vars+=("$1"); shift; done
+  : >"$FAKE_LOG"
+  env "${vars[@]}" "$root/aks/$1" "${@:2}" >"$work/$name.out" 2>&1 || true
+}
+# first_change NAME PATTERN: the first command the real run tried to change something with.
+first_change() {
+  grep -m1 '^REFUSED' "$FAKE_LOG" | grep -qE -- "$2" \
+    || { cat "$work/$1.out" >&2; echo "$1: first change is not $2: $(grep -m1 '^REFUSED' "$FAKE_LOG")" >&2; return 1; }
+}
+
+# A chart that is not published is refused before anything changes.
+check_chart_published() {
+  local root=$1
+  refused ingress-unpublished "$root" "is not published" \
+    FAKE_KUBE_CONTEXT=btc-price-aks AKS_F5_CHART_VERSION=2.7.3 install-ingress.sh
+  lacks ingress-unpublished '^\+ '
+  refused ingress-nginx-unpublished "$root" "is not published" \
+    FAKE_KUBE_CONTEXT=btc-price-aks FAKE_SERVER_MINOR=35 AKS_INGRESS_FLAVOUR=ingress-nginx \
+    AKS_INGRESS_NGINX_CHART_VERSION=4.99.0 install-ingress.sh
+}
+
+# A new role assignment propagates: the script waits (bounded, with progress) before its first
+# change, and gives up with a clear message.
+check_rbac_wait() {
+  local root=$1
+  dry ingress-not-admin-yet "$root" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_CAN_ADMIN=no install-ingress.sh
+  has ingress-not-admin-yet 'not cluster admin yet; a real run waits up to 360 s'
+  real ingress-rbac-propagates "$root" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_CAN_ADMIN=no,yes install-ingress.sh
+  order ingress-rbac-propagates '^# not cluster admin yet .*asking again in 10 s' '^# cluster admin: yes \(after 1[0-9] s\)'
+  first_change ingress-rbac-propagates '^REFUSED helm pull'
+  real ingress-rbac-never "$root" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_CAN_ADMIN=no AKS_RBAC_TIMEOUT=0 install-ingress.sh
+  has ingress-rbac-never 'still not cluster admin after 0 s'
+  ! grep '^REFUSED' "$FAKE_LOG" >&2 || { echo "ingress-rbac-never: changed something without the rights" >&2; return 1; }
 }
 
 # Re-run, a cluster whose credentials are not fetched yet, and the app routing add-on.
@@ -324,9 +369,11 @@ check_create_cluster_more "$PWD"
 echo "  new cluster: group, registry, newest GA version, Cilium policy, Entra ID + Azure RBAC, zones, autoscaler, upgrades, AcrPull, admin role, credentials"
 echo "  everything exists: no command that changes anything"
 
-log "install-ingress.sh --dry-run: F5 (default), re-run, new cluster, ingress-nginx on 1.36 and 1.35, app routing"
+log "install-ingress.sh: F5 (default), re-run, new cluster, ingress-nginx on 1.36 and 1.35, app routing, unpublished charts, RBAC propagation"
 check_install_ingress "$PWD"
 check_install_ingress_more "$PWD"
+check_chart_published "$PWD"
+check_rbac_wait "$PWD"
 echo "  chart, version, release, namespace, values and NetworkPolicy peers as the manifests expect"
 
 log "deploy.sh --dry-run: build, pin, apply, rollouts, smoke tests, isolation; re-run; build-only; skip-build; refusals"
@@ -377,6 +424,8 @@ mutations() {
   mutate no-probe-annotation check_install_ingress ingress/ingress-nginx.values.yaml '/health-probe-request-path/d'
   mutate chart-unpinned check_install_ingress install-ingress.sh 's/--version "$chart_version"/--devel/'
   mutate retired-allowed check_install_ingress install-ingress.sh 's/\[ "$minor" -gt 35 \]/false/'
+  mutate chart-not-checked check_chart_published install-ingress.sh 's/query helm show chart "$chart"/echo/'
+  mutate no-rbac-wait check_rbac_wait install-ingress.sh '/^wait_for_cluster_admin/d'
   mutate no-target check_deploy deploy.sh 's/--target "$name" //'
   mutate tag-not-pinned check_deploy deploy.sh 's/newTag: \\"$tag\\"/newTag: latest/'
   mutate no-rollout-wait check_deploy deploy.sh '/rollout status deployment\/service-b/d'
