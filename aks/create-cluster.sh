@@ -12,7 +12,7 @@ cd "$REPO_ROOT"
 declare_azure_knobs
 knob AKS_LOCATION westeurope "Azure region (one with availability zones)"
 declare_registry_knob
-knob AKS_KUBERNETES_VERSION "" "Kubernetes version (minor 1.x or patch 1.x.y); empty: the newest GA, non-preview version from az aks get-versions"
+knob AKS_KUBERNETES_VERSION "" "Kubernetes version (minor 1.x or patch 1.x.y), at most the newest minor of manifests/kubernetes-versions; empty: the newest GA, non-preview version up to that minor"
 knob AKS_TIER standard "AKS pricing tier: standard (financially backed API server SLA) or free"
 knob AKS_ZONES "1 2 3" "availability zones for the node pools (space-separated)"
 knob AKS_SYSTEM_POOL_VM_SIZE Standard_D2ds_v5 "VM size of the system node pool (cluster add-ons only)"
@@ -88,17 +88,24 @@ fi
 # shellcheck disable=SC2206 # the zones are a space-separated list on purpose
 zones=($AKS_ZONES)
 
+# The newest minor the manifests are validated for caps the version: a newer minor can change what
+# the NetworkPolicies depend on (from 1.37 AKS turns LocalDNS on by default, see below).
+max_minor=$(validated_minors | tail -n 1)
+[[ $max_minor =~ ^1\.[0-9]+$ ]] || die "manifests/kubernetes-versions must end with a minor version like 1.37 (got '$max_minor')"
+
 if [ -z "$cluster_id" ]; then
   versions=$(query az aks get-versions --location "$AKS_LOCATION" --output json)
   if [ -n "$AKS_KUBERNETES_VERSION" ]; then
+    ! minor_above "$AKS_KUBERNETES_VERSION" "$max_minor" \
+      || die "Kubernetes $AKS_KUBERNETES_VERSION is newer than $max_minor, the newest minor the manifests are validated for; to go further, add the minor to manifests/kubernetes-versions (tests/suites/manifests.sh then validates it)"
     version_available "$AKS_KUBERNETES_VERSION" <<<"$versions" \
       || die "Kubernetes $AKS_KUBERNETES_VERSION is not offered in $AKS_LOCATION (az aks get-versions)"
     kubernetes_version=$AKS_KUBERNETES_VERSION
     note "Kubernetes $kubernetes_version (AKS_KUBERNETES_VERSION)"
   else
-    kubernetes_version=$(newest_ga_version <<<"$versions")
-    [ -n "$kubernetes_version" ] || die "az aks get-versions lists no generally available version in $AKS_LOCATION"
-    note "Kubernetes $kubernetes_version: the newest GA (non-preview, KubernetesOfficial) version in $AKS_LOCATION"
+    kubernetes_version=$(newest_ga_version "$max_minor" <<<"$versions")
+    [ -n "$kubernetes_version" ] || die "az aks get-versions lists no generally available version up to $max_minor in $AKS_LOCATION"
+    note "Kubernetes $kubernetes_version: the newest GA (non-preview, KubernetesOfficial) version in $AKS_LOCATION up to $max_minor (manifests/kubernetes-versions)"
   fi
 
   admin_group_args=()
@@ -113,6 +120,11 @@ if [ -z "$cluster_id" ]; then
   # (--enable-aad --enable-azure-rbac) and no local accounts, so every kubectl call is an Entra
   # identity that Azure RBAC or Kubernetes RBAC must allow (no static admin certificate).
   # The system pool runs only critical add-ons (CriticalAddonsOnly taint); workloads go to "apps".
+  # LocalDNS disabled explicitly (aks/localdns.json), on this pool and on "apps": from Kubernetes
+  # 1.37 AKS turns it on by default ("Preferred") for node pools without an explicit LocalDNS
+  # profile (learn.microsoft.com/azure/aks/localdns-custom), and its node-local proxy on a
+  # link-local address is outside service-a-egress's kube-dns allowance: the poller could no
+  # longer resolve the exchanges.
   run az aks create \
     --resource-group "$AKS_RESOURCE_GROUP" \
     --name "$AKS_CLUSTER_NAME" \
@@ -132,6 +144,7 @@ if [ -z "$cluster_id" ]; then
     --nodepool-name system \
     --node-vm-size "$AKS_SYSTEM_POOL_VM_SIZE" \
     --nodepool-taints CriticalAddonsOnly=true:NoSchedule \
+    --localdns-config aks/localdns.json \
     --zones "${zones[@]}" \
     --enable-cluster-autoscaler \
     --min-count "$AKS_SYSTEM_POOL_MIN" \
@@ -155,6 +168,8 @@ else
     *) die "cluster $AKS_CLUSTER_NAME enforces no NetworkPolicy (networkPolicy: $policy): A and B would not be isolated; create a new cluster" ;;
   esac
   [ "$(jq -r '.azureRbac' <<<"$settings")" = true ] || note "WARNING: Azure RBAC is not enabled on this cluster"
+  ! minor_above "$(jq -r '.version' <<<"$settings")" "$max_minor" \
+    || note "WARNING: the cluster runs Kubernetes $(jq -r '.version' <<<"$settings"), newer than $max_minor, the newest minor the manifests are validated for (manifests/kubernetes-versions)"
   [ "$(jq -r '.disableLocalAccounts' <<<"$settings")" = true ] || note "WARNING: local accounts are enabled on this cluster"
   pools=$(query az aks nodepool list --resource-group "$AKS_RESOURCE_GROUP" \
     --cluster-name "$AKS_CLUSTER_NAME" --query "[].name" --output tsv)
@@ -170,6 +185,7 @@ else
     --name apps \
     --mode User \
     --node-vm-size "$AKS_APPS_POOL_VM_SIZE" \
+    --localdns-config aks/localdns.json \
     --zones "${zones[@]}" \
     --enable-cluster-autoscaler \
     --min-count "$AKS_APPS_POOL_MIN" \

@@ -49,7 +49,7 @@ done
 overlay=$(flavour_overlay "$AKS_INGRESS_FLAVOUR")
 case $mode in
   build) require_tools az git ;;
-  *) require_tools az git kubectl kubelogin curl ;;
+  *) require_tools az git kubectl kubelogin curl jq ;;
 esac
 if [ -n "$AKS_DEPLOYER_GROUP_ID" ] && ! [[ $AKS_DEPLOYER_GROUP_ID =~ ^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$ ]]; then
   die "AKS_DEPLOYER_GROUP_ID must be an object ID (GUID), got '$AKS_DEPLOYER_GROUP_ID'"
@@ -244,13 +244,28 @@ fi
 # shellcheck disable=SC2016 # expanded by the probe's shell, not this one
 PROBE_SCRIPT='wget -q -T 5 -O /dev/null http://127.0.0.1:8080/readyz || { echo "control FAILED: 127.0.0.1:8080/readyz did not answer"; exit 2; }; echo "control ok: own service answers on 127.0.0.1:8080"; rc=0; for url; do if out=$(wget -q -T 5 -O /dev/null "$url" 2>&1); then echo "REACHABLE: $url"; rc=1; else case $out in *"timed out"*) echo "blocked (timed out): $url" ;; *) echo "FAILED without a timeout: $url: $out"; rc=1 ;; esac; fi; done; exit $rc'
 
-# first_ready_pod NAMESPACE APP: a running pod of the service (placeholder in a dry run).
-first_ready_pod() {
-  local pod
-  pod=$(kq get pods --namespace "$1" --selector "app.kubernetes.io/name=$2" \
-    --field-selector status.phase=Running --output 'jsonpath={.items[0].metadata.name}') || pod=""
-  [ -n "$pod" ] || [ "$DRY_RUN" = true ] || die "no running pod of $2 in $1"
-  printf '%s' "${pod:-<a pod of $2>}"
+# live_pod NAMESPACE DEPLOYMENT: a pod the probe can use: of the Deployment's current revision
+# (the pod-template-hash of its newest ReplicaSet), Ready, and not terminating. Right after an
+# update, pods of the previous ReplicaSet are still shutting down; they keep status.phase Running
+# until they exit, so a probe in one of them would fail its own control (its /readyz answers 503)
+# or vanish mid-check. Placeholder in a dry run.
+live_pod() {
+  local ns=$1 name=$2 revision hash pods pod=""
+  revision=$(kq get deployment "$name" --namespace "$ns" \
+    --output 'jsonpath={.metadata.annotations.deployment\.kubernetes\.io/revision}') || revision=""
+  hash=$(kq get replicasets --namespace "$ns" --selector "app.kubernetes.io/name=$name" --output json \
+    | jq -r --arg revision "$revision" '.items[]
+        | select(.metadata.annotations["deployment.kubernetes.io/revision"] == $revision)
+        | .metadata.labels["pod-template-hash"]') || hash=""
+  if [ -n "$hash" ]; then
+    pods=$(kq get pods --namespace "$ns" --selector "app.kubernetes.io/name=$name,pod-template-hash=$hash" \
+      --output json) || pods='{"items": []}'
+    pod=$(jq -r 'first(.items[] | select(.metadata.deletionTimestamp == null)
+        | select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))
+        | .metadata.name) // empty' <<<"$pods")
+  fi
+  [ -n "$pod" ] || [ "$DRY_RUN" = true ] || die "no Ready pod of the current revision of $ns/$name"
+  printf '%s' "${pod:-<a pod of $name>}"
 }
 pod_ip() {
   local ip
@@ -292,8 +307,8 @@ probe() {
   [ "$code" = 0 ] || die "isolation check from $ns/$pod failed (exit $code)"
 }
 
-pod_a=$(first_ready_pod service-a service-a)
-pod_b=$(first_ready_pod service-b service-b)
+pod_a=$(live_pod service-a service-a)
+pod_b=$(live_pod service-b service-b)
 note "from pod A ($pod_a) to Service B: its pod IP on 8080 and its ClusterIP on 80"
 probe service-a "$pod_a" "http://$(pod_ip service-b "$pod_b"):8080/service2/" "http://$(cluster_ip service-b api-b):80/service2/"
 note "from pod B ($pod_b) to Service A: its pod IP on 8080 and its ClusterIP on 80"

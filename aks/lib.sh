@@ -247,20 +247,36 @@ server_minor_version() {
   printf '%s' "${minor//[!0-9]/}"
 }
 
-# newest_ga_version: reads `az aks get-versions --output json` on stdin and prints the newest
-# generally available patch version: minor versions marked isPreview are skipped, and so are those
-# whose support plans lack KubernetesOfficial (LTS-only versions need the Premium tier). Versions
-# compare numerically (1.35.10 > 1.35.9). Shape of the input: values[].{version, isPreview,
-# capabilities.supportPlan[], patchVersions{"1.x.y": {upgrades}}} (azure-cli acs/_format.py,
-# flatten_version_table).
+# validated_minors: the Kubernetes minor versions the manifests are validated for, oldest first
+# (manifests/kubernetes-versions, the one place for them).
+validated_minors() { grep -Ev '^[[:space:]]*(#|$)' "$REPO_ROOT/manifests/kubernetes-versions"; }
+
+# newest_ga_version MAX_MINOR: reads `az aks get-versions --output json` on stdin and prints the
+# newest generally available patch version of a minor no newer than MAX_MINOR (e.g. 1.37): minor
+# versions marked isPreview are skipped, and so are those whose support plans lack
+# KubernetesOfficial (LTS-only versions need the Premium tier). Versions compare numerically
+# (1.35.10 > 1.35.9). Shape of the input: values[].{version, isPreview, capabilities.supportPlan[],
+# patchVersions{"1.x.y": {upgrades}}} (azure-cli acs/_format.py, flatten_version_table).
 newest_ga_version() {
-  jq -r '
+  jq -r --arg max "$1" '
+    def numeric: split(".") | map(tonumber);
     [ .values[]
       | select((.isPreview // false) | not)
       | select((.capabilities.supportPlan // ["KubernetesOfficial"]) | any(. == "KubernetesOfficial"))
+      | select((.version | numeric) <= ($max | numeric))
       | .patchVersions // {} | keys[] ]
-    | sort_by(split(".") | map(tonumber))
+    | sort_by(numeric)
     | last // empty'
+}
+
+# minor_of VERSION: 1.35 of 1.35.2 (or of 1.35).
+minor_of() { cut -d. -f1-2 <<<"$1"; }
+
+# minor_above VERSION MAX_MINOR: whether VERSION's minor is newer than MAX_MINOR.
+minor_above() {
+  local minor
+  minor=$(minor_of "$1")
+  [ "${minor%%.*}" -gt "${2%%.*}" ] || { [ "${minor%%.*}" -eq "${2%%.*}" ] && [ "${minor#*.}" -gt "${2#*.}" ]; }
 }
 
 # version_available VERSION: whether VERSION (a minor "1.35" or a patch "1.35.2") is offered in

@@ -58,21 +58,27 @@ log "Kubernetes version selection (newest GA, non-preview, numerically) from az 
 (
   source aks/lib.sh
   expect() { [ "$2" = "$3" ] || die "$1: expected '$3', got '$2'"; }
-  expect "fixture" "$(newest_ga_version <"$data/get-versions.json")" 1.36.10
-  expect "without 1.36" "$(jq 'del(.values[] | select(.version == "1.36"))' "$data/get-versions.json" | newest_ga_version)" 1.35.10
-  expect "all preview" "$(jq '.values[].isPreview = true' "$data/get-versions.json" | newest_ga_version)" ""
-  expect "LTS only" "$(jq '.values[].capabilities.supportPlan = ["AKSLongTermSupport"]' "$data/get-versions.json" | newest_ga_version)" ""
+  expect "fixture" "$(newest_ga_version 1.37 <"$data/get-versions.json")" 1.36.10
+  expect "without 1.36" "$(jq 'del(.values[] | select(.version == "1.36"))' "$data/get-versions.json" | newest_ga_version 1.37)" 1.35.10
+  expect "all preview" "$(jq '.values[].isPreview = true' "$data/get-versions.json" | newest_ga_version 1.37)" ""
+  expect "LTS only" "$(jq '.values[].capabilities.supportPlan = ["AKSLongTermSupport"]' "$data/get-versions.json" | newest_ga_version 1.37)" ""
+  expect "capped at 1.35" "$(newest_ga_version 1.35 <"$data/get-versions.json")" 1.35.10
+  for case in "1.38.1 1.37 yes" "2.0 1.37 yes" "1.37.4 1.37 no" "1.9 1.37 no" "1.100 1.37 yes"; do
+    read -r version cap above <<<"$case"
+    if minor_above "$version" "$cap"; then got=yes; else got=no; fi
+    expect "minor_above $version $cap" "$got" "$above"
+  done
   version_available 1.35 <"$data/get-versions.json" || die "1.35 should be available"
   version_available 1.35.9 <"$data/get-versions.json" || die "1.35.9 should be available"
   ! version_available 1.99 <"$data/get-versions.json" || die "1.99 should not be available"
 )
-echo "  1.36.10 chosen from a list with preview 1.37, GA 1.36.9/1.36.10, LTS-only 1.31; preview-only and LTS-only lists choose nothing"
+echo "  1.36.10 chosen from a list with preview 1.37, GA 1.36.9/1.36.10, LTS-only 1.31; preview-only and LTS-only lists choose nothing; a cap of 1.35 chooses 1.35.10"
 
 # From here on the scripts run against the stand-ins; nothing of the caller's AKS_* settings leaks in.
 export FAKE_REAL_KUBECTL FAKE_LOG="$work/fake.log"
 FAKE_REAL_KUBECTL=$(command -v kubectl)
 PATH="$PWD/$data/bin:$PATH"
-while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(AKS_|FAKE_(STATE|IMAGES|KUBE|SERVER|CAN|HELM|GROUP|AKS))' || true)
+while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(AKS_|FAKE_(STATE|IMAGES|KUBE|SERVER|CAN|HELM|GROUP|AKS|GET))' || true)
 
 # dry NAME ROOT [VAR=VALUE...] SCRIPT [ARG...]: ROOT/aks/SCRIPT --dry-run with those variables;
 # output in $work/NAME.out. Fails if the script fails or if a stand-in refused a command (a dry
@@ -135,9 +141,13 @@ check_create_cluster() {
     '--enable-managed-identity' '--enable-aad ' '--enable-azure-rbac' '--disable-local-accounts' \
     '--network-plugin azure ' '--network-plugin-mode overlay' '--network-dataplane cilium' '--network-policy cilium' \
     '--zones 1 2 3 ' '--enable-cluster-autoscaler' '--min-count 3 ' '--max-count 5 ' \
-    '--auto-upgrade-channel patch' '--node-os-upgrade-channel NodeImage' '--attach-acr btcprice0f1e2d3c' '--no-ssh-key'
+    '--auto-upgrade-channel patch' '--node-os-upgrade-channel NodeImage' '--attach-acr btcprice0f1e2d3c' '--no-ssh-key' \
+    '--localdns-config aks/localdns\.json'
   cmd create-new '^\+ az aks nodepool add' '--name apps' '--mode User' '--zones 1 2 3 ' '--enable-cluster-autoscaler' \
-    '--min-count 3 ' '--max-count 6'
+    '--min-count 3 ' '--max-count 6' '--localdns-config aks/localdns\.json'
+  # LocalDNS off on both pools: from 1.37 AKS would turn it on, bypassing the kube-dns allowance.
+  jq -e '. == {mode: "Disabled"}' "$root/aks/localdns.json" >/dev/null \
+    || { echo "aks/localdns.json must disable LocalDNS: $(cat "$root/aks/localdns.json")" >&2; return 1; }
   cmd create-new '^\+ az role assignment create' "--role 'Azure Kubernetes Service RBAC Cluster Admin'" \
     '--scope /subscriptions/.*/managedClusters/btc-price-aks'
   cmd create-new '^\+ az aks get-credentials' '--name btc-price-aks' '--context btc-price-aks'
@@ -148,7 +158,17 @@ check_create_cluster_more() {
   local root=$1
   dry create-pinned "$root" AKS_KUBERNETES_VERSION=1.35.9 AKS_ADMIN_GROUP_IDS="$group_id" create-cluster.sh
   cmd create-pinned '^\+ az aks create' '--kubernetes-version 1\.35\.9 ' "--aad-admin-group-object-ids $group_id"
-  refused create-unknown-version "$root" "is not offered" AKS_KUBERNETES_VERSION=1.99 create-cluster.sh
+  refused create-unknown-version "$root" "is not offered" AKS_KUBERNETES_VERSION=1.33.9 create-cluster.sh
+
+  # The newest minor of manifests/kubernetes-versions caps the choice, even when a newer one is GA.
+  jq '(.values[] | select(.version == "1.37")) |= (.isPreview = null | .patchVersions = {"1.37.0": {}, "1.37.2": {}})
+      | .values += [{version: "1.38", isPreview: null, capabilities: {supportPlan: ["KubernetesOfficial"]},
+                     patchVersions: {"1.38.1": {upgrades: []}}}]' "$data/get-versions.json" >"$work/get-versions-1.38.json"
+  dry create-capped "$root" FAKE_GET_VERSIONS="$work/get-versions-1.38.json" create-cluster.sh
+  cmd create-capped '^\+ az aks create' '--kubernetes-version 1\.37\.2 '
+  has create-capped 'up to 1\.37 \(manifests/kubernetes-versions\)'
+  refused create-above-cap "$root" "newer than 1.37, the newest minor the manifests are validated for" \
+    FAKE_GET_VERSIONS="$work/get-versions-1.38.json" AKS_KUBERNETES_VERSION=1.38 create-cluster.sh
 
   dry create-again "$root" FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks create-cluster.sh
   nothing_changes create-again
@@ -273,6 +293,10 @@ check_deploy() {
   cmd deploy '^\+ kubectl .*debug pod/service-a-' '--namespace service-a' '--profile restricted' \
     '--custom aks/isolation-probe\.json' '--image docker\.io/library/busybox:1\.37\.0' \
     'http://192\.168\.2\.45:8080/service2/' 'http://10\.0\.93\.2:80/service2/' 'timed out'
+  # The probes run in a Ready pod of the current revision, not in one that is terminating or
+  # belongs to the previous ReplicaSet (tests/aks/pods.json lists those first).
+  cmd deploy '^\+ kubectl .*debug pod/service-a-' 'debug pod/service-a-7c9d8f6b5-x2k4p '
+  cmd deploy '^\+ kubectl .*debug pod/service-b-' 'debug pod/service-b-5f7d9c8b6-q8m3n '
   cmd deploy '^\+ kubectl .*debug pod/service-b-' '--namespace service-b' '--profile restricted' \
     'http://192\.168\.1\.23:8080/service1/current' 'http://10\.0\.41\.7:80/service1/current'
   has deploy "^# +value: $group_id\$"
@@ -419,7 +443,11 @@ mutations() {
   mutate no-zones check_create_cluster create-cluster.sh 's/--zones "${zones\[@\]}" \\$/\\/'
   mutate no-autoscaler check_create_cluster create-cluster.sh '/--enable-cluster-autoscaler/d'
   mutate preview-allowed check_create_cluster lib.sh 's/select((.isPreview \/\/ false) | not)/./'
-  mutate lexical-version-sort check_create_cluster lib.sh 's/sort_by(split(".") | map(tonumber))/sort/'
+  mutate lexical-version-sort check_create_cluster lib.sh 's/sort_by(numeric)/sort/'
+  mutate version-uncapped check_create_cluster_more lib.sh 's/select((.version | numeric) <= ($max | numeric))/./'
+  mutate pinned-version-uncapped check_create_cluster_more create-cluster.sh '/! minor_above "$AKS_KUBERNETES_VERSION"/,+1d'
+  mutate localdns-default check_create_cluster create-cluster.sh '/--localdns-config aks\/localdns.json/d'
+  mutate localdns-preferred check_create_cluster localdns.json 's/Disabled/Preferred/'
   mutate empty-host-refused check_install_ingress ingress/f5-nginx-ingress.values.yaml '/allowEmptyIngressHost: true/d'
   mutate no-probe-annotation check_install_ingress ingress/ingress-nginx.values.yaml '/health-probe-request-path/d'
   mutate chart-unpinned check_install_ingress install-ingress.sh 's/--version "$chart_version"/--devel/'
@@ -432,6 +460,9 @@ mutations() {
   mutate no-smoke-average check_deploy deploy.sh '/^smoke \/service1\/average/d'
   mutate no-isolation-from-b check_deploy deploy.sh '/^probe service-b/d'
   mutate probe-not-restricted check_deploy deploy.sh 's/--profile restricted/--profile general/'
+  mutate probe-in-terminating-pod check_deploy deploy.sh 's/select(.metadata.deletionTimestamp == null)/./'
+  mutate probe-in-previous-revision check_deploy deploy.sh 's/,pod-template-hash=$hash//'
+  mutate probe-in-unready-pod check_deploy deploy.sh 's/.type == "Ready" and .status == "True"/true/'
 }
 mutations
 

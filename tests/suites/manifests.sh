@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Kubernetes manifests, offline: every overlay renders; the core objects validate strictly
-# against Kubernetes 1.34, 1.35 and 1.36 and the custom ones against their schemas; the hardening,
+# against every Kubernetes minor of manifests/kubernetes-versions and the custom ones against
+# their schemas; the hardening,
 # availability and routing invariants hold; checkov and yamllint pass; and network-config-analyzer
 # proves the exact connectivity of the NetworkPolicies for every ingress flavour (and that it
 # notices when a policy is loosened).
@@ -11,7 +12,10 @@ source tests/lib.sh
 overlays=(f5-nginx-ingress ingress-nginx app-routing gateway-fabric)
 # The default flavour, whose analysis is printed and mutated below.
 default_overlay=f5-nginx-ingress
-kubernetes_versions=(1.34.0 1.35.0 1.36.0)
+# The minors the manifests are validated for, from their one place (aks/create-cluster.sh caps
+# new clusters at the last one).
+mapfile -t kubernetes_versions < <(grep -Ev '^[[:space:]]*(#|$)' manifests/kubernetes-versions | sed 's/$/.0/')
+[ ${#kubernetes_versions[@]} -gt 0 ] || die "manifests/kubernetes-versions lists no version"
 data=tests/manifests
 
 command -v kubectl >/dev/null || die "kubectl not found (it renders the overlays: kubectl kustomize)"
