@@ -3,6 +3,7 @@
 import re
 
 from resources import APP_NAMESPACES, PART_OF, ident, load
+from routes import check_routes
 
 def duration_seconds(text):
     """Durations as the services write them: 500ms, 10s, 10m, 1h."""
@@ -182,69 +183,6 @@ def check_workload(dep, objects, errors):
                and selects(p["spec"].get("selector"), labels)
                for (kind, pns, _), p in objects.items()):
         errors.append(f"{where}: no PodDisruptionBudget selecting its pods")
-
-
-def container_ports(objects, ns, selector):
-    """Every containerPort (by name and number) of the pods a Service selects."""
-    ports = {}
-    for (kind, dns, _), dep in objects.items():
-        pod_labels = dep["spec"]["template"]["metadata"]["labels"] if kind == "Deployment" else {}
-        if dns == ns and pod_labels and all(pod_labels.get(k) == v for k, v in selector.items()):
-            for c in dep["spec"]["template"]["spec"]["containers"]:
-                for p in c.get("ports", []):
-                    ports[p.get("name")] = p["containerPort"]
-                    ports[p["containerPort"]] = p["containerPort"]
-    return ports
-
-
-def check_routes(objects, errors):
-    """Services expose 8080 only; every route points at an existing Service of its namespace."""
-    expected_services = {("service-a", "api-a"), ("service-b", "api-b")}
-    services = {(ns, name): s for (kind, ns, name), s in objects.items() if kind == "Service"}
-    if set(services) != expected_services:
-        errors.append(f"Services must be exactly {sorted(expected_services)}, "
-                      f"are {sorted(services)}")
-    for (ns, name), svc in services.items():
-        spec = svc["spec"]
-        if spec.get("type", "ClusterIP") != "ClusterIP":
-            errors.append(f"Service {ns}/{name}: not ClusterIP")
-        targets = container_ports(objects, ns, spec.get("selector", {}))
-        for port in spec["ports"]:
-            target = targets.get(port.get("targetPort", port["port"]))
-            if port["port"] != 80 or target != 8080:
-                errors.append(f"Service {ns}/{name}: port {port['port']} -> {target}; only "
-                              "80 -> 8080 may be exposed (not the poller's 9090, not Redis's 6379)")
-
-    prefixes = {"service-a": "/service1", "service-b": "/service2"}
-    for (kind, ns, name), obj in objects.items():
-        if kind == "Ingress":
-            spec = obj["spec"]
-            if spec.get("ingressClassName") != "nginx":
-                errors.append(f"Ingress {ns}/{name}: ingressClassName is not nginx")
-            annotations = set(obj["metadata"].get("annotations", {}))
-            extra = annotations - {"nginx.org/mergeable-ingress-type"}
-            if extra:
-                errors.append(f"Ingress {ns}/{name}: controller-specific annotations "
-                              f"{sorted(extra)}")
-            for rule in spec.get("rules", []):
-                for path in rule.get("http", {}).get("paths", []):
-                    backend = path["backend"]["service"]["name"]
-                    if (path["pathType"], path["path"]) != ("Prefix", prefixes.get(ns)) or \
-                            (ns, backend) not in services:
-                        errors.append(f"Ingress {ns}/{name}: {path['pathType']} {path['path']} -> "
-                                      f"{backend}; expected Prefix {prefixes.get(ns)} to this "
-                                      "namespace's Service")
-        if kind == "HTTPRoute":
-            for rule in obj["spec"]["rules"]:
-                for match in rule.get("matches", []):
-                    path = (match["path"]["type"], match["path"]["value"])
-                    if path != ("PathPrefix", prefixes.get(ns)):
-                        errors.append(f"HTTPRoute {ns}/{name}: unexpected match {match['path']}")
-                for ref in rule.get("backendRefs", []):
-                    target = (ref.get("namespace", ns), ref["name"])
-                    if target not in services or ref.get("port") != 80:
-                        errors.append(f"HTTPRoute {ns}/{name}: backend {ref} is not this "
-                                      "namespace's Service port 80")
 
 
 # Kubernetes label values: at most 63 characters, alphanumeric at both ends, -_. inside.
