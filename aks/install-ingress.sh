@@ -27,7 +27,8 @@ print_usage() {
   ingress-nginx     community ingress-nginx, Helm release ingress-nginx in namespace
                     ingress-nginx; retired, refused on clusters newer than 1.35
   app-routing       the AKS application routing add-on with the NginxIngressController of
-                    manifests/controllers/app-routing-nginx.yaml
+                    manifests/controllers/app-routing-nginx.yaml; its NGINX is supported only
+                    through November 2026 (aks/README.md)
   --dry-run  print the commands that would change something instead of running them; read-only
              queries (az, kubectl get, helm history) still run
   -h         this help"
@@ -103,6 +104,7 @@ fi
 
 if [ "$AKS_INGRESS_FLAVOUR" = app-routing ]; then
   step "Application routing add-on"
+  note "WARNING: the add-on's NGINX gets security patches only through November 2026; move to a Gateway API implementation (overlay gateway-fabric, aks/README.md)"
   enabled=$(query az aks show --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" \
     --query "ingressProfile.webAppRouting.enabled" --output tsv)
   if [ "$enabled" = true ]; then

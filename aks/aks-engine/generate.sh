@@ -2,7 +2,9 @@
 # Fills the aks-engine API model (kubernetes.json next to this script) from the environment and
 # prints the aks-engine commands that deploy it. aks-engine is retired (archived by Microsoft after
 # Kubernetes 1.24, the last version it supports); this is kept because the task asked for it. For
-# a supported, current cluster use aks/create-cluster.sh (AKS).
+# a supported, current cluster use aks/create-cluster.sh (AKS). Generating and validating the model
+# works; deploying it may not: aks-engine downloads node binaries from azureedge.net CDN
+# endpoints, which Azure retired with Edgio in January 2025 (aks/README.md).
 #
 # The committed model holds no secret, key or ID: its ${NAME} placeholders are filled here from
 # the environment variable NAME. With "useManagedIdentity": true the cluster needs no service
@@ -68,6 +70,7 @@ else
 fi
 
 step "Deploy it with aks-engine (not run by this script)"
+note "WARNING: aks-engine is retired, and its nodes download Kubernetes and CNI binaries from azureedge.net CDN endpoints that Azure retired with Edgio on 15 January 2025: generating and validating the model works, a deployment may fail while provisioning nodes (aks/README.md)"
 note "with the last Azure/aks-engine release (its newest Kubernetes is 1.24), logged in with az; in one step:"
 show_command ' ' aks-engine deploy --subscription-id '<subscription ID>' --auth-method cli \
   --location "$AKS_LOCATION" --resource-group "$AKS_ENGINE_RESOURCE_GROUP" \

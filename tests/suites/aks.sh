@@ -46,7 +46,8 @@ log "aks-engine: the API model's invariants, and the model generate.sh fills fro
 AKS_ENGINE_SSH_PUBLIC_KEY="$test_public_key" AKS_ENGINE_OUTPUT_DIR="$work/aks-engine" \
   aks/aks-engine/generate.sh >"$work/aks-engine.out"
 "${checks[@]}" aks-engine-filled aks/aks-engine/kubernetes.json "$work/aks-engine/btc-price-k8s/kubernetes.json"
-"${checks[@]}" order "$work/aks-engine.out" '^  aks-engine deploy' '^  aks-engine generate' '^  az deployment group create'
+"${checks[@]}" order "$work/aks-engine.out" '^# WARNING: aks-engine is retired.*Edgio on 15 January 2025' \
+  '^  aks-engine deploy' '^  aks-engine generate' '^  az deployment group create'
 "${checks[@]}" command "$work/aks-engine.out" '^  aks-engine deploy' '--auth-method cli' '--api-model .*/kubernetes\.json' \
   '--location westeurope' '--resource-group btc-price-engine-rg'
 if AKS_ENGINE_SSH_PUBLIC_KEY="$test_public_key" AKS_ENGINE_DNS_PREFIX=-bad- \
@@ -265,6 +266,7 @@ check_install_ingress_more() {
 
   dry ingress-app-routing "$root" FAKE_KUBE_CONTEXT=btc-price-aks AKS_INGRESS_FLAVOUR=app-routing install-ingress.sh
   order ingress-app-routing '^\+ az aks approuting enable' '^\+ kubectl --context btc-price-aks apply -f manifests/controllers/app-routing-nginx\.yaml'
+  has ingress-app-routing '^# WARNING: .*security patches only through November 2026.*gateway-fabric'
   has ingress-app-routing "^# NetworkPolicy peer .*: $(policy_peer "$root" app-routing)\$"
   lacks ingress-app-routing '^\+ helm'
 }
