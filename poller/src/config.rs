@@ -57,25 +57,23 @@ impl Config {
             env.duration_in("POLL_INTERVAL", DEFAULT_POLL_INTERVAL, POLL_INTERVALS)?;
         // At least one tick per window, or the average would often have no sample.
         if poll_interval > average_window {
-            return Err(ConfigError::new(
-                "POLL_INTERVAL",
-                &shown(env, "POLL_INTERVAL", poll_interval),
-                format!(
-                    "must not be longer than AVERAGE_WINDOW ({})",
-                    humantime::format_duration(average_window)
-                ),
+            let rule = "must not be longer than AVERAGE_WINDOW";
+            return Err(broken_rule(
+                env,
+                ("POLL_INTERVAL", poll_interval),
+                rule,
+                average_window,
             ));
         }
         let fetch_timeout =
             env.duration_in("FETCH_TIMEOUT", DEFAULT_FETCH_TIMEOUT, FETCH_TIMEOUTS)?;
         if fetch_timeout >= poll_interval {
-            return Err(ConfigError::new(
-                "FETCH_TIMEOUT",
-                &shown(env, "FETCH_TIMEOUT", fetch_timeout),
-                format!(
-                    "must be shorter than POLL_INTERVAL ({})",
-                    humantime::format_duration(poll_interval)
-                ),
+            let rule = "must be shorter than POLL_INTERVAL";
+            return Err(broken_rule(
+                env,
+                ("FETCH_TIMEOUT", fetch_timeout),
+                rule,
+                poll_interval,
             ));
         }
         let mut urls = provider_urls(env)?;
@@ -102,11 +100,20 @@ impl Config {
     }
 }
 
-/// The value as the user wrote it, or the default it stands for.
-fn shown(env: &Env, var: &str, value: Duration) -> String {
-    env.get(var)
+/// `var`, worth `value`, breaks `rule`, which relates it to another setting worth `limit`. The
+/// error shows `var` as the user wrote it, or the default it stands for.
+fn broken_rule(
+    env: &Env,
+    (var, value): (&'static str, Duration),
+    rule: &str,
+    limit: Duration,
+) -> ConfigError {
+    let shown = env
+        .get(var)
         .map(str::to_owned)
-        .unwrap_or_else(|| humantime::format_duration(value).to_string())
+        .unwrap_or_else(|| humantime::format_duration(value).to_string());
+    let limit = humantime::format_duration(limit);
+    ConfigError::new(var, &shown, format!("{rule} ({limit})"))
 }
 
 fn provider_list(env: &Env) -> Result<Vec<Provider>, ConfigError> {
@@ -174,18 +181,8 @@ mod tests {
         assert_eq!(config.fetch_timeout, Duration::from_secs(3));
         assert_eq!(config.average_window, Duration::from_secs(600));
         assert_eq!(config.retention(), Duration::from_secs(660));
-        let names: Vec<&str> = config.providers.iter().map(|p| p.provider.name()).collect();
-        assert_eq!(
-            names,
-            [
-                "coinbase",
-                "kraken",
-                "bitstamp",
-                "gemini",
-                "bitfinex",
-                "coingecko"
-            ]
-        );
+        let providers: Vec<Provider> = config.providers.iter().map(|p| p.provider).collect();
+        assert_eq!(providers, Provider::ALL, "every provider, in table order");
         assert_eq!(
             config.providers[0].url.as_str(),
             "https://api.exchange.coinbase.com/products/BTC-USD/ticker"

@@ -1,16 +1,13 @@
-//! Asking one provider over HTTP: one GET, a capped body, then the provider's parser.
+//! Asking one provider over HTTP: one GET, a body read up to the providers' limit, then the
+//! provider's parser. The fetcher only moves bytes; what an answer means (an oversized body
+//! included) is decided by [`crate::providers`], which knows nothing of HTTP clients.
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, HeaderMap};
-use reqwest::{Client, StatusCode, Url};
+use reqwest::header::ACCEPT;
+use reqwest::{Client, Response, Url};
 
-use crate::backoff::RetryAfter;
-use crate::providers::{Answer, BodyProblem, Provider, ProviderError};
-
-/// The most of a body that is read. Real answers are a few hundred bytes; an exchange or its
-/// CDN can send megabytes of HTML.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+use crate::providers::{Answer, BodyProblem, MAX_BODY_BYTES, Provider, ProviderError, short};
 
 /// Sent with every request, so providers can tell who is calling.
 pub const USER_AGENT: &str = concat!("btc-price-poller/", env!("CARGO_PKG_VERSION"));
@@ -46,28 +43,36 @@ impl Fetcher {
             .map_err(|err| self.transport_error(&err))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let mut body = Vec::new();
-        let too_large = response
-            .content_length()
-            .is_some_and(|length| length > MAX_BODY_BYTES as u64);
-        if too_large {
-            return Err(oversized(status, headers));
+        let body = self.read_body(&mut response).await?;
+        provider.parse(&Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// The whole body, or [`BodyProblem::TooLarge`] as soon as it is known to exceed
+    /// [`MAX_BODY_BYTES`] (from its announced length, or while reading it).
+    async fn read_body(
+        &self,
+        response: &mut Response,
+    ) -> Result<Result<Vec<u8>, BodyProblem>, ProviderError> {
+        let announced = response.content_length();
+        if announced.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+            return Ok(Err(BodyProblem::TooLarge));
         }
+        let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|err| self.transport_error(&err))?
         {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(oversized(status, headers));
+                return Ok(Err(BodyProblem::TooLarge));
             }
             body.extend_from_slice(&chunk);
         }
-        provider.parse(&Answer {
-            status,
-            headers,
-            body,
-        })
+        Ok(Ok(body))
     }
 
     fn transport_error(&self, err: &reqwest::Error) -> ProviderError {
@@ -80,24 +85,6 @@ impl Fetcher {
         while let Some(source) = cause.source() {
             cause = source;
         }
-        ProviderError::Transport(crate::providers::short(&cause.to_string()))
-    }
-}
-
-/// A body over the cap: for an error status, the status is what matters.
-fn oversized(status: StatusCode, headers: HeaderMap) -> ProviderError {
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        ProviderError::RateLimited {
-            status: status.as_u16(),
-            retry_after: RetryAfter::from_headers(&headers),
-        }
-    } else if status.is_success() {
-        ProviderError::InvalidBody(BodyProblem::TooLarge)
-    } else {
-        ProviderError::HttpStatus {
-            status: status.as_u16(),
-            reason: BodyProblem::TooLarge.to_string(),
-            retry_after: RetryAfter::from_headers(&headers),
-        }
+        ProviderError::Transport(short(&cause.to_string()))
     }
 }

@@ -8,6 +8,7 @@ use common::testing::{
     config_error_line, eventually,
 };
 use nix::sys::signal::Signal;
+use poller::providers::Provider;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -84,17 +85,18 @@ fn env_for(upstream: &MockServer, redis_url: &str) -> Vec<(String, String)> {
         ("FETCH_TIMEOUT".to_owned(), "5s".to_owned()),
         ("REDIS_URL".to_owned(), redis_url.to_owned()),
     ];
-    for name in [
-        "COINBASE",
-        "KRAKEN",
-        "BITSTAMP",
-        "GEMINI",
-        "BITFINEX",
-        "COINGECKO",
-    ] {
-        env.push((format!("{name}_URL"), format!("{}/{name}", upstream.uri())));
+    for provider in Provider::ALL {
+        let url = format!("{}/{provider}", upstream.uri());
+        env.push((provider.url_var().to_owned(), url));
     }
     env
+}
+
+/// The binary, asking `upstream` for every provider and writing to a Redis that is not there.
+async fn start_against(upstream: &MockServer) -> RunningBinary {
+    let env = env_for(upstream, &dead_redis_url());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    RunningBinary::start(BINARY, &env).await
 }
 
 fn dead_redis_url() -> String {
@@ -105,11 +107,20 @@ fn dead_redis_url() -> String {
 #[tokio::test]
 async fn failures_are_logged_in_one_short_json_line_each() {
     let upstream = slow_failing_upstream().await;
-    let env = env_for(&upstream, &dead_redis_url());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let poller = RunningBinary::start(BINARY, &env).await;
-    // The first tick's answers arrive after 300 ms.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let poller = start_against(&upstream).await;
+    eventually(
+        "the first tick's failures logged",
+        Duration::from_secs(5),
+        async || {
+            let failures = poller
+                .logs()
+                .iter()
+                .filter(|line| line.contains("body larger than 64 KiB"))
+                .count();
+            (failures >= Provider::ALL.len()).then_some(())
+        },
+    )
+    .await;
     poller.signal(Signal::SIGTERM);
     let (status, logs) = poller.exited(Duration::from_secs(5)).await;
     assert!(status.success(), "{status}");
@@ -123,14 +134,7 @@ async fn failures_are_logged_in_one_short_json_line_each() {
         .iter()
         .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["message"].to_string())
         .collect();
-    for provider in [
-        "coinbase",
-        "kraken",
-        "bitstamp",
-        "gemini",
-        "bitfinex",
-        "coingecko",
-    ] {
+    for provider in Provider::ALL {
         let failure = format!("{provider}: HTTP 503: body larger than 64 KiB; next attempt in");
         let warned = logs
             .iter()
@@ -152,14 +156,15 @@ async fn sigterm_mid_tick_exits_0_at_once() {
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(4)))
         .mount(&upstream)
         .await;
-    let env = env_for(&upstream, &dead_redis_url());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let poller = RunningBinary::start(BINARY, &env).await;
+    let poller = start_against(&upstream).await;
     // Wait until the first tick's requests are out and hanging.
     eventually(
         "the first tick asks every provider",
         Duration::from_secs(5),
-        async || (upstream.received_requests().await.unwrap().len() >= 6).then_some(()),
+        async || {
+            let asked = upstream.received_requests().await.unwrap().len();
+            (asked >= Provider::ALL.len()).then_some(())
+        },
     )
     .await;
     let sent = Instant::now();

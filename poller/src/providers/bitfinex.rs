@@ -5,15 +5,23 @@
 
 use serde_json::Value;
 
-use super::{Answer, Failure, ProviderError, checked_json, decode, text_of};
+use super::Spec;
+use super::answer::{Answer, Failure, checked_json};
+use super::error::{ProviderError, text_of};
+use super::values::{decode};
 
-pub const DEFAULT_URL: &str = "https://api-pub.bitfinex.com/v2/ticker/tBTCUSD";
+pub(super) const SPEC: Spec = Spec {
+    name: "bitfinex",
+    url_var: "BITFINEX_URL",
+    default_url: "https://api-pub.bitfinex.com/v2/ticker/tBTCUSD",
+    parse,
+};
 
 const DOCUMENTED_FIELDS: usize = 10;
 const LAST_PRICE: usize = 6;
 const RATE_LIMIT_CODE: u64 = 11010;
 
-pub fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+fn parse(answer: &Answer) -> Result<f64, ProviderError> {
     let fields: Vec<Value> = decode(checked_json(answer, recognise_error)?)?;
     if fields.len() < DOCUMENTED_FIELDS {
         return Err(ProviderError::UnexpectedJson(format!(

@@ -5,9 +5,17 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Answer, DecimalString, Failure, ProviderError, checked_json, decode, short, text_of};
+use super::Spec;
+use super::answer::{Answer, Failure, checked_json};
+use super::error::{ProviderError, short, text_of};
+use super::values::{DecimalString, decode};
 
-pub const DEFAULT_URL: &str = "https://www.bitstamp.net/api/v2/ticker/btcusd/";
+pub(super) const SPEC: Spec = Spec {
+    name: "bitstamp",
+    url_var: "BITSTAMP_URL",
+    default_url: "https://www.bitstamp.net/api/v2/ticker/btcusd/",
+    parse,
+};
 
 const RATE_LIMIT_CODE: &str = "400.002";
 
@@ -20,7 +28,7 @@ struct Ticker {
     pair: Option<String>,
 }
 
-pub fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+fn parse(answer: &Answer) -> Result<f64, ProviderError> {
     let ticker: Ticker = decode(checked_json(answer, recognise_error)?)?;
     if let Some(market_type) = ticker.market_type.filter(|m| m != "SPOT") {
         return Err(ProviderError::WrongMarket(format!(

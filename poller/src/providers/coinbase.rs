@@ -5,16 +5,24 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Answer, DecimalString, Failure, ProviderError, checked_json, decode, text_of};
+use super::Spec;
+use super::answer::{Answer, Failure, checked_json};
+use super::error::{ProviderError, text_of};
+use super::values::{DecimalString, decode};
 
-pub const DEFAULT_URL: &str = "https://api.exchange.coinbase.com/products/BTC-USD/ticker";
+pub(super) const SPEC: Spec = Spec {
+    name: "coinbase",
+    url_var: "COINBASE_URL",
+    default_url: "https://api.exchange.coinbase.com/products/BTC-USD/ticker",
+    parse,
+};
 
 #[derive(Deserialize)]
 struct Ticker {
     price: DecimalString,
 }
 
-pub fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+fn parse(answer: &Answer) -> Result<f64, ProviderError> {
     let ticker: Ticker = decode(checked_json(answer, recognise_error)?)?;
     Ok(ticker.price.0)
 }

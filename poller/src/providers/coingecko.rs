@@ -6,9 +6,17 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Answer, Failure, ProviderError, checked_json, decode, text_of};
+use super::Spec;
+use super::answer::{Answer, Failure, checked_json};
+use super::error::{ProviderError, text_of};
+use super::values::{decode};
 
-pub const DEFAULT_URL: &str = "https://api.coingecko.com/api/v3/simple/price?ids=bitcoin&vs_currencies=usd&include_last_updated_at=true";
+pub(super) const SPEC: Spec = Spec {
+    name: "coingecko",
+    url_var: "COINGECKO_URL",
+    default_url: "https://api.coingecko.com/api/v3/simple/price?ids=bitcoin&vs_currencies=usd&include_last_updated_at=true",
+    parse,
+};
 
 #[derive(Deserialize)]
 struct Prices {
@@ -20,7 +28,7 @@ struct Coin {
     usd: Option<f64>,
 }
 
-pub fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+fn parse(answer: &Answer) -> Result<f64, ProviderError> {
     let prices: Prices = decode(checked_json(answer, recognise_error)?)?;
     match prices.bitcoin {
         None => Err(ProviderError::WrongMarket("no bitcoin entry".to_owned())),

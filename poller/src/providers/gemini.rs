@@ -6,9 +6,17 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Answer, DecimalString, Failure, ProviderError, checked_json, decode, text_of};
+use super::Spec;
+use super::answer::{Answer, Failure, checked_json};
+use super::error::{ProviderError, text_of};
+use super::values::{DecimalString, decode};
 
-pub const DEFAULT_URL: &str = "https://api.gemini.com/v1/pubticker/btcusd";
+pub(super) const SPEC: Spec = Spec {
+    name: "gemini",
+    url_var: "GEMINI_URL",
+    default_url: "https://api.gemini.com/v1/pubticker/btcusd",
+    parse,
+};
 
 const RATE_LIMIT_REASONS: [&str; 3] = ["RateLimit", "RateLimited", "Too Many Requests"];
 
@@ -18,7 +26,7 @@ struct Ticker {
     volume: Map<String, Value>,
 }
 
-pub fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+fn parse(answer: &Answer) -> Result<f64, ProviderError> {
     let ticker: Ticker = decode(checked_json(answer, recognise_error)?)?;
     if !(ticker.volume.contains_key("BTC") && ticker.volume.contains_key("USD")) {
         return Err(ProviderError::WrongMarket(

@@ -7,9 +7,17 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Answer, DecimalString, Failure, ProviderError, checked_json, decode, short, text_of};
+use super::Spec;
+use super::answer::{Answer, Failure, checked_json};
+use super::error::{ProviderError, short, text_of};
+use super::values::{DecimalString, decode};
 
-pub const DEFAULT_URL: &str = "https://api.kraken.com/0/public/Ticker?pair=XBTUSD";
+pub(super) const SPEC: Spec = Spec {
+    name: "kraken",
+    url_var: "KRAKEN_URL",
+    default_url: "https://api.kraken.com/0/public/Ticker?pair=XBTUSD",
+    parse,
+};
 
 /// The result keys Kraken uses for BTC/USD (it answers `XXBTZUSD` when asked for `XBTUSD`).
 const BTC_USD_PAIRS: [&str; 2] = ["XXBTZUSD", "XBTUSD"];
@@ -25,7 +33,7 @@ struct Pair {
     c: (DecimalString, DecimalString),
 }
 
-pub fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+fn parse(answer: &Answer) -> Result<f64, ProviderError> {
     let ticker: Ticker = decode(checked_json(answer, recognise_error)?)?;
     let mut pairs = ticker.result.into_iter();
     match (pairs.next(), pairs.next()) {

@@ -1,0 +1,107 @@
+//! The values inside an answer: decoding it into a provider's own type, the strict decimal
+//! strings most exchanges send, and the plausibility rule every price passes.
+
+use std::ops::RangeInclusive;
+
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use super::error::{ProviderError, short};
+
+/// The prices a provider may report, in USD. BTC has traded between about 3 000 and 130 000 USD
+/// since 2018; the bounds leave room for years of moves either way while rejecting the classic
+/// failures: a zero or placeholder, a price in cents or satoshis, another market's price.
+/// Being off by a smaller factor is caught by comparing providers (see `combine`).
+pub const PLAUSIBLE_USD: RangeInclusive<f64> = 1_000.0..=10_000_000.0;
+
+/// `json` as the provider's answer type; a missing field or a wrong type is an error.
+pub(crate) fn decode<T: DeserializeOwned>(json: Value) -> Result<T, ProviderError> {
+    serde_json::from_value(json)
+        .map_err(|err| ProviderError::UnexpectedJson(short(&err.to_string())))
+}
+
+/// The shared plausibility rule: finite, positive and within [`PLAUSIBLE_USD`].
+pub fn check_plausible(price: f64) -> Result<f64, ProviderError> {
+    if price.is_finite() && PLAUSIBLE_USD.contains(&price) {
+        Ok(price)
+    } else {
+        Err(ProviderError::Implausible(price))
+    }
+}
+
+/// A number the API sends as a JSON string of a plain decimal: `"63212.97"`, `"20800"`,
+/// `"-1.5"`. No exponent, no `NaN` or `inf`, no spaces, no `+`: those are not what these APIs
+/// send, so they mean something is wrong.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct DecimalString(pub f64);
+
+impl<'de> Deserialize<'de> for DecimalString {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let unsigned = text.strip_prefix('-').unwrap_or(&text);
+        let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
+        let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        if digits(whole) && digits(fraction) {
+            text.parse()
+                .map(DecimalString)
+                .map_err(|_| D::Error::custom("unparsable decimal"))
+        } else {
+            Err(D::Error::custom(format!(
+                "expected a decimal string, got {:?}",
+                short(&text)
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_strings_are_plain_decimals_only() {
+        let parse = |json: &str| serde_json::from_str::<DecimalString>(json).map(|d| d.0);
+        assert_eq!(parse(r#""63212.97""#).unwrap(), 63212.97);
+        assert_eq!(parse(r#""20800""#).unwrap(), 20800.0);
+        assert_eq!(parse(r#""82998.90000""#).unwrap(), 82998.9);
+        assert_eq!(parse(r#""-1.5""#).unwrap(), -1.5);
+        for bad in [
+            r#""""#,
+            r#""NaN""#,
+            r#""inf""#,
+            r#""1e5""#,
+            r#""+1""#,
+            r#"" 1""#,
+            r#""1.""#,
+            r#"".5""#,
+            r#""1.2.3""#,
+            r#""1,5""#,
+            r#""--1""#,
+            "63212.97",
+            "null",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn plausibility_rejects_non_finite_non_positive_and_absurd_prices() {
+        for bad in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -80_000.0,
+            0.8,
+            999.99,
+            80_000_000.0,
+            8e15,
+        ] {
+            assert!(check_plausible(bad).is_err(), "{bad}");
+        }
+        for good in [1_000.0, 3_200.0, 78_754.0, 10_000_000.0] {
+            assert_eq!(check_plausible(good), Ok(good));
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The whole poller in-process: fake exchanges (wiremock) serving the real fixture bodies, a
+//! real redis-server, a short interval. Prices arrive on schedule, bad answers never reach
+//! Redis, failing and rate-limited providers are backed off while the others carry on, and a
+//! Redis that dies, restarts or freezes is survived.
+
+#[path = "../shared/fixtures.rs"]
+mod fixtures;
+mod support;
+
+mod backoff;
+mod health;
+mod prices;
+mod redis;
