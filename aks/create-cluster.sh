@@ -78,6 +78,12 @@ else
     --tags project=btc-price
 fi
 
+step "Third-party images copied into the registry (aks/third-party-images.txt)"
+# Docker Hub allows 10 unauthenticated pulls per hour per address (docs.docker.com/docker-hub/usage),
+# shared by ACR Tasks agents and the cluster's outbound IP: builds, pods and the isolation probe
+# would fail with toomanyrequests. One import each, here, and nothing pulls from Docker Hub again.
+ensure_third_party_images
+
 step "AKS cluster $AKS_CLUSTER_NAME"
 cluster_id=""
 if [ "$group_exists" = true ]; then

@@ -17,7 +17,7 @@ knob AKS_ROLLOUT_TIMEOUT 5m "how long to wait for each Deployment's rollout"
 knob AKS_SMOKE_TIMEOUT 180 "seconds to wait for each route to answer (the first price needs ~20 s)"
 knob AKS_INGRESS_IP "" "address to smoke-test through; empty: read from the Ingresses' status"
 knob AKS_CHECK_ISOLATION yes "yes: prove A and B cannot reach each other from inside their pods (kubectl debug); no: skip"
-knob AKS_PROBE_IMAGE docker.io/library/busybox:1.37.0 "image of the ephemeral probe container (needs sh and wget)"
+knob AKS_PROBE_IMAGE "" "image of the ephemeral probe container (needs sh and wget); empty: the registry's copy of busybox (aks/third-party-images.txt)"
 
 print_usage() {
   usage "aks/deploy.sh [--dry-run] [--build-only | --skip-build] [-h]" \
@@ -105,15 +105,17 @@ image_digest() {
 
 if [ "$mode" != deploy ]; then
   step "Build the images in the registry (az acr build)"
+  rust_image=$(third_party_ref rust-build-base "$login_server")
   for name in "${IMAGES[@]}"; do
     digest=$(image_digest "$name")
     if [ -n "$digest" ]; then
       note "btc-price/$name:$tag exists ($digest), not rebuilt"
       continue
     fi
-    # The build context is the repository root (minus .dockerignore); --target picks the stage.
+    # The build context is the repository root (minus .dockerignore); --target picks the stage;
+    # the build base is the registry's copy (Docker Hub's anonymous pull limit, create-cluster.sh).
     run az acr build --registry "$AKS_ACR_NAME" --image "btc-price/$name:$tag" --target "$name" \
-      --file Dockerfile --platform linux/amd64 .
+      --build-arg "RUST_IMAGE=$rust_image" --file Dockerfile --platform linux/amd64 .
   done
   if [ "$mode" = build ]; then
     note "images built; deploy them with: aks/deploy.sh --skip-build (AKS_IMAGE_TAG=$tag)"
@@ -137,6 +139,7 @@ step "Pin the images in overlay $overlay"
 # kubectl has kustomize built in but not `kustomize edit`. Rather than editing the committed
 # overlay, a throw-away overlay on top of it sets the images (and the deployer group), so the
 # committed files stay untouched and the pin is exactly what is applied.
+redis_image=$(third_party_ref redis "$login_server")
 work=$(mktemp -d "${TMPDIR:-/tmp}/btc-price-deploy.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 base_render=$(query kubectl kustomize "manifests/overlays/$overlay")
@@ -157,6 +160,14 @@ base_render=$(query kubectl kustomize "manifests/overlays/$overlay")
     echo "    newName: $login_server/btc-price/$name"
     echo "    newTag: \"$tag\""
   done
+  # Redis: the registry's copy, by the digest the registry reports (checked against the list).
+  current=$(sed -n 's#^[[:space:]]*image: \(.*/redis\)[:@].*#\1#p' <<<"$base_render" | sort -u)
+  if [ -z "$current" ] || [ "$(wc -l <<<"$current")" -ne 1 ]; then
+    die "overlay $overlay does not name exactly one Redis image: '$current'"
+  fi
+  echo "  - name: $current"
+  echo "    newName: ${redis_image%@*}"
+  echo "    digest: ${redis_image#*@}"
   if [ -n "$AKS_DEPLOYER_GROUP_ID" ]; then
     echo "patches:"
     echo "  - target:"
@@ -175,8 +186,9 @@ for name in "${IMAGES[@]}"; do
   grep -qE "^[[:space:]]*image: $login_server/btc-price/$name:$tag\$" <<<"$rendered" \
     || die "the rendered manifests do not use $login_server/btc-price/$name:$tag"
 done
-stray=$(grep -E '^[[:space:]]*image: ' <<<"$rendered" | grep '/btc-price/' | grep -vF "$login_server/btc-price/" || true)
-[ -z "$stray" ] || die "images left unpinned: $stray"
+grep -qE "^[[:space:]]*image: $redis_image\$" <<<"$rendered" || die "the rendered manifests do not use $redis_image"
+stray=$(grep -E '^[[:space:]]*image: ' <<<"$rendered" | grep -vF -e "$login_server/btc-price/" -e "$redis_image" || true)
+[ -z "$stray" ] || die "images neither pinned to this commit nor the registry's copies: $stray"
 if grep -qE "^[[:space:]]*name: $ZERO_GUID\$" <<<"$rendered"; then
   die "the deployer RoleBindings still name the placeholder group $ZERO_GUID: set AKS_DEPLOYER_GROUP_ID (or manifests/components/settings/deployer-subject.yaml) to the object ID of the CI/CD identity's Entra group"
 fi
@@ -287,7 +299,7 @@ probe() {
   # --profile restricted drops all capabilities, forbids privilege escalation and sets
   # RuntimeDefault seccomp and runAsNonRoot; aks/isolation-probe.json adds the numeric non-root
   # user (busybox's image user is root, which runAsNonRoot would refuse) and a read-only root.
-  kubectl_run debug "pod/$pod" --namespace "$ns" --image "$AKS_PROBE_IMAGE" --profile restricted \
+  kubectl_run debug "pod/$pod" --namespace "$ns" --image "$probe_image" --profile restricted \
     --custom aks/isolation-probe.json --container "$name" -- sh -c "$PROBE_SCRIPT" probe "$@"
   note "expect: control ok, then every target blocked (timed out); the container exits 0"
   if [ "$DRY_RUN" = true ]; then
@@ -307,6 +319,7 @@ probe() {
   [ "$code" = 0 ] || die "isolation check from $ns/$pod failed (exit $code)"
 }
 
+probe_image=${AKS_PROBE_IMAGE:-$(third_party_ref isolation-probe "$login_server")}
 pod_a=$(live_pod service-a service-a)
 pod_b=$(live_pod service-b service-b)
 note "from pod A ($pod_a) to Service B: its pod IP on 8080 and its ClusterIP on 80"

@@ -9,6 +9,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 
 declare_azure_knobs
+declare_registry_knob
 declare_kube_knobs
 # Published versions only: chart 2.6.4 is F5's release of controller 5.5.4 (tag v5.5.4 of
 # github.com/nginx/kubernetes-ingress, charts/nginx-ingress/Chart.yaml); chart 4.15.1 is the
@@ -76,6 +77,13 @@ if [ "$AKS_INGRESS_FLAVOUR" != app-routing ]; then
   step "Chart $chart $chart_version is published"
   if chart_yaml=$(query helm show chart "$chart" "${repo_args[@]}" --version "$chart_version" 2>&1); then
     note "published: $(sed -n 's/^\(version\|appVersion\): *\(.*\)/\1 \2/p' <<<"$chart_yaml" | paste -sd ' ')"
+    if [ "$AKS_INGRESS_FLAVOUR" = f5-nginx-ingress ]; then
+      # The controller image is the registry's copy, so it must be the one this chart was made for.
+      app_version=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' <<<"$chart_yaml")
+      listed=$(third_party_field f5-controller 2)
+      [ "$app_version" = "${listed##*:}" ] \
+        || die "chart $chart_version is controller $app_version, but aks/third-party-images.txt copies $listed: change both together"
+    fi
   else
     die "chart $chart version $chart_version is not published (helm show chart: $(tail -n 1 <<<"$chart_yaml")); set a published version (aks/install-ingress.sh -h)"
   fi
@@ -117,12 +125,24 @@ if [ "$AKS_INGRESS_FLAVOUR" = app-routing ]; then
   # kubectl apply leaves an unchanged object unchanged.
   kubectl_run apply -f manifests/controllers/app-routing-nginx.yaml
 else
+  image_args=()
+  if [ "$AKS_INGRESS_FLAVOUR" = f5-nginx-ingress ]; then
+    # F5's chart pulls nginx/nginx-ingress from Docker Hub by default: the registry's copy instead,
+    # by digest (controller.image.digest takes precedence over the tag, chart values.yaml).
+    step "Controller image: the registry's copy"
+    resolve_acr_name
+    login_server=$(query az acr show --name "$AKS_ACR_NAME" --query loginServer --output tsv 2>/dev/null) \
+      || login_server="$AKS_ACR_NAME.azurecr.io"
+    controller_image=$(third_party_ref f5-controller "$login_server")
+    note "controller image $controller_image"
+    image_args=(--set "controller.image.repository=${controller_image%@*}" --set "controller.image.digest=${controller_image#*@}")
+  fi
   step "Helm release $release (chart $chart $chart_version) in namespace $namespace"
   note "values ($values):"
   sed -e '/^[[:space:]]*#/d' -e 's/^/#   /' "$values" >&3
   # The release description records what was installed, so that a re-run with the same chart
   # version and values leaves the release alone (helm upgrade would add a revision).
-  fingerprint="chart=$chart_version values-sha256=$(sha256 "$values" | cut -c1-16)"
+  fingerprint="chart=$chart_version values-sha256=$(sha256 "$values" | cut -c1-16)${controller_image:+ image=${controller_image#*@}}"
   installed=""
   if [ "$KUBE_READY" = true ]; then
     history=$(query helm --kube-context "$AKS_KUBE_CONTEXT" history "$release" --namespace "$namespace" \
@@ -147,6 +167,7 @@ else
       --namespace "$namespace" \
       --create-namespace \
       --values "$values" \
+      "${image_args[@]}" \
       --description "$fingerprint" \
       --wait \
       --timeout "$AKS_INGRESS_TIMEOUT"

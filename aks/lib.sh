@@ -284,3 +284,6 @@ minor_above() {
 version_available() {
   jq -e --arg v "$1" '[.values[] | .version, (.patchVersions // {} | keys[])] | any(. == $v)' >/dev/null
 }
+
+# shellcheck source=aks/images.sh
+source "$AKS_DIR/images.sh"

@@ -9,6 +9,9 @@
   checks.py policy-peer POLICIES              "namespace <ns>, pods <k=v,...>" admitted by the
                                               allow-from-ingress-controller NetworkPolicies
   checks.py workflow WORKFLOW                 the delivery pipeline's invariants
+  checks.py third-party LIST SETTINGS BASE [DOCKERFILE]
+                                              the list of third-party images agrees with the
+                                              kustomize images (and the Dockerfile's build base)
 
 Each prints what it checked and exits 1 with the reason when a check fails.
 """
@@ -251,6 +254,52 @@ def check_workflow(path):
     print(f"  {path}: tests on every PR, deploy on main via OIDC (jobs {deploying}), {len(uses)} actions pinned by SHA, no secrets")
 
 
+THIRD_PARTY_USES = {"rust-build-base", "redis", "f5-controller", "isolation-probe"}
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def check_third_party(list_path, settings_path, base_path, dockerfile_path=None):
+    import yaml
+
+    entries = {}
+    for line in read_lines(list_path):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        use, source, digest = line.split()
+        require(use not in entries, f"{list_path}: {use} listed twice")
+        require(re.match(r"^docker\.io/[a-z0-9._/-]+:[A-Za-z0-9._-]+$", source),
+                f"{list_path}: {use}: source {source!r} is not docker.io/<path>:<tag>")
+        require(digest == "-" or DIGEST.match(digest), f"{list_path}: {use}: bad digest {digest!r}")
+        entries[use] = (source, digest)
+    require(set(entries) == THIRD_PARTY_USES, f"{list_path}: uses must be {sorted(THIRD_PARTY_USES)}")
+
+    def images(path):
+        with open(path, encoding="utf-8") as handle:
+            return {i["name"]: i for i in yaml.safe_load(handle).get("images", [])}
+
+    redis_source, redis_digest = entries["redis"]
+    name, tag = redis_source.rsplit(":", 1)
+    base = images(base_path).get(name, {})
+    require(base.get("newTag") == tag, f"{base_path}: {name} must be tag {tag}, the listed source")
+    settings = images(settings_path).get(name, {})
+    require(settings.get("newName", "").endswith("/third-party/" + name.removeprefix("docker.io/"))
+            and settings.get("digest") == redis_digest,
+            f"{settings_path}: {name} must be the registry's copy by digest {redis_digest}, is {settings}")
+    checked = ["redis"]
+    if dockerfile_path:
+        text = "\n".join(read_lines(dockerfile_path))
+        args = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.MULTILINE))
+        default = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), args.get("RUST_IMAGE", ""))
+        rust = entries["rust-build-base"][0].removeprefix("docker.io/library/")
+        require(default == rust, f"{dockerfile_path}: ARG RUST_IMAGE must default to {rust} (public, for the "
+                                 f"local stack), is {default!r}")
+        require(re.search(r"^FROM \$\{RUST_IMAGE\} AS ", text, re.MULTILINE),
+                f"{dockerfile_path}: the build stage must start FROM ${{RUST_IMAGE}}")
+        checked.append("rust-build-base")
+    print(f"  {list_path}: {len(entries)} images, digests well-formed; agrees with the kustomize images"
+          f" and the Dockerfile for {checked}")
+
+
 def main(argv):
     command, args = argv[1], argv[2:]
     try:
@@ -268,6 +317,8 @@ def main(argv):
             policy_peer(*args)
         elif command == "workflow":
             check_workflow(*args)
+        elif command == "third-party":
+            check_third_party(*args)
         else:
             raise CheckFailed(f"unknown check {command}")
     except CheckFailed as failure:

@@ -171,7 +171,8 @@ def check_workload(dep, objects, errors):
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
     for c in pod.get("initContainers", []) + pod["containers"]:
         check_container(where, c, grace, errors)
-        if c["image"].startswith("docker.io/library/redis:"):
+        # The official image, by its public name (base) or as the registry's copy (overlays).
+        if re.search(r"(^|/)library/redis[:@]", c["image"]):
             check_redis(where, c, volumes, errors)
 
     hpas = [h for (kind, hns, _), h in objects.items() if kind == "HorizontalPodAutoscaler"

@@ -41,6 +41,10 @@ actionlint -shellcheck "$(command -v shellcheck)" .github/workflows/*.yml
 echo "  clean: .github/workflows/*.yml"
 "${checks[@]}" workflow .github/workflows/ci-cd.yml
 
+log "third-party images: the one list agrees with the kustomize images"
+"${checks[@]}" third-party aks/third-party-images.txt manifests/components/settings/kustomization.yaml \
+  manifests/base/kustomization.yaml
+
 log "aks-engine: the API model's invariants, and the model generate.sh fills from the environment"
 "${checks[@]}" aks-engine-model aks/aks-engine/kubernetes.json
 AKS_ENGINE_SSH_PUBLIC_KEY="$test_public_key" AKS_ENGINE_OUTPUT_DIR="$work/aks-engine" \
@@ -79,7 +83,7 @@ echo "  1.36.10 chosen from a list with preview 1.37, GA 1.36.9/1.36.10, LTS-onl
 export FAKE_REAL_KUBECTL FAKE_LOG="$work/fake.log"
 FAKE_REAL_KUBECTL=$(command -v kubectl)
 PATH="$PWD/$data/bin:$PATH"
-while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(AKS_|FAKE_(STATE|IMAGES|KUBE|SERVER|CAN|HELM|GROUP|AKS|GET))' || true)
+while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(AKS_|FAKE_(STATE|IMAGES|KUBE|SERVER|CAN|HELM|GROUP|AKS|GET|THIRD))' || true)
 
 # dry NAME ROOT [VAR=VALUE...] SCRIPT [ARG...]: ROOT/aks/SCRIPT --dry-run with those variables;
 # output in $work/NAME.out. Fails if the script fails or if a stand-in refused a command (a dry
@@ -136,6 +140,16 @@ check_create_cluster() {
     '^\? az acr check-name' '^\+ az acr create' '^\? az aks get-versions --location westeurope --output json' \
     'Kubernetes 1\.36\.10: the newest GA' '^\+ az aks create' '^\+ az aks nodepool add' \
     '^\+ az role assignment create' '^\+ az aks get-credentials' '^\+ kubelogin convert-kubeconfig --login azurecli'
+  # Every third-party image copied into the registry (by digest where one is listed) and locked,
+  # before anything could pull it.
+  local use source digest copy
+  while read -r use source digest; do
+    copy="third-party/${source#docker.io/}"
+    order create-new '^\+ az acr create' "^\\+ az acr import" '^\+ az aks create'
+    cmd create-new "^\\+ az acr import .*--image ${copy//./\\.}\$" \
+      "--source ${source%:*}$([ "$digest" = - ] && echo ":${source##*:}" || echo "@$digest") "
+    cmd create-new "^\\+ az acr repository update .*--image ${copy//./\\.} " '--write-enabled false' '--delete-enabled false'
+  done < <(grep -Ev '^[[:space:]]*(#|$)' "$root/aks/third-party-images.txt")
   cmd create-new '^\+ az group create' '--location westeurope' 'created-by=aks/create-cluster\.sh'
   cmd create-new '^\+ az acr create' '--name btcprice0f1e2d3c' '--admin-enabled false'
   cmd create-new '^\+ az aks create' '--kubernetes-version 1\.36\.10 ' '--tier standard' \
@@ -173,13 +187,19 @@ check_create_cluster_more() {
 
   dry create-again "$root" FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks create-cluster.sh
   nothing_changes create-again
+  has create-again '^# third-party/library/redis:8\.10-alpine \(redis\) exists, sha256:ba6e394f'
+  refused create-third-party-drift "$root" "not sha256:ba6e394f6acc2a695ef1b6944f161b9ca813711739be68319fa0db3470673f1d as aks/third-party-images.txt says" \
+    FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks FAKE_THIRD_PARTY_DRIFT=yes create-cluster.sh
   has create-again 'policy.:.cilium'
   jq '.policy = "none"' "$data/aks-show.json" >"$work/aks-show-no-policy.json"
   refused create-no-policy "$root" "enforces no NetworkPolicy" \
     FAKE_STATE=present FAKE_AKS_SHOW="$work/aks-show-no-policy.json" create-cluster.sh
 }
 
-f5_fingerprint() { echo "chart=2.6.4 values-sha256=$(sha256sum "$1/aks/ingress/f5-nginx-ingress.values.yaml" | cut -c1-16)"; }
+f5_fingerprint() {
+  echo "chart=2.6.4 values-sha256=$(sha256sum "$1/aks/ingress/f5-nginx-ingress.values.yaml" | cut -c1-16)" \
+    "image=sha256:$(printf '%s' docker.io/nginx/nginx-ingress:5.5.4 | sha256sum | cut -c1-64)"
+}
 
 check_install_ingress() {
   local root=$1
@@ -194,7 +214,11 @@ check_install_ingress() {
     'get service nginx-ingress-controller' '^# NetworkPolicy peer' 'get pods' 'get ingressclass nginx'
   cmd ingress-f5 '^\+ helm --kube-context' 'upgrade nginx-ingress oci://ghcr\.io/nginx/charts/nginx-ingress ' '--install' \
     '--version 2\.6\.4 ' '--namespace nginx-ingress ' '--create-namespace' \
-    '--values aks/ingress/f5-nginx-ingress\.values\.yaml' '--wait'
+    '--values aks/ingress/f5-nginx-ingress\.values\.yaml' '--wait' \
+    "--set controller\\.image\\.repository=$registry/third-party/nginx/nginx-ingress " \
+    "--set .controller\\.image\\.digest=sha256:"
+  refused ingress-f5-other-controller "$root" "but aks/third-party-images.txt copies docker.io/nginx/nginx-ingress:5.5.4" \
+    FAKE_KUBE_CONTEXT=btc-price-aks FAKE_HELM_APP_VERSION=5.6.0 install-ingress.sh
   # The chart's CRDs are applied before the upgrade: helm never upgrades them.
   cmd ingress-f5 '^\+ helm pull' 'oci://ghcr\.io/nginx/charts/nginx-ingress ' '--version 2\.6\.4 ' '--untar'
   cmd ingress-f5 '^\+ kubectl --context btc-price-aks apply' '--server-side' '--filename /.*/nginx-ingress/crds/$'
@@ -247,7 +271,7 @@ check_rbac_wait() {
   local root=$1
   dry ingress-not-admin-yet "$root" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_CAN_ADMIN=no install-ingress.sh
   has ingress-not-admin-yet 'not cluster admin yet; a real run waits up to 360 s'
-  real ingress-rbac-propagates "$root" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_CAN_ADMIN=no,yes install-ingress.sh
+  real ingress-rbac-propagates "$root" FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks FAKE_CAN_ADMIN=no,yes install-ingress.sh
   order ingress-rbac-propagates '^# not cluster admin yet .*asking again in 10 s' '^# cluster admin: yes \(after 1[0-9] s\)'
   first_change ingress-rbac-propagates '^REFUSED helm pull'
   real ingress-rbac-never "$root" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_CAN_ADMIN=no AKS_RBAC_TIMEOUT=0 install-ingress.sh
@@ -258,7 +282,7 @@ check_rbac_wait() {
 # Re-run, a cluster whose credentials are not fetched yet, and the app routing add-on.
 check_install_ingress_more() {
   local root=$1
-  dry ingress-f5-again "$root" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_HELM_DESCRIPTION="$(f5_fingerprint "$root")" install-ingress.sh
+  dry ingress-f5-again "$root" FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks FAKE_HELM_DESCRIPTION="$(f5_fingerprint "$root")" install-ingress.sh
   nothing_changes ingress-f5-again
 
   dry ingress-f5-new-cluster "$root" install-ingress.sh
@@ -287,13 +311,13 @@ check_deploy() {
   local image
   for image in api-a api-b poller; do
     cmd deploy "^\\+ az acr build .*btc-price/$image:" "--registry btcprice0f1e2d3c " "--image btc-price/$image:$tag " \
-      "--target $image " '--file Dockerfile ' ' \.$'
+      "--target $image " '--file Dockerfile ' ' \.$' "--build-arg .RUST_IMAGE=$registry/third-party/library/rust@sha256:"
     has deploy "^# rendered: .*$registry/btc-price/$image:$tag"
   done
   cmd deploy '^\+ kubectl .*rollout status deployment/service-a' '--namespace service-a' '--timeout 5m'
   cmd deploy '^\+ kubectl .*rollout status deployment/service-b' '--namespace service-b' '--timeout 5m'
   cmd deploy '^\+ kubectl .*debug pod/service-a-' '--namespace service-a' '--profile restricted' \
-    '--custom aks/isolation-probe\.json' '--image docker\.io/library/busybox:1\.37\.0' \
+    '--custom aks/isolation-probe\.json' "--image $registry/third-party/library/busybox@sha256:9db7b59979c38555a39def84a31fb98b5296952f9e3afd4f6f11f05b07adfab0 " \
     'http://192\.168\.2\.45:8080/service2/' 'http://10\.0\.93\.2:80/service2/' 'timed out'
   # The probes run in a Ready pod of the current revision, not in one that is terminating or
   # belongs to the previous ReplicaSet (tests/aks/pods.json lists those first).
@@ -302,6 +326,9 @@ check_deploy() {
   cmd deploy '^\+ kubectl .*debug pod/service-b-' '--namespace service-b' '--profile restricted' \
     'http://192\.168\.1\.23:8080/service1/current' 'http://10\.0\.41\.7:80/service1/current'
   has deploy "^# +value: $group_id\$"
+  # Nothing comes from Docker Hub: Redis, the build base and the probe are the registry's copies.
+  has deploy "^# rendered: .*$registry/third-party/library/redis@sha256:ba6e394f6acc"
+  lacks deploy 'docker\.io'
 }
 
 # Re-run, the pipeline's two halves, another flavour, and what must be refused.
@@ -464,6 +491,11 @@ mutations() {
   mutate probe-not-restricted check_deploy deploy.sh 's/--profile restricted/--profile general/'
   mutate probe-in-terminating-pod check_deploy deploy.sh 's/select(.metadata.deletionTimestamp == null)/./'
   mutate probe-in-previous-revision check_deploy deploy.sh 's/,pod-template-hash=$hash//'
+  mutate no-third-party-import check_create_cluster create-cluster.sh '/^ensure_third_party_images$/d'
+  mutate build-base-from-docker-hub check_deploy deploy.sh 's/--build-arg "RUST_IMAGE=$rust_image" //'
+  mutate redis-from-docker-hub check_deploy deploy.sh '/^  echo "  - name: $current"$/,+2d'
+  mutate probe-from-docker-hub check_deploy deploy.sh 's#$(third_party_ref isolation-probe "$login_server")#docker.io/library/busybox:1.37.0#'
+  mutate controller-from-docker-hub check_install_ingress install-ingress.sh '/"${image_args\[@\]}" \\$/d'
   mutate probe-in-unready-pod check_deploy deploy.sh 's/.type == "Ready" and .status == "True"/true/'
 }
 mutations

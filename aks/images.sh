@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# The third-party images of aks/third-party-images.txt and their copies in the cluster's registry
+# (sourced by lib.sh, never run).
+
+THIRD_PARTY_LIST=$REPO_ROOT/aks/third-party-images.txt
+
+# third_party_entries: "use source digest" for every listed image.
+third_party_entries() { grep -Ev '^[[:space:]]*(#|$)' "$THIRD_PARTY_LIST"; }
+
+# third_party_field USE COLUMN: the source (2) or listed digest (3) of the image used as USE.
+third_party_field() {
+  local field
+  field=$(awk -v use="$1" -v column="$2" '$1 == use { print $column }' < <(third_party_entries))
+  [ -n "$field" ] || die "aks/third-party-images.txt lists no image for '$1'"
+  printf '%s' "$field"
+}
+
+# third_party_copy SOURCE: the repository:tag of SOURCE's copy in the registry
+# (docker.io/library/redis:8.10-alpine -> third-party/library/redis:8.10-alpine).
+third_party_copy() { printf 'third-party/%s' "${1#docker.io/}"; }
+
+# registry_digest REPOSITORY:TAG: its digest in $AKS_ACR_NAME, empty when it is not there.
+registry_digest() {
+  query az acr repository show --name "$AKS_ACR_NAME" --image "$1" --query digest --output tsv 2>/dev/null || true
+}
+
+# ensure_third_party_images: each listed image copied into the registry (by digest where one is
+# listed) and locked, unless the copy exists; an existing copy must have the listed digest.
+ensure_third_party_images() {
+  local use source digest copy found
+  while read -r use source digest; do
+    copy=$(third_party_copy "$source")
+    found=$(registry_digest "$copy")
+    if [ -n "$found" ]; then
+      [ "$digest" = - ] || [ "$found" = "$digest" ] \
+        || die "$copy in $AKS_ACR_NAME is $found, not $digest as aks/third-party-images.txt says"
+      note "$copy ($use) exists, $found, unchanged"
+      continue
+    fi
+    if [ "$digest" = - ]; then
+      run az acr import --name "$AKS_ACR_NAME" --source "$source" --image "$copy"
+    else
+      run az acr import --name "$AKS_ACR_NAME" --source "${source%:*}@$digest" --image "$copy"
+    fi
+    # Locked: the tag can no longer be moved or the image deleted, so the copy stays what it was.
+    run az acr repository update --name "$AKS_ACR_NAME" --image "$copy" --write-enabled false --delete-enabled false
+  done < <(third_party_entries)
+}
+
+# third_party_ref USE LOGIN_SERVER: the registry copy of the image used as USE, by digest
+# (LOGIN_SERVER/third-party/...@sha256:...). The digest is the registry's; it must equal the listed
+# one where there is one. A dry run before the copy exists uses the listed digest (or a placeholder).
+third_party_ref() {
+  local source digest copy found
+  source=$(third_party_field "$1" 2)
+  digest=$(third_party_field "$1" 3)
+  copy=$(third_party_copy "$source")
+  found=$(registry_digest "$copy")
+  if [ -z "$found" ]; then
+    [ "$DRY_RUN" = true ] || die "$copy is not in $AKS_ACR_NAME: run aks/create-cluster.sh, which copies the third-party images"
+    found=$([ "$digest" != - ] && echo "$digest" || echo "sha256:<digest of $copy>")
+  elif [ "$digest" != - ] && [ "$found" != "$digest" ]; then
+    die "$copy in $AKS_ACR_NAME is $found, not $digest as aks/third-party-images.txt says"
+  fi
+  printf '%s/%s@%s' "$2" "${copy%:*}" "$found"
+}
