@@ -75,7 +75,7 @@ pub async fn run(
     let ops = Ops {
         health,
         metrics,
-        shutdown_delay: config.server.shutdown_delay,
+        serving: config.server.serving.clone(),
     };
     serve(listener, ops, endpoints, current.or(average), shutdown).await;
     refresher.abort();

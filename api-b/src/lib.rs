@@ -37,7 +37,7 @@ pub async fn run(
     let ops = Ops {
         health: Health::always(),
         metrics: Metrics::new(),
-        shutdown_delay: config.server.shutdown_delay,
+        serving: config.server.serving.clone(),
     };
     serve(listener, ops, endpoints, root, shutdown).await;
 }

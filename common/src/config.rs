@@ -111,6 +111,21 @@ fn parse_duration_in(raw: &str, range: &RangeInclusive<Duration>) -> Result<Dura
 
 /// `SHUTDOWN_DELAY`s that make sense: none, up to what a load balancer could need to notice.
 const SHUTDOWN_DELAYS: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(600);
+/// `HEADER_TIMEOUT`'s default: a request head is a few hundred bytes, sent at once by any real
+/// client; ten seconds allows for a very slow network while cutting off slow-header attacks.
+const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_TIMEOUTS: RangeInclusive<Duration> =
+    Duration::from_millis(100)..=Duration::from_secs(300);
+/// `IDLE_TIMEOUT`'s default: longer than the 60 s that nginx (the gateway, the ingress
+/// controllers) keeps an idle upstream connection, so the proxy, not the service, closes it and
+/// never sends a request on a connection the service is closing.
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+const IDLE_TIMEOUTS: RangeInclusive<Duration> =
+    Duration::from_millis(100)..=Duration::from_secs(3600);
+/// `MAX_CONNECTIONS`' default: far above what a replica behind a proxy with keep-alive needs,
+/// low enough for the file-descriptor limit of a container (further capped by it at start-up).
+const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
+const MAX_CONNECTIONS: RangeInclusive<usize> = 1..=1_000_000;
 
 /// `AVERAGE_WINDOW`'s default: api-a averages over it, the poller keeps that much history.
 pub const DEFAULT_AVERAGE_WINDOW: Duration = Duration::from_secs(10 * 60);
@@ -137,9 +152,36 @@ pub struct ServerConfig {
     pub listen_addr: SocketAddr,
     /// `LOG_LEVEL` and `LOG_FORMAT`.
     pub log: LogConfig,
+    /// How connections are served and drained.
+    pub serving: ServingConfig,
+}
+
+/// How the server treats connections: the limits that keep slow or idle clients from holding
+/// it, and how it stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServingConfig {
     /// `SHUTDOWN_DELAY`: how long `/readyz` answers 503 before the listener closes, so load
     /// balancers stop sending traffic before connections are refused.
     pub shutdown_delay: Duration,
+    /// `HEADER_TIMEOUT`: once the first byte of a request arrives, its whole head must arrive
+    /// within this, or the connection is closed.
+    pub header_timeout: Duration,
+    /// `IDLE_TIMEOUT`: a keep-alive connection waiting for its next request is closed after this.
+    pub idle_timeout: Duration,
+    /// `MAX_CONNECTIONS`: at most this many connections are open at once; at the limit the
+    /// listener stops accepting and new connections wait in the kernel's backlog.
+    pub max_connections: usize,
+}
+
+impl Default for ServingConfig {
+    fn default() -> Self {
+        Self {
+            shutdown_delay: Duration::ZERO,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
 }
 
 impl ServerConfig {
@@ -150,8 +192,40 @@ impl ServerConfig {
                 level: env.parse_with("LOG_LEVEL", log::LevelFilter::Info, parse_level)?,
                 format: env.parse_or("LOG_FORMAT", LogFormat::Json)?,
             },
-            shutdown_delay: env.duration_in("SHUTDOWN_DELAY", Duration::ZERO, SHUTDOWN_DELAYS)?,
+            serving: ServingConfig {
+                shutdown_delay: env.duration_in(
+                    "SHUTDOWN_DELAY",
+                    ServingConfig::default().shutdown_delay,
+                    SHUTDOWN_DELAYS,
+                )?,
+                header_timeout: env.duration_in(
+                    "HEADER_TIMEOUT",
+                    DEFAULT_HEADER_TIMEOUT,
+                    HEADER_TIMEOUTS,
+                )?,
+                idle_timeout: env.duration_in(
+                    "IDLE_TIMEOUT",
+                    DEFAULT_IDLE_TIMEOUT,
+                    IDLE_TIMEOUTS,
+                )?,
+                max_connections: env.parse_with(
+                    "MAX_CONNECTIONS",
+                    DEFAULT_MAX_CONNECTIONS,
+                    |raw| parse_count_in(raw, &MAX_CONNECTIONS),
+                )?,
+            },
         })
+    }
+}
+
+fn parse_count_in(raw: &str, range: &RangeInclusive<usize>) -> Result<usize, String> {
+    match raw.parse() {
+        Ok(count) if range.contains(&count) => Ok(count),
+        _ => Err(format!(
+            "must be a whole number from {} to {}",
+            range.start(),
+            range.end()
+        )),
     }
 }
 
@@ -207,7 +281,12 @@ mod tests {
                 level: log::LevelFilter::Info,
                 format: LogFormat::Json,
             },
-            shutdown_delay: Duration::ZERO,
+            serving: ServingConfig {
+                shutdown_delay: Duration::ZERO,
+                header_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(75),
+                max_connections: 16_384,
+            },
         };
         assert_eq!(server(&[]).unwrap(), expected);
         assert_eq!(
@@ -223,12 +302,23 @@ mod tests {
             ("LOG_LEVEL", "DEBUG"),
             ("LOG_FORMAT", "text"),
             ("SHUTDOWN_DELAY", "1500ms"),
+            ("HEADER_TIMEOUT", "2s"),
+            ("IDLE_TIMEOUT", "30s"),
+            ("MAX_CONNECTIONS", "100"),
         ])
         .unwrap();
         assert_eq!(config.listen_addr, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(config.log.level, log::LevelFilter::Debug);
         assert_eq!(config.log.format, LogFormat::Text);
-        assert_eq!(config.shutdown_delay, Duration::from_millis(1500));
+        assert_eq!(
+            config.serving,
+            ServingConfig {
+                shutdown_delay: Duration::from_millis(1500),
+                header_timeout: Duration::from_secs(2),
+                idle_timeout: Duration::from_secs(30),
+                max_connections: 100,
+            }
+        );
     }
 
     #[test]
@@ -239,6 +329,11 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("SHUTDOWN_DELAY", "soon"),
             ("SHUTDOWN_DELAY", "11m"),
+            ("HEADER_TIMEOUT", "0s"),
+            ("IDLE_TIMEOUT", "2h"),
+            ("MAX_CONNECTIONS", "0"),
+            ("MAX_CONNECTIONS", "-5"),
+            ("MAX_CONNECTIONS", "many"),
         ] {
             let err = server(&[(var, value)]).unwrap_err();
             assert_eq!((err.var, err.value.as_str()), (var, value));

@@ -6,6 +6,7 @@ pub mod config;
 pub mod health;
 pub mod healthcheck;
 pub mod http;
+pub mod limits;
 pub mod logging;
 pub mod metrics;
 #[cfg(feature = "store")]

@@ -85,6 +85,9 @@ async fn serve<Fut: Future<Output = ()>>(
     run: impl FnOnce(TcpListener, Shutdown) -> Fut,
 ) -> ExitCode {
     crate::logging::init(server.log).expect("no logger is installed before main");
+    if let Err(err) = crate::limits::raise_open_files_limit() {
+        log::warn!("cannot raise the open-files limit: {err}");
+    }
     let shutdown = crate::shutdown::signal_received();
     let listener = match TcpListener::bind(server.listen_addr).await {
         Ok(listener) => listener,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::config::ServingConfig;
 use common::health::Health;
 use common::http::Endpoints;
 use common::metrics::Metrics;
@@ -28,7 +29,7 @@ async fn run_slow_service(listener: TcpListener, shutdown: ShutdownSignal, start
     let ops = Ops {
         health: Health::always(),
         metrics: Metrics::new(),
-        shutdown_delay: Duration::ZERO,
+        serving: ServingConfig::default(),
     };
     serve(listener, ops, endpoints, slow, shutdown).await;
 }

@@ -25,6 +25,7 @@ use common::samples::{Sample, Store};
 use common::server::{Ops, serve};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 pub use config::{Config, ProviderConfig};
 
@@ -51,34 +52,62 @@ pub async fn run(
     let heartbeat = Heartbeat::new(config.poll_interval * 3);
     let (samples, queued_samples) = mpsc::channel(SAMPLE_QUEUE);
     let health = health(heartbeat.clone(), samples.downgrade());
-    let store = Store::new(&config.redis_url, REDIS_TIMEOUT);
-    let writer = SampleWriter::new(store, config.retention(), poller_metrics.clone());
-    let writing = tokio::spawn(writer.run(queued_samples));
-
-    let (stopping, mut stop_requested) = watch::channel(false);
+    let writing = start_writing(&config, queued_samples, poller_metrics.clone());
+    let (stopping, stop_requested) = watch::channel(false);
     let poller = PricePoller::new(
-        config.providers,
+        config.providers.clone(),
         config.poll_interval,
         config.fetch_timeout,
         samples,
         poller_metrics,
         heartbeat,
     );
-    let polling = tokio::spawn(poller.run(Schedule::new(config.poll_interval), async move {
-        // A dropped sender also means stop.
-        let _ = stop_requested.wait_for(|&stop| stop).await;
-    }));
+    let polling = start_polling(poller, &config, stop_requested);
+    let ops = Ops {
+        health,
+        metrics,
+        serving: config.server.serving.clone(),
+    };
+    serve_until(listener, ops, shutdown, stopping).await;
+    wait_for([(polling, "polling"), (writing, "Redis writer")]).await;
+}
+
+/// The Redis writer task: writes the samples it receives until their sender is dropped.
+fn start_writing(
+    config: &Config,
+    queued_samples: mpsc::Receiver<Sample>,
+    metrics: PollerMetrics,
+) -> JoinHandle<()> {
+    let store = Store::new(&config.redis_url, REDIS_TIMEOUT);
+    let writer = SampleWriter::new(store, config.retention(), metrics);
+    tokio::spawn(writer.run(queued_samples))
+}
+
+/// The tick loop's task: ticks until `stop_requested` turns true (or its sender is dropped).
+fn start_polling(
+    poller: PricePoller,
+    config: &Config,
+    mut stop_requested: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     log::info!(
         "polling every {} with a {} deadline",
         humantime::format_duration(config.poll_interval),
         humantime::format_duration(config.fetch_timeout)
     );
-
-    let ops = Ops {
-        health,
-        metrics,
-        shutdown_delay: config.server.shutdown_delay,
+    let stop = async move {
+        let _ = stop_requested.wait_for(|&stop| stop).await;
     };
+    tokio::spawn(poller.run(Schedule::new(config.poll_interval), stop))
+}
+
+/// Serves the operational routes until `shutdown` completes; tells the tick loop to stop as
+/// soon as it does, while the server drains.
+async fn serve_until(
+    listener: TcpListener,
+    ops: Ops,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    stopping: watch::Sender<bool>,
+) {
     let server_shutdown = async move {
         shutdown.await;
         stopping.send_replace(true);
@@ -91,7 +120,11 @@ pub async fn run(
         server_shutdown,
     )
     .await;
-    for (task, name) in [(polling, "polling"), (writing, "Redis writer")] {
+}
+
+/// Waits for each task to end, logging any that panicked.
+async fn wait_for(tasks: [(JoinHandle<()>, &str); 2]) {
+    for (task, name) in tasks {
         if let Err(err) = task.await {
             log::error!("the {name} task failed: {err}");
         }

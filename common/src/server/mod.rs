@@ -1,29 +1,37 @@
 //! Serving a service's routes next to `/healthz`, `/readyz` and `/metrics`, with request metrics,
-//! an access log at debug level, and a graceful shutdown.
+//! an access log at debug level, connection limits ([`connections`], [`timeouts`]) and a
+//! graceful shutdown.
+
+mod connections;
+mod timeouts;
 
 use std::future::Future;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
+pub use connections::MAX_HEAD_BYTES;
+
+use crate::config::ServingConfig;
 use crate::health::{Health, Readiness};
 use crate::http::{Endpoints, recover};
 use crate::metrics::{Metrics, UNMATCHED_ROUTE};
+use connections::Connections;
 
-/// What every service serves besides its own routes, and how it stops.
+/// What every service serves besides its own routes, and how it serves and stops.
 pub struct Ops {
     pub health: Health,
     pub metrics: Metrics,
-    /// Time between `/readyz` turning 503 and the listener closing.
-    pub shutdown_delay: Duration,
+    /// Connection limits and the shutdown delay.
+    pub serving: ServingConfig,
 }
 
 /// Serves `api` (whose endpoints were created from `endpoints`) and the operational routes on
 /// `listener` until `shutdown` completes. Then: `/readyz` answers 503, after
-/// `ops.shutdown_delay` the listener closes, in-flight requests finish, and this returns.
+/// `ops.serving.shutdown_delay` the listener closes, in-flight requests finish, idle
+/// connections are closed, and this returns.
 pub async fn serve<F>(
     listener: TcpListener,
     ops: Ops,
@@ -37,9 +45,18 @@ pub async fn serve<F>(
     let Ops {
         health,
         metrics,
-        shutdown_delay,
+        serving,
     } = ops;
+    let shutdown_delay = serving.shutdown_delay;
+    let max_connections = crate::limits::connections_allowed(serving.max_connections);
+    log::info!(
+        "at most {max_connections} connections at once; request heads within {:?} of their \
+         first byte, idle connections closed after {:?}",
+        serving.header_timeout,
+        serving.idle_timeout
+    );
     let operational = operational_routes(&mut endpoints, health.clone(), metrics.clone());
+    let request_metrics = metrics.clone();
     let app = api
         .or(operational)
         .recover(recover)
@@ -48,7 +65,7 @@ pub async fn serve<F>(
                 .template_for(info.path())
                 .unwrap_or(UNMATCHED_ROUTE);
             let status = info.status().as_u16();
-            metrics.observe_request(route, info.method().as_str(), status, info.elapsed());
+            request_metrics.observe_request(route, info.method().as_str(), status, info.elapsed());
             log::debug!(
                 "{} {} -> {} in {:?}",
                 info.method(),
@@ -70,10 +87,8 @@ pub async fn serve<F>(
         tokio::time::sleep(shutdown_delay).await;
         log::info!("listener closed, finishing in-flight requests");
     };
-    warp::serve(app)
-        .incoming(listener)
-        .graceful(drain)
-        .run()
+    Connections::new(warp::service(app), serving, max_connections, &metrics)
+        .run(listener, drain)
         .await;
     log::info!("server stopped");
 }

@@ -1,0 +1,216 @@
+//! Accepting and serving HTTP/1.1 connections with the limits that keep hostile or broken
+//! clients from holding a replica: a cap on open connections, on the request head, and on how
+//! long a connection may sit idle or dribble a head (see [`super::timeouts`]); and a graceful
+//! shutdown that lets in-flight requests finish.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use prometheus::{IntCounter, IntGauge};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use warp::reply::Response;
+
+use super::timeouts::{Deadlines, Phase, TimedIo};
+use crate::config::ServingConfig;
+use crate::metrics::{Metrics, register};
+
+/// The largest request head (request line and headers) accepted: twice nginx's default for one
+/// header line. Longer ones are answered 431 and the connection is closed.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// How much hyper may buffer per connection: a head, or a slice of a body, never more.
+const MAX_BUFFER_BYTES: usize = 64 * 1024;
+
+/// After an accept error other than a client's own (e.g. out of file descriptors), a pause
+/// before the next attempt, so the loop does not spin while nothing can be accepted.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// What the connections of one server share; `S` is the server's routes as a service (from
+/// `warp::service`).
+pub struct Connections<S> {
+    routes: S,
+    settings: ServingConfig,
+    permits: Arc<Semaphore>,
+    open: IntGauge,
+    limit_reached: IntCounter,
+}
+
+impl<S> Connections<S>
+where
+    S: Routes,
+{
+    /// Serves `routes` on every connection, under `settings`' limits; `max_connections` is the
+    /// limit actually applied (the setting, capped by the file-descriptor limit).
+    pub fn new(
+        routes: S,
+        settings: ServingConfig,
+        max_connections: usize,
+        metrics: &Metrics,
+    ) -> Self {
+        let open = register(
+            metrics.registry(),
+            IntGauge::new("http_connections_open", "Client connections open."),
+        );
+        let limit_reached = register(
+            metrics.registry(),
+            IntCounter::new(
+                "http_connection_limit_reached_total",
+                "Times the connection limit was reached and accepting paused.",
+            ),
+        );
+        Self {
+            routes,
+            settings,
+            permits: Arc::new(Semaphore::new(max_connections)),
+            open,
+            limit_reached,
+        }
+    }
+
+    /// Accepts connections on `listener` until `stop` completes, then closes the listener and
+    /// returns once every connection has finished its request in flight (idle ones are closed).
+    pub async fn run(self, listener: TcpListener, stop: impl Future<Output = ()>) {
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(stop);
+        loop {
+            let accepted = tokio::select! {
+                () = &mut stop => break,
+                accepted = self.accept(&listener) => accepted,
+            };
+            let Some((stream, permit)) = accepted else {
+                continue;
+            };
+            let connection = self.serve(stream);
+            let watched = graceful.watch(connection);
+            let open = self.open.clone();
+            open.inc();
+            tokio::spawn(async move {
+                if let Err(err) = watched.await {
+                    log::debug!("connection ended with an error: {err}");
+                }
+                open.dec();
+                drop(permit);
+            });
+        }
+        drop(listener);
+        graceful.shutdown().await;
+    }
+
+    /// The next connection, once a slot is free; `None` after an accept error.
+    async fn accept(&self, listener: &TcpListener) -> Option<(TcpStream, OwnedSemaphorePermit)> {
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                self.limit_reached.inc();
+                log::warn!(
+                    "connection limit reached ({} open): not accepting until one closes",
+                    self.open.get()
+                );
+                let permit = self.permits.clone().acquire_owned().await;
+                log::info!("accepting connections again");
+                permit.expect("the semaphore is never closed")
+            }
+        };
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                // Answers are small and whole: send them without waiting for more to coalesce.
+                let _ = stream.set_nodelay(true);
+                Some((stream, permit))
+            }
+            Err(err) if is_client_error(&err) => None,
+            Err(err) => {
+                log::error!("cannot accept a connection: {err}");
+                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                None
+            }
+        }
+    }
+
+    /// The HTTP/1.1 connection serving `stream`.
+    fn serve(
+        &self,
+        stream: TcpStream,
+    ) -> http1::Connection<TokioIo<TimedIo<TcpStream>>, ConnectionService<S>> {
+        let deadlines = Deadlines {
+            idle: self.settings.idle_timeout,
+            header: self.settings.header_timeout,
+        };
+        let (io, phase) = TimedIo::new(stream, deadlines);
+        let service = ConnectionService {
+            routes: self.routes.clone(),
+            phase,
+        };
+        http1::Builder::new()
+            // The deadlines are TimedIo's; hyper's own timer cannot tell idle from slow.
+            .header_read_timeout(None)
+            .max_header_size(MAX_HEAD_BYTES)
+            .max_buf_size(MAX_BUFFER_BYTES)
+            .serve_connection(TokioIo::new(io), service)
+    }
+}
+
+/// A client that went away while being accepted; nothing is wrong with the server.
+fn is_client_error(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
+    )
+}
+
+/// A server's routes as a service, as `warp::service` makes them.
+pub trait Routes:
+    tower_service::Service<
+        hyper::Request<Incoming>,
+        Response = Response,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> Routes for S where
+    S: tower_service::Service<
+            hyper::Request<Incoming>,
+            Response = Response,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
+/// The routes of one connection, keeping its [`Phase`] up to date.
+pub struct ConnectionService<S> {
+    routes: S,
+    phase: Phase,
+}
+
+type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl<S: Routes> hyper::service::Service<hyper::Request<Incoming>> for ConnectionService<S> {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
+        self.phase.request_started();
+        let response = self.routes.clone().call(request);
+        let phase = self.phase.clone();
+        Box::pin(async move {
+            let response = response.await;
+            phase.response_ready();
+            response
+        })
+    }
+}

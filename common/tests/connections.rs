@@ -1,0 +1,202 @@
+//! The server's connection hygiene against raw TCP clients: the request head's size cap, the
+//! header and idle timeouts, and the connection limit.
+
+use std::time::{Duration, Instant};
+
+use common::config::ServingConfig;
+use common::health::Health;
+use common::http::Endpoints;
+use common::metrics::Metrics;
+use common::server::{MAX_HEAD_BYTES, Ops, serve};
+use common::testing::{TestServer, eventually};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use warp::Filter;
+
+const HEADER_TIMEOUT: Duration = Duration::from_millis(300);
+const IDLE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// A service with one route, `/`, served with short timeouts and `max_connections`.
+async fn start(max_connections: usize) -> TestServer {
+    TestServer::start(move |listener, shutdown| async move {
+        let mut endpoints = Endpoints::new("");
+        let root = endpoints.get("/").map(|| "hello");
+        let ops = Ops {
+            health: Health::always(),
+            metrics: Metrics::new(),
+            serving: ServingConfig {
+                header_timeout: HEADER_TIMEOUT,
+                idle_timeout: IDLE_TIMEOUT,
+                max_connections,
+                ..ServingConfig::default()
+            },
+        };
+        serve(listener, ops, endpoints, root, shutdown).await;
+    })
+    .await
+}
+
+/// A GET of `/` with one `X-Filler` header making the head `head_bytes` long.
+fn request_of_size(head_bytes: usize) -> Vec<u8> {
+    let start = "GET / HTTP/1.1\r\nHost: t\r\nX-Filler: ";
+    let end = "\r\n\r\n";
+    let filler = "a".repeat(head_bytes - start.len() - end.len());
+    format!("{start}{filler}{end}").into_bytes()
+}
+
+/// The status line of the next response on `connection`, or `None` if it closed first.
+async fn status_line(connection: &mut TcpStream) -> Option<String> {
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !received.windows(2).any(|w| w == b"\r\n") {
+        let n = connection.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        received.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&received);
+    text.lines().next().map(str::to_owned)
+}
+
+/// Reads until the server closes `connection`; returns when that happened.
+async fn closed_at(connection: &mut TcpStream) -> Instant {
+    let mut buf = [0u8; 4096];
+    loop {
+        match connection.read(&mut buf).await {
+            Ok(0) | Err(_) => return Instant::now(),
+            Ok(_) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_head_up_to_16_kib_is_served_and_a_larger_one_is_a_431() {
+    let server = start(64).await;
+    let mut fits = TcpStream::connect(server.addr).await.unwrap();
+    fits.write_all(&request_of_size(MAX_HEAD_BYTES - 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        status_line(&mut fits).await.as_deref(),
+        Some("HTTP/1.1 200 OK")
+    );
+
+    let mut too_large = TcpStream::connect(server.addr).await.unwrap();
+    too_large
+        .write_all(&request_of_size(64 * 1024))
+        .await
+        .unwrap();
+    assert_eq!(
+        status_line(&mut too_large).await.as_deref(),
+        Some("HTTP/1.1 431 Request Header Fields Too Large")
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_mid_head_is_cut_off_after_the_header_timeout() {
+    let server = start(64).await;
+    let mut slow = TcpStream::connect(server.addr).await.unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n")
+        .await
+        .unwrap();
+    let first_byte = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(10), closed_at(&mut slow))
+        .await
+        .expect("the slow client is cut off");
+    assert!(
+        closed - first_byte >= HEADER_TIMEOUT,
+        "{:?}",
+        closed - first_byte
+    );
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_outlives_the_header_timeout_and_closes_after_the_idle_one() {
+    let server = start(64).await;
+    let mut idle = TcpStream::connect(server.addr).await.unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        status_line(&mut idle).await.as_deref(),
+        Some("HTTP/1.1 200 OK")
+    );
+    let answered = Instant::now();
+    // Well past the header timeout, the connection is still usable.
+    tokio::time::sleep(HEADER_TIMEOUT * 2).await;
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut body_and_status = String::new();
+    let mut buf = [0u8; 1024];
+    while !body_and_status.ends_with("hello") {
+        let n = idle.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed before the idle timeout: {body_and_status}");
+        body_and_status.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(
+        body_and_status.contains("HTTP/1.1 200 OK"),
+        "{body_and_status}"
+    );
+    assert!(
+        answered.elapsed() < IDLE_TIMEOUT,
+        "the test itself was too slow"
+    );
+
+    let second_answer = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(10), closed_at(&mut idle))
+        .await
+        .expect("the idle connection is closed");
+    assert!(closed - second_answer >= IDLE_TIMEOUT - Duration::from_millis(100));
+}
+
+#[tokio::test]
+async fn at_the_connection_limit_a_new_client_waits_until_one_closes() {
+    let server = start(2).await;
+    let mut held: Vec<TcpStream> = Vec::new();
+    for _ in 0..2 {
+        let mut connection = TcpStream::connect(server.addr).await.unwrap();
+        connection
+            .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(status_line(&mut connection).await.is_some());
+        held.push(connection);
+    }
+    // The kernel completes the handshake, but the server does not take the connection yet.
+    let mut waiting = TcpStream::connect(server.addr).await.unwrap();
+    waiting
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let early = tokio::time::timeout(Duration::from_millis(500), status_line(&mut waiting)).await;
+    assert!(early.is_err(), "answered beyond the limit: {early:?}");
+
+    held.pop();
+    let answered = tokio::time::timeout(Duration::from_secs(5), status_line(&mut waiting))
+        .await
+        .expect("answered once a slot is free");
+    assert_eq!(answered.as_deref(), Some("HTTP/1.1 200 OK"));
+
+    let metrics = eventually(
+        "the limit shows in the metrics",
+        Duration::from_secs(5),
+        async || {
+            let text = reqwest::get(format!("http://{}/metrics", server.addr))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            let reached = text
+                .lines()
+                .find_map(|line| line.strip_prefix("http_connection_limit_reached_total "))?;
+            (reached.parse::<f64>().ok()? >= 1.0).then_some(text)
+        },
+    );
+    // The metrics request itself needs a slot: free one more.
+    drop(held);
+    let text = metrics.await;
+    assert!(text.contains("http_connections_open"), "{text}");
+}
