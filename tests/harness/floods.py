@@ -1,0 +1,158 @@
+"""Many hostile connections at once, and when the server closed each one.
+
+- `slow_headers`: each connection sends the start of a request head and then one more header
+  line every `drip_every` seconds, never the blank line that ends it (slowloris).
+- `idle_keepalive`: each connection sends one complete request, reads the answer, and then sends
+  nothing, holding the keep-alive connection open.
+
+A flood runs in a child process (`start`), so that its thousands of sockets never slow down the
+caller's own measurements (a normal client timing its answers meanwhile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from dataclasses import dataclass, field
+
+BATCH = 100
+"""Connections opened at once: more would overflow the server's listen backlog in one burst."""
+
+
+@dataclass
+class FloodResult:
+    opened: int = 0
+    failed_to_open: int = 0
+    closed_after: list[float] = field(default_factory=list)
+    """Per connection the server closed: seconds from the moment the clock started (first byte of
+    the head, or the end of the answer for idle connections) to the close."""
+    still_open: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    """Statuses the server answered with (e.g. 408 before closing a slow head)."""
+
+    @property
+    def max_closed_after(self) -> float:
+        return max(self.closed_after, default=0.0)
+
+
+async def _open(port: int, count: int, result: FloodResult) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    connections = []
+    for start in range(0, count, BATCH):
+        batch = range(start, min(count, start + BATCH))
+        opened = await asyncio.gather(
+            *(asyncio.open_connection("127.0.0.1", port) for _ in batch), return_exceptions=True
+        )
+        for item in opened:
+            if isinstance(item, BaseException):
+                result.failed_to_open += 1
+            else:
+                connections.append(item)
+    result.opened = len(connections)
+    return connections
+
+
+def _record_status(data: bytes, result: FloodResult) -> None:
+    if data.startswith(b"HTTP/1."):
+        status = int(data.split(b" ", 2)[1])
+        result.statuses[status] = result.statuses.get(status, 0) + 1
+
+
+async def _slow_head(reader, writer, path: str, drip_every: float, hold_for: float, result: FloodResult) -> None:
+    started = time.monotonic()
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n".encode())
+        await writer.drain()
+        line = 0
+        while time.monotonic() - started < hold_for:
+            try:
+                data = await asyncio.wait_for(reader.read(4096), drip_every)
+            except asyncio.TimeoutError:
+                line += 1
+                writer.write(f"X-Slow-{line}: still typing\r\n".encode())
+                await writer.drain()
+                continue
+            if not data:
+                break
+            _record_status(data, result)
+        else:
+            result.still_open += 1
+            return
+    except OSError:
+        pass  # a reset or a refused write: the server closed it
+    result.closed_after.append(time.monotonic() - started)
+    writer.close()
+
+
+async def _idle(reader, writer, path: str, hold_for: float, result: FloodResult) -> None:
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        _record_status(head, result)
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+            0,
+        )
+        await reader.readexactly(length)
+        idle_since = time.monotonic()
+        try:
+            data = await asyncio.wait_for(reader.read(1), hold_for)
+        except asyncio.TimeoutError:
+            result.still_open += 1
+            return
+        if data:
+            raise ConnectionError("unexpected data on an idle connection")
+    except (OSError, asyncio.IncompleteReadError):
+        idle_since = time.monotonic()  # closed before or while answering
+    result.closed_after.append(time.monotonic() - idle_since)
+    writer.close()
+
+
+async def _flood(kind: str, port: int, count: int, path: str, hold_for: float, drip_every: float) -> FloodResult:
+    result = FloodResult()
+    connections = await _open(port, count, result)
+    if kind == "slow-headers":
+        tasks = [_slow_head(r, w, path, drip_every, hold_for, result) for r, w in connections]
+    else:
+        tasks = [_idle(r, w, path, hold_for, result) for r, w in connections]
+    await asyncio.gather(*tasks)
+    for _, writer in connections:
+        writer.close()
+    return result
+
+
+def _child(queue, kind: str, port: int, count: int, path: str, hold_for: float, drip_every: float) -> None:
+    from .processes import raise_open_files_limit
+
+    raise_open_files_limit()
+    queue.put(asyncio.run(_flood(kind, port, count, path, hold_for, drip_every)))
+
+
+class Flood:
+    """A flood running in a child process; `result()` waits for it."""
+
+    def __init__(self, kind: str, port: int, count: int, path: str, hold_for: float, drip_every: float = 1.0):
+        assert kind in ("slow-headers", "idle-keepalive"), kind
+        context = multiprocessing.get_context("spawn")
+        self._queue = context.Queue()
+        self._process = context.Process(
+            target=_child, args=(self._queue, kind, port, count, path, hold_for, drip_every), daemon=True
+        )
+        self.hold_for = hold_for
+
+    def start(self) -> "Flood":
+        self._process.start()
+        return self
+
+    def result(self) -> FloodResult:
+        result = self._queue.get(timeout=self.hold_for + 60)
+        self._process.join(10)
+        return result
+
+    def __enter__(self) -> "Flood":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self._process.is_alive():
+            self._process.kill()

@@ -1,0 +1,79 @@
+"""The local stack's gateway for real: the repository's `gateway/nginx.conf`, not a copy, run by
+the machine's nginx on loopback.
+
+Only what ties the file to docker compose is substituted, and each substitution must match (a
+changed gateway fails loudly here instead of being drilled half-way): the `server` lines of each
+`upstream` block (with any number of local addresses), the two `listen` ports, the pid file and
+the temporary paths (into a work directory), and the access log (off: a load test would write
+gigabytes of it). Everything else, routes, keepalive, timeouts, error pages, is the file's own.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .binaries import REPO_ROOT
+from .processes import Process, free_port
+
+CONFIG = REPO_ROOT / "gateway" / "nginx.conf"
+
+
+def render(source: str, upstreams: dict[str, list[str]], port: int, health_port: int, workdir: Path) -> str:
+    """`source` (the gateway's nginx.conf) ready to run on loopback from `workdir`."""
+
+    def substitute(pattern: str, replacement, text: str, flags: int = 0) -> str:
+        result, count = re.subn(pattern, replacement, text, flags=flags)
+        if count == 0:
+            raise ValueError(f"gateway/nginx.conf changed: nothing matches {pattern!r}")
+        return result
+
+    text = source
+    for name, addresses in upstreams.items():
+        servers = "".join(f"        server {address};\n" for address in addresses)
+        text = substitute(
+            rf"(upstream {name} \{{\n)(?:\s*server [^;]+;\n)+",
+            lambda match: match.group(1) + servers,
+            text,
+        )
+    text = substitute(r"listen 8080;", f"listen 127.0.0.1:{port};", text)
+    text = substitute(r"listen 127\.0\.0\.1:8081;", f"listen 127.0.0.1:{health_port};", text)
+    text = substitute(r"pid /tmp/nginx\.pid;", f"pid {workdir}/nginx.pid;", text)
+    text = substitute(r"(\w+_temp_path) /tmp/(\w+);", rf"\1 {workdir}/\2;", text)
+    text = substitute(r"access_log /dev/stdout;", "access_log off;", text)
+    return text
+
+
+class Gateway:
+    """nginx serving the gateway's routes on `port`, to the given upstream addresses."""
+
+    def __init__(self, workdir: Path, upstreams: dict[str, list[str]]):
+        self.workdir = workdir / "gateway"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.health_port = free_port()
+        self.config = self.workdir / "nginx.conf"
+        self.config.write_text(render(CONFIG.read_text(), upstreams, self.port, self.health_port, self.workdir))
+        self.process = Process(
+            "nginx",
+            ["nginx", "-e", "stderr", "-p", str(self.workdir), "-c", str(self.config), "-g", "daemon off;"],
+            self.workdir,
+        )
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> "Gateway":
+        self.process.start()
+        self.process.wait_http(f"http://127.0.0.1:{self.health_port}/healthz", timeout=10)
+        return self
+
+    def error_log(self) -> list[str]:
+        """The lines nginx logged (level warn and above)."""
+        return self.process.stderr_path.read_text(errors="replace").splitlines()
+
+    def __enter__(self) -> "Gateway":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.process.kill()
