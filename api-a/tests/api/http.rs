@@ -1,0 +1,101 @@
+//! The HTTP surface: HEAD, JSON 404/405, the base path, request metrics, readiness at shutdown.
+
+use api_a::Config;
+use common::config::Env;
+use common::testing::{RedisServer, TestServer, eventually};
+use reqwest::header;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn head_answers_like_get_without_a_body() {
+    let redis = RedisServer::start().await;
+    seed_fresh_sample(&redis).await;
+    let server = start(&redis, &[]).await;
+    let get = get(&server.url("/service1/average")).await;
+    let head = request(Method::HEAD, &server.url("/service1/average")).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(
+        head.headers[header::CONTENT_LENGTH],
+        get.body.len().to_string()
+    );
+    assert!(head.body.is_empty());
+    let head = request(Method::HEAD, &server.url("/service1/current")).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.body.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_paths_are_json_404s_and_wrong_methods_json_405s() {
+    let redis = RedisServer::start().await;
+    let server = start(&redis, &[]).await;
+    for path in [
+        "/current",
+        "/average",
+        "/service1/",
+        "/service1/current/",
+        "/service1/x",
+        "/service2/",
+    ] {
+        for method in [Method::GET, Method::POST] {
+            let answer = request(method.clone(), &server.url(path)).await;
+            assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {path}");
+            assert_eq!(answer.json(), json!({"error": "not found"}));
+        }
+    }
+    for path in ["/service1/current", "/service1/average"] {
+        for method in [Method::POST, Method::PUT, Method::DELETE] {
+            let answer = request(method.clone(), &server.url(path)).await;
+            assert_eq!(
+                answer.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+            assert_eq!(answer.headers[header::ALLOW], "GET, HEAD");
+            assert_eq!(answer.json(), json!({"error": "method not allowed"}));
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_a_base_path_the_routes_are_at_the_root() {
+    let redis = RedisServer::start().await;
+    seed_fresh_sample(&redis).await;
+    let url = redis.url();
+    let config = Config::from_env(&Env::from_pairs([("REDIS_URL", url.as_str())])).unwrap();
+    let server =
+        TestServer::start(|listener, shutdown| api_a::run(config, listener, shutdown)).await;
+    answers_200("/current answers 200", PATIENCE, server.url("/current")).await;
+    assert_eq!(get(&server.url("/average")).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route() {
+    let redis = RedisServer::start().await;
+    let server = start(&redis, &[]).await;
+    get(&server.url("/service1/current")).await;
+    get(&server.url("/service1/average")).await;
+    let text = get(&server.url("/metrics")).await.body;
+    for expected in [
+        r#"http_requests_total{method="GET",route="/service1/current",status="503"} 1"#,
+        r#"http_requests_total{method="GET",route="/service1/average",status="503"} 1"#,
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn shutdown_turns_readiness_503_then_stops() {
+    let redis = RedisServer::start().await;
+    let mut server = start(&redis, &[("SHUTDOWN_DELAY", "500ms")]).await;
+    server.shutdown();
+    eventually("/readyz turns 503", PATIENCE, async || {
+        let answer = get(&server.url("/readyz")).await;
+        (answer.json() == json!({"status": "shutting down"})).then_some(())
+    })
+    .await;
+    server.stopped(PATIENCE).await;
+}

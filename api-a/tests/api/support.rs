@@ -1,0 +1,136 @@
+//! What every test of the API needs: a real redis-server seeded with the poller's writer, the
+//! API started in-process on 127.0.0.1:0 against it, and a client that records each answer.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use api_a::Config;
+use common::config::Env;
+use common::samples::{Sample, unix_ms};
+use common::testing::{RedisServer, TestServer, eventually};
+use reqwest::header::{self, HeaderMap};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub const BASE_PATH: &str = "/service1";
+/// Longer than any window used here, so the writer never trims what a test wants to see.
+pub const RETENTION: Duration = Duration::from_secs(3600);
+/// What a client would wait for anything that should happen at once; only a broken service
+/// runs into it.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A sample fetched `age` ago.
+pub fn sample_aged(age: Duration, price_usd: f64, sources: &[&str]) -> Sample {
+    Sample {
+        fetched_at_ms: unix_ms(SystemTime::now() - age),
+        price_usd,
+        sources: sources.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+pub fn rfc3339(unix_ms: i64) -> String {
+    let time = SystemTime::UNIX_EPOCH + Duration::from_millis(unix_ms as u64);
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+pub async fn seed(redis: &RedisServer, samples: &[Sample]) {
+    let mut conn = redis.connection().await;
+    for sample in samples {
+        common::samples::write(&mut conn, sample, RETENTION)
+            .await
+            .unwrap();
+    }
+}
+
+/// One sample fetched just now, enough for every route to answer 200.
+pub async fn seed_fresh_sample(redis: &RedisServer) {
+    seed(redis, &[sample_aged(Duration::ZERO, 97_000.0, &["kraken"])]).await;
+}
+
+/// Starts the API on `redis` under [`BASE_PATH`], with `env` on top, and waits until it has
+/// read Redis once (whether or not Redis holds a price yet).
+pub async fn start(redis: &RedisServer, env: &[(&str, &str)]) -> TestServer {
+    let server = start_unready(redis, env).await;
+    eventually("a first read of Redis", PATIENCE, async || {
+        let metrics = get(&server.url("/metrics")).await.body;
+        (metric(&metrics, "price_snapshot_last_success_timestamp_seconds") > 0.0).then_some(())
+    })
+    .await;
+    server
+}
+
+pub async fn start_unready(redis: &RedisServer, env: &[(&str, &str)]) -> TestServer {
+    let url = redis.url();
+    let mut pairs = vec![("REDIS_URL", url.as_str()), ("BASE_PATH", BASE_PATH)];
+    pairs.extend_from_slice(env);
+    let config = Config::from_env(&Env::from_pairs(pairs)).unwrap();
+    TestServer::start(|listener, shutdown| api_a::run(config, listener, shutdown)).await
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+    /// How long the request took.
+    pub took: Duration,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        assert_eq!(
+            self.headers[header::CONTENT_TYPE],
+            "application/json",
+            "{}",
+            self.body
+        );
+        serde_json::from_str(&self.body).unwrap()
+    }
+
+    pub fn retry_after(&self) -> &str {
+        self.headers[header::RETRY_AFTER].to_str().unwrap()
+    }
+}
+
+pub async fn request(method: Method, url: &str) -> Answer {
+    let sent = Instant::now();
+    let response = reqwest::Client::new()
+        .request(method, url)
+        .timeout(PATIENCE)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap();
+    Answer {
+        status,
+        headers,
+        body,
+        took: sent.elapsed(),
+    }
+}
+
+pub async fn get(url: &str) -> Answer {
+    request(Method::GET, url).await
+}
+
+/// Waits at most `within` for `path` to answer 200.
+pub async fn answers_200(what: &str, within: Duration, url: String) {
+    eventually(what, within, async || {
+        (get(&url).await.status == StatusCode::OK).then_some(())
+    })
+    .await;
+}
+
+/// Waits at most `within` for `/current` to answer 200, then expects `/readyz` to agree.
+pub async fn serves_and_is_ready(server: &TestServer, what: &str, within: Duration) {
+    answers_200(what, within, server.url("/service1/current")).await;
+    assert_eq!(get(&server.url("/readyz")).await.status, StatusCode::OK);
+}
+
+pub fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} in\n{text}"))
+        .parse()
+        .unwrap()
+}
