@@ -9,13 +9,13 @@
     python3 tests/manifests/checks.py invariants OVERLAY RENDERED
         Check the hardening, availability and isolation invariants of one rendered overlay
         (invariants.py).
-    python3 tests/manifests/checks.py nca-input RENDERED STAND_INS OUT_DIR
+    python3 tests/manifests/checks.py nca-input RENDERED STAND_INS OUT_DIR [STAND_INS...]
         Write what network-config-analyzer needs (namespaces, workloads, NetworkPolicies) from
         RENDERED plus the stand-ins into OUT_DIR.
     python3 tests/manifests/checks.py loosen MUTATION FILE
         Loosen the NetworkPolicies in FILE (an nca input) in one of the ways the analysis must
         notice: controller-from-any-namespace, private-range-opened, all-ports-to-public,
-        b-default-deny-removed.
+        b-default-deny-removed, acme-solver-from-any-namespace (HTTPS overlay).
 
 Every check prints one line per failure and the command exits 1 if there was any.
 """
@@ -49,16 +49,18 @@ def cmd_custom_resources(*files):
 
 # --- network-config-analyzer input ------------------------------------------------------------
 
-def cmd_nca_input(rendered, stand_ins, out_dir):
+def cmd_nca_input(rendered, stand_ins, out_dir, *more_stand_ins):
     """nca models Ingress and Gateway objects itself; the NetworkPolicies are what is under test,
-    so it gets namespaces, workloads and policies only."""
+    so it gets namespaces, workloads and policies only. More stand-in directories (an overlay's
+    own, e.g. the ACME solver pod of the HTTPS overlay) are added when they exist."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     kinds = {"Namespace", "Deployment", "NetworkPolicy"}
     docs = [d for d in load(rendered) if d["kind"] in kinds]
     names = {d["metadata"]["name"] for d in docs if d["kind"] == "Namespace"}
     dump(docs, out / "rendered.yaml")
-    for path in sorted(Path(stand_ins).glob("*.yaml")):
+    paths = [p for d in (stand_ins, *more_stand_ins) for p in sorted(Path(d).glob("*.yaml"))]
+    for path in paths:
         extra = [d for d in load(path)
                  if not (d["kind"] == "Namespace" and d["metadata"]["name"] in names)]
         dump(extra, out / path.name)
@@ -89,6 +91,11 @@ def cmd_loosen(mutation, path):
         for rule in policy(docs, "service-a", "service-a-egress")["spec"]["egress"]:
             if any("ipBlock" in peer for peer in rule["to"]):
                 del rule["ports"]
+    elif mutation == "acme-solver-from-any-namespace":
+        solver = policy(docs, "service-a", "allow-acme-solver-from-ingress-controller")
+        for rule in solver["spec"]["ingress"]:
+            for peer in rule["from"]:
+                peer["namespaceSelector"] = {}
     elif mutation == "b-default-deny-removed":
         docs.remove(policy(docs, "service-b", "default-deny-all"))
     else:

@@ -3,6 +3,7 @@
 import re
 
 from resources import APP_NAMESPACES, PART_OF, ident, load
+from https import check_https
 from routes import check_routes
 
 def duration_seconds(text):
@@ -263,5 +264,6 @@ def cmd_invariants(overlay, rendered):
         check_shared_settings(dep, errors)
     check_routes(objects, errors)
     check_controller_policy(objects, errors)
+    check_https(objects, errors)
     check_isolation_and_rbac(objects, errors)
     return [f"{overlay}: {e}" for e in errors]

@@ -56,13 +56,24 @@ def check_routes(objects, errors):
     check_routing(route_matches(objects), errors)
 
 
+# F5's server-level annotations of components/https (checked in https.py).
+SERVER_LEVEL = {"nginx.org/ssl-redirect", "nginx.org/hsts", "nginx.org/hsts-max-age",
+                "nginx.org/hsts-include-subdomains"}
+
+
+def host_of(ingress):
+    """The host of an Ingress's rules (None: hostless); one host per Ingress in this project."""
+    hosts = {rule.get("host") for rule in ingress["spec"].get("rules", [])}
+    return hosts.pop() if len(hosts) == 1 else None
+
+
 def check_ingress(obj, services, errors):
     ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
     spec = obj["spec"]
     if spec.get("ingressClassName") != "nginx":
         errors.append(f"Ingress {ns}/{name}: ingressClassName is not nginx")
     annotations = set(obj["metadata"].get("annotations", {}))
-    extra = annotations - {"nginx.org/mergeable-ingress-type"}
+    extra = annotations - {"nginx.org/mergeable-ingress-type"} - SERVER_LEVEL
     if extra:
         errors.append(f"Ingress {ns}/{name}: controller-specific annotations {sorted(extra)}")
     for rule in spec.get("rules", []):

@@ -15,7 +15,9 @@ from resources import ident
 #     RouteNamespaces, RouteGroupKind, HTTPRoute, ParentReference, HTTPRouteRule,
 #     HTTPRouteMatch, HTTPPathMatch, HTTPBackendRef);
 #   AKS app routing NginxIngressController v1alpha1 (github.com/Azure/aks-app-routing-operator,
-#     config/crd/bases/approuting.kubernetes.azure.com_nginxingresscontrollers.yaml).
+#     config/crd/bases/approuting.kubernetes.azure.com_nginxingresscontrollers.yaml);
+#   cert-manager Certificate and ClusterIssuer v1 (github.com/cert-manager/cert-manager v1.21,
+#     deploy/crds/cert-manager.io_certificates.yaml and cert-manager.io_clusterissuers.yaml).
 
 DNS_LABEL = {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
 OBJECT_NAME = {"type": "string", "minLength": 1, "maxLength": 253}
@@ -113,7 +115,46 @@ NGINX_INGRESS_CONTROLLER = resource(
     namespaced=False,
 )
 
+DNS_NAME = {"type": "string", "maxLength": 253,
+            "pattern": r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]([-a-z0-9]*[a-z0-9])?$"}
+
+CERTIFICATE = resource("cert-manager.io/v1", "Certificate", closed({
+    "secretName": DNS_LABEL,
+    "dnsNames": {"type": "array", "minItems": 1, "items": DNS_NAME},
+    "issuerRef": closed({
+        "group": {"type": "string"}, "kind": {"enum": ["Issuer", "ClusterIssuer"]},
+        "name": OBJECT_NAME,
+    }, required=("name",)),
+    "privateKey": closed({
+        "algorithm": {"enum": ["RSA", "ECDSA", "Ed25519"]},
+        "size": {"type": "integer"},
+        "rotationPolicy": {"enum": ["Never", "Always"]},
+    }),
+}, required=("secretName", "issuerRef")))
+
+OBJECT_META_TEMPLATE = closed({"labels": LABELS, "annotations": LABELS})
+
+CLUSTER_ISSUER = resource("cert-manager.io/v1", "ClusterIssuer", closed({
+    "acme": closed({
+        "server": {"type": "string", "pattern": "^https://"},
+        "email": {"type": "string"},
+        "privateKeySecretRef": closed({"name": DNS_LABEL, "key": {"type": "string"}},
+                                      required=("name",)),
+        "solvers": {"type": "array", "minItems": 1, "items": closed({
+            "http01": closed({
+                "ingress": closed({
+                    "ingressClassName": {"type": "string"},
+                    "ingressTemplate": closed({"metadata": OBJECT_META_TEMPLATE}),
+                    "podTemplate": closed({"metadata": OBJECT_META_TEMPLATE}),
+                }),
+            }),
+        })},
+    }, required=("server", "privateKeySecretRef")),
+}), namespaced=False)
+
 CUSTOM_SCHEMAS = {
+    ("cert-manager.io/v1", "Certificate"): CERTIFICATE,
+    ("cert-manager.io/v1", "ClusterIssuer"): CLUSTER_ISSUER,
     ("gateway.networking.k8s.io/v1", "Gateway"): GATEWAY,
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): HTTP_ROUTE,
     ("approuting.kubernetes.azure.com/v1alpha1", "NginxIngressController"):

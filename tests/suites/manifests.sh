@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lib.sh
 
-overlays=(f5-nginx-ingress ingress-nginx app-routing gateway-fabric)
+overlays=(f5-nginx-ingress f5-nginx-ingress-https ingress-nginx app-routing gateway-fabric)
 # The default flavour, whose analysis is printed and mutated below.
 default_overlay=f5-nginx-ingress
 # The minors the manifests are validated for, from their one place (aks/create-cluster.sh caps
@@ -90,7 +90,8 @@ nca_check() {
 log "network-config-analyzer: exact connectivity of every flavour (stand-ins in $data/stand-ins)"
 for overlay in "${overlays[@]}"; do
   : > "$work/nca.log"
-  "${checks[@]}" nca-input "$work/rendered/$overlay.yaml" "$data/stand-ins" "$work/nca/$overlay"
+  "${checks[@]}" nca-input "$work/rendered/$overlay.yaml" "$data/stand-ins" "$work/nca/$overlay" \
+    "$data/nca/$overlay/stand-ins"
   if ! nca_check "$overlay" "$work/nca/$overlay"; then
     cat "$work/nca.log"
     die "$overlay: the NetworkPolicies do not give the required connectivity (see above)"
@@ -115,5 +116,16 @@ for mutation in controller-from-any-namespace private-range-opened all-ports-to-
   fi
   echo "  $mutation: caught"
 done
+
+log "the analysis notices a loosened ACME solver policy (f5-nginx-ingress-https)"
+mutated=$work/mutated/acme-solver-from-any-namespace/f5-nginx-ingress-https
+mkdir -p "$mutated"
+cp "$work/nca/f5-nginx-ingress-https/"*.yaml "$mutated/"
+"${checks[@]}" loosen acme-solver-from-any-namespace "$mutated/rendered.yaml"
+: > "$work/nca.log"
+if nca_check f5-nginx-ingress-https "$mutated"; then
+  die "mutation acme-solver-from-any-namespace went unnoticed by the network-config-analyzer checks"
+fi
+echo "  acme-solver-from-any-namespace: caught"
 
 log "manifests: all checks passed"
