@@ -20,13 +20,16 @@ knob AKS_CHECK_ISOLATION yes "yes: prove A and B cannot reach each other from in
 knob AKS_PROBE_IMAGE "" "image of the ephemeral probe container (needs sh and wget); empty: the registry's copy of busybox (aks/third-party-images.txt)"
 
 print_usage() {
-  usage "aks/deploy.sh [--dry-run] [--build-only | --skip-build] [-h]" \
+  usage "aks/deploy.sh [--dry-run] [--build-only | --skip-build] [--host NAME] [-h]" \
 "Builds api-a, api-b and poller in the registry (one Dockerfile, --target per image, tagged with the
 git commit; a tag that exists is not rebuilt), applies manifests/overlays/<AKS_INGRESS_FLAVOUR> with the
 images pinned, waits for the rollouts, smoke-tests /service1/current, /service1/average and
 /service2/ through the ingress controller, and checks isolation from inside pod A and pod B.
   --build-only  only build and push the images (the pipeline's build job)
   --skip-build  do not build; the images of this tag must exist (the pipeline's deploy job)
+  --host NAME   serve NAME over HTTPS (overlay f5-nginx-ingress-https, Let's Encrypt certificate;
+                aks/install-ingress.sh --host NAME first, and NAME's DNS pointing at the
+                controller); the smoke tests then go through https://NAME; same as AKS_HOST
   --dry-run     print the commands that would change something instead of running them;
                 read-only queries (az show, kubectl get, kubectl kustomize) still run
   -h            this help"
@@ -168,8 +171,23 @@ base_render=$(query kubectl kustomize "manifests/overlays/$overlay")
   echo "  - name: $current"
   echo "    newName: ${redis_image%@*}"
   echo "    digest: ${redis_image#*@}"
+  [ -z "$AKS_DEPLOYER_GROUP_ID$AKS_HOST" ] || echo "patches:"
+  if [ -n "$AKS_HOST" ]; then
+    # The host of the HTTPS overlay (manifests/components/https), on every Ingress, the TLS section
+    # and the Certificate.
+    echo "  - target:"
+    echo "      kind: Ingress"
+    echo "    patch: '[{\"op\": \"replace\", \"path\": \"/spec/rules/0/host\", \"value\": \"$AKS_HOST\"}]'"
+    echo "  - target:"
+    echo "      kind: Ingress"
+    echo "      name: btc-price-master"
+    echo "    patch: '[{\"op\": \"replace\", \"path\": \"/spec/tls/0/hosts/0\", \"value\": \"$AKS_HOST\"}]'"
+    echo "  - target:"
+    echo "      kind: Certificate"
+    echo "      name: btc-price-tls"
+    echo "    patch: '[{\"op\": \"replace\", \"path\": \"/spec/dnsNames/0\", \"value\": \"$AKS_HOST\"}]'"
+  fi
   if [ -n "$AKS_DEPLOYER_GROUP_ID" ]; then
-    echo "patches:"
     echo "  - target:"
     echo "      kind: RoleBinding|ClusterRoleBinding"
     echo "      labelSelector: app.kubernetes.io/component=ci-deployer"
@@ -191,6 +209,10 @@ stray=$(grep -E '^[[:space:]]*image: ' <<<"$rendered" | grep -vF -e "$login_serv
 [ -z "$stray" ] || die "images neither pinned to this commit nor the registry's copies: $stray"
 if grep -qE "^[[:space:]]*name: $ZERO_GUID\$" <<<"$rendered"; then
   die "the deployer RoleBindings still name the placeholder group $ZERO_GUID: set AKS_DEPLOYER_GROUP_ID (or manifests/components/settings/deployer-subject.yaml) to the object ID of the CI/CD identity's Entra group"
+fi
+if [ -n "$AKS_HOST" ]; then
+  hosts=$(sed -n 's/^[[:space:]]*-\{0,1\}[[:space:]]*host: //p; /^[[:space:]]*dnsNames:/{n;s/^[[:space:]]*- //p}; /^[[:space:]]*hosts:/{n;s/^[[:space:]]*- //p}' <<<"$rendered" | sort -u)
+  [ "$hosts" = "$AKS_HOST" ] || die "the rendered Ingresses, TLS and Certificate name other hosts than $AKS_HOST: $(tr '\n' ' ' <<<"$hosts")"
 fi
 note "rendered: $(grep -c '^kind:' <<<"$rendered") objects, images $(grep -E '^[[:space:]]*image: ' <<<"$rendered" | sed 's/.*image: //' | sort -u | tr '\n' ' ')"
 
@@ -224,13 +246,19 @@ else
 fi
 
 # smoke PATH PATTERN: GET http://$ip PATH until it answers 200 with a body containing PATTERN.
+# With a host: https://<host>, its name resolved to the controller's address (no wait for DNS), the
+# certificate verified (the first one takes a minute or two to be issued).
+base_url="http://$ip" resolve=()
+if [ -n "$AKS_HOST" ]; then
+  base_url="https://$AKS_HOST" resolve=(--resolve "$AKS_HOST:443:$ip" --resolve "$AKS_HOST:80:$ip")
+fi
 smoke() {
-  local url="http://$ip$1" pattern=$2 body="" until=$((SECONDS + AKS_SMOKE_TIMEOUT))
-  show_command '?' curl --fail --silent --show-error --max-time 5 "$url"
+  local url="$base_url$1" pattern=$2 body="" until=$((SECONDS + AKS_SMOKE_TIMEOUT))
+  show_command '?' curl --fail --silent --show-error --max-time 5 "${resolve[@]}" "$url"
   note "expect 200 with a body containing $pattern"
   [ "$DRY_RUN" = true ] && return 0
   while :; do
-    if body=$(curl --fail --silent --show-error --max-time 5 "$url" 2>&1) && grep -qF -- "$pattern" <<<"$body"; then
+    if body=$(curl --fail --silent --show-error --max-time 5 "${resolve[@]}" "$url" 2>&1) && grep -qF -- "$pattern" <<<"$body"; then
       printf '%s\n' "$body" >&3
       return 0
     fi
@@ -241,6 +269,22 @@ smoke() {
 smoke /service1/current '"currency":"USD"'
 smoke /service1/average '"average":'
 smoke /service2/ '"service":"api-b"'
+if [ -n "$AKS_HOST" ]; then
+  # HTTP answers with a redirect to HTTPS, and HTTPS answers with HSTS.
+  show_command '?' curl --silent --show-error --max-time 5 --output /dev/null --write-out '%{http_code} %{redirect_url}' \
+    "${resolve[@]}" "http://$AKS_HOST/service1/current"
+  note "expect 301 https://$AKS_HOST:443/service1/current"
+  show_command '?' curl --fail --silent --show-error --max-time 5 --head "${resolve[@]}" "$base_url/service1/current"
+  note "expect a Strict-Transport-Security header with max-age=31536000"
+  if [ "$DRY_RUN" != true ]; then
+    redirect=$(curl --silent --show-error --max-time 5 --output /dev/null --write-out '%{http_code} %{redirect_url}' \
+      "${resolve[@]}" "http://$AKS_HOST/service1/current")
+    [ "$redirect" = "301 https://$AKS_HOST:443/service1/current" ] || die "HTTP is not redirected to HTTPS: $redirect"
+    curl --fail --silent --show-error --max-time 5 --head "${resolve[@]}" "$base_url/service1/current" \
+      | grep -qi '^strict-transport-security: max-age=31536000' || die "no HSTS header on $base_url/service1/current"
+    note "HTTP redirects to HTTPS; HTTPS sends HSTS"
+  fi
+fi
 
 step "Isolation on the live cluster: A cannot reach B, B cannot reach A"
 if [ "$AKS_CHECK_ISOLATION" != yes ]; then
@@ -327,4 +371,4 @@ probe service-a "$pod_a" "http://$(pod_ip service-b "$pod_b"):8080/service2/" "h
 note "from pod B ($pod_b) to Service A: its pod IP on 8080 and its ClusterIP on 80"
 probe service-b "$pod_b" "http://$(pod_ip service-a "$pod_a"):8080/service1/current" "http://$(cluster_ip service-a api-a):80/service1/current"
 
-note "deployed $tag: http://$ip/service1/current, http://$ip/service1/average, http://$ip/service2/"
+note "deployed $tag: $base_url/service1/current, $base_url/service1/average, $base_url/service2/"

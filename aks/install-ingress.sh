@@ -17,11 +17,13 @@ declare_kube_knobs
 # Either is checked with `helm show chart` before anything changes.
 knob AKS_F5_CHART_VERSION 2.6.4 "chart version of F5's nginx-ingress (controller 5.5.4)"
 knob AKS_INGRESS_NGINX_CHART_VERSION 4.15.1 "chart version of the community ingress-nginx (controller 1.15.1, Kubernetes <= 1.35)"
+# cert-manager v1.21.1 (tag of github.com/cert-manager/cert-manager, 2026-07-29), for AKS_HOST.
+knob AKS_CERT_MANAGER_CHART_VERSION v1.21.1 "chart version of cert-manager, installed when AKS_HOST is set (HTTPS)"
 knob AKS_RBAC_TIMEOUT 360 "seconds to wait for the cluster to grant this identity cluster-admin rights (a new Azure role assignment takes up to 5 minutes)"
 knob AKS_INGRESS_TIMEOUT 10m "how long to wait for the controller and its external IP (minutes, e.g. 10m)"
 
 print_usage() {
-  usage "aks/install-ingress.sh [--dry-run] [-h]" \
+  usage "aks/install-ingress.sh [--dry-run] [--host NAME] [-h]" \
 "Installs the ingress controller serving IngressClass nginx:
   f5-nginx-ingress  F5 NGINX Ingress Controller, Helm release nginx-ingress in namespace
                     nginx-ingress (default)
@@ -30,6 +32,8 @@ print_usage() {
   app-routing       the AKS application routing add-on with the NginxIngressController of
                     manifests/controllers/app-routing-nginx.yaml; its NGINX is supported only
                     through November 2026 (aks/README.md)
+  --host NAME  also install cert-manager, for HTTPS on NAME (aks/deploy.sh --host NAME then
+             deploys overlay f5-nginx-ingress-https); same as AKS_HOST
   --dry-run  print the commands that would change something instead of running them; read-only
              queries (az, kubectl get, helm history) still run
   -h         this help"
@@ -72,11 +76,36 @@ case $AKS_INGRESS_FLAVOUR in
 esac
 note "flavour $AKS_INGRESS_FLAVOUR: deploy afterwards with overlay manifests/overlays/$overlay"
 
+CERT_MANAGER_CHART=oci://quay.io/jetstack/charts/cert-manager
+
+# published_chart CHART VERSION [ARG...]: Chart.yaml of that published chart version; stops the
+# script, before anything changes, if it is not published (it would fail half-way).
+published_chart() {
+  local chart_yaml
+  chart_yaml=$(query helm show chart "$1" "${@:3}" --version "$2" 2>&1) \
+    || die "chart $1 version $2 is not published (helm show chart: $(tail -n 1 <<<"$chart_yaml")); set a published version (aks/install-ingress.sh -h)"
+  note "published: $(sed -n 's/^\(version\|appVersion\): *\(.*\)/\1 \2/p' <<<"$chart_yaml" | paste -sd ' ')"
+  printf '%s' "$chart_yaml"
+}
+
+# release_current RELEASE NAMESPACE FINGERPRINT: whether the deployed revision of the release was
+# installed with FINGERPRINT (chart version and settings, recorded as its description), so that a
+# re-run leaves it alone (helm upgrade would add a revision).
+release_current() {
+  local history
+  [ "$KUBE_READY" = true ] || return 1
+  history=$(query helm --kube-context "$AKS_KUBE_CONTEXT" history "$1" --namespace "$2" \
+    --max 1 --output json 2>/dev/null) || history="[]"
+  [ "$(jq -r 'last | select(.status == "deployed") | .description' <<<"$history")" = "$3" ]
+}
+
+if [ -n "$AKS_HOST" ]; then
+  step "Chart $CERT_MANAGER_CHART $AKS_CERT_MANAGER_CHART_VERSION is published"
+  published_chart "$CERT_MANAGER_CHART" "$AKS_CERT_MANAGER_CHART_VERSION" >/dev/null
+fi
 if [ "$AKS_INGRESS_FLAVOUR" != app-routing ]; then
-  # Before anything changes: a version that was never published would fail half-way.
   step "Chart $chart $chart_version is published"
-  if chart_yaml=$(query helm show chart "$chart" "${repo_args[@]}" --version "$chart_version" 2>&1); then
-    note "published: $(sed -n 's/^\(version\|appVersion\): *\(.*\)/\1 \2/p' <<<"$chart_yaml" | paste -sd ' ')"
+  if chart_yaml=$(published_chart "$chart" "$chart_version" "${repo_args[@]}"); then
     if [ "$AKS_INGRESS_FLAVOUR" = f5-nginx-ingress ]; then
       # The controller image is the registry's copy, so it must be the one this chart was made for.
       app_version=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' <<<"$chart_yaml")
@@ -85,7 +114,7 @@ if [ "$AKS_INGRESS_FLAVOUR" != app-routing ]; then
         || die "chart $chart_version is controller $app_version, but aks/third-party-images.txt copies $listed: change both together"
     fi
   else
-    die "chart $chart version $chart_version is not published (helm show chart: $(tail -n 1 <<<"$chart_yaml")); set a published version (aks/install-ingress.sh -h)"
+    exit 1
   fi
 fi
 
@@ -140,16 +169,8 @@ else
   step "Helm release $release (chart $chart $chart_version) in namespace $namespace"
   note "values ($values):"
   sed -e '/^[[:space:]]*#/d' -e 's/^/#   /' "$values" >&3
-  # The release description records what was installed, so that a re-run with the same chart
-  # version and values leaves the release alone (helm upgrade would add a revision).
   fingerprint="chart=$chart_version values-sha256=$(sha256 "$values" | cut -c1-16)${controller_image:+ image=${controller_image#*@}}"
-  installed=""
-  if [ "$KUBE_READY" = true ]; then
-    history=$(query helm --kube-context "$AKS_KUBE_CONTEXT" history "$release" --namespace "$namespace" \
-      --max 1 --output json 2>/dev/null) || history="[]"
-    installed=$(jq -r 'last | select(.status == "deployed") | .description' <<<"$history")
-  fi
-  if [ "$installed" = "$fingerprint" ]; then
+  if release_current "$release" "$namespace" "$fingerprint"; then
     note "installed with this chart version and these values, unchanged"
   else
     if [ "$AKS_INGRESS_FLAVOUR" = f5-nginx-ingress ]; then
@@ -168,6 +189,26 @@ else
       --create-namespace \
       --values "$values" \
       "${image_args[@]}" \
+      --description "$fingerprint" \
+      --wait \
+      --timeout "$AKS_INGRESS_TIMEOUT"
+  fi
+fi
+
+if [ -n "$AKS_HOST" ]; then
+  # cert-manager issues the Let's Encrypt certificate of AKS_HOST (manifests/components/https).
+  # Its images come from quay.io, which has no anonymous pull limit like Docker Hub's.
+  step "cert-manager $AKS_CERT_MANAGER_CHART_VERSION in namespace cert-manager (HTTPS for $AKS_HOST)"
+  fingerprint="chart=$AKS_CERT_MANAGER_CHART_VERSION crds=enabled"
+  if release_current cert-manager cert-manager "$fingerprint"; then
+    note "installed with this chart version, unchanged"
+  else
+    run helm --kube-context "$AKS_KUBE_CONTEXT" upgrade cert-manager "$CERT_MANAGER_CHART" \
+      --install \
+      --version "$AKS_CERT_MANAGER_CHART_VERSION" \
+      --namespace cert-manager \
+      --create-namespace \
+      --set crds.enabled=true \
       --description "$fingerprint" \
       --wait \
       --timeout "$AKS_INGRESS_TIMEOUT"
@@ -208,4 +249,9 @@ elif [ "$DRY_RUN" != true ]; then
   die "IngressClass nginx does not exist"
 fi
 
-note "next: aks/deploy.sh (AKS_INGRESS_FLAVOUR=$AKS_INGRESS_FLAVOUR deploys overlay $overlay)"
+if [ -n "$AKS_HOST" ]; then
+  note "DNS: point $AKS_HOST (A record) at ${ip:-the external IP above}; Let's Encrypt validates it over HTTP"
+  note "next: aks/deploy.sh --host $AKS_HOST (deploys overlay $overlay)"
+else
+  note "next: aks/deploy.sh (AKS_INGRESS_FLAVOUR=$AKS_INGRESS_FLAVOUR deploys overlay $overlay)"
+fi

@@ -96,17 +96,29 @@ show_settings() {
   done
 }
 
-# parse_common_args ARG...: --dry-run and -h/--help for every script; the rest lands in ARGS.
+# parse_common_args ARG...: --dry-run and -h/--help for every script, and --host NAME (or
+# --host=NAME) for those that declare AKS_HOST; the rest lands in ARGS.
 ARGS=()
 parse_common_args() {
-  local arg
-  for arg in "$@"; do
-    case $arg in
+  while [ $# -gt 0 ]; do
+    case $1 in
       --dry-run) DRY_RUN=true ;;
       -h | --help) print_usage; exit 0 ;;
-      *) ARGS+=("$arg") ;;
+      --host=*) AKS_HOST=${1#--host=} ;;
+      --host)
+        [ $# -ge 2 ] || die "--host needs a DNS name"
+        AKS_HOST=$2
+        shift ;;
+      *) ARGS+=("$1") ;;
     esac
+    shift
   done
+  if [ -n "${AKS_HOST:-}" ]; then
+    [[ " ${KNOBS[*]} " == *" AKS_HOST "* ]] || die "--host is not a setting of this script (see -h)"
+    if ! [[ $AKS_HOST =~ ^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]([-a-z0-9]*[a-z0-9])?$ ]] || [ ${#AKS_HOST} -gt 253 ]; then
+      die "AKS_HOST '$AKS_HOST' is not a DNS name (lower case, e.g. btc.example.org)"
+    fi
+  fi
 }
 
 require_tools() {
@@ -152,6 +164,7 @@ declare_registry_knob() {
 
 declare_kube_knobs() {
   knob AKS_KUBE_CONTEXT "" "kubectl context of the cluster; empty: the cluster name (what az aks get-credentials writes)"
+  knob AKS_HOST "" "public DNS name served over HTTPS with a Let's Encrypt certificate (cert-manager; f5-nginx-ingress only, overlay f5-nginx-ingress-https); also --host NAME; empty: HTTP on the controller's IP"
   knob AKS_INGRESS_FLAVOUR f5-nginx-ingress "ingress controller, and the overlay of that name deployed: f5-nginx-ingress, ingress-nginx (clusters <= 1.35 only) or app-routing"
   AKS_KUBE_CONTEXT=${AKS_KUBE_CONTEXT:-$AKS_CLUSTER_NAME}
 }
@@ -167,12 +180,20 @@ resolve_acr_name() {
   note "registry name: $AKS_ACR_NAME (from the subscription ID; set AKS_ACR_NAME to choose another)"
 }
 
-# The manifests overlay of a flavour is named like it (manifests/overlays/<flavour>).
+# flavour_overlay FLAVOUR: the manifests overlay of a flavour, named like it
+# (manifests/overlays/<flavour>), or its HTTPS variant when AKS_HOST is set.
 flavour_overlay() {
   case $1 in
-    f5-nginx-ingress | ingress-nginx | app-routing) echo "$1" ;;
+    f5-nginx-ingress | ingress-nginx | app-routing) ;;
     *) die "unknown AKS_INGRESS_FLAVOUR '$1' (f5-nginx-ingress, ingress-nginx or app-routing)" ;;
   esac
+  if [ -z "${AKS_HOST:-}" ]; then
+    echo "$1"
+  elif [ "$1" = f5-nginx-ingress ]; then
+    echo "$1-https"
+  else
+    die "HTTPS (AKS_HOST, --host) is built for f5-nginx-ingress only (manifests/components/https)"
+  fi
 }
 
 # KUBE_READY: whether the context exists, so that kubectl queries can run. In a dry run before the

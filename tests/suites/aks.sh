@@ -279,6 +279,36 @@ check_rbac_wait() {
   ! grep '^REFUSED' "$FAKE_LOG" >&2 || { echo "ingress-rbac-never: changed something without the rights" >&2; return 1; }
 }
 
+# HTTPS: --host installs cert-manager (published chart, after the controller) and deploys the
+# HTTPS overlay with the host pinned everywhere; smoke tests, redirect and HSTS through the host.
+check_https() {
+  local root=$1
+  local common=(FAKE_KUBE_CONTEXT=btc-price-aks "AKS_IMAGE_TAG=$tag" "AKS_DEPLOYER_GROUP_ID=$group_id")
+  dry ingress-https "$root" FAKE_KUBE_CONTEXT=btc-price-aks install-ingress.sh --host btc.example.org
+  order ingress-https '^\? helm show chart oci://quay\.io/jetstack/charts/cert-manager --version v1\.21\.1$' \
+    '^\? helm show chart oci://ghcr\.io/nginx/charts/nginx-ingress' '^\+ helm --kube-context btc-price-aks upgrade nginx-ingress' \
+    '^\+ helm --kube-context btc-price-aks upgrade cert-manager' '^# DNS: point btc\.example\.org \(A record\) at 20\.31\.0\.10' \
+    '^# next: aks/deploy\.sh --host btc\.example\.org \(deploys overlay f5-nginx-ingress-https\)'
+  cmd ingress-https '^\+ helm --kube-context btc-price-aks upgrade cert-manager' 'oci://quay\.io/jetstack/charts/cert-manager ' \
+    '--install' '--version v1\.21\.1 ' '--namespace cert-manager ' '--create-namespace' '--set crds\.enabled=true' '--wait'
+  refused ingress-https-other-flavour "$root" "built for f5-nginx-ingress only" \
+    FAKE_KUBE_CONTEXT=btc-price-aks FAKE_SERVER_MINOR=35 AKS_INGRESS_FLAVOUR=ingress-nginx install-ingress.sh --host btc.example.org
+  refused ingress-https-bad-host "$root" "is not a DNS name" FAKE_KUBE_CONTEXT=btc-price-aks install-ingress.sh --host Not_A_Host
+  refused ingress-https-unpublished "$root" "is not published" \
+    FAKE_KUBE_CONTEXT=btc-price-aks AKS_CERT_MANAGER_CHART_VERSION=v1.99.0 install-ingress.sh --host btc.example.org
+  lacks ingress-https-unpublished '^\+ '
+
+  dry deploy-https "$root" "${common[@]}" deploy.sh --host=btc.example.org
+  has deploy-https '^\? kubectl kustomize manifests/overlays/f5-nginx-ingress-https$'
+  cmd deploy-https '^\? curl .*https://btc\.example\.org/service1/current$' '--resolve btc\.example\.org:443:20\.31\.0\.10 '
+  cmd deploy-https '^\? curl .*https://btc\.example\.org/service2/$' '--resolve btc\.example\.org:443:20\.31\.0\.10 '
+  cmd deploy-https '^\? curl .*http://btc\.example\.org/service1/current$' '--write-out .%\{http_code\} %\{redirect_url\}.'
+  has deploy-https '^# expect 301 https://btc\.example\.org:443/service1/current$'
+  cmd deploy-https '^\? curl .*--head' 'https://btc\.example\.org/service1/current$'
+  has deploy-https '^# expect a Strict-Transport-Security header'
+  lacks deploy-https 'http://20\.31\.0\.10/service'
+}
+
 # Re-run, a cluster whose credentials are not fetched yet, and the app routing add-on.
 check_install_ingress_more() {
   local root=$1
@@ -427,6 +457,7 @@ check_install_ingress "$PWD"
 check_install_ingress_more "$PWD"
 check_chart_published "$PWD"
 check_rbac_wait "$PWD"
+check_https "$PWD"
 echo "  chart, version, release, namespace, values and NetworkPolicy peers as the manifests expect"
 
 log "deploy.sh --dry-run: build, pin, apply, rollouts, smoke tests, isolation; re-run; build-only; skip-build; refusals"
@@ -481,7 +512,7 @@ mutations() {
   mutate no-probe-annotation check_install_ingress ingress/ingress-nginx.values.yaml '/health-probe-request-path/d'
   mutate chart-unpinned check_install_ingress install-ingress.sh 's/--version "$chart_version"/--devel/'
   mutate retired-allowed check_install_ingress install-ingress.sh 's/\[ "$minor" -gt 35 \]/false/'
-  mutate chart-not-checked check_chart_published install-ingress.sh 's/query helm show chart "$chart"/echo/'
+  mutate chart-not-checked check_chart_published install-ingress.sh 's/query helm show chart "$1"/echo/'
   mutate no-rbac-wait check_rbac_wait install-ingress.sh '/^wait_for_cluster_admin/d'
   mutate no-target check_deploy deploy.sh 's/--target "$name" //'
   mutate tag-not-pinned check_deploy deploy.sh 's/newTag: \\"$tag\\"/newTag: latest/'
@@ -496,6 +527,9 @@ mutations() {
   mutate redis-from-docker-hub check_deploy deploy.sh '/^  echo "  - name: $current"$/,+2d'
   mutate probe-from-docker-hub check_deploy deploy.sh 's#$(third_party_ref isolation-probe "$login_server")#docker.io/library/busybox:1.37.0#'
   mutate controller-from-docker-hub check_install_ingress install-ingress.sh '/"${image_args\[@\]}" \\$/d'
+  mutate https-host-not-pinned check_https deploy.sh '/echo "      kind: Certificate"$/,+2d'
+  mutate cert-manager-not-installed check_https install-ingress.sh 's/run helm --kube-context "$AKS_KUBE_CONTEXT" upgrade cert-manager/true/'
+  mutate https-smoke-over-http check_https deploy.sh 's#base_url="https://$AKS_HOST" resolve=#base_url="http://$ip" resolve=#'
   mutate probe-in-unready-pod check_deploy deploy.sh 's/.type == "Ready" and .status == "True"/true/'
 }
 mutations
