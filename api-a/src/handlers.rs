@@ -10,7 +10,7 @@ use warp::reply::Json;
 
 use crate::errors::ApiError;
 use crate::models::{Average, Current, now_ms};
-use crate::snapshot::{Samples, Snapshot};
+use crate::snapshot::Snapshot;
 
 /// What the handlers need, shared by every request.
 pub struct State {
@@ -20,13 +20,18 @@ pub struct State {
 }
 
 impl State {
-    /// The samples of the latest read, unless Redis is unreachable.
-    fn samples(&self) -> Result<Arc<Samples>, ApiError> {
-        self.snapshot
-            .borrow()
-            .samples_at(Instant::now())
-            .cloned()
-            .ok_or(ApiError::StoreUnavailable)
+    /// `answer` computed from the snapshot of the latest read, unless Redis is unreachable. The
+    /// snapshot is borrowed for the computation only (microseconds): the refresher updates it
+    /// in place rather than copying a day of samples.
+    fn answer<T>(
+        &self,
+        answer: impl FnOnce(&Snapshot) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let snapshot = self.snapshot.borrow();
+        if !snapshot.is_fresh(Instant::now()) {
+            return Err(ApiError::StoreUnavailable);
+        }
+        answer(&snapshot)
     }
 }
 
@@ -39,23 +44,26 @@ pub fn with_state(
 
 /// `GET {BASE_PATH}/current`: the latest sample.
 pub fn current(state: Arc<State>) -> Result<Json, ApiError> {
-    let samples = state.samples()?;
-    let latest = samples.latest().ok_or(ApiError::NoPriceYet)?;
-    let current = Current::new(latest, now_ms(), state.stale_after);
-    Ok(warp::reply::json(&current))
+    state.answer(|snapshot| {
+        let latest = snapshot.latest.as_ref().ok_or(ApiError::NoPriceYet)?;
+        let current = Current::new(latest, now_ms(), state.stale_after);
+        Ok(warp::reply::json(&current))
+    })
 }
 
 /// `GET {BASE_PATH}/average`: the mean over the window ending now.
 pub fn average(state: Arc<State>) -> Result<Json, ApiError> {
-    let samples = state.samples()?;
-    if samples.latest().is_none() {
-        return Err(ApiError::NoPriceYet);
-    }
-    let stats = samples
-        .window(now_ms(), state.average_window)
-        .ok_or(ApiError::NoPriceInWindow)?;
-    Ok(warp::reply::json(&Average::new(
-        &stats,
-        state.average_window,
-    )))
+    state.answer(|snapshot| {
+        if snapshot.latest.is_none() {
+            return Err(ApiError::NoPriceYet);
+        }
+        let stats = snapshot
+            .window
+            .stats(now_ms(), state.average_window)
+            .ok_or(ApiError::NoPriceInWindow)?;
+        Ok(warp::reply::json(&Average::new(
+            &stats,
+            state.average_window,
+        )))
+    })
 }

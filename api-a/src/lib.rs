@@ -2,9 +2,10 @@
 //! `GET {BASE_PATH}/average` (its mean over a sliding window), read from the samples the poller
 //! stores in the pod-local Redis, besides the operational routes every service has.
 //!
-//! Requests are answered from memory: a background task ([`refresher`]) reads Redis every
-//! 250 ms into a [`snapshot::Snapshot`]; the handlers compute the answer against the clock at
-//! request time, and answer 503 when the last read failed or is more than a second old.
+//! Requests are answered from memory: a background task ([`refresher`]) brings a
+//! [`snapshot::Snapshot`] up to date with Redis every 250 ms, reading only what changed
+//! ([`sync`]) into a compact [`window::Window`]; the handlers compute the answer against the
+//! clock at request time, and answer 503 when the last read failed or is more than a second old.
 
 mod config;
 mod errors;
@@ -12,6 +13,8 @@ mod handlers;
 mod models;
 mod refresher;
 mod snapshot;
+mod sync;
+mod window;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -50,10 +53,8 @@ pub async fn run(
         {
             let snapshot = snapshot.clone();
             move || {
-                snapshot
-                    .borrow()
-                    .samples_at(Instant::now())
-                    .is_some_and(|samples| samples.latest().is_some())
+                let snapshot = snapshot.borrow();
+                snapshot.is_fresh(Instant::now()) && snapshot.latest.is_some()
             }
         },
     );

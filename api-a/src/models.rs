@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::samples::{Sample, duration_ms};
 use serde::Serialize;
 
-use crate::snapshot::WindowStats;
+use crate::window::WindowStats;
 
 const CURRENCY: &str = "USD";
 

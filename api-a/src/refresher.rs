@@ -1,17 +1,18 @@
-//! The background task that keeps the [`Snapshot`] in step with Redis: one pipelined read every
-//! [`REFRESH_INTERVAL`], so requests never wait on Redis.
+//! The background task that keeps the [`Snapshot`] in step with Redis: a refresh every
+//! [`REFRESH_INTERVAL`] that reads only what changed (see [`crate::sync`]), so requests never
+//! wait on Redis and an idle replica costs the same whatever the window's length.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::metrics::register;
-use common::samples::{Store, duration_ms};
+use common::samples::Store;
 use prometheus::{Gauge, IntCounter, IntGauge, Registry};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::models::now_ms;
-use crate::snapshot::{MAX_SNAPSHOT_AGE, Samples, Snapshot};
+use crate::snapshot::{MAX_SNAPSHOT_AGE, Snapshot};
+use crate::sync::{Refreshed, Replica};
 
 /// How often Redis is read. Well under [`MAX_SNAPSHOT_AGE`], so one slow or
 /// lost read does not make the service answer 503.
@@ -27,12 +28,9 @@ const _: () = assert!(
     REFRESH_INTERVAL.as_millis() + REDIS_TIMEOUT.as_millis() < MAX_SNAPSHOT_AGE.as_millis()
 );
 
-/// Samples slightly older than the window are read too, so a small step back of the wall
-/// clock between a read and a request cannot drop a sample that is still inside the window.
-const READ_MARGIN: Duration = Duration::from_secs(1);
-
 struct RefreshMetrics {
     errors: IntCounter,
+    full_reads: IntCounter,
     last_success: Gauge,
     samples: IntGauge,
 }
@@ -45,6 +43,14 @@ impl RefreshMetrics {
                 IntCounter::new(
                     "price_snapshot_refresh_errors_total",
                     "Reads of the samples from Redis that failed or timed out.",
+                ),
+            ),
+            full_reads: register(
+                registry,
+                IntCounter::new(
+                    "price_snapshot_full_reads_total",
+                    "Refreshes that read the whole window again (at start-up, or after Redis \
+                     lost or rewrote samples) instead of only what changed.",
                 ),
             ),
             last_success: register(
@@ -72,48 +78,51 @@ pub fn spawn(
     average_window: Duration,
     registry: &Registry,
 ) -> (watch::Receiver<Snapshot>, JoinHandle<()>) {
-    let (sender, receiver) = watch::channel(Snapshot::Unavailable);
+    let (sender, receiver) = watch::channel(Snapshot::default());
     let metrics = RefreshMetrics::register(registry);
-    let task = tokio::spawn(refresh_forever(store, average_window, sender, metrics));
+    let replica = Replica::new(store, average_window);
+    let task = tokio::spawn(refresh_forever(replica, sender, metrics));
     (receiver, task)
 }
 
 async fn refresh_forever(
-    store: Store,
-    average_window: Duration,
+    mut replica: Replica,
     sender: watch::Sender<Snapshot>,
     metrics: RefreshMetrics,
 ) {
-    let lookback_ms = duration_ms(average_window + READ_MARGIN);
     let mut ticks = tokio::time::interval(REFRESH_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Whether the previous read succeeded, so that only changes are logged.
+    // Whether the previous refresh succeeded, so that only changes are logged.
     let mut was_available = None;
     loop {
         ticks.tick().await;
         let read_at = Instant::now();
-        let since_ms = now_ms().saturating_sub(lookback_ms);
-        let outcome = store.read_recent(since_ms).await;
+        let outcome = tokio::time::timeout(
+            MAX_SNAPSHOT_AGE,
+            replica.refresh(&sender, now_ms(), read_at),
+        )
+        .await
+        .unwrap_or_else(|_| Err(common::samples::StoreError::TimedOut(MAX_SNAPSHOT_AGE)));
         let changed = was_available.replace(outcome.is_ok()) != Some(outcome.is_ok());
         match outcome {
-            Ok(recent) => {
-                let samples = Samples::new(recent);
+            Ok(refreshed) => {
+                let held = sender.borrow().window.len();
                 metrics.last_success.set(now_ms() as f64 / 1000.0);
-                metrics.samples.set(samples.len() as i64);
-                if changed {
-                    log::info!("price store available: {} recent samples", samples.len());
+                metrics.samples.set(held as i64);
+                if refreshed == Refreshed::Fully {
+                    metrics.full_reads.inc();
                 }
-                sender.send_replace(Snapshot::Read {
-                    read_at,
-                    samples: Arc::new(samples),
-                });
+                if changed {
+                    log::info!("price store available: {held} samples in the window");
+                }
             }
             Err(err) => {
                 metrics.errors.inc();
                 if changed {
                     log::warn!("price store unavailable, answering 503 until it is back: {err}");
                 }
-                sender.send_replace(Snapshot::Unavailable);
+                // Answer 503 at once; what is held stays, to continue from once Redis is back.
+                sender.send_modify(|snapshot| snapshot.read_at = None);
             }
         }
     }

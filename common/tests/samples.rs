@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use common::samples::{SAMPLES_KEY, Sample, Store, StoreError, read_recent, write};
+use common::samples::{
+    SAMPLES_KEY, Sample, Store, StoreError, WRITES_KEY, read_after, read_recent, write,
+};
 use common::testing::RedisServer;
 
 fn sample(fetched_at_ms: i64, price_usd: f64) -> Sample {
@@ -123,4 +125,96 @@ async fn a_frozen_redis_times_out_instead_of_hanging() {
         .read_recent(0)
         .await
         .expect("answers again once thawed");
+}
+
+#[tokio::test]
+async fn every_write_is_counted_with_it() {
+    let redis = RedisServer::start().await;
+    let mut conn = redis.connection().await;
+    let retention = Duration::from_secs(60);
+    for at in [1_000, 2_000, 3_000] {
+        write(&mut conn, &sample(at, 1.0), retention).await.unwrap();
+    }
+    let writes: u64 = redis::cmd("GET")
+        .arg(WRITES_KEY)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(writes, 3);
+}
+
+#[tokio::test]
+async fn a_reader_gets_only_what_came_after_what_it_holds() {
+    let redis = RedisServer::start().await;
+    let mut conn = redis.connection().await;
+    let retention = Duration::from_secs(3600);
+    let written: Vec<Sample> = (1..=5).map(|k| sample(k * 1_000, k as f64)).collect();
+    for s in &written {
+        write(&mut conn, s, retention).await.unwrap();
+    }
+
+    let fresh = read_after(&mut conn, 2_000, None, 0, 100).await.unwrap();
+    assert_eq!(
+        fresh.after,
+        written[1..].to_vec(),
+        "from since_ms, inclusive"
+    );
+    assert_eq!(
+        (fresh.writes, fresh.before_held_end, fresh.at_held_end),
+        (5, 0, 0)
+    );
+    assert_eq!(fresh.latest.as_ref(), Some(&written[4]));
+
+    let holding = read_after(&mut conn, 2_000, Some(3_000), 1, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        holding.after,
+        written[3..].to_vec(),
+        "after the held, exclusive"
+    );
+    assert_eq!(
+        (holding.before_held_end, holding.at_held_end),
+        (1, 1),
+        "2 000 before, 3 000 at the end"
+    );
+
+    let limited = read_after(&mut conn, 0, None, 0, 2).await.unwrap();
+    assert_eq!(limited.after, written[..2].to_vec());
+}
+
+#[tokio::test]
+async fn samples_fetched_in_the_same_millisecond_are_read_after_those_held() {
+    let redis = RedisServer::start().await;
+    let mut conn = redis.connection().await;
+    let retention = Duration::from_secs(3600);
+    let twins = [sample(2_000, 1.0), sample(2_000, 2.0), sample(2_000, 3.0)];
+    for s in &twins {
+        write(&mut conn, s, retention).await.unwrap();
+    }
+    let all = read_after(&mut conn, 0, None, 0, 10).await.unwrap().after;
+    assert_eq!(all.len(), 3);
+    let rest = read_after(&mut conn, 0, Some(2_000), 1, 10).await.unwrap();
+    assert_eq!(
+        rest.after,
+        all[1..].to_vec(),
+        "the one held is skipped, not the others"
+    );
+    assert_eq!((rest.before_held_end, rest.at_held_end), (0, 3));
+}
+
+#[tokio::test]
+async fn a_flushed_store_counts_no_writes() {
+    let redis = RedisServer::start().await;
+    let mut conn = redis.connection().await;
+    write(&mut conn, &sample(1_000, 1.0), Duration::from_secs(60))
+        .await
+        .unwrap();
+    let _: () = redis::cmd("FLUSHALL").query_async(&mut conn).await.unwrap();
+    let changes = read_after(&mut conn, 0, Some(1_000), 1, 10).await.unwrap();
+    assert_eq!(
+        (changes.writes, changes.before_held_end, changes.at_held_end),
+        (0, 0, 0)
+    );
+    assert_eq!(changes.latest, None);
 }

@@ -1,0 +1,235 @@
+//! The incremental refresh against a full read of a real redis-server, over randomized
+//! sequences of writes (new, held back with an older score, in bursts), trims, deletions,
+//! `FLUSHALL` and restarts: after every step the snapshot must be exactly what a full read
+//! gives, and a step that only appended must be refreshed incrementally.
+
+use std::time::{Duration, Instant};
+
+use common::samples::{SAMPLES_KEY, Sample, Store, read_recent, write};
+use common::testing::RedisServer;
+use tokio::sync::watch;
+
+use super::{READ_MARGIN, Refreshed, Replica};
+use crate::snapshot::Snapshot;
+use crate::window::Window;
+
+const WINDOW: Duration = Duration::from_secs(20);
+/// The poller's retention: the window plus a minute.
+const RETENTION: Duration = Duration::from_secs(80);
+const START_MS: i64 = 1_763_730_000_000;
+const SOURCES: [&str; 3] = ["coinbase", "kraken", "bitstamp"];
+
+/// A small deterministic random generator (xorshift64*), so a failing seed can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// What one step did to Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// New samples, each newer than every stored one (possibly none): a refresh may append.
+    Appended,
+    /// Anything else.
+    Rewrote,
+}
+
+struct Scenario {
+    rng: Rng,
+    redis: RedisServer,
+    conn: redis::aio::MultiplexedConnection,
+    now_ms: i64,
+    newest_ms: i64,
+}
+
+impl Scenario {
+    fn sample(&mut self, at_ms: i64) -> Sample {
+        let cents = 9_700_000 + self.rng.below(100_000) as i64;
+        let sources = 1 + self.rng.below(SOURCES.len() as u64) as usize;
+        Sample {
+            fetched_at_ms: at_ms,
+            // Prices with sub-cent digits, as the median of exchanges' prices has.
+            price_usd: cents as f64 / 100.0 + self.rng.below(100) as f64 / 10_000.0,
+            sources: SOURCES[..sources].iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    async fn write_at(&mut self, at_ms: i64) {
+        let sample = self.sample(at_ms);
+        write(&mut self.conn, &sample, RETENTION).await.unwrap();
+        self.newest_ms = self.newest_ms.max(at_ms);
+    }
+
+    /// One random change to Redis and the clock.
+    async fn step(&mut self) -> Step {
+        self.now_ms += self.rng.below(3_000) as i64;
+        match self.rng.below(100) {
+            0..=49 => {
+                self.now_ms += 1;
+                self.write_at(self.now_ms).await;
+                Step::Appended
+            }
+            50..=59 => {
+                for _ in 0..1 + self.rng.below(12) {
+                    self.now_ms += 1 + self.rng.below(500) as i64;
+                    self.write_at(self.now_ms).await;
+                }
+                Step::Appended
+            }
+            60..=69 => Step::Appended, // nothing written; time passes
+            70..=79 => {
+                // A held-back sample, written late with its older fetch time (sometimes the very
+                // time of a stored one).
+                let at = match self.rng.below(4) {
+                    0 => self.newest_ms,
+                    _ => self.now_ms - 1 - self.rng.below(30_000) as i64,
+                };
+                let appends = at > self.newest_ms && at >= self.since_ms();
+                self.write_at(at).await;
+                if appends {
+                    Step::Appended
+                } else {
+                    Step::Rewrote
+                }
+            }
+            80..=83 => {
+                if self.delete_one().await {
+                    Step::Rewrote
+                } else {
+                    Step::Appended
+                }
+            }
+            84..=86 => {
+                // One sample replaced by another within the held range: the count is unchanged.
+                let deleted = self.delete_one().await;
+                let at = self.now_ms - 1 - self.rng.below(15_000) as i64;
+                self.write_at(at).await;
+                let _ = deleted;
+                Step::Rewrote
+            }
+            87..=92 => {
+                self.now_ms += WINDOW.as_millis() as i64 + self.rng.below(90_000) as i64;
+                Step::Appended
+            }
+            93..=97 => {
+                let _: () = redis::cmd("FLUSHALL")
+                    .query_async(&mut self.conn)
+                    .await
+                    .unwrap();
+                self.newest_ms = 0;
+                Step::Rewrote
+            }
+            _ => {
+                self.redis.restart().await;
+                self.conn = self.redis.connection().await;
+                self.newest_ms = 0;
+                Step::Rewrote
+            }
+        }
+    }
+
+    /// Deletes a random stored sample, as an operator might; `false` if there was none.
+    async fn delete_one(&mut self) -> bool {
+        let members: Vec<String> = redis::cmd("ZRANGE")
+            .arg(SAMPLES_KEY)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut self.conn)
+            .await
+            .unwrap();
+        if members.is_empty() {
+            return false;
+        }
+        let victim = &members[self.rng.below(members.len() as u64) as usize];
+        let _: () = redis::cmd("ZREM")
+            .arg(SAMPLES_KEY)
+            .arg(victim)
+            .query_async(&mut self.conn)
+            .await
+            .unwrap();
+        true
+    }
+
+    /// The oldest fetch time the replica holds at `now_ms`.
+    fn since_ms(&self) -> i64 {
+        self.now_ms - (WINDOW + READ_MARGIN).as_millis() as i64
+    }
+
+    /// What a full read gives at `now_ms`.
+    async fn full_read(&mut self) -> (Option<Sample>, Window) {
+        let since_ms = self.since_ms();
+        let recent = read_recent(&mut self.conn, since_ms).await.unwrap();
+        let mut window = Window::default();
+        for sample in &recent.since {
+            window.push(sample);
+        }
+        (recent.latest, window)
+    }
+}
+
+async fn run(seed: u64, steps: usize, chunk: usize) {
+    let redis = RedisServer::start().await;
+    let conn = redis.connection().await;
+    let mut replica = Replica::new(Store::new(&redis.url(), Duration::from_secs(2)), WINDOW);
+    replica.chunk = chunk;
+    let (snapshot, _receiver) = watch::channel(Snapshot::default());
+    let mut scenario = Scenario {
+        rng: Rng(seed),
+        redis,
+        conn,
+        now_ms: START_MS,
+        newest_ms: 0,
+    };
+    let mut incremental = 0;
+    for step_number in 0..steps {
+        let step = scenario.step().await;
+        let refreshed = replica
+            .refresh(&snapshot, scenario.now_ms, Instant::now())
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed} step {step_number}: {e}"));
+        let (latest, expected) = scenario.full_read().await;
+        let held = snapshot.borrow();
+        let context = format!("seed {seed} step {step_number} ({step:?}, {refreshed:?})");
+        assert_eq!(held.latest, latest, "{context}");
+        assert_eq!(held.window.len(), expected.len(), "{context}");
+        for window in [WINDOW, WINDOW / 2, Duration::from_secs(1)] {
+            assert_eq!(
+                held.window.stats(scenario.now_ms, window),
+                expected.stats(scenario.now_ms, window),
+                "{context}, window {window:?}"
+            );
+        }
+        if step == Step::Appended && step_number > 0 && replica.writes_seen.is_some() {
+            assert_eq!(refreshed, Refreshed::Incrementally, "{context}");
+            incremental += 1;
+        }
+    }
+    assert!(
+        incremental > steps / 3,
+        "seed {seed}: only {incremental} incremental refreshes"
+    );
+}
+
+#[tokio::test]
+async fn incremental_refreshes_equal_full_reads_over_random_histories() {
+    for seed in 1..=12u64 {
+        run(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), 60, super::CHUNK).await;
+    }
+}
+
+#[tokio::test]
+async fn chunked_reads_equal_full_reads_over_random_histories() {
+    for seed in 100..=108u64 {
+        run(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), 60, 3).await;
+    }
+}

@@ -1,0 +1,195 @@
+//! The samples of the averaging window as api-a holds them: compact, oldest first, with running
+//! sums, so that a window's mean is two binary searches and a subtraction, appending a sample or
+//! dropping the oldest is O(1), and the cost never depends on how long the window is.
+//!
+//! Sums are exact: each price is counted in whole nano-dollars (an `i128` never overflows), so a
+//! window grown one sample at a time gives exactly the mean a window read at once would.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use common::samples::{Sample, duration_ms};
+
+/// Nano-dollars per dollar: the unit of the running sums.
+const NANOS_PER_USD: f64 = 1e9;
+
+/// One sample as the window needs it, in 16 bytes: no route answers with the sources of a
+/// sample other than the newest, which the snapshot holds whole.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Point {
+    at_ms: i64,
+    price_usd: f64,
+}
+
+/// The samples inside an averaging window.
+#[derive(Debug, PartialEq)]
+pub struct WindowStats {
+    pub mean_price: f64,
+    pub count: usize,
+    pub oldest_ms: i64,
+    pub newest_ms: i64,
+}
+
+/// Samples in order of fetch time, with the running sum of their prices.
+#[derive(Debug, Default, Clone)]
+pub struct Window {
+    points: VecDeque<Point>,
+    /// `sums_before[i]`: the nano-dollars of every sample ever pushed before `points[i]`.
+    sums_before: VecDeque<i128>,
+    /// The nano-dollars of every sample ever pushed.
+    total: i128,
+}
+
+impl Window {
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// When the newest sample held was fetched.
+    pub fn newest_ms(&self) -> Option<i64> {
+        self.points.back().map(|point| point.at_ms)
+    }
+
+    /// How many samples held were fetched at the newest time (one, unless several samples share
+    /// a millisecond).
+    pub fn held_at_newest(&self) -> usize {
+        let Some(newest) = self.newest_ms() else {
+            return 0;
+        };
+        self.points
+            .iter()
+            .rev()
+            .take_while(|point| point.at_ms == newest)
+            .count()
+    }
+
+    /// Appends `sample`, which must not be older than any sample held.
+    pub fn push(&mut self, sample: &Sample) {
+        debug_assert!(
+            self.newest_ms()
+                .is_none_or(|newest| sample.fetched_at_ms >= newest)
+        );
+        self.points.push_back(Point {
+            at_ms: sample.fetched_at_ms,
+            price_usd: sample.price_usd,
+        });
+        self.sums_before.push_back(self.total);
+        self.total += nanos(sample.price_usd);
+    }
+
+    /// Drops the samples fetched before `since_ms`.
+    pub fn drop_before(&mut self, since_ms: i64) {
+        while self
+            .points
+            .front()
+            .is_some_and(|point| point.at_ms < since_ms)
+        {
+            self.points.pop_front();
+            self.sums_before.pop_front();
+        }
+    }
+
+    /// Mean, count and time span of the samples fetched within `window` before `now_ms`: a
+    /// sample exactly `window` old still counts, an older one never does; so does one fetched
+    /// after `now_ms` (a clock step). `None` when the window holds no sample.
+    pub fn stats(&self, now_ms: i64, window: Duration) -> Option<WindowStats> {
+        let start_ms = now_ms.saturating_sub(duration_ms(window));
+        let first = self.points.partition_point(|point| point.at_ms < start_ms);
+        let (oldest, newest) = (self.points.get(first)?, self.points.back()?);
+        let count = self.points.len() - first;
+        let sum = self.total - self.sums_before[first];
+        Some(WindowStats {
+            mean_price: sum as f64 / count as f64 / NANOS_PER_USD,
+            count,
+            oldest_ms: oldest.at_ms,
+            newest_ms: newest.at_ms,
+        })
+    }
+}
+
+/// `usd` in whole nano-dollars.
+fn nanos(usd: f64) -> i128 {
+    (usd * NANOS_PER_USD).round() as i128
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW_MS: i64 = 1_763_730_000_000;
+    const WINDOW: Duration = Duration::from_secs(600);
+
+    fn sample(fetched_at_ms: i64, price_usd: f64) -> Sample {
+        Sample {
+            fetched_at_ms,
+            price_usd,
+            sources: vec!["coinbase".into(), "kraken".into()],
+        }
+    }
+
+    fn window_of(list: &[(i64, f64)]) -> Window {
+        let mut window = Window::default();
+        for &(at, price) in list {
+            window.push(&sample(at, price));
+        }
+        window
+    }
+
+    #[test]
+    fn the_window_includes_a_sample_exactly_window_old_and_excludes_an_older_one() {
+        let start = NOW_MS - 600_000;
+        let held = window_of(&[(start - 1, 1000.0), (start, 10.0), (NOW_MS - 1, 20.0)]);
+        assert_eq!(
+            held.stats(NOW_MS, WINDOW),
+            Some(WindowStats {
+                mean_price: 15.0,
+                count: 2,
+                oldest_ms: start,
+                newest_ms: NOW_MS - 1,
+            })
+        );
+    }
+
+    #[test]
+    fn the_window_slides_with_now_over_the_same_samples() {
+        let held = window_of(&[
+            (NOW_MS - 590_000, 100.0),
+            (NOW_MS - 300_000, 200.0),
+            (NOW_MS, 600.0),
+        ]);
+        let mean_at = |now_ms| held.stats(now_ms, WINDOW).map(|w| (w.count, w.mean_price));
+        assert_eq!(mean_at(NOW_MS), Some((3, 300.0)));
+        // The oldest sample is exactly 600 s old 10 s later, and gone 1 ms after that.
+        assert_eq!(mean_at(NOW_MS + 10_000), Some((3, 300.0)));
+        assert_eq!(mean_at(NOW_MS + 10_001), Some((2, 400.0)));
+        assert_eq!(mean_at(NOW_MS + 300_001), Some((1, 600.0)));
+        assert_eq!(mean_at(NOW_MS + 600_001), None);
+    }
+
+    #[test]
+    fn dropping_the_oldest_keeps_the_sums_of_the_rest_exact() {
+        let mut held = window_of(&[(1, 0.1), (2, 0.2), (3, 97_123.456_7), (4, 0.3)]);
+        held.drop_before(3);
+        assert_eq!(held.len(), 2);
+        let stats = held.stats(4, Duration::from_secs(1)).unwrap();
+        assert_eq!(stats.count, 2);
+        assert_eq!(stats.mean_price, (97_123.456_7 + 0.3) / 2.0);
+        held.drop_before(5);
+        assert_eq!((held.len(), held.newest_ms()), (0, None));
+        held.push(&sample(6, 5.0));
+        assert_eq!(held.stats(6, WINDOW).unwrap().mean_price, 5.0);
+    }
+
+    #[test]
+    fn samples_fetched_in_the_same_millisecond_are_all_held() {
+        let held = window_of(&[(1, 10.0), (2, 20.0), (2, 40.0)]);
+        assert_eq!((held.len(), held.held_at_newest()), (3, 2));
+        let stats = held.stats(2, Duration::from_millis(0)).unwrap();
+        assert_eq!((stats.count, stats.mean_price), (2, 30.0));
+    }
+
+    #[test]
+    fn an_empty_window_has_no_stats() {
+        assert_eq!(Window::default().stats(NOW_MS, WINDOW), None);
+    }
+}
