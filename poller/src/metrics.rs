@@ -8,6 +8,8 @@ use prometheus::{
     Registry,
 };
 
+use crate::backoff::Hold;
+
 /// Provider latency buckets in seconds: from a nearby fake (5 ms) to the longest timeout.
 const FETCH_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -18,6 +20,8 @@ pub struct PollerMetrics {
     fetches: IntCounterVec,
     fetch_duration: HistogramVec,
     backed_off: IntGaugeVec,
+    failures_in_a_row: IntGaugeVec,
+    probes: IntCounterVec,
     ticks: IntCounterVec,
     last_price: Gauge,
     last_sample_time: Gauge,
@@ -54,7 +58,30 @@ impl PollerMetrics {
                 IntGaugeVec::new(
                     Opts::new(
                         "poller_provider_backed_off",
-                        "1 while a provider is backed off after failures or a rate limit.",
+                        "1 while a provider sits out ticks, by reason: overload (429, 408, 5xx, \
+                         timeouts, connection errors, rate-limit bodies) or retry_after (its own \
+                         Retry-After).",
+                    ),
+                    &["provider", "reason"],
+                ),
+            ),
+            failures_in_a_row: register(
+                registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "poller_provider_failures_in_a_row",
+                        "Failed attempts in a row, of any kind, backed off or not; 0 once a \
+                         provider answers with a price.",
+                    ),
+                    &["provider"],
+                ),
+            ),
+            probes: register(
+                registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "poller_probes_total",
+                        "Backed-off providers asked early because the last tick stored no price.",
                     ),
                     &["provider"],
                 ),
@@ -110,10 +137,26 @@ impl PollerMetrics {
             .observe(latency.as_secs_f64());
     }
 
-    pub fn set_backed_off(&self, provider: &str, backed_off: bool) {
-        self.backed_off
+    /// Shows `provider`'s series from the start: not backed off, no failures, no probes.
+    pub fn provider_asked(&self, provider: &str) {
+        self.provider_state(provider, None, 0);
+        self.probes.with_label_values(&[provider]);
+    }
+
+    /// Where `provider` stands: why it sits out ticks (if it does) and its failures in a row.
+    pub fn provider_state(&self, provider: &str, hold: Option<Hold>, failures_in_a_row: u32) {
+        for reason in [Hold::Overload, Hold::RetryAfter] {
+            self.backed_off
+                .with_label_values(&[provider, reason.label()])
+                .set(i64::from(hold == Some(reason)));
+        }
+        self.failures_in_a_row
             .with_label_values(&[provider])
-            .set(i64::from(backed_off));
+            .set(i64::from(failures_in_a_row));
+    }
+
+    pub fn probed(&self, provider: &str) {
+        self.probes.with_label_values(&[provider]).inc();
     }
 
     pub fn ticked(&self, result: &str) {

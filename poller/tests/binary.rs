@@ -150,6 +150,49 @@ async fn failures_are_logged_in_one_short_json_line_each() {
 }
 
 #[tokio::test]
+async fn a_failure_repeated_every_tick_is_one_warning() {
+    let upstream = MockServer::start().await;
+    let two_pairs = r#"{"error":[],"result":{"XXBTZUSD":{"c":["78754.0","1"]},"XETHZUSD":{"c":["3000.0","1"]}}}"#;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_raw(two_pairs, "application/json"))
+        .mount(&upstream)
+        .await;
+    let url = format!("{}/kraken", upstream.uri());
+    let redis_url = dead_redis_url();
+    let env = [
+        ("POLL_INTERVAL", "200ms"),
+        ("FETCH_TIMEOUT", "150ms"),
+        ("PROVIDERS", "kraken"),
+        ("KRAKEN_URL", url.as_str()),
+        ("REDIS_URL", redis_url.as_str()),
+    ];
+    let poller = RunningBinary::start(BINARY, &env).await;
+    eventually(
+        "kraken asked 6 times",
+        Duration::from_secs(10),
+        async || (upstream.received_requests().await.unwrap().len() >= 6).then_some(()),
+    )
+    .await;
+    poller.signal(Signal::SIGTERM);
+    let (status, logs) = poller.exited(Duration::from_secs(5)).await;
+    assert!(status.success(), "{status}");
+
+    let about_kraken: Vec<&String> = logs.iter().filter(|l| l.contains("kraken")).collect();
+    let warnings: Vec<&&String> = about_kraken
+        .iter()
+        .filter(|line| line.contains(r#""level":"WARN""#))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{about_kraken:#?}");
+    let expected = "kraken: wrong market: more than one pair in the result; \
+                    asked again at the next tick";
+    assert!(warnings[0].contains(expected), "{about_kraken:#?}");
+    assert!(
+        !about_kraken.iter().any(|line| line.contains("backed off")),
+        "{about_kraken:#?}"
+    );
+}
+
+#[tokio::test]
 async fn sigterm_mid_tick_exits_0_at_once() {
     let upstream = MockServer::start().await;
     Mock::given(any())

@@ -1,4 +1,4 @@
-//! One tick: ask every provider that is not backed off, all at once, under one deadline;
+//! One tick: ask every provider that is due (see `backoff`), all at once, under one deadline;
 //! combine the valid answers; hand the sample to the Redis writer.
 //!
 //! Asking all providers concurrently keeps a tick as long as the slowest answer within the
@@ -6,6 +6,7 @@
 //! to compare every time, which is what makes a wrong one detectable.
 
 mod ask;
+mod record;
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -16,21 +17,23 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 
 use self::ask::{Outcome, ask_all};
-use crate::backoff::Backoff;
+use self::record::ProviderLog;
+use crate::backoff::{Pacing, Turn};
 use crate::combine::{Agreement, NoPrice, Quote, combine};
 use crate::config::ProviderConfig;
 use crate::fetch::Fetcher;
 use crate::metrics::PollerMetrics;
-use crate::providers::{Provider, ProviderError};
+use crate::providers::Provider;
 use crate::schedule::{Heartbeat, Schedule};
 
 struct ProviderSlot {
     config: ProviderConfig,
-    backoff: Backoff,
+    log: ProviderLog,
 }
 
 pub struct PricePoller {
     providers: Vec<ProviderSlot>,
+    pacing: Pacing,
     fetcher: Fetcher,
     fetch_timeout: Duration,
     samples: mpsc::Sender<Sample>,
@@ -48,14 +51,15 @@ impl PricePoller {
         heartbeat: Heartbeat,
     ) -> Self {
         for config in &providers {
-            metrics.set_backed_off(config.provider.name(), false);
+            metrics.provider_asked(config.provider.name());
         }
         Self {
+            pacing: Pacing::new(providers.len(), poll_interval),
             providers: providers
                 .into_iter()
                 .map(|config| ProviderSlot {
                     config,
-                    backoff: Backoff::new(poll_interval),
+                    log: ProviderLog::default(),
                 })
                 .collect(),
             fetcher: Fetcher::new(fetch_timeout),
@@ -85,7 +89,8 @@ impl PricePoller {
     async fn tick(&mut self, scheduled: Instant) {
         self.heartbeat.beat();
         let fetched_at = SystemTime::now();
-        let asked = self.due_providers(scheduled);
+        let turn = self.pacing.turn(scheduled);
+        let asked = self.asked(&turn);
         let outcomes = ask_all(&self.fetcher, asked, self.fetch_timeout, &self.metrics).await;
         let quotes = self.quotes(&outcomes);
         let decision = combine(&quotes);
@@ -96,6 +101,7 @@ impl PricePoller {
         for (index, outcome) in &outcomes {
             self.record(*index, outcome, outliers, scheduled);
         }
+        self.pacing.tick_ended(decision.is_ok());
         let summary = format!(
             "{} valid answers from {} providers asked ({} backed off)",
             quotes.len(),
@@ -109,13 +115,15 @@ impl PricePoller {
         self.heartbeat.beat();
     }
 
-    /// The providers to ask at the tick scheduled for `scheduled`, with their indexes.
-    fn due_providers(&self, scheduled: Instant) -> Vec<(usize, ProviderConfig)> {
-        self.providers
-            .iter()
-            .enumerate()
-            .filter(|(_, slot)| slot.backoff.is_due(scheduled))
-            .map(|(index, slot)| (index, slot.config.clone()))
+    /// The providers of `turn`, with their indexes; meters and logs a probe.
+    fn asked(&self, turn: &Turn) -> Vec<(usize, ProviderConfig)> {
+        if let Some(index) = turn.probe {
+            let name = self.providers[index].config.provider.name();
+            log::debug!("probing {name}, backed off: the last tick stored no price");
+            self.metrics.probed(name);
+        }
+        turn.asked()
+            .map(|index| (index, self.providers[index].config.clone()))
             .collect()
     }
 
@@ -130,6 +138,38 @@ impl PricePoller {
                 })
             })
             .collect()
+    }
+
+    /// Metrics, back-off and logs for one provider's outcome.
+    fn record(
+        &mut self,
+        index: usize,
+        outcome: &Outcome,
+        outliers: &[Provider],
+        scheduled: Instant,
+    ) {
+        let slot = &mut self.providers[index];
+        let provider = slot.config.provider;
+        let name = provider.name();
+        match outcome {
+            Ok(price) => {
+                let outvoted = outliers.contains(&provider);
+                let failures = self.pacing.succeeded(index);
+                slot.log
+                    .answered(name, *price, outvoted, failures, &self.metrics);
+            }
+            Err(err) => {
+                let answered = Instant::now();
+                let was_held = self.pacing.backoff(index).hold().is_some();
+                let retry = err.retry(SystemTime::now());
+                let until = self.pacing.failed(index, scheduled, answered, retry);
+                let wait = until.map(|until| until.saturating_duration_since(answered));
+                slot.log.failed(name, err, wait, was_held, &self.metrics);
+            }
+        }
+        let backoff = self.pacing.backoff(index);
+        let hold = backoff.hold().map(|(hold, _)| hold);
+        self.metrics.provider_state(name, hold, backoff.failures());
     }
 
     /// Builds the tick's sample from the providers' `agreement`, logs and meters it, and hands
@@ -165,55 +205,6 @@ impl PricePoller {
     fn store_nothing(&self, no_price: &NoPrice, summary: &str) {
         log::debug!("tick: {summary}; nothing stored: {no_price}");
         self.metrics.ticked(no_price.label());
-    }
-
-    /// Metrics, back-off and logs for one provider's outcome.
-    fn record(
-        &mut self,
-        index: usize,
-        outcome: &Outcome,
-        outliers: &[Provider],
-        scheduled: Instant,
-    ) {
-        let slot = &mut self.providers[index];
-        let provider = slot.config.provider;
-        let name = provider.name();
-        match outcome {
-            Ok(price) => {
-                let outvoted = outliers.contains(&provider);
-                self.metrics
-                    .fetched(name, if outvoted { "outlier" } else { "ok" });
-                if outvoted {
-                    log::warn!("{name}: {price:.2} USD disagrees with the other providers");
-                }
-                let failures = slot.backoff.succeeded();
-                if failures > 0 {
-                    log::info!("{name} recovered after {failures} failed attempts");
-                    self.metrics.set_backed_off(name, false);
-                }
-            }
-            Err(err) => record_failure(slot, err, scheduled, &self.metrics),
-        }
-    }
-}
-
-/// Back-off, metrics and logs for one provider's failure.
-fn record_failure(
-    slot: &mut ProviderSlot,
-    err: &ProviderError,
-    scheduled: Instant,
-    metrics: &PollerMetrics,
-) {
-    let name = slot.config.provider.name();
-    metrics.fetched(name, err.outcome());
-    let retry_after = err.retry_after().map(|r| r.delay(SystemTime::now()));
-    let now = Instant::now();
-    let next = slot.backoff.failed(scheduled, now, retry_after);
-    let wait = next.saturating_duration_since(now);
-    log::warn!("{name}: {err}; next attempt in {wait:.1?}");
-    if slot.backoff.failures() == 1 {
-        log::info!("{name} backed off until it answers again");
-        metrics.set_backed_off(name, true);
     }
 }
 

@@ -1,15 +1,20 @@
 //! Why a provider gave no usable price, kept short: a status, a classification and at most a
 //! line of the provider's own words, never a body.
 
-use std::time::Duration;
+use std::ops::RangeInclusive;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
 use super::answer::BodyProblem;
-use crate::backoff::RetryAfter;
+use crate::backoff::{Retry, RetryAfter};
 
 /// How much of a provider's text (an error message, a field name) goes into an error.
 const MAX_REASON_CHARS: usize = 120;
+
+/// 408: the server gave up waiting for the request, a sign of its load or of the network.
+const REQUEST_TIMEOUT: u16 = 408;
+const SERVER_ERRORS: RangeInclusive<u16> = 500..=599;
 
 /// Why a provider gave no usable price. Messages are short by construction: a status, a
 /// classification and at most [`MAX_REASON_CHARS`] of the provider's own words, never a body.
@@ -75,6 +80,36 @@ impl ProviderError {
             _ => None,
         }
     }
+
+    /// When to ask again, by what the failure says (see `backoff`): a `Retry-After` counted
+    /// from `now` when there is one, a back-off for overload signals, the next tick otherwise.
+    pub fn retry(&self, now: SystemTime) -> Retry {
+        if let Some(retry_after) = self.retry_after() {
+            Retry::After(retry_after.delay(now))
+        } else if self.is_overload() {
+            Retry::BackOff
+        } else {
+            Retry::NextTick
+        }
+    }
+
+    /// Whether the provider is overloaded or out of reach, rather than answering at once with
+    /// something unusable.
+    fn is_overload(&self) -> bool {
+        match self {
+            ProviderError::RateLimited { .. }
+            | ProviderError::Timeout(_)
+            | ProviderError::Transport(_) => true,
+            ProviderError::HttpStatus { status, .. } => {
+                *status == REQUEST_TIMEOUT || SERVER_ERRORS.contains(status)
+            }
+            ProviderError::ErrorWithOk(_)
+            | ProviderError::InvalidBody(_)
+            | ProviderError::UnexpectedJson(_)
+            | ProviderError::WrongMarket(_)
+            | ProviderError::Implausible(_) => false,
+        }
+    }
 }
 
 /// The first words of a provider's text, on one line.
@@ -101,6 +136,71 @@ pub(crate) fn text_of(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn http(status: u16, retry_after: Option<RetryAfter>) -> ProviderError {
+        ProviderError::HttpStatus {
+            status,
+            reason: "HTML page instead of JSON".to_owned(),
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn only_overload_signals_back_off_and_a_retry_after_always_wins() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let limited = |status| ProviderError::RateLimited {
+            status,
+            retry_after: None,
+        };
+        for overload in [
+            limited(429),
+            limited(200),
+            http(408, None),
+            http(500, None),
+            http(502, None),
+            http(503, None),
+            http(599, None),
+            ProviderError::Timeout(Duration::from_secs(3)),
+            ProviderError::Transport("Connection refused".into()),
+        ] {
+            assert_eq!(overload.retry(now), Retry::BackOff, "{overload}");
+        }
+        for unusable in [
+            http(301, None),
+            http(400, None),
+            http(401, None),
+            http(404, None),
+            ProviderError::ErrorWithOk("EService:Unavailable".into()),
+            ProviderError::InvalidBody(BodyProblem::Html),
+            ProviderError::InvalidBody(BodyProblem::Empty),
+            ProviderError::InvalidBody(BodyProblem::Truncated),
+            ProviderError::InvalidBody(BodyProblem::TooLarge),
+            ProviderError::UnexpectedJson("missing field `price`".into()),
+            ProviderError::WrongMarket("more than one pair in the result".into()),
+            ProviderError::Implausible(0.0),
+        ] {
+            assert_eq!(unusable.retry(now), Retry::NextTick, "{unusable}");
+        }
+        let in_a_minute = now + Duration::from_secs(60);
+        for (err, wait) in [
+            (http(503, Some(RetryAfter::Seconds(600))), 600),
+            (http(400, Some(RetryAfter::Seconds(30))), 30),
+            (http(404, Some(RetryAfter::At(in_a_minute))), 60),
+            (
+                ProviderError::RateLimited {
+                    status: 429,
+                    retry_after: Some(RetryAfter::Seconds(7)),
+                },
+                7,
+            ),
+        ] {
+            assert_eq!(
+                err.retry(now),
+                Retry::After(Duration::from_secs(wait)),
+                "{err}"
+            );
+        }
+    }
 
     #[test]
     fn short_cuts_long_text_and_keeps_it_on_one_line() {

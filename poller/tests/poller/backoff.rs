@@ -10,8 +10,8 @@ use wiremock::MockServer;
 
 use crate::fixtures::fixture;
 use crate::support::{
-    INTERVAL, PATIENCE, Scripted, a_sample_where, at_least_samples, fetches, json, metric,
-    metric_reaches, ok, samples, serve, sources, start_poller, stop,
+    INTERVAL, PATIENCE, Scripted, a_sample_where, at_least_samples, backed_off, fetches, json,
+    metric, metric_reaches, ok, samples, serve, sources, start_poller, stop,
 };
 
 /// Asked every tick and always valid: they carry the price while the others fail.
@@ -23,13 +23,11 @@ async fn steady_providers(upstream: &MockServer) {
     }
 }
 
-/// Kraken's answer while it is down.
+/// Kraken's answer while it is down: its unavailable body with a 503, as it is also served
+/// (an overload signal; the same body with 200 is asked again at the next tick, see
+/// `pacing.rs`).
 fn kraken_down() -> wiremock::ResponseTemplate {
-    json(200, fixture("kraken/unavailable.json"))
-}
-
-fn backed_off(provider: Provider) -> String {
-    format!(r#"poller_provider_backed_off{{provider="{provider}"}}"#)
+    json(503, fixture("kraken/unavailable.json"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,6 +76,15 @@ async fn a_retry_after_in_seconds_is_honoured_from_the_answer() {
     let providers = [Provider::Coinbase, Provider::Gemini, Provider::Bitfinex];
     let poller = start_poller(&redis.url(), &upstream, &providers).await;
 
+    eventually(
+        "coinbase backed off for its Retry-After",
+        PATIENCE,
+        async || {
+            let gauge = metric(&poller, &backed_off(Provider::Coinbase, "retry_after")).await;
+            (gauge == Some(1.0)).then_some(())
+        },
+    )
+    .await;
     a_sample_where(&redis, "a sample from coinbase", |s| {
         sources(s) == ["coinbase", "gemini", "bitfinex"]
     })
@@ -159,9 +166,9 @@ async fn a_provider_that_keeps_failing_is_asked_after_2_then_4_then_8_intervals(
             .iter()
             .all(|s| !s.sources.contains(&"kraken".to_owned()))
     );
-    metric_reaches(&poller, &fetches(Provider::Kraken, "error_body"), 4.0).await;
+    metric_reaches(&poller, &fetches(Provider::Kraken, "http_error"), 4.0).await;
     assert_eq!(
-        metric(&poller, &backed_off(Provider::Kraken)).await,
+        metric(&poller, &backed_off(Provider::Kraken, "overload")).await,
         Some(1.0)
     );
     stop(poller).await;
@@ -178,7 +185,8 @@ async fn a_provider_that_recovers_is_asked_and_counted_again() {
     let poller = start_poller(&redis.url(), &upstream, &providers).await;
 
     eventually("kraken backed off", PATIENCE, async || {
-        (metric(&poller, &backed_off(Provider::Kraken)).await == Some(1.0)).then_some(())
+        (metric(&poller, &backed_off(Provider::Kraken, "overload")).await == Some(1.0))
+            .then_some(())
     })
     .await;
     a_sample_where(&redis, "kraken back in the samples", |s| {
@@ -186,7 +194,7 @@ async fn a_provider_that_recovers_is_asked_and_counted_again() {
     })
     .await;
     assert_eq!(
-        metric(&poller, &backed_off(Provider::Kraken)).await,
+        metric(&poller, &backed_off(Provider::Kraken, "overload")).await,
         Some(0.0)
     );
     stop(poller).await;

@@ -9,5 +9,6 @@ mod support;
 
 mod backoff;
 mod health;
+mod pacing;
 mod prices;
 mod redis;

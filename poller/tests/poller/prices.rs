@@ -11,8 +11,9 @@ use wiremock::{MockServer, ResponseTemplate};
 
 use crate::fixtures::{OkBody, fixture};
 use crate::support::{
-    INTERVAL, agreeing_price, at_least_samples, fetches, get, json, median_of_all_agreeing_prices,
-    metric, metric_reaches, names, ok, requests_to, samples, serve, sources, start_poller, stop,
+    INTERVAL, agreeing_price, at_least_samples, backed_off, fetches, get, json,
+    median_of_all_agreeing_prices, metric, metric_reaches, names, ok, requests_to, samples, serve,
+    sources, start_poller, stop, ticks_so_far,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,23 +187,29 @@ async fn a_tick_without_a_valid_answer_stores_nothing() {
         3.0,
     )
     .await;
-    for (provider, outcome) in [
-        (Provider::Coinbase, "http_error"),
-        (Provider::Kraken, "error_body"),
-        (Provider::Bitstamp, "invalid_body"),
-        (Provider::Gemini, "timeout"),
-        (Provider::Bitfinex, "invalid_body"),
-        (Provider::Coingecko, "wrong_market"),
+    // A 502 and a timeout are overload signals: backed off. The others answered at once with
+    // something unusable: asked again every tick.
+    let ticks = ticks_so_far(&poller).await;
+    for (provider, outcome, overloaded) in [
+        (Provider::Coinbase, "http_error", true),
+        (Provider::Kraken, "error_body", false),
+        (Provider::Bitstamp, "invalid_body", false),
+        (Provider::Gemini, "timeout", true),
+        (Provider::Bitfinex, "invalid_body", false),
+        (Provider::Coingecko, "wrong_market", false),
     ] {
-        assert!(
-            metric(&poller, &fetches(provider, outcome))
-                .await
-                .unwrap_or(0.0)
-                >= 1.0,
-            "{provider} {outcome}"
+        let failures = metric(&poller, &fetches(provider, outcome)).await;
+        let failures = failures.unwrap_or(0.0);
+        assert!(failures >= 1.0, "{provider} {outcome}");
+        let overload = metric(&poller, &backed_off(provider, "overload")).await;
+        assert_eq!(
+            overload,
+            Some(f64::from(u8::from(overloaded))),
+            "{provider}"
         );
-        let backed_off = format!(r#"poller_provider_backed_off{{provider="{provider}"}}"#);
-        assert_eq!(metric(&poller, &backed_off).await, Some(1.0), "{provider}");
+        if !overloaded {
+            assert!(failures >= ticks, "{provider}: {failures} in {ticks} ticks");
+        }
     }
     assert!(samples(&redis).await.is_empty());
     assert_eq!(get(&poller, "/healthz").await.0, StatusCode::OK);

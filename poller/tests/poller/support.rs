@@ -1,6 +1,7 @@
 //! What the whole-poller tests share: a fake exchange per provider, the poller started against
 //! them and a real Redis, and readers of what it stored and measured.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -96,6 +97,48 @@ impl Respond for Scripted {
     }
 }
 
+/// Answers `before` until [`Switch::flip`] is called on it or on any of its clones, then
+/// `after`: one switch can end an outage of every provider at once.
+#[derive(Clone)]
+pub struct Switch {
+    flipped: Arc<AtomicBool>,
+    before: ResponseTemplate,
+    after: ResponseTemplate,
+}
+
+impl Switch {
+    pub fn new(before: ResponseTemplate, after: ResponseTemplate) -> Self {
+        Self {
+            flipped: Arc::default(),
+            before,
+            after,
+        }
+    }
+
+    /// Another pair of answers, switched by the same flip.
+    pub fn also(&self, before: ResponseTemplate, after: ResponseTemplate) -> Self {
+        Self {
+            flipped: self.flipped.clone(),
+            before,
+            after,
+        }
+    }
+
+    pub fn flip(&self) {
+        self.flipped.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Respond for Switch {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        if self.flipped.load(Ordering::SeqCst) {
+            self.after.clone()
+        } else {
+            self.before.clone()
+        }
+    }
+}
+
 pub async fn requests_to(upstream: &MockServer, provider: Provider) -> usize {
     let wanted = url_path(provider);
     upstream
@@ -176,6 +219,21 @@ pub async fn metric_reaches(server: &TestServer, series: &str, at_least: f64) {
         (metric(server, series).await.unwrap_or(0.0) >= at_least).then_some(())
     })
     .await
+}
+
+/// Ticks ended so far, whatever their result.
+pub async fn ticks_so_far(server: &TestServer) -> f64 {
+    let mut ticks = 0.0;
+    for result in ["stored", "no_valid_answer", "no_majority"] {
+        let series = format!(r#"poller_ticks_total{{result="{result}"}}"#);
+        ticks += metric(server, &series).await.unwrap_or(0.0);
+    }
+    ticks
+}
+
+/// The back-off gauge of `provider` for `reason`: `overload` or `retry_after`.
+pub fn backed_off(provider: Provider, reason: &str) -> String {
+    format!(r#"poller_provider_backed_off{{provider="{provider}",reason="{reason}"}}"#)
 }
 
 pub fn fetches(provider: Provider, outcome: &str) -> String {
