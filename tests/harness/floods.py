@@ -5,17 +5,22 @@
 - `idle_keepalive`: each connection sends one complete request, reads the answer, and then sends
   nothing, holding the keep-alive connection open.
 
-A flood runs in a child process (`start`), so that its thousands of sockets never slow down the
+A flood runs in a child process (`Flood`), so that its thousands of sockets never slow down the
 caller's own measurements (a normal client timing its answers meanwhile).
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import dataclasses
+import json
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
+HARNESS_PARENT = Path(__file__).resolve().parents[1]
 BATCH = 100
 """Connections opened at once: more would overflow the server's listen backlog in one burst."""
 
@@ -122,37 +127,43 @@ async def _flood(kind: str, port: int, count: int, path: str, hold_for: float, d
     return result
 
 
-def _child(queue, kind: str, port: int, count: int, path: str, hold_for: float, drip_every: float) -> None:
-    from .processes import raise_open_files_limit
-
-    raise_open_files_limit()
-    queue.put(asyncio.run(_flood(kind, port, count, path, hold_for, drip_every)))
-
-
 class Flood:
-    """A flood running in a child process; `result()` waits for it."""
+    """A flood running in a child Python process (`python3 -m harness.floods`); `result()`
+    waits for it and reads the JSON it prints."""
 
     def __init__(self, kind: str, port: int, count: int, path: str, hold_for: float, drip_every: float = 1.0):
         assert kind in ("slow-headers", "idle-keepalive"), kind
-        context = multiprocessing.get_context("spawn")
-        self._queue = context.Queue()
-        self._process = context.Process(
-            target=_child, args=(self._queue, kind, port, count, path, hold_for, drip_every), daemon=True
-        )
         self.hold_for = hold_for
-
-    def start(self) -> "Flood":
-        self._process.start()
-        return self
+        argv = [sys.executable, "-m", "harness.floods", kind, str(port), str(count), path, str(hold_for), str(drip_every)]
+        self._process = subprocess.Popen(
+            argv, cwd=HARNESS_PARENT, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+        )
 
     def result(self) -> FloodResult:
-        result = self._queue.get(timeout=self.hold_for + 60)
-        self._process.join(10)
-        return result
+        output, _ = self._process.communicate(timeout=self.hold_for + 60)
+        if self._process.returncode != 0:
+            raise RuntimeError(f"the flood failed with status {self._process.returncode}")
+        data = json.loads(output)
+        data["statuses"] = {int(status): count for status, count in data["statuses"].items()}
+        return FloodResult(**data)
 
     def __enter__(self) -> "Flood":
         return self
 
     def __exit__(self, *_exc) -> None:
-        if self._process.is_alive():
+        if self._process.poll() is None:
             self._process.kill()
+            self._process.wait()
+
+
+def main() -> None:
+    from .processes import raise_open_files_limit
+
+    kind, port, count, path, hold_for, drip_every = sys.argv[1:]
+    raise_open_files_limit()
+    result = asyncio.run(_flood(kind, int(port), int(count), path, float(hold_for), float(drip_every)))
+    print(json.dumps(dataclasses.asdict(result)))
+
+
+if __name__ == "__main__":
+    main()
