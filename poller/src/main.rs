@@ -1,3 +1,5 @@
+//! The `poller` binary: configuration from the environment, then `poller::run` (see the library).
+
 fn main() -> std::process::ExitCode {
     common::service::main(
         "poller",
