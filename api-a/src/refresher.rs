@@ -32,6 +32,7 @@ struct RefreshMetrics {
     errors: IntCounter,
     full_reads: IntCounter,
     last_success: Gauge,
+    latest_sample: Gauge,
     samples: IntGauge,
 }
 
@@ -58,6 +59,13 @@ impl RefreshMetrics {
                 Gauge::new(
                     "price_snapshot_last_success_timestamp_seconds",
                     "Unix time of the last successful read of the samples from Redis.",
+                ),
+            ),
+            latest_sample: register(
+                registry,
+                Gauge::new(
+                    "price_latest_sample_timestamp_seconds",
+                    "When the newest sample in Redis was fetched, in Unix seconds (0: none yet).",
                 ),
             ),
             samples: register(
@@ -106,8 +114,15 @@ async fn refresh_forever(
         let changed = was_available.replace(outcome.is_ok()) != Some(outcome.is_ok());
         match outcome {
             Ok(refreshed) => {
-                let held = sender.borrow().window.len();
+                let (held, latest_ms) = {
+                    let snapshot = sender.borrow();
+                    let latest_ms = snapshot.latest.as_ref().map(|s| s.fetched_at_ms);
+                    (snapshot.window.len(), latest_ms)
+                };
                 metrics.last_success.set(now_ms() as f64 / 1000.0);
+                metrics
+                    .latest_sample
+                    .set(latest_ms.map_or(0.0, |ms| ms as f64 / 1000.0));
                 metrics.samples.set(held as i64);
                 if refreshed == Refreshed::Fully {
                     metrics.full_reads.inc();

@@ -4,4 +4,5 @@
 mod http;
 mod outages;
 mod prices;
+mod refresh;
 mod support;
