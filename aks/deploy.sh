@@ -50,9 +50,11 @@ for arg in "${ARGS[@]}"; do
   esac
 done
 overlay=$(flavour_overlay "$AKS_INGRESS_FLAVOUR")
-case $mode in
-  build) require_tools az git ;;
-  *) require_tools az git kubectl kubelogin curl jq ;;
+case $AKS_PLATFORM:$mode in
+  aks:build) require_tools az git ;;
+  aks:*) require_tools az git kubectl kubelogin curl jq ;;
+  kind:build) require_tools docker git curl ;;
+  kind:*) require_tools docker git kubectl curl jq ;;
 esac
 if [ -n "$AKS_DEPLOYER_GROUP_ID" ] && ! [[ $AKS_DEPLOYER_GROUP_ID =~ ^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$ ]]; then
   die "AKS_DEPLOYER_GROUP_ID must be an object ID (GUID), got '$AKS_DEPLOYER_GROUP_ID'"
@@ -61,16 +63,10 @@ fi
 announce_mode
 
 step "Registry"
-resolve_acr_name
+on_kind || resolve_acr_name
 show_settings
-if login_server=$(query az acr show --name "$AKS_ACR_NAME" --query loginServer --output tsv); then
-  note "registry $login_server"
-elif [ "$DRY_RUN" = true ]; then
-  login_server="$AKS_ACR_NAME.azurecr.io"
-  note "dry run: registry $AKS_ACR_NAME does not exist yet (aks/create-cluster.sh creates it); assuming $login_server"
-else
-  die "registry $AKS_ACR_NAME not found (run aks/create-cluster.sh, or set AKS_ACR_NAME)"
-fi
+login_server=$(registry_login_server)
+note "registry $login_server"
 
 step "Image tag"
 if [ -n "$AKS_IMAGE_TAG" ]; then
@@ -101,13 +97,10 @@ if [ "$mode" != build ]; then
 fi
 
 # image_digest NAME: the registry's digest of btc-price/NAME:$tag, empty if it is not there.
-image_digest() {
-  query az acr repository show --name "$AKS_ACR_NAME" --image "btc-price/$1:$tag" \
-    --query digest --output tsv 2>/dev/null || true
-}
+image_digest() { registry_digest "btc-price/$1:$tag"; }
 
 if [ "$mode" != deploy ]; then
-  step "Build the images in the registry (az acr build)"
+  step "Build the images into the registry (az acr build; docker build and push on kind)"
   rust_image=$(third_party_ref rust-build-base "$login_server")
   for name in "${IMAGES[@]}"; do
     digest=$(image_digest "$name")
@@ -117,8 +110,15 @@ if [ "$mode" != deploy ]; then
     fi
     # The build context is the repository root (minus .dockerignore); --target picks the stage;
     # the build base is the registry's copy (Docker Hub's anonymous pull limit, create-cluster.sh).
-    run az acr build --registry "$AKS_ACR_NAME" --image "btc-price/$name:$tag" --target "$name" \
-      --build-arg "RUST_IMAGE=$rust_image" --file Dockerfile --platform linux/amd64 .
+    if on_kind; then
+      # The end-to-end job: built by the local Docker engine and pushed to the kind registry.
+      run docker build --target "$name" --build-arg "RUST_IMAGE=$rust_image" \
+        --tag "$login_server/btc-price/$name:$tag" --file Dockerfile .
+      run docker push "$login_server/btc-price/$name:$tag"
+    else
+      run az acr build --registry "$AKS_ACR_NAME" --image "btc-price/$name:$tag" --target "$name" \
+        --build-arg "RUST_IMAGE=$rust_image" --file Dockerfile --platform linux/amd64 .
+    fi
   done
   if [ "$mode" = build ]; then
     note "images built; deploy them with: aks/deploy.sh --skip-build (AKS_IMAGE_TAG=$tag)"

@@ -19,9 +19,29 @@ third_party_field() {
 # (docker.io/library/redis:8.10-alpine -> third-party/library/redis:8.10-alpine).
 third_party_copy() { printf 'third-party/%s' "${1#docker.io/}"; }
 
-# registry_digest REPOSITORY:TAG: its digest in $AKS_ACR_NAME, empty when it is not there.
+# registry_digest REPOSITORY:TAG: its digest in the registry ($AKS_ACR_NAME, or the kind cluster's
+# local registry, asked over the registry API), empty when it is not there.
 registry_digest() {
-  query az acr repository show --name "$AKS_ACR_NAME" --image "$1" --query digest --output tsv 2>/dev/null || true
+  if on_kind; then
+    query curl --fail --silent --head --max-time 5 \
+      --header "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" \
+      "http://$KIND_REGISTRY/v2/${1%:*}/manifests/${1##*:}" 2>/dev/null \
+      | tr -d '\r' | sed -n 's/^docker-content-digest: *//Ip' || true
+  else
+    query az acr repository show --name "$AKS_ACR_NAME" --image "$1" --query digest --output tsv 2>/dev/null || true
+  fi
+}
+
+# copy_image SOURCE COPY: SOURCE (by tag or tag@digest) into the registry as COPY, locked on ACR.
+# On kind, skopeo copies every platform with its digests unchanged; the local registry has no locks.
+copy_image() {
+  if on_kind; then
+    run skopeo copy --all --preserve-digests --dest-tls-verify=false "docker://$1" "docker://$KIND_REGISTRY/$2"
+  else
+    run az acr import --name "$AKS_ACR_NAME" --source "$1" --image "$2"
+    # Locked: the tag can no longer be moved or the image deleted, so the copy stays what it was.
+    run az acr repository update --name "$AKS_ACR_NAME" --image "$2" --write-enabled false --delete-enabled false
+  fi
 }
 
 # ensure_third_party_images: each listed image copied into the registry (by digest where one is
@@ -33,17 +53,15 @@ ensure_third_party_images() {
     found=$(registry_digest "$copy")
     if [ -n "$found" ]; then
       [ "$digest" = - ] || [ "$found" = "$digest" ] \
-        || die "$copy in $AKS_ACR_NAME is $found, not $digest as aks/third-party-images.txt says"
+        || die "$copy in the registry is $found, not $digest as aks/third-party-images.txt says"
       note "$copy ($use) exists, $found, unchanged"
       continue
     fi
     if [ "$digest" = - ]; then
-      run az acr import --name "$AKS_ACR_NAME" --source "$source" --image "$copy"
+      copy_image "$source" "$copy"
     else
-      run az acr import --name "$AKS_ACR_NAME" --source "${source%:*}@$digest" --image "$copy"
+      copy_image "${source%:*}@$digest" "$copy"
     fi
-    # Locked: the tag can no longer be moved or the image deleted, so the copy stays what it was.
-    run az acr repository update --name "$AKS_ACR_NAME" --image "$copy" --write-enabled false --delete-enabled false
   done < <(third_party_entries)
 }
 
@@ -57,10 +75,10 @@ third_party_ref() {
   copy=$(third_party_copy "$source")
   found=$(registry_digest "$copy")
   if [ -z "$found" ]; then
-    [ "$DRY_RUN" = true ] || die "$copy is not in $AKS_ACR_NAME: run aks/create-cluster.sh, which copies the third-party images"
+    [ "$DRY_RUN" = true ] || die "$copy is not in the registry: run aks/create-cluster.sh (or aks/kind/create-cluster.sh), which copies the third-party images"
     found=$([ "$digest" != - ] && echo "$digest" || echo "sha256:<digest of $copy>")
   elif [ "$digest" != - ] && [ "$found" != "$digest" ]; then
-    die "$copy in $AKS_ACR_NAME is $found, not $digest as aks/third-party-images.txt says"
+    die "$copy in the registry is $found, not $digest as aks/third-party-images.txt says"
   fi
   printf '%s/%s@%s' "$2" "${copy%:*}" "$found"
 }

@@ -44,9 +44,11 @@ parse_common_args "$@"
 [[ $AKS_RBAC_TIMEOUT =~ ^[0-9]+$ ]] || die "AKS_RBAC_TIMEOUT must be seconds (got '$AKS_RBAC_TIMEOUT')"
 [[ $AKS_INGRESS_TIMEOUT =~ ^[0-9]+m$ ]] || die "AKS_INGRESS_TIMEOUT must be minutes, e.g. 10m (got '$AKS_INGRESS_TIMEOUT')"
 overlay=$(flavour_overlay "$AKS_INGRESS_FLAVOUR")
-case $AKS_INGRESS_FLAVOUR in
-  app-routing) require_tools az kubectl kubelogin jq ;;
-  *) require_tools az kubectl kubelogin helm jq ;;
+case $AKS_PLATFORM:$AKS_INGRESS_FLAVOUR in
+  kind:app-routing) die "the app routing add-on exists on AKS only" ;;
+  kind:*) require_tools kubectl helm jq curl ;;
+  aks:app-routing) require_tools az kubectl kubelogin jq ;;
+  aks:*) require_tools az kubectl kubelogin helm jq ;;
 esac
 announce_mode
 show_settings
@@ -86,17 +88,6 @@ published_chart() {
     || die "chart $1 version $2 is not published (helm show chart: $(tail -n 1 <<<"$chart_yaml")); set a published version (aks/install-ingress.sh -h)"
   note "published: $(sed -n 's/^\(version\|appVersion\): *\(.*\)/\1 \2/p' <<<"$chart_yaml" | paste -sd ' ')"
   printf '%s' "$chart_yaml"
-}
-
-# release_current RELEASE NAMESPACE FINGERPRINT: whether the deployed revision of the release was
-# installed with FINGERPRINT (chart version and settings, recorded as its description), so that a
-# re-run leaves it alone (helm upgrade would add a revision).
-release_current() {
-  local history
-  [ "$KUBE_READY" = true ] || return 1
-  history=$(query helm --kube-context "$AKS_KUBE_CONTEXT" history "$1" --namespace "$2" \
-    --max 1 --output json 2>/dev/null) || history="[]"
-  [ "$(jq -r 'last | select(.status == "deployed") | .description' <<<"$history")" = "$3" ]
 }
 
 if [ -n "$AKS_HOST" ]; then
@@ -159,9 +150,8 @@ else
     # F5's chart pulls nginx/nginx-ingress from Docker Hub by default: the registry's copy instead,
     # by digest (controller.image.digest takes precedence over the tag, chart values.yaml).
     step "Controller image: the registry's copy"
-    resolve_acr_name
-    login_server=$(query az acr show --name "$AKS_ACR_NAME" --query loginServer --output tsv 2>/dev/null) \
-      || login_server="$AKS_ACR_NAME.azurecr.io"
+    on_kind || resolve_acr_name
+    login_server=$(registry_login_server)
     controller_image=$(third_party_ref f5-controller "$login_server")
     note "controller image $controller_image"
     image_args=(--set "controller.image.repository=${controller_image%@*}" --set "controller.image.digest=${controller_image#*@}")

@@ -162,11 +162,38 @@ declare_registry_knob() {
   knob AKS_ACR_NAME "" "container registry name (globally unique); empty: btcprice + the first 8 hex digits of the subscription ID"
 }
 
+# The registry of a kind cluster: a registry container the nodes reach as localhost:5001 (kind's
+# local registry guide, kind.sigs.k8s.io/docs/user/local-registry; aks/kind/create-cluster.sh).
+KIND_REGISTRY=localhost:5001
+
 declare_kube_knobs() {
-  knob AKS_KUBE_CONTEXT "" "kubectl context of the cluster; empty: the cluster name (what az aks get-credentials writes)"
+  knob AKS_PLATFORM aks "aks: the AKS cluster and its registry (az); kind: the local kind cluster of aks/kind/create-cluster.sh and its registry $KIND_REGISTRY (the end-to-end job)"
+  knob AKS_KUBE_CONTEXT "" "kubectl context of the cluster; empty: the cluster name (what az aks get-credentials writes), or kind-<cluster name> on kind"
   knob AKS_HOST "" "public DNS name served over HTTPS with a Let's Encrypt certificate (cert-manager; f5-nginx-ingress only, overlay f5-nginx-ingress-https); also --host NAME; empty: HTTP on the controller's IP"
   knob AKS_INGRESS_FLAVOUR f5-nginx-ingress "ingress controller, and the overlay of that name deployed: f5-nginx-ingress, ingress-nginx (clusters <= 1.35 only) or app-routing"
-  AKS_KUBE_CONTEXT=${AKS_KUBE_CONTEXT:-$AKS_CLUSTER_NAME}
+  case $AKS_PLATFORM in
+    aks) AKS_KUBE_CONTEXT=${AKS_KUBE_CONTEXT:-$AKS_CLUSTER_NAME} ;;
+    kind) AKS_KUBE_CONTEXT=${AKS_KUBE_CONTEXT:-kind-$AKS_CLUSTER_NAME} ;;
+    *) die "AKS_PLATFORM must be aks or kind (got '$AKS_PLATFORM')" ;;
+  esac
+}
+
+on_kind() { [ "${AKS_PLATFORM:-aks}" = kind ]; }
+
+# registry_login_server: where the images are pushed and pulled from: the ACR's login server, or
+# the kind cluster's local registry.
+registry_login_server() {
+  local server
+  if on_kind; then
+    printf '%s' "$KIND_REGISTRY"
+  elif server=$(query az acr show --name "$AKS_ACR_NAME" --query loginServer --output tsv 2>/dev/null); then
+    printf '%s' "$server"
+  elif [ "$DRY_RUN" = true ]; then
+    note "dry run: registry $AKS_ACR_NAME does not exist yet (aks/create-cluster.sh creates it); assuming $AKS_ACR_NAME.azurecr.io"
+    printf '%s.azurecr.io' "$AKS_ACR_NAME"
+  else
+    die "registry $AKS_ACR_NAME not found (run aks/create-cluster.sh, or set AKS_ACR_NAME)"
+  fi
 }
 
 # resolve_acr_name: the default registry name, derived from the subscription so that every script
@@ -208,6 +235,11 @@ ensure_kube_context() {
   if grep -qxF "$AKS_KUBE_CONTEXT" <<<"$contexts"; then
     note "kubectl context $AKS_KUBE_CONTEXT exists"
     KUBE_READY=true
+    return 0
+  fi
+  if on_kind; then
+    [ "$DRY_RUN" = true ] || die "no kubectl context $AKS_KUBE_CONTEXT: create the kind cluster first (aks/kind/create-cluster.sh)"
+    note "dry run: no context $AKS_KUBE_CONTEXT yet (aks/kind/create-cluster.sh creates it), so the cluster queries below are skipped"
     return 0
   fi
   run az aks get-credentials --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" \
@@ -257,6 +289,17 @@ wait_for_cluster_admin() {
     note "not cluster admin yet (the role assignment is propagating); asking again in 10 s ($((SECONDS - started)) s of ${timeout} s)"
     sleep 10
   done
+}
+
+# release_current RELEASE NAMESPACE FINGERPRINT: whether the deployed revision of the release was
+# installed with FINGERPRINT (chart version and settings, recorded as its description), so that a
+# re-run leaves it alone (helm upgrade would add a revision).
+release_current() {
+  local history
+  [ "$KUBE_READY" = true ] || return 1
+  history=$(query helm --kube-context "$AKS_KUBE_CONTEXT" history "$1" --namespace "$2" \
+    --max 1 --output json 2>/dev/null) || history="[]"
+  [ "$(jq -r 'last | select(.status == "deployed") | .description' <<<"$history")" = "$3" ]
 }
 
 # server_minor_version: the cluster's Kubernetes minor version (e.g. 35), empty when unknown.

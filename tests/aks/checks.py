@@ -251,7 +251,28 @@ def check_workflow(path):
             f"{path}: the pipeline must build with aks/deploy.sh --build-only and deploy with --skip-build")
     gate = jobs[deploying[0]].get("if", "")
     require("refs/heads/main" in gate and "push" in gate, f"{path}: deployment must be limited to pushes to main")
-    print(f"  {path}: tests on every PR, deploy on main via OIDC (jobs {deploying}), {len(uses)} actions pinned by SHA, no secrets")
+    e2e = check_e2e_job(path, jobs)
+    print(f"  {path}: tests on every PR, end-to-end on kind for PRs (job {e2e}), deploy on main via OIDC "
+          f"(jobs {deploying}), {len(uses)} actions pinned by SHA, no secrets")
+
+
+# The end-to-end job calls, in this order, the scripts tests/suites/aks.sh dry-runs with AKS_PLATFORM=kind.
+E2E_SCRIPTS = ["aks/kind/create-cluster.sh", "aks/install-ingress.sh", "aks/deploy.sh", "aks/kind/delete-cluster.sh"]
+
+
+def check_e2e_job(path, jobs):
+    e2e = [name for name, job in jobs.items() if job.get("env", {}).get("AKS_PLATFORM") == "kind"]
+    require(len(e2e) == 1, f"{path}: expected one job with AKS_PLATFORM: kind (the end-to-end job), found {e2e}")
+    job = jobs[e2e[0]]
+    require("pull_request" in job.get("if", ""), f"{path}: job {e2e[0]} must run on pull requests")
+    require("id-token" not in job.get("permissions", {}), f"{path}: job {e2e[0]} needs no Azure identity")
+    steps = job["steps"]
+    require("actions/checkout@" in steps[0].get("uses", ""), f"{path}: job {e2e[0]} starts with the checkout")
+    runs = [step.get("run", "").strip() for step in steps[1:]]
+    require(runs == E2E_SCRIPTS and all("uses" not in step for step in steps[1:]),
+            f"{path}: job {e2e[0]} must run exactly {E2E_SCRIPTS}, one script per step, found {runs}")
+    require(steps[-1].get("if") == "always()", f"{path}: job {e2e[0]} must delete the cluster whatever happened")
+    return e2e[0]
 
 
 THIRD_PARTY_USES = {"rust-build-base", "redis", "f5-controller", "isolation-probe"}

@@ -28,9 +28,8 @@ work=$(mktemp -d)
 trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 
 log "shellcheck"
-shellcheck -x aks/lib.sh aks/create-cluster.sh aks/install-ingress.sh aks/deploy.sh aks/destroy.sh \
-  aks/aks-engine/generate.sh tests/suites/aks.sh "$data"/bin/*
-echo "  clean: aks/*.sh, aks/aks-engine/generate.sh, tests/suites/aks.sh, $data/bin/*"
+shellcheck -x aks/*.sh aks/kind/*.sh aks/aks-engine/generate.sh tests/suites/aks.sh "$data"/bin/*
+echo "  clean: aks/*.sh, aks/kind/*.sh, aks/aks-engine/generate.sh, tests/suites/aks.sh, $data/bin/*"
 
 log "yamllint"
 yamllint -s -c "$data/yamllint.yaml" aks/ingress .github/workflows
@@ -406,6 +405,50 @@ check_deploy_more() {
   lacks deploy-no-isolation 'debug pod/'
 }
 
+# The end-to-end job's cluster (aks/kind) and the same install and deploy scripts on it
+# (AKS_PLATFORM=kind): what the job in .github/workflows/ci-cd.yml runs, step by step.
+check_kind() {
+  local root=$1
+  local kind_env=(AKS_PLATFORM=kind AKS_CLUSTER_NAME=btc-price-e2e FAKE_KUBE_CONTEXT=kind-btc-price-e2e FAKE_STATE=present)
+  grep -qE '^  disableDefaultCNI: true$' "$root/aks/kind/cluster.yaml" \
+    || { echo "aks/kind/cluster.yaml must disable kindnet, which enforces no NetworkPolicy" >&2; return 1; }
+  dry kind-new "$root" kind/create-cluster.sh
+  order kind-new '^\? helm show chart cilium --repo https://helm\.cilium\.io --version 1\.18\.6$' \
+    '^\+ docker run' '^\+ kind create cluster' '^\+ docker exec -i btc-price-e2e-worker2 cp /dev/stdin /etc/containerd/certs\.d/localhost:5001/hosts\.toml$' \
+    '^\+ docker network connect kind kind-registry$' '^\+ helm --kube-context kind-btc-price-e2e upgrade cilium cilium' \
+    '^\+ docker run' '^\+ skopeo copy'
+  cmd kind-new '^\+ docker run' '--publish 127\.0\.0\.1:5001:5000 ' '--name kind-registry ' 'registry:3$'
+  cmd kind-new '^\+ kind create cluster' '--name btc-price-e2e ' '--config aks/kind/cluster\.yaml ' \
+    '--image kindest/node:v1\.36\.1@sha256:3489c7674813'
+  cmd kind-new '^\+ helm --kube-context kind-btc-price-e2e upgrade cilium' '--repo https://helm\.cilium\.io ' \
+    '--version 1\.18\.6 ' '--namespace kube-system ' '--wait'
+  cmd kind-new '^\+ docker run .*cloud-provider-kind' '--network kind ' \
+    'registry\.k8s\.io/cloud-provider-kind/cloud-controller-manager:v0\.11\.1$'
+  cmd kind-new '^\+ skopeo copy .*redis' '--all ' '--preserve-digests ' \
+    'docker://docker\.io/library/redis@sha256:ba6e394f6acc.* docker://localhost:5001/third-party/library/redis:8\.10-alpine$'
+  dry kind-again "$root" "${kind_env[@]}" FAKE_HELM_DESCRIPTION=chart=1.18.6 kind/create-cluster.sh
+  nothing_changes kind-again
+
+  dry kind-ingress "$root" "${kind_env[@]}" install-ingress.sh
+  cmd kind-ingress '^\+ helm --kube-context kind-btc-price-e2e upgrade nginx-ingress' \
+    '--set controller\.image\.repository=localhost:5001/third-party/nginx/nginx-ingress '
+  lacks kind-ingress '^[?+] (az|kubelogin) '
+  dry kind-deploy "$root" "${kind_env[@]}" "AKS_IMAGE_TAG=$tag" "AKS_DEPLOYER_GROUP_ID=$group_id" deploy.sh
+  order kind-deploy '^\+ docker build' '^\+ docker push localhost:5001/btc-price/api-a:' \
+    '^\? kubectl kustomize manifests/overlays/f5-nginx-ingress$' '^\+ kubectl --context kind-btc-price-e2e apply -k' \
+    '^\? curl .*/service1/current$' '^\+ kubectl --context kind-btc-price-e2e debug pod/service-a-' \
+    '^\+ kubectl --context kind-btc-price-e2e debug pod/service-b-'
+  cmd kind-deploy '^\+ docker build .*--target poller' "--build-arg '?RUST_IMAGE=localhost:5001/third-party/library/rust@sha256:" \
+    "--tag localhost:5001/btc-price/poller:$tag "
+  has kind-deploy "^# rendered: .*localhost:5001/third-party/library/redis@sha256:ba6e394f6acc"
+  cmd kind-deploy '^\+ kubectl .*debug pod/service-a-' "--image localhost:5001/third-party/library/busybox@sha256:9db7b59979c3"
+  lacks kind-deploy '^[?+] (az|kubelogin) '
+
+  dry kind-delete "$root" "${kind_env[@]}" kind/delete-cluster.sh
+  order kind-delete '^\+ kind delete cluster --name btc-price-e2e$' '^\+ docker rm --force kind-registry$' \
+    '^\+ docker rm --force cloud-provider-kind$'
+}
+
 check_destroy() {
   local root=$1
   dry destroy "$root" FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks destroy.sh
@@ -433,7 +476,8 @@ check_destroy() {
 check_help() {
   local script runbook name
   for script in create-cluster.sh:create-new install-ingress.sh:ingress-f5 deploy.sh:deploy \
-      destroy.sh:destroy aks-engine/generate.sh:aks-engine; do
+      destroy.sh:destroy aks-engine/generate.sh:aks-engine kind/create-cluster.sh:kind-new \
+      kind/delete-cluster.sh:kind-delete; do
     runbook=${script#*:}
     script=${script%:*}
     aks/"$script" -h >"$work/help.out"
@@ -464,6 +508,10 @@ log "deploy.sh --dry-run: build, pin, apply, rollouts, smoke tests, isolation; r
 check_deploy "$PWD"
 check_deploy_more "$PWD"
 echo "  images built per target and pinned to the commit, overlay applied, routes and isolation checked"
+
+log "the end-to-end job's kind cluster, and install-ingress.sh and deploy.sh on it (AKS_PLATFORM=kind)"
+check_kind "$PWD"
+echo "  kind without kindnet, Cilium, local registry wired into the nodes, cloud-provider-kind, third-party copies; the same controller, overlay, smoke tests and probes, no az"
 
 log "destroy.sh: created group deleted, foreign group kept, nothing to delete, no confirmation"
 check_destroy "$PWD"
@@ -530,6 +578,9 @@ mutations() {
   mutate https-host-not-pinned check_https deploy.sh '/echo "      kind: Certificate"$/,+2d'
   mutate cert-manager-not-installed check_https install-ingress.sh 's/run helm --kube-context "$AKS_KUBE_CONTEXT" upgrade cert-manager/true/'
   mutate https-smoke-over-http check_https deploy.sh 's#base_url="https://$AKS_HOST" resolve=#base_url="http://$ip" resolve=#'
+  mutate kind-keeps-kindnet check_kind kind/cluster.yaml 's/disableDefaultCNI: true/disableDefaultCNI: false/'
+  mutate kind-without-cilium check_kind kind/create-cluster.sh 's/run helm --kube-context "$AKS_KUBE_CONTEXT" upgrade cilium/true/'
+  mutate kind-registry-not-wired check_kind kind/create-cluster.sh '/run docker network connect kind/d'
   mutate probe-in-unready-pod check_deploy deploy.sh 's/.type == "Ready" and .status == "True"/true/'
 }
 mutations
