@@ -1,0 +1,96 @@
+# shellcheck shell=bash
+# Checks of aks/create-cluster.sh and aks/destroy.sh for tests/suites/aks.sh, which sources this
+# file and provides the helpers (dry, refused, order, cmd, has, lacks...).
+
+check_create_cluster() {
+  local root=$1
+  dry create-new "$root" FAKE_STATE=absent create-cluster.sh
+  order create-new '^\? az account show' '^\? az group exists --name btc-price-rg' '^\+ az group create' \
+    '^\? az acr check-name' '^\+ az acr create' '^\? az aks get-versions --location westeurope --output json' \
+    'Kubernetes 1\.36\.10: the newest GA' '^\+ az aks create' '^\+ az aks nodepool add' \
+    '^\+ az role assignment create' '^\+ az aks get-credentials' '^\+ kubelogin convert-kubeconfig --login azurecli'
+  # Every third-party image copied into the registry (by digest where one is listed) and locked,
+  # before anything could pull it.
+  local use source digest copy
+  while read -r use source digest; do
+    copy="third-party/${source#docker.io/}"
+    order create-new '^\+ az acr create' "^\\+ az acr import" '^\+ az aks create'
+    cmd create-new "^\\+ az acr import .*--image ${copy//./\\.}\$" \
+      "--source ${source%:*}$([ "$digest" = - ] && echo ":${source##*:}" || echo "@$digest") "
+    cmd create-new "^\\+ az acr repository update .*--image ${copy//./\\.} " '--write-enabled false' '--delete-enabled false'
+  done < <(grep -Ev '^[[:space:]]*(#|$)' "$root/aks/third-party-images.txt")
+  cmd create-new '^\+ az group create' '--location westeurope' 'created-by=aks/create-cluster\.sh'
+  cmd create-new '^\+ az acr create' '--name btcprice0f1e2d3c' '--admin-enabled false'
+  cmd create-new '^\+ az aks create' '--kubernetes-version 1\.36\.10 ' '--tier standard' \
+    '--enable-managed-identity' '--enable-aad ' '--enable-azure-rbac' '--disable-local-accounts' \
+    '--network-plugin azure ' '--network-plugin-mode overlay' '--network-dataplane cilium' '--network-policy cilium' \
+    '--zones 1 2 3 ' '--enable-cluster-autoscaler' '--min-count 3 ' '--max-count 5 ' \
+    '--auto-upgrade-channel patch' '--node-os-upgrade-channel NodeImage' '--attach-acr btcprice0f1e2d3c' '--no-ssh-key' \
+    '--localdns-config aks/localdns\.json'
+  cmd create-new '^\+ az aks nodepool add' '--name apps' '--mode User' '--zones 1 2 3 ' '--enable-cluster-autoscaler' \
+    '--min-count 3 ' '--max-count 6' '--localdns-config aks/localdns\.json'
+  # LocalDNS off on both pools: from 1.37 AKS would turn it on, bypassing the kube-dns allowance.
+  jq -e '. == {mode: "Disabled"}' "$root/aks/localdns.json" >/dev/null \
+    || { echo "aks/localdns.json must disable LocalDNS: $(cat "$root/aks/localdns.json")" >&2; return 1; }
+  cmd create-new '^\+ az role assignment create' "--role 'Azure Kubernetes Service RBAC Cluster Admin'" \
+    '--scope /subscriptions/.*/managedClusters/btc-price-aks'
+  cmd create-new '^\+ az aks get-credentials' '--name btc-price-aks' '--context btc-price-aks'
+}
+
+# The other situations: pinned and unknown versions, re-run, an existing cluster without policies.
+check_create_cluster_more() {
+  local root=$1
+  dry create-pinned "$root" AKS_KUBERNETES_VERSION=1.35.9 AKS_ADMIN_GROUP_IDS="$group_id" create-cluster.sh
+  cmd create-pinned '^\+ az aks create' '--kubernetes-version 1\.35\.9 ' "--aad-admin-group-object-ids $group_id"
+  refused create-unknown-version "$root" "is not offered" AKS_KUBERNETES_VERSION=1.33.9 create-cluster.sh
+
+  # The newest minor of manifests/kubernetes-versions caps the choice, even when a newer one is GA.
+  jq '(.values[] | select(.version == "1.37")) |= (.isPreview = null | .patchVersions = {"1.37.0": {}, "1.37.2": {}})
+      | .values += [{version: "1.38", isPreview: null, capabilities: {supportPlan: ["KubernetesOfficial"]},
+                     patchVersions: {"1.38.1": {upgrades: []}}}]' "$data/get-versions.json" >"$work/get-versions-1.38.json"
+  dry create-capped "$root" FAKE_GET_VERSIONS="$work/get-versions-1.38.json" create-cluster.sh
+  cmd create-capped '^\+ az aks create' '--kubernetes-version 1\.37\.2 '
+  has create-capped 'up to 1\.37 \(manifests/kubernetes-versions\)'
+  refused create-above-cap "$root" "newer than 1.37, the newest minor the manifests are validated for" \
+    FAKE_GET_VERSIONS="$work/get-versions-1.38.json" AKS_KUBERNETES_VERSION=1.38 create-cluster.sh
+
+  dry create-again "$root" FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks create-cluster.sh
+  nothing_changes create-again
+  has create-again '^# third-party/library/redis:8\.10-alpine \(redis\) exists, sha256:ba6e394f'
+  refused create-third-party-drift "$root" "not sha256:ba6e394f6acc2a695ef1b6944f161b9ca813711739be68319fa0db3470673f1d as aks/third-party-images.txt says" \
+    FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks FAKE_THIRD_PARTY_DRIFT=yes create-cluster.sh
+  has create-again 'policy.:.cilium'
+  jq '.policy = "none"' "$data/aks-show.json" >"$work/aks-show-no-policy.json"
+  refused create-no-policy "$root" "enforces no NetworkPolicy" \
+    FAKE_STATE=present FAKE_AKS_SHOW="$work/aks-show-no-policy.json" create-cluster.sh
+}
+
+f5_fingerprint() {
+  echo "chart=2.6.4 values-sha256=$(sha256sum "$1/aks/ingress/f5-nginx-ingress.values.yaml" | cut -c1-16)" \
+    "image=sha256:$(printf '%s' docker.io/nginx/nginx-ingress:5.5.4 | sha256sum | cut -c1-64)"
+}
+
+
+check_destroy() {
+  local root=$1
+  dry destroy "$root" FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks destroy.sh
+  order destroy '^\? az group exists' '^\? az resource list' '^\+ az group delete --name btc-price-rg --yes' \
+    '^\+ kubectl config delete-context btc-price-aks' '^\+ kubectl config delete-cluster btc-price-aks' \
+    '^\+ kubectl config delete-user clusterUser_btc-price-rg_btc-price-aks'
+  lacks destroy '^\+ az aks delete'
+  dry destroy-foreign-group "$root" FAKE_STATE=present FAKE_GROUP_CREATED_BY= destroy.sh
+  order destroy-foreign-group '^\+ az aks delete --resource-group btc-price-rg --name btc-price-aks --yes' \
+    '^\+ az acr delete --resource-group btc-price-rg --name btcprice0f1e2d3c --yes'
+  lacks destroy-foreign-group '^\+ az group delete'
+  dry destroy-nothing "$root" destroy.sh
+  has destroy-nothing 'nothing to delete'
+  nothing_changes destroy-nothing
+  # Without --yes and without the right answer nothing is deleted (and nothing is attempted).
+  : >"$FAKE_LOG"
+  if printf 'no\n' | env FAKE_STATE=present "$root/aks/destroy.sh" >"$work/destroy-unconfirmed.out" 2>&1; then
+    echo "destroy.sh went on without confirmation" >&2
+    return 1
+  fi
+  has destroy-unconfirmed 'not confirmed; nothing deleted'
+  ! grep '^REFUSED' "$FAKE_LOG" >&2
+}
