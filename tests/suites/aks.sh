@@ -208,22 +208,24 @@ check_help
 log "the checks notice a flag that matters when it is removed (each mutated copy must fail)"
 # mutate NAME CHECK FILE SED: a copy of aks/ (with the real manifests) whose FILE is edited by SED.
 mutate() {
-  local name=$1 check=$2 file=$3 expression=$4 copy=$work/mutants/$1 status
-  mkdir -p "$copy"
+  local name=$1 check=$2 file=$3 expression=$4 copy=$work/mutants/$1
+  mkdir -p "$copy/work"
   cp -R aks "$copy/aks"
   ln -s "$PWD/manifests" "$copy/manifests"
   sed -i -e "$expression" "$copy/aks/$file"
   cmp -s "aks/$file" "$copy/aks/$file" && die "mutation $name changed nothing in aks/$file"
-  set +e
-  mkdir -p "$copy/work"
-  # Its runbooks go to its own directory, so those of the real scripts stay for the end.
-  # shellcheck disable=SC2030 # on purpose: only the mutant's checks see this work
-  (set -e; work=$copy/work; "$check" "$copy") >"$work/mutant-$name.log" 2>&1
-  status=$?
-  set -e
-  [ "$status" -ne 0 ] || die "mutation $name went unnoticed by $check"
-  echo "  $name: caught"
+  MUTANTS+=("$name:$check")
+  # Two at a time (the machine's cores). Each mutant has its own copy, work directory and
+  # stand-in log; its exit status is read once all have run.
+  while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n || true; done
+  # shellcheck disable=SC2030 # on purpose: only the mutant's checks see this work and log
+  (
+    set +e
+    (set -e; work=$copy/work; export FAKE_LOG=$copy/fake.log; "$check" "$copy") >"$copy/mutant.log" 2>&1
+    echo $? >"$copy/status"
+  ) &
 }
+MUTANTS=()
 
 # The sed expressions name the scripts' shell variables literally.
 # shellcheck disable=SC2016
@@ -269,6 +271,12 @@ mutations() {
   mutate probe-in-unready-pod check_deploy deploy.sh 's/.type == "Ready" and .status == "True"/true/'
 }
 mutations
+wait
+# shellcheck disable=SC2031 # the suite's own directory: the mutants changed theirs only
+for mutant in "${MUTANTS[@]}"; do
+  [ "$(cat "$work/mutants/${mutant%%:*}/status")" -ne 0 ] || die "mutation ${mutant%%:*} went unnoticed by ${mutant#*:}"
+  echo "  ${mutant%%:*}: caught"
+done
 
 log "the runbooks (--dry-run output): a new cluster, then the controller and the deployment on it"
 for runbook in create-new ingress-f5 deploy; do
