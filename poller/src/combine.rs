@@ -34,6 +34,10 @@ pub struct Agreement {
     pub sources: Vec<Provider>,
     /// The valid answers that were too far from the others.
     pub outliers: Vec<Provider>,
+    /// How far apart the agreeing answers are: (highest − lowest) / price, 0 for one answer.
+    /// Up to about twice [`RELATIVE_TOLERANCE`]; a spread growing toward it means the
+    /// exchanges drift apart (or one lags) before any of them is outvoted.
+    pub spread_ratio: f64,
 }
 
 /// Why a tick has no price.
@@ -70,10 +74,14 @@ pub fn combine(quotes: &[Quote]) -> Result<Agreement, NoPrice> {
         });
     }
     let agreeing_prices: Vec<f64> = agreeing.iter().map(|q| q.price_usd).collect();
+    let price_usd = median(&agreeing_prices).expect("a majority is not empty");
+    let highest = agreeing_prices.iter().copied().fold(f64::MIN, f64::max);
+    let lowest = agreeing_prices.iter().copied().fold(f64::MAX, f64::min);
     Ok(Agreement {
-        price_usd: median(&agreeing_prices).expect("a majority is not empty"),
+        price_usd,
         sources: agreeing.iter().map(|q| q.provider).collect(),
         outliers: outliers.iter().map(|q| q.provider).collect(),
+        spread_ratio: (highest - lowest) / price_usd,
     })
 }
 
@@ -115,6 +123,7 @@ mod tests {
         assert_eq!(agreement.price_usd, 78_754.0);
         assert_eq!(agreement.sources, [Coinbase, Kraken, Bitstamp]);
         assert!(agreement.outliers.is_empty());
+        assert_eq!(agreement.spread_ratio, (78_800.0 - 78_700.0) / 78_754.0);
 
         let even = combine(&quotes(&[(Gemini, 78_500.0), (Bitfinex, 79_000.0)])).unwrap();
         assert_eq!(even.price_usd, 78_750.0);
@@ -165,10 +174,24 @@ mod tests {
     }
 
     #[test]
+    fn the_spread_counts_only_the_agreeing_answers() {
+        let agreement = combine(&quotes(&[
+            (Coinbase, 100_000.0),
+            (Kraken, 101_000.0),
+            (Bitstamp, 99_500.0),
+            (Gemini, 150_000.0),
+        ]))
+        .unwrap();
+        assert_eq!(agreement.outliers, [Gemini]);
+        assert_eq!(agreement.spread_ratio, 1_500.0 / 100_000.0);
+    }
+
+    #[test]
     fn a_single_answer_stands_alone() {
         let agreement = combine(&quotes(&[(Coingecko, 67_187.34)])).unwrap();
         assert_eq!(agreement.price_usd, 67_187.34);
         assert_eq!(agreement.sources, [Coingecko]);
+        assert_eq!(agreement.spread_ratio, 0.0);
     }
 
     #[test]

@@ -1,19 +1,32 @@
-//! The poller's own metrics, next to the HTTP metrics every service has.
+//! The poller's own metrics, next to the HTTP metrics every service has. The README's
+//! metrics table documents each one; `observability/alerts.yaml` alerts on them.
+//!
+//! Every series an alert or a dashboard reads exists from the start (at 0), so that "none yet"
+//! and "not exported" cannot be confused.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use common::metrics::register;
 use prometheus::{
-    Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry,
+    Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry,
 };
 
 use crate::backoff::Hold;
+use crate::combine::{Agreement, NoPrice};
 
 /// Provider latency buckets in seconds: from a nearby fake (5 ms) to the longest timeout.
 const FETCH_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+
+/// Spread buckets (a ratio of the price): exchanges usually quote within 0.1 % of each other;
+/// agreeing answers can be at most about 4 % apart (twice the 2 % tolerance).
+const SPREAD_BUCKETS: &[f64] = &[0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.04];
+
+/// The `result` label of the tick counter when a price was stored; see [`NoPrice::label`] for
+/// the others.
+const STORED: &str = "stored";
 
 #[derive(Clone)]
 pub struct PollerMetrics {
@@ -23,6 +36,14 @@ pub struct PollerMetrics {
     failures_in_a_row: IntGaugeVec,
     probes: IntCounterVec,
     ticks: IntCounterVec,
+    disagreeing_ticks: IntCounter,
+    tick_asked: IntGauge,
+    tick_valid: IntGauge,
+    tick_agreeing: IntGauge,
+    tick_spread: Gauge,
+    spread: Histogram,
+    last_valid_answer: GaugeVec,
+    poll_interval: Gauge,
     last_price: Gauge,
     last_sample_time: Gauge,
     redis_write_errors: IntCounter,
@@ -96,6 +117,73 @@ impl PollerMetrics {
                     &["result"],
                 ),
             ),
+            disagreeing_ticks: register(
+                registry,
+                IntCounter::new(
+                    "poller_disagreeing_ticks_total",
+                    "Ticks whose valid answers did not all agree within 2 %: some were \
+                     outvoted, or no majority agreed.",
+                ),
+            ),
+            tick_asked: register(
+                registry,
+                IntGauge::new(
+                    "poller_tick_providers_asked",
+                    "Providers asked in the last tick (a probe included).",
+                ),
+            ),
+            tick_valid: register(
+                registry,
+                IntGauge::new(
+                    "poller_tick_valid_answers",
+                    "Valid answers (a plausible BTC/USD price) in the last tick.",
+                ),
+            ),
+            tick_agreeing: register(
+                registry,
+                IntGauge::new(
+                    "poller_tick_agreeing_providers",
+                    "Providers whose answers made the last tick's price (its sources); 0 when \
+                     the tick stored nothing.",
+                ),
+            ),
+            tick_spread: register(
+                registry,
+                Gauge::new(
+                    "poller_tick_spread_ratio",
+                    "(highest - lowest) / price of the agreeing answers, in the last tick \
+                     that stored a price.",
+                ),
+            ),
+            spread: register(
+                registry,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "poller_spread_ratio",
+                        "(highest - lowest) / price of the agreeing answers, every tick that \
+                         stored a price.",
+                    )
+                    .buckets(SPREAD_BUCKETS.to_vec()),
+                ),
+            ),
+            last_valid_answer: register(
+                registry,
+                GaugeVec::new(
+                    Opts::new(
+                        "poller_provider_last_success_timestamp_seconds",
+                        "When the provider last answered with a valid price (agreeing or \
+                         not), in Unix seconds; 0: not since the poller started.",
+                    ),
+                    &["provider"],
+                ),
+            ),
+            poll_interval: register(
+                registry,
+                Gauge::new(
+                    "poller_poll_interval_seconds",
+                    "POLL_INTERVAL: the time between ticks (alerts count in intervals).",
+                ),
+            ),
             last_price: register(
                 registry,
                 Gauge::new(
@@ -137,10 +225,36 @@ impl PollerMetrics {
             .observe(latency.as_secs_f64());
     }
 
-    /// Shows `provider`'s series from the start: not backed off, no failures, no probes.
+    /// Shows the series of the configuration, and of the ticks' results, from the start.
+    pub fn configured(&self, poll_interval: Duration) {
+        self.poll_interval.set(poll_interval.as_secs_f64());
+        let no_majority = NoPrice::NoMajority {
+            valid: 0,
+            agreeing: 0,
+        };
+        for result in [STORED, NoPrice::NoValidAnswer.label(), no_majority.label()] {
+            self.ticks.with_label_values(&[result]);
+        }
+    }
+
+    /// Shows `provider`'s series from the start: not backed off, no failures, no probes, no
+    /// valid answer yet.
     pub fn provider_asked(&self, provider: &str) {
         self.provider_state(provider, None, 0);
         self.probes.with_label_values(&[provider]);
+        self.last_valid_answer
+            .with_label_values(&[provider])
+            .set(0.0);
+        for outcome in ["ok", "outlier"] {
+            self.fetches.with_label_values(&[provider, outcome]);
+        }
+    }
+
+    /// `provider` answered with a valid price just now.
+    pub fn valid_answer(&self, provider: &str) {
+        self.last_valid_answer
+            .with_label_values(&[provider])
+            .set(unix_seconds(SystemTime::now()));
     }
 
     /// Where `provider` stands: why it sits out ticks (if it does) and its failures in a row.
@@ -159,8 +273,25 @@ impl PollerMetrics {
         self.probes.with_label_values(&[provider]).inc();
     }
 
-    pub fn ticked(&self, result: &str) {
+    /// One tick ended: `asked` providers asked, `valid` valid answers, and what they agreed on.
+    pub fn ticked(&self, asked: usize, valid: usize, decision: &Result<Agreement, NoPrice>) {
+        self.tick_asked.set(count(asked));
+        self.tick_valid.set(count(valid));
+        let (result, agreeing, disagreed) = match decision {
+            Ok(agreement) => {
+                self.tick_spread.set(agreement.spread_ratio);
+                self.spread.observe(agreement.spread_ratio);
+                let outvoted = !agreement.outliers.is_empty();
+                (STORED, agreement.sources.len(), outvoted)
+            }
+            Err(no_price @ NoPrice::NoMajority { .. }) => (no_price.label(), 0, true),
+            Err(no_price) => (no_price.label(), 0, false),
+        };
+        self.tick_agreeing.set(count(agreeing));
         self.ticks.with_label_values(&[result]).inc();
+        if disagreed {
+            self.disagreeing_ticks.inc();
+        }
     }
 
     pub fn sample_written(&self, price_usd: f64, fetched_at_ms: i64) {
@@ -172,8 +303,16 @@ impl PollerMetrics {
         self.redis_write_errors.inc();
     }
 
-    pub fn set_pending(&self, count: usize) {
-        self.pending_samples
-            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    pub fn set_pending(&self, pending: usize) {
+        self.pending_samples.set(count(pending));
     }
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn unix_seconds(time: SystemTime) -> f64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64())
 }

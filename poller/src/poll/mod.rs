@@ -50,6 +50,7 @@ impl PricePoller {
         metrics: PollerMetrics,
         heartbeat: Heartbeat,
     ) -> Self {
+        metrics.configured(poll_interval);
         for config in &providers {
             metrics.provider_asked(config.provider.name());
         }
@@ -102,6 +103,7 @@ impl PricePoller {
             self.record(*index, outcome, outliers, scheduled);
         }
         self.pacing.tick_ended(decision.is_ok());
+        self.metrics.ticked(outcomes.len(), quotes.len(), &decision);
         let summary = format!(
             "{} valid answers from {} providers asked ({} backed off)",
             quotes.len(),
@@ -190,7 +192,6 @@ impl PricePoller {
             sample.sources.join(","),
             outlier_text(&agreement.outliers)
         );
-        self.metrics.ticked("stored");
         match self.samples.try_send(sample) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
@@ -204,7 +205,6 @@ impl PricePoller {
 
     fn store_nothing(&self, no_price: &NoPrice, summary: &str) {
         log::debug!("tick: {summary}; nothing stored: {no_price}");
-        self.metrics.ticked(no_price.label());
     }
 }
 

@@ -1,4 +1,5 @@
-//! What one provider's answers leave behind: the fetch counter and the log.
+//! What one provider's answers leave behind: the fetch counter, the time of its last valid
+//! answer and the log.
 //!
 //! Every answer is counted (`poller_fetches_total` by outcome). The log says when a provider's
 //! state changes: a WARN for a new kind of failure or a new disagreement, an INFO when it backs
@@ -37,6 +38,7 @@ impl ProviderLog {
     ) {
         let outcome = if outvoted { OUTLIER } else { OK };
         metrics.fetched(name, outcome);
+        metrics.valid_answer(name);
         if failures > 0 {
             log::info!("{name} recovered after {failures} failed attempts");
         }

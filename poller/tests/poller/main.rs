@@ -9,6 +9,7 @@ mod support;
 
 mod backoff;
 mod health;
+mod metrics;
 mod pacing;
 mod prices;
 mod redis;
