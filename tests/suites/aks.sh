@@ -262,12 +262,12 @@ mutations() {
   mutate redis-from-docker-hub check_deploy deploy.sh '/^  echo "  - name: $current"$/,+2d'
   mutate probe-from-docker-hub check_deploy deploy.sh 's#$(third_party_ref isolation-probe "$login_server")#docker.io/library/busybox:1.37.0#'
   mutate controller-from-docker-hub check_install_ingress install-ingress.sh '/"${image_args\[@\]}" \\$/d'
-  mutate https-host-not-pinned check_https deploy.sh '/echo "      kind: Certificate"$/,+2d'
+  mutate https-host-not-pinned check_https deploy.sh 's#dnsNames/0\\", \\"value\\": \\"$AKS_HOST#dnsNames/0\\", \\"value\\": \\"btc-price.example.com#'
   mutate cert-manager-not-installed check_https install-ingress.sh 's/run helm --kube-context "$AKS_KUBE_CONTEXT" upgrade cert-manager/true/'
   mutate https-smoke-over-http check_https deploy.sh 's#base_url="https://$AKS_HOST" resolve=#base_url="http://$ip" resolve=#'
   mutate kind-keeps-kindnet check_kind kind/cluster.yaml 's/disableDefaultCNI: true/disableDefaultCNI: false/'
   mutate kind-without-cilium check_kind kind/create-cluster.sh 's/run helm --kube-context "$AKS_KUBE_CONTEXT" upgrade cilium/true/'
-  mutate kind-registry-not-wired check_kind kind/create-cluster.sh '/run docker network connect kind/d'
+  mutate kind-registry-not-wired check_kind kind/create-cluster.sh 's/^  run docker network connect kind "$REGISTRY_CONTAINER"$/  true/'
   mutate probe-in-unready-pod check_deploy deploy.sh 's/.type == "Ready" and .status == "True"/true/'
 }
 mutations
