@@ -15,6 +15,9 @@ pub enum ApiError {
     /// The latest read of Redis failed or is too old to trust.
     #[error("price store unavailable")]
     StoreUnavailable,
+    /// `/history`'s `max_points` is not a whole number in range.
+    #[error("max_points must be a whole number from 2 to 5000")]
+    InvalidMaxPoints,
 }
 
 impl ApiError {
@@ -23,15 +26,18 @@ impl ApiError {
             Self::NoPriceYet | Self::NoPriceInWindow | Self::StoreUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            Self::InvalidMaxPoints => StatusCode::BAD_REQUEST,
         }
     }
 
-    /// Seconds a client should wait before asking again: a new sample needs a poll (10 s by
-    /// default), a Redis outage is noticed and recovered from within about a second.
-    pub fn retry_after_seconds(self) -> u32 {
+    /// Seconds a client should wait before asking again, for an answer that may change by
+    /// itself: a new sample needs a poll (10 s by default), a Redis outage is noticed and
+    /// recovered from within about a second. A bad request never will.
+    pub fn retry_after_seconds(self) -> Option<u32> {
         match self {
-            Self::NoPriceYet | Self::NoPriceInWindow => 10,
-            Self::StoreUnavailable => 1,
+            Self::NoPriceYet | Self::NoPriceInWindow => Some(10),
+            Self::StoreUnavailable => Some(1),
+            Self::InvalidMaxPoints => None,
         }
     }
 }
@@ -39,9 +45,11 @@ impl ApiError {
 impl Reply for ApiError {
     fn into_response(self) -> Response {
         let mut response = common::http::json_error(self.status(), &self.to_string());
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(self.retry_after_seconds()));
+        if let Some(seconds) = self.retry_after_seconds() {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

@@ -1,15 +1,18 @@
-//! The API's handlers. They read the in-memory snapshot only: no request waits on Redis.
+//! The JSON API's handlers. They read the in-memory snapshot only: no request waits on Redis.
 
 use std::convert::Infallible;
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::headers::{Caching, cached};
+use serde::Serialize;
 use tokio::sync::watch;
 use warp::Filter;
-use warp::reply::Json;
+use warp::reply::Response;
 
 use crate::errors::ApiError;
-use crate::models::{Average, Current, now_ms};
+use crate::models::{Average, Current, History, now_ms};
 use crate::snapshot::Snapshot;
 
 /// What the handlers need, shared by every request.
@@ -43,16 +46,16 @@ pub fn with_state(
 }
 
 /// `GET {BASE_PATH}/current`: the latest sample.
-pub fn current(state: Arc<State>) -> Result<Json, ApiError> {
+pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
         let latest = snapshot.latest.as_ref().ok_or(ApiError::NoPriceYet)?;
         let current = Current::new(latest, now_ms(), state.stale_after);
-        Ok(warp::reply::json(&current))
+        Ok(price_json(&current))
     })
 }
 
 /// `GET {BASE_PATH}/average`: the mean over the window ending now.
-pub fn average(state: Arc<State>) -> Result<Json, ApiError> {
+pub fn average(state: Arc<State>) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
         if snapshot.latest.is_none() {
             return Err(ApiError::NoPriceYet);
@@ -61,9 +64,81 @@ pub fn average(state: Arc<State>) -> Result<Json, ApiError> {
             .window
             .stats(now_ms(), state.average_window)
             .ok_or(ApiError::NoPriceInWindow)?;
-        Ok(warp::reply::json(&Average::new(
-            &stats,
+        Ok(price_json(&Average::new(&stats, state.average_window)))
+    })
+}
+
+/// A price answer: the same for every client, new at most every poll interval.
+fn price_json(body: &impl Serialize) -> Response {
+    cached(warp::reply::json(body), Caching::Briefly)
+}
+
+/// `/history`'s points when `max_points` is not given: more than a chart is wide.
+pub const DEFAULT_MAX_POINTS: usize = 500;
+/// The `max_points` a client may ask for: an answer of at most about 250 KB.
+pub const MAX_POINTS: RangeInclusive<usize> = 2..=5000;
+
+/// `GET {BASE_PATH}/history[?max_points=N]`: the samples of the window ending now, oldest first,
+/// evenly thinned to at most `max_points`.
+pub fn history(state: Arc<State>, query: String) -> Result<Response, ApiError> {
+    let max_points = max_points(&query)?;
+    state.answer(|snapshot| {
+        if snapshot.latest.is_none() {
+            return Err(ApiError::NoPriceYet);
+        }
+        let now_ms = now_ms();
+        let stats = snapshot
+            .window
+            .stats(now_ms, state.average_window)
+            .ok_or(ApiError::NoPriceInWindow)?;
+        let points = snapshot
+            .window
+            .points(now_ms, state.average_window, max_points);
+        Ok(price_json(&History::new(
+            stats.count,
+            &points,
             state.average_window,
         )))
     })
+}
+
+/// The `max_points` of a query string (other parameters are ignored), or the default.
+fn max_points(query: &str) -> Result<usize, ApiError> {
+    let values: Vec<&str> = query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("max_points="))
+        .collect();
+    match values.as_slice() {
+        [] => Ok(DEFAULT_MAX_POINTS),
+        [value] => value
+            .parse()
+            .ok()
+            .filter(|n| MAX_POINTS.contains(n))
+            .ok_or(ApiError::InvalidMaxPoints),
+        _ => Err(ApiError::InvalidMaxPoints),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_points_is_a_whole_number_in_range_given_once() {
+        assert_eq!(max_points(""), Ok(DEFAULT_MAX_POINTS));
+        assert_eq!(max_points("other=1"), Ok(DEFAULT_MAX_POINTS));
+        assert_eq!(max_points("max_points=2"), Ok(2));
+        assert_eq!(max_points("a=b&max_points=5000"), Ok(5000));
+        for bad in [
+            "max_points=1",
+            "max_points=5001",
+            "max_points=-3",
+            "max_points=ten",
+            "max_points=",
+            "max_points=1e3",
+            "max_points=10&max_points=20",
+        ] {
+            assert_eq!(max_points(bad), Err(ApiError::InvalidMaxPoints), "{bad}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
-//! Service A's API: `GET {BASE_PATH}/current` (the latest BTC/USD price) and
-//! `GET {BASE_PATH}/average` (its mean over a sliding window), read from the samples the poller
-//! stores in the pod-local Redis, besides the operational routes every service has.
+//! Service A: `GET {BASE_PATH}/current` (the latest BTC/USD price), `GET {BASE_PATH}/average`
+//! (its mean over a sliding window), `GET {BASE_PATH}/history` (the window's samples) and a web
+//! page at `GET {BASE_PATH}/` showing them, read from the samples the poller stores in the
+//! pod-local Redis, besides the operational routes every service has ([`routes`]).
 //!
 //! Requests are answered from memory: a background task ([`refresher`]) brings a
 //! [`snapshot::Snapshot`] up to date with Redis every 250 ms, reading only what changed
@@ -11,7 +12,9 @@ mod config;
 mod errors;
 mod handlers;
 mod models;
+mod page;
 mod refresher;
+mod routes;
 mod snapshot;
 mod sync;
 mod window;
@@ -26,10 +29,9 @@ use common::metrics::Metrics;
 use common::samples::Store;
 use common::server::{Ops, serve};
 use tokio::net::TcpListener;
-use warp::Filter;
 
 pub use config::Config;
-use handlers::{State, with_state};
+use handlers::State;
 
 /// Serves Service A's API on `listener` until `shutdown` completes and in-flight requests are
 /// done.
@@ -65,19 +67,12 @@ pub async fn run(
     });
 
     let mut endpoints = Endpoints::new(&config.base_path);
-    let current = endpoints
-        .get("/current")
-        .and(with_state(state.clone()))
-        .map(handlers::current);
-    let average = endpoints
-        .get("/average")
-        .and(with_state(state))
-        .map(handlers::average);
+    let api = routes::routes(&mut endpoints, state);
     let ops = Ops {
         health,
         metrics,
         serving: config.server.serving.clone(),
     };
-    serve(listener, ops, endpoints, current.or(average), shutdown).await;
+    serve(listener, ops, endpoints, api, shutdown).await;
     refresher.abort();
 }

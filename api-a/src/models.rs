@@ -1,11 +1,12 @@
-//! The JSON bodies of `/current` and `/average`, and how money and times are shown in them.
+//! The JSON bodies of `/current`, `/average` and `/history`, and how money and times are shown
+//! in them.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::samples::{Sample, duration_ms};
 use serde::Serialize;
 
-use crate::window::WindowStats;
+use crate::window::{PricePoint, WindowStats};
 
 const CURRENCY: &str = "USD";
 
@@ -56,6 +57,41 @@ impl Average {
             samples: stats.count,
             from: rfc3339(stats.oldest_ms),
             to: rfc3339(stats.newest_ms),
+        }
+    }
+}
+
+/// `GET {BASE_PATH}/history`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct History {
+    pub currency: &'static str,
+    pub window_seconds: u64,
+    /// The samples in the window; `points` has them all, or evenly chosen ones when they are
+    /// more than asked for.
+    pub samples: usize,
+    pub points: Vec<HistoryPoint>,
+}
+
+/// One sample of `/history`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryPoint {
+    pub t: String,
+    pub price: f64,
+}
+
+impl History {
+    pub fn new(samples: usize, points: &[PricePoint], window: Duration) -> Self {
+        Self {
+            currency: CURRENCY,
+            window_seconds: window.as_secs(),
+            samples,
+            points: points
+                .iter()
+                .map(|point| HistoryPoint {
+                    t: rfc3339(point.at_ms),
+                    price: round_to_cent(point.price_usd),
+                })
+                .collect(),
         }
     }
 }
@@ -149,6 +185,25 @@ mod tests {
     fn a_sample_from_the_future_has_age_zero() {
         let current = Current::new(&sample(-500, 1.0), NOW_MS, Duration::from_secs(30));
         assert_eq!((current.age_seconds, current.stale), (0.0, false));
+    }
+
+    #[test]
+    fn history_points_are_times_and_prices_to_the_cent() {
+        let points = [
+            PricePoint {
+                at_ms: NOW_MS - 10_000,
+                price_usd: 97_000.004,
+            },
+            PricePoint {
+                at_ms: NOW_MS,
+                price_usd: 97_123.456_7,
+            },
+        ];
+        let body = serde_json::to_string(&History::new(60, &points, Duration::from_secs(600)));
+        assert_eq!(
+            body.unwrap(),
+            r#"{"currency":"USD","window_seconds":600,"samples":60,"points":[{"t":"2025-11-21T12:59:50.000Z","price":97000.0},{"t":"2025-11-21T13:00:00.000Z","price":97123.46}]}"#
+        );
     }
 
     #[test]

@@ -30,6 +30,13 @@ pub struct WindowStats {
     pub newest_ms: i64,
 }
 
+/// A sample as `/history` and the chart show it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PricePoint {
+    pub at_ms: i64,
+    pub price_usd: f64,
+}
+
 /// Samples in order of fetch time, with the running sum of their prices.
 #[derive(Debug, Default, Clone)]
 pub struct Window {
@@ -104,6 +111,48 @@ impl Window {
             oldest_ms: oldest.at_ms,
             newest_ms: newest.at_ms,
         })
+    }
+}
+
+impl Window {
+    /// The samples fetched within `window` before `now_ms` (as [`Window::stats`] counts them),
+    /// oldest first, at most `max_points` of them (at least 2): when there are more, evenly
+    /// spaced ones by rank, always the oldest and the newest. Costs `max_points`, not the
+    /// window's length.
+    pub fn points(&self, now_ms: i64, window: Duration, max_points: usize) -> Vec<PricePoint> {
+        let start_ms = now_ms.saturating_sub(duration_ms(window));
+        let first = self.points.partition_point(|point| point.at_ms < start_ms);
+        let count = self.points.len() - first;
+        let picked = count.min(max_points.max(2));
+        (0..picked)
+            .map(|k| {
+                // The k-th of `picked` ranks spread evenly from 0 to count - 1.
+                let rank = if picked == 1 {
+                    0
+                } else {
+                    k * (count - 1) / (picked - 1)
+                };
+                let point = self.points[first + rank];
+                PricePoint {
+                    at_ms: point.at_ms,
+                    price_usd: point.price_usd,
+                }
+            })
+            .collect()
+    }
+
+    /// The usual time between the latest samples (over the last few), which is the poller's
+    /// interval while it stores a price every tick; `None` with fewer than two samples.
+    pub fn recent_spacing_ms(&self) -> Option<i64> {
+        const LAST: usize = 5;
+        let held = self.points.len();
+        if held < 2 {
+            return None;
+        }
+        let span = held.min(LAST);
+        let oldest = self.points[held - span].at_ms;
+        let newest = self.points[held - 1].at_ms;
+        Some((newest - oldest) / (span as i64 - 1))
     }
 }
 
@@ -186,6 +235,53 @@ mod tests {
         assert_eq!((held.len(), held.held_at_newest()), (3, 2));
         let stats = held.stats(2, Duration::from_millis(0)).unwrap();
         assert_eq!((stats.count, stats.mean_price), (2, 30.0));
+    }
+
+    #[test]
+    fn points_are_the_window_s_samples_evenly_thinned_keeping_both_ends() {
+        let held = window_of(&(0..10).map(|k| (k * 1_000, k as f64)).collect::<Vec<_>>());
+        let at = |points: Vec<PricePoint>| points.iter().map(|p| p.at_ms).collect::<Vec<_>>();
+        let window = Duration::from_secs(9);
+        assert_eq!(
+            at(held.points(9_000, window, 100)),
+            (0..10).map(|k| k * 1_000).collect::<Vec<_>>()
+        );
+        assert_eq!(at(held.points(9_000, window, 4)), [0, 3_000, 6_000, 9_000]);
+        assert_eq!(at(held.points(9_000, window, 2)), [0, 9_000]);
+        assert_eq!(
+            at(held.points(9_000, window, 0)),
+            [0, 9_000],
+            "never fewer than 2"
+        );
+        assert_eq!(
+            at(held.points(9_000, Duration::from_secs(2), 100)),
+            [7_000, 8_000, 9_000]
+        );
+        assert_eq!(held.points(20_000, window, 100), []);
+        let one = held.points(9_000, Duration::ZERO, 100);
+        assert_eq!(
+            one,
+            [PricePoint {
+                at_ms: 9_000,
+                price_usd: 9.0
+            }]
+        );
+    }
+
+    #[test]
+    fn the_recent_spacing_is_the_mean_gap_of_the_last_samples() {
+        let mut held = window_of(&[(0, 1.0)]);
+        assert_eq!(held.recent_spacing_ms(), None);
+        held.push(&sample(60_000, 1.0));
+        assert_eq!(held.recent_spacing_ms(), Some(60_000));
+        for k in 1..=4 {
+            held.push(&sample(60_000 + k * 10_000, 1.0));
+        }
+        assert_eq!(
+            held.recent_spacing_ms(),
+            Some(10_000),
+            "the old gap is forgotten"
+        );
     }
 
     #[test]

@@ -192,3 +192,20 @@ async fn readiness_turns_503_when_shutdown_starts_then_the_listener_closes() {
         "the listener is closed once the service has stopped"
     );
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_is_never_cached() {
+    let server = start(&[("BASE_PATH", "/service2")]).await;
+    for path in ["/service2/", "/nope", "/metrics"] {
+        let response = reqwest::get(server.url(path)).await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(
+            headers["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+            "{path}"
+        );
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store", "{path}");
+    }
+}

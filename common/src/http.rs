@@ -124,6 +124,11 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     Ok(response)
 }
 
+/// The request's query string as sent (not decoded), empty when there is none.
+pub fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone + Send + Sync {
+    warp::query::raw().or(warp::any().map(String::new)).unify()
+}
+
 /// A service with no API of its own (the poller) serves only the operational routes.
 pub fn no_routes()
 -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static {

@@ -3,6 +3,7 @@
 //! service is a library plus a `main` that calls [`service::main`].
 
 pub mod config;
+pub mod headers;
 pub mod health;
 pub mod healthcheck;
 pub mod http;

@@ -35,8 +35,10 @@ async fn unknown_paths_are_json_404s_and_wrong_methods_json_405s() {
     for path in [
         "/current",
         "/average",
-        "/service1/",
+        "/service1//",
         "/service1/current/",
+        "/service1/assets/",
+        "/service1/assets/other.js",
         "/service1/x",
         "/service2/",
     ] {
@@ -46,7 +48,14 @@ async fn unknown_paths_are_json_404s_and_wrong_methods_json_405s() {
             assert_eq!(answer.json(), json!({"error": "not found"}));
         }
     }
-    for path in ["/service1/current", "/service1/average"] {
+    for path in [
+        "/service1/",
+        "/service1",
+        "/service1/current",
+        "/service1/average",
+        "/service1/history",
+        "/service1/assets/page.js",
+    ] {
         for method in [Method::POST, Method::PUT, Method::DELETE] {
             let answer = request(method.clone(), &server.url(path)).await;
             assert_eq!(
@@ -98,4 +107,42 @@ async fn shutdown_turns_readiness_503_then_stops() {
     })
     .await;
     server.stopped(PATIENCE).await;
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_a_caching_rule_that_fits() {
+    let redis = RedisServer::start().await;
+    let server = start(&redis, &[]).await;
+    let no_price = get(&server.url("/service1/current")).await;
+    seed_fresh_sample(&redis).await;
+    answers_200("a price", PATIENCE, server.url("/service1/current")).await;
+    let strict = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+    let cases = [
+        (
+            get(&server.url("/service1/current")).await,
+            strict,
+            "public, max-age=1",
+        ),
+        (
+            get(&server.url("/service1/history")).await,
+            strict,
+            "public, max-age=1",
+        ),
+        (no_price, strict, "no-store"),
+        (get(&server.url("/service1/nope")).await, strict, "no-store"),
+        (get(&server.url("/metrics")).await, strict, "no-store"),
+        (get(&server.url("/readyz")).await, strict, "no-store"),
+    ];
+    for (answer, policy, caching) in cases {
+        let headers = &answer.headers;
+        let context = format!(
+            "{} {}",
+            answer.status,
+            answer.body.lines().next().unwrap_or("")
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{context}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{context}");
+        assert_eq!(headers["content-security-policy"], policy, "{context}");
+        assert_eq!(headers[header::CACHE_CONTROL], caching, "{context}");
+    }
 }

@@ -134,3 +134,17 @@ pub fn metric(text: &str, name: &str) -> f64 {
         .parse()
         .unwrap()
 }
+
+/// Waits for `url` to answer `status` with the JSON error `error`.
+pub async fn answers_status(url: &str, status: StatusCode, error: &str) {
+    eventually(
+        &format!("{url} answers {status} {error}"),
+        PATIENCE,
+        async || {
+            let answer = get(url).await;
+            (answer.status == status && answer.json() == serde_json::json!({ "error": error }))
+                .then_some(())
+        },
+    )
+    .await;
+}

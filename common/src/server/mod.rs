@@ -60,6 +60,7 @@ pub async fn serve<F>(
     let app = api
         .or(operational)
         .recover(recover)
+        .map(|reply| crate::headers::with_defaults(warp::Reply::into_response(reply)))
         .with(warp::log::custom(move |info| {
             let route = endpoints
                 .template_for(info.path())
