@@ -34,7 +34,7 @@ mkdir -p "$work/rendered"
 log "render every overlay (kubectl kustomize, offline)"
 for overlay in "${overlays[@]}"; do
   kubectl kustomize "manifests/overlays/$overlay" > "$work/rendered/$overlay.yaml"
-  printf '  %-15s %3d objects\n' "$overlay" "$(grep -c '^kind:' "$work/rendered/$overlay.yaml")"
+  printf '  %-24s %3d objects\n' "$overlay" "$(grep -c '^kind:' "$work/rendered/$overlay.yaml")"
 done
 
 log "yamllint"
