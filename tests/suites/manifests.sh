@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # The Kubernetes manifests, offline: every overlay renders; the core objects validate strictly
 # against every Kubernetes minor of manifests/kubernetes-versions and the custom ones against
-# their schemas; the hardening,
-# availability and routing invariants hold; checkov and yamllint pass; and network-config-analyzer
-# proves the exact connectivity of the NetworkPolicies for every ingress flavour (and that it
-# notices when a policy is loosened).
+# their schemas; the hardening, availability, routing and HTTPS invariants hold; checkov and
+# yamllint pass; and network-config-analyzer proves the exact connectivity of the NetworkPolicies
+# for every ingress flavour (and that it notices when a policy is loosened).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lib.sh
