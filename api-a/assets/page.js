@@ -106,7 +106,7 @@
     const prices = points.map((p) => p.price);
     const low = Math.min(...prices, average);
     const high = Math.max(...prices, average);
-    const pad = Math.max((high - low) * 0.08, Math.abs(high) * 0.00005, 0.01);
+    const pad = Math.max((high - low) * 0.2, Math.abs(high) * 0.00005, 0.01);
     const [top, bottom] = [high + pad, low - pad];
     const times = points.map((p) => Date.parse(p.t));
     const [first, last] = [times[0], times[times.length - 1]];
@@ -121,9 +121,11 @@
       averageLine.setAttribute(key, value);
     }
     averageLine.removeAttribute("hidden");
-    for (const price of [top, bottom]) {
-      priceLabels.append(element("text", { x: g.left - 6, y: y(price), "text-anchor": "end", "dominant-baseline": "middle" }, usd(price)));
-    }
+    [Math.max(...prices), Math.min(...prices)].forEach((price, i) => {
+      const at = y(price);
+      priceLabels.append(element("line", { class: "grid", x1: g.left, y1: at, x2: g.width - g.right, y2: at }));
+      priceLabels.append(element("text", { x: g.left + 4, y: at, dy: i === 0 ? "-0.4em" : "1.1em" }, usd(price)));
+    });
     [first, last].forEach((t, i) => {
       timeLabels.append(element("text", { x: x(t), y: g.height - 8, "text-anchor": i === 0 ? "start" : "end" }, clock(t)));
     });

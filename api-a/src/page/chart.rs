@@ -21,12 +21,16 @@ pub struct Geometry {
 
 pub const GEOMETRY: Geometry = Geometry {
     width: 600.0,
-    height: 240.0,
-    left: 76.0,
-    right: 12.0,
-    top: 14.0,
-    bottom: 28.0,
+    height: 260.0,
+    left: 8.0,
+    right: 8.0,
+    top: 8.0,
+    bottom: 36.0,
 };
+
+/// The share of the price range added above and below it: room for the labels of the highest
+/// and lowest prices, inside the drawing area.
+const PADDING: f64 = 0.2;
 
 impl Geometry {
     /// Where the drawing area ends on the right.
@@ -73,7 +77,7 @@ pub struct Chart {
     pub dots: Vec<Xy>,
     /// The height of the average's line, if there is an average.
     pub average_y: Option<f64>,
-    /// The highest and lowest prices shown, on the left.
+    /// The highest and lowest prices of the samples, at their heights.
     pub price_labels: Vec<Label>,
     /// The times of the oldest and newest sample, below.
     pub time_labels: Vec<Label>,
@@ -95,7 +99,9 @@ impl Scale {
             (lo.min(p), hi.max(p))
         });
         // A flat series gets a band of a few cents around it rather than a division by zero.
-        let pad = ((high - low) * 0.08).max(high.abs() * 0.000_05).max(0.01);
+        let pad = ((high - low) * PADDING)
+            .max(high.abs() * 0.000_05)
+            .max(0.01);
         Some(Self {
             low: low - pad,
             high: high + pad,
@@ -142,7 +148,10 @@ pub fn chart(points: &[PricePoint], average: Option<f64>) -> Chart {
     } else {
         Vec::new()
     };
-    let price_labels = [scale.high, scale.low]
+    let prices = points.iter().map(|p| p.price_usd);
+    let highest = prices.clone().fold(f64::NEG_INFINITY, f64::max);
+    let lowest = prices.fold(f64::INFINITY, f64::min);
+    let price_labels = [highest, lowest]
         .into_iter()
         .map(|price| Label {
             at: scale.y(price),
@@ -194,6 +203,12 @@ mod tests {
         );
         assert_eq!(drawn.line.split(' ').count(), 3);
         assert_eq!(drawn.time_labels[0].text, "00:00:00 UTC");
+        let labels: Vec<(f64, &str)> = drawn
+            .price_labels
+            .iter()
+            .map(|l| (l.at, l.text.as_str()))
+            .collect();
+        assert_eq!(labels, [(highest, "$300.00"), (lowest, "$100.00")]);
     }
 
     #[test]
