@@ -35,6 +35,8 @@ STALE_AFTER = 2.0
 SLACK = 0.3
 """Seconds of slack on "within one interval": api-a's 250 ms reads and a busy machine."""
 GRID_TOLERANCE = 0.15
+MAX_BACKOFF = 60.0
+"""The poller's longest back-off after failures."""
 
 
 def run(context: Context) -> Row:
@@ -60,9 +62,9 @@ def run(context: Context) -> Row:
     with pod.start(), Prober(pod.api.url("/service1/current"), every=0.1, timeout=2.0) as prober:
         memory = Memory([pod.api, pod.poller])
         alone_start = time.monotonic()
-        alone_times = [alone(pod, provider, fault, row) for provider, fault in plan]
+        alone_times = [phase(row, alone, pod, provider, fault, row) for provider, fault in plan]
         alone_end = time.monotonic()
-        together_times = [together(pod, prober, fault, row) for fault in everywhere_faults]
+        together_times = [phase(row, together, pod, prober, fault, row) for fault in everywhere_faults]
         answers = prober.stop()
         memory.measure_after()
 
@@ -76,11 +78,21 @@ def run(context: Context) -> Row:
     for provider in PRICES:
         summarise(row, provider, chaos_checks.cadence_problems(provider, pod.exchange.requests(provider), INTERVAL))
     row.recovery = (
-        f"alone: back ≤ {seconds(max(alone_times, default=0))}; "
-        f"all: fresh ≤ {seconds(max(together_times, default=0))} after they returned"
+        f"alone: back ≤ {seconds(max(filter(None, alone_times), default=0))}; "
+        f"all: fresh ≤ {seconds(max(filter(None, together_times), default=0))} after they returned"
     )
     row.memory = memory.text()
     return row
+
+
+def phase(row: Row, step, *args) -> float | None:
+    """One step of the drill; a step whose awaited condition never comes is a problem of the
+    row, and the drill goes on with the next step."""
+    try:
+        return step(*args)
+    except AssertionError as err:
+        row.problems.append(str(err))
+        return None
 
 
 def summarise(row: Row, what: str, problems: list[str]) -> None:
@@ -90,38 +102,49 @@ def summarise(row: Row, what: str, problems: list[str]) -> None:
         row.problems.append(f"{what}: {'; '.join(problems[:3])}{more}")
 
 
+def meets_the_fault(pod: ServiceAPod, provider: str, fault: Fault, injected: float, row: Row) -> None:
+    """Waits until the poller asked `provider` under `fault`; a quick unusable answer must be
+    asked again at the next tick."""
+    what = f"{provider} {fault.name}"
+    exchange = pod.exchange
+    if fault.reply is None:  # a refused connection leaves no trace at the exchange
+        refused = fetches(pod, provider, outcome="transport")
+        eventually(lambda: fetches(pod, provider, outcome="transport") > refused, 4 * INTERVAL, f"{what}: asked")
+        return
+    eventually(lambda: met(exchange, provider, fault, injected), 4 * INTERVAL, f"{what}: asked")
+    if not fault.overload:
+        first, second = eventually(
+            lambda: len(m := met(exchange, provider, fault, injected)) >= 2 and m[:2], 4 * INTERVAL, f"{what}: asked again"
+        )
+        gap = second.at - first.at
+        row.expect(
+            gap <= 1.5 * INTERVAL,
+            f"{what}: asked again {gap:.2f} s later, not at the next tick (a quick unusable answer must not back off)",
+        )
+
+
 def met(exchange, provider: str, fault: Fault, since: float) -> list:
     """The requests of `provider` that met `fault` since `since`."""
     return [r for r in exchange.requests(provider, since=since) if r.answered == fault.name]
 
 
-def fetches(pod: ServiceAPod, provider: str) -> float:
-    return prometheus.total(pod.poller.url("/metrics"), "poller_fetches_total", provider=provider)
+def fetches(pod: ServiceAPod, provider: str, **outcome: str) -> float:
+    """The poller's requests to `provider` so far (with that `outcome`, if given)."""
+    return prometheus.total(pod.poller.url("/metrics"), "poller_fetches_total", provider=provider, **outcome)
 
 
 def alone(pod: ServiceAPod, provider: str, fault: Fault, row: Row) -> float:
     """One provider fails while the others answer; returns how long it took to be asked and
     answer again once mended."""
     exchange = pod.exchange
-    asked = fetches(pod, provider)
+    what = f"{provider} {fault.name}"
     injected = time.monotonic()
     exchange.inject(provider, fault)
-    what = f"{provider} {fault.name}"
-    eventually(lambda: fetches(pod, provider) >= asked + 1, 4 * INTERVAL, f"{what}: asked")
-    if not fault.overload:
-        try:
-            first, second = eventually(
-                lambda: len(m := met(exchange, provider, fault, injected)) >= 2 and m[:2], 4 * INTERVAL, f"{what}: asked again"
-            )
-            gap = second.at - first.at
-            row.expect(
-                gap <= 1.5 * INTERVAL,
-                f"{what}: asked again {gap:.2f} s later, not at the next tick (a quick unusable answer must not back off)",
-            )
-        except AssertionError as err:
-            row.problems.append(str(err))
-    mended = time.monotonic()
-    exchange.answer_ok(provider)
+    try:
+        meets_the_fault(pod, provider, fault, injected, row)
+    finally:
+        mended = time.monotonic()
+        exchange.answer_ok(provider)
 
     def first_ok():
         return next((r for r in exchange.requests(provider, since=mended) if r.answered == "ok"), None)
@@ -146,33 +169,25 @@ def together(pod: ServiceAPod, prober: Prober, fault: Fault, row: Row) -> float:
     """Every provider fails the same way; returns the time from their return to a fresh price."""
     what = f"all {fault.name}"
     exchange = pod.exchange
+    metrics = pod.poller.url("/metrics")
+    # From a clean slate: no provider backed off from an earlier step.
+    eventually(
+        lambda: prometheus.total(metrics, "poller_provider_backed_off") == 0,
+        MAX_BACKOFF + 2 * INTERVAL,
+        f"{what}: no provider backed off before",
+    )
     eventually(lambda: current(pod).get("stale") is False, 3 * INTERVAL, f"{what}: a fresh price before")
     started, started_wall = time.monotonic(), time.time()
     asked = {provider: fetches(pod, provider) for provider in PRICES}
     for provider in PRICES:
         exchange.inject(provider, fault)
-    stale = eventually(lambda: (c := current(pod)).get("stale") and c, STALE_AFTER + 3 * INTERVAL, f"{what}: stale")
-    row.expect(as_of(stale) <= started_wall + 0.05, f"{what}: a price fetched during the outage was stored")
     try:
-        eventually(
-            lambda: (c := current(pod)).get("age_seconds", 0) > stale["age_seconds"] + 0.3
-            and (c["price"], c["as_of"]) == (stale["price"], stale["as_of"]),
-            2,
-            f"{what}: the same stale price with a growing age",
-        )
-    except AssertionError as err:
-        row.problems.append(str(err))
-    # Long enough for a second failure of every provider, so that back-offs (2 intervals after
-    # one failure, 4 after two) reach past the providers' return.
-    eventually(
-        lambda: all(fetches(pod, p) >= asked[p] + 2 for p in PRICES),
-        4 * INTERVAL + 2 * SLACK + (RETRY_AFTER_SECONDS + 1 if fault.name.startswith("429") else 0),
-        f"{what}: every provider failed twice",
-    )
-    mended, mended_wall = time.monotonic(), time.time()
-    last_said = {p: exchange.requests(p)[-1] for p in PRICES}
-    for provider in PRICES:
-        exchange.answer_ok(provider)
+        stale = outage(pod, fault, started_wall, asked, row)
+    finally:
+        mended, mended_wall = time.monotonic(), time.time()
+        last_said = {p: exchange.requests(p)[-1] for p in PRICES}
+        for provider in PRICES:
+            exchange.answer_ok(provider)
     during = [a for a in prober.between(started + 1.5 * INTERVAL, mended) if a.status == 200]
     made_up = [a for a in during if as_of(json.loads(a.body)) > started_wall + 0.05]
     row.expect(not made_up, f"{what}: {len(made_up)} answers during the outage had a price fetched in it")
@@ -184,7 +199,7 @@ def together(pod: ServiceAPod, prober: Prober, fault: Fault, row: Row) -> float:
         earliest = min(waits)
     fresh = eventually(
         lambda: (c := current(pod)).get("stale") is False and as_of(c) > as_of(stale) and c,
-        earliest - mended_wall + 3 * INTERVAL + 60,
+        earliest - mended_wall + 3 * INTERVAL + MAX_BACKOFF,
         f"{what}: fresh again",
     )
     late = as_of(fresh) - earliest
@@ -195,3 +210,26 @@ def together(pod: ServiceAPod, prober: Prober, fault: Fault, row: Row) -> float:
     )
     return time.monotonic() - mended
 
+
+def outage(pod: ServiceAPod, fault: Fault, started_wall: float, asked: dict[str, float], row: Row) -> dict:
+    """While every provider fails: `/current` turns stale and keeps the last price with a
+    growing age. Returns the stale answer once every provider failed twice, so that back-offs
+    (2 intervals after one failure, 4 after two) reach past the providers' return."""
+    what = f"all {fault.name}"
+    stale = eventually(lambda: (c := current(pod)).get("stale") and c, STALE_AFTER + 3 * INTERVAL, f"{what}: stale")
+    row.expect(as_of(stale) <= started_wall + 0.05, f"{what}: a price fetched during the outage was stored")
+    try:
+        eventually(
+            lambda: (c := current(pod)).get("age_seconds", 0) > stale["age_seconds"] + 0.3
+            and (c["price"], c["as_of"]) == (stale["price"], stale["as_of"]),
+            2,
+            f"{what}: the same stale price with a growing age",
+        )
+    except AssertionError as err:
+        row.problems.append(str(err))
+    eventually(
+        lambda: all(fetches(pod, p) >= asked[p] + 2 for p in PRICES),
+        4 * INTERVAL + 2 * SLACK + (RETRY_AFTER_SECONDS + 1 if fault.name.startswith("429") else 0),
+        f"{what}: every provider failed twice",
+    )
+    return stale
