@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::headers::{Caching, cached};
+use common::http::ErrorBody;
 use serde::Serialize;
 use tokio::sync::watch;
 use warp::Filter;
@@ -46,6 +47,24 @@ pub fn with_state(
 }
 
 /// `GET {BASE_PATH}/current`: the latest sample.
+#[utoipa::path(
+    get,
+    path = "/current",
+    tag = "api",
+    description = "The newest sample the poller stored, however old (`stale` tells). Answered \
+        from memory, at most about 0.25 s behind Redis.",
+    responses(
+        (status = 200, description = "The latest price.", body = Current),
+        (status = 503, description = "Nothing honest to say: no price stored yet, or the price \
+            store (Redis) unavailable.", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before asking again: 10 \
+                before a first price, 1 while the store is unavailable.")),
+            examples(
+                ("no price yet" = (value = json!({"error": "no price yet"}))),
+                ("store unavailable" = (value = json!({"error": "price store unavailable"}))),
+            )),
+    )
+)]
 pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
         let latest = snapshot.latest.as_ref().ok_or(ApiError::NoPriceYet)?;
@@ -55,6 +74,25 @@ pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
 }
 
 /// `GET {BASE_PATH}/average`: the mean over the window ending now.
+#[utoipa::path(
+    get,
+    path = "/average",
+    tag = "api",
+    description = "The arithmetic mean of every sample fetched within the last `AVERAGE_WINDOW` \
+        (10 minutes by default) before the request: a sliding window by time.",
+    responses(
+        (status = 200, description = "The average.", body = Average),
+        (status = 503, description = "Nothing honest to say: no price stored yet, none within \
+            the window, or the price store (Redis) unavailable.", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before asking again: 10 \
+                before a new sample, 1 while the store is unavailable.")),
+            examples(
+                ("no price yet" = (value = json!({"error": "no price yet"}))),
+                ("none in the window" = (value = json!({"error": "no price within the averaging window"}))),
+                ("store unavailable" = (value = json!({"error": "price store unavailable"}))),
+            )),
+    )
+)]
 pub fn average(state: Arc<State>) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
         if snapshot.latest.is_none() {
@@ -80,6 +118,32 @@ pub const MAX_POINTS: RangeInclusive<usize> = 2..=5000;
 
 /// `GET {BASE_PATH}/history[?max_points=N]`: the samples of the window ending now, oldest first,
 /// evenly thinned to at most `max_points`.
+#[utoipa::path(
+    get,
+    path = "/history",
+    tag = "api",
+    description = "The samples of the same window as `/average`, oldest first. With more than \
+        `max_points`, evenly spaced ones by rank, always the oldest and the newest.",
+    params(
+        ("max_points" = Option<u32>, Query, minimum = 2, maximum = 5000,
+            description = "The most points to return (default 500)."),
+    ),
+    responses(
+        (status = 200, description = "The window's samples.", body = History),
+        (status = 400, description = "`max_points` is not a whole number from 2 to 5000.",
+            body = ErrorBody,
+            example = json!({"error": "max_points must be a whole number from 2 to 5000"})),
+        (status = 503, description = "Nothing honest to say: no price stored yet, none within \
+            the window, or the price store (Redis) unavailable.", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before asking again: 10 \
+                before a new sample, 1 while the store is unavailable.")),
+            examples(
+                ("no price yet" = (value = json!({"error": "no price yet"}))),
+                ("none in the window" = (value = json!({"error": "no price within the averaging window"}))),
+                ("store unavailable" = (value = json!({"error": "price store unavailable"}))),
+            )),
+    )
+)]
 pub fn history(state: Arc<State>, query: String) -> Result<Response, ApiError> {
     let max_points = max_points(&query)?;
     state.answer(|snapshot| {

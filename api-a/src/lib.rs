@@ -32,6 +32,7 @@ use tokio::net::TcpListener;
 
 pub use config::Config;
 use handlers::State;
+pub use routes::openapi;
 
 /// Serves Service A's API on `listener` until `shutdown` completes and in-flight requests are
 /// done.
@@ -67,7 +68,13 @@ pub async fn run(
     });
 
     let mut endpoints = Endpoints::new(&config.base_path);
-    let api = routes::routes(&mut endpoints, state);
+    let document = routes::openapi(&config.base_path);
+    let api = routes::routes(&mut endpoints, state, &document);
+    debug_assert_eq!(
+        common::openapi::undocumented_routes(&document, &endpoints),
+        None,
+        "the OpenAPI document and the routes disagree"
+    );
     let ops = Ops {
         health,
         metrics,

@@ -10,14 +10,26 @@ use crate::window::{PricePoint, WindowStats};
 
 const CURRENCY: &str = "USD";
 
-/// `GET {BASE_PATH}/current`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `GET {BASE_PATH}/current`: the newest sample.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Current {
+    /// Always `USD`.
+    #[schema(example = "USD")]
     pub currency: &'static str,
+    /// The BTC price in US dollars, rounded to the cent.
+    #[schema(example = 97123.46)]
     pub price: f64,
+    /// When the price was fetched (RFC 3339, UTC, milliseconds).
+    #[schema(format = DateTime, example = "2026-11-21T13:30:23.237Z")]
     pub as_of: String,
+    /// Seconds since it was fetched, to the tenth.
+    #[schema(example = 2.7, minimum = 0)]
     pub age_seconds: f64,
+    /// Whether it is older than `STALE_AFTER` (30 s by default).
+    #[schema(example = false)]
     pub stale: bool,
+    /// The exchanges whose answers agreed on the price.
+    #[schema(example = json!(["coinbase", "kraken", "bitstamp"]))]
     pub sources: Vec<String>,
 }
 
@@ -37,14 +49,26 @@ impl Current {
     }
 }
 
-/// `GET {BASE_PATH}/average`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `GET {BASE_PATH}/average`: the mean over the sliding window ending now.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Average {
+    /// Always `USD`.
+    #[schema(example = "USD")]
     pub currency: &'static str,
+    /// The arithmetic mean of the samples in the window, in US dollars, rounded to the cent.
+    #[schema(example = 97024.52)]
     pub average: f64,
+    /// The window's length in seconds (`AVERAGE_WINDOW`).
+    #[schema(example = 600, minimum = 1)]
     pub window_seconds: u64,
+    /// How many samples the mean is of.
+    #[schema(example = 60, minimum = 1)]
     pub samples: usize,
+    /// When the oldest sample counted was fetched (RFC 3339, UTC).
+    #[schema(format = DateTime, example = "2026-11-21T13:20:33.237Z")]
     pub from: String,
+    /// When the newest sample counted was fetched (RFC 3339, UTC).
+    #[schema(format = DateTime, example = "2026-11-21T13:30:23.237Z")]
     pub to: String,
 }
 
@@ -61,21 +85,31 @@ impl Average {
     }
 }
 
-/// `GET {BASE_PATH}/history`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `GET {BASE_PATH}/history`: the samples of the sliding window ending now.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct History {
+    /// Always `USD`.
+    #[schema(example = "USD")]
     pub currency: &'static str,
+    /// The window's length in seconds (`AVERAGE_WINDOW`).
+    #[schema(example = 600, minimum = 1)]
     pub window_seconds: u64,
-    /// The samples in the window; `points` has them all, or evenly chosen ones when they are
-    /// more than asked for.
+    /// How many samples the window holds; `points` has them all, or evenly spaced ones by rank
+    /// (the oldest and the newest always) when they are more than `max_points`.
+    #[schema(example = 60, minimum = 1)]
     pub samples: usize,
+    /// The samples, oldest first.
     pub points: Vec<HistoryPoint>,
 }
 
 /// One sample of `/history`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HistoryPoint {
+    /// When it was fetched (RFC 3339, UTC).
+    #[schema(format = DateTime, example = "2026-11-21T13:30:23.237Z")]
     pub t: String,
+    /// The price in US dollars, rounded to the cent.
+    #[schema(example = 97123.46)]
     pub price: f64,
 }
 

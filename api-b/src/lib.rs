@@ -1,5 +1,6 @@
-//! Service B: `GET {BASE_PATH}/` answers `{"status":"ok"}`; nothing else is served besides the
-//! operational routes every service has (`/healthz`, `/readyz`, `/metrics`).
+//! Service B: `GET {BASE_PATH}/` answers `{"status":"ok","service":"api-b"}`; nothing else is
+//! served besides the OpenAPI document (`{BASE_PATH}/openapi.json`) and the operational routes
+//! every service has (`/healthz`, `/readyz`, `/metrics`).
 
 mod config;
 
@@ -11,14 +12,65 @@ use common::metrics::Metrics;
 use common::server::{Ops, serve};
 use serde::Serialize;
 use tokio::net::TcpListener;
+use utoipa::OpenApi;
 use warp::Filter;
+use warp::reply::{Reply, Response};
 
 pub use config::Config;
 
-#[derive(Serialize)]
+/// The body of `GET {BASE_PATH}/`.
+#[derive(Serialize, utoipa::ToSchema)]
 struct Status {
+    /// Always `ok`.
+    #[schema(example = "ok")]
     status: &'static str,
+    /// Always `api-b`.
+    #[schema(example = "api-b")]
     service: &'static str,
+}
+
+/// `GET {BASE_PATH}/` (also without the trailing slash).
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "api",
+    description = "Service B's one route: 200 while it runs. Also answers without the trailing \
+        slash, and to HEAD without a body; other methods get 405 with `Allow: GET, HEAD`.",
+    responses((status = 200, description = "Service B answers.", body = Status,
+        example = json!({"status": "ok", "service": "api-b"})))
+)]
+fn root() -> Response {
+    warp::reply::json(&Status {
+        status: "ok",
+        service: "api-b",
+    })
+    .into_response()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "api-b",
+        description = "Service B: a REST API whose one route answers 200."
+    ),
+    paths(root)
+)]
+struct Routes;
+
+/// Service B's OpenAPI document, for routes under `base_path`.
+pub fn openapi(base_path: &str) -> utoipa::openapi::OpenApi {
+    let mut info = Routes::openapi().info;
+    info.version = env!("CARGO_PKG_VERSION").to_owned();
+    common::openapi::document(info, Routes::openapi(), base_path)
+}
+
+/// Service B's routes under `endpoints`' base path, and `document` at `openapi.json`.
+fn routes(
+    endpoints: &mut Endpoints,
+    document: &utoipa::openapi::OpenApi,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + use<> {
+    let root = endpoints.get("/").map(root);
+    root.or(common::openapi::route(endpoints, document)).unify()
 }
 
 /// Serves Service B on `listener` until `shutdown` completes and in-flight requests are done.
@@ -28,16 +80,36 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let mut endpoints = Endpoints::new(&config.base_path);
-    let root = endpoints.get("/").map(|| {
-        warp::reply::json(&Status {
-            status: "ok",
-            service: "api-b",
-        })
-    });
+    let document = openapi(&config.base_path);
+    let api = routes(&mut endpoints, &document);
+    debug_assert_eq!(
+        common::openapi::undocumented_routes(&document, &endpoints),
+        None,
+        "the OpenAPI document and the routes disagree"
+    );
     let ops = Ops {
         health: Health::always(),
         metrics: Metrics::new(),
         serving: config.server.serving.clone(),
     };
-    serve(listener, ops, endpoints, root, shutdown).await;
+    serve(listener, ops, endpoints, api, shutdown).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_answered_is_documented_and_every_documented_one_answered() {
+        for base_path in ["", "/service2"] {
+            let document = openapi(base_path);
+            let mut endpoints = Endpoints::new(base_path);
+            let _ = routes(&mut endpoints, &document);
+            assert_eq!(
+                common::openapi::undocumented_routes(&document, &endpoints),
+                None,
+                "(documented only, answered only) under {base_path:?}"
+            );
+        }
+    }
 }

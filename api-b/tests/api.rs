@@ -209,3 +209,16 @@ async fn every_answer_carries_the_security_headers_and_is_never_cached() {
         assert_eq!(headers[header::CACHE_CONTROL], "no-store", "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_and_is_the_committed_copy() {
+    let server = start(&[("BASE_PATH", "/service2")]).await;
+    let response = reqwest::get(server.url("/service2/openapi.json"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.text().await.unwrap();
+    let document: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    common::testing::assert_committed_document(&body, "docs/openapi/api-b.json");
+}

@@ -48,6 +48,11 @@ impl Endpoints {
         self.templates.extend(other.templates);
     }
 
+    /// Every route's template, e.g. `/service1/current`.
+    pub fn templates(&self) -> impl Iterator<Item = &str> {
+        self.templates.iter().map(String::as_str)
+    }
+
     /// The template a request path was served by, if any.
     pub fn template_for(&self, path: &str) -> Option<&str> {
         self.templates
@@ -96,8 +101,10 @@ struct MethodNotAllowed {
 
 impl warp::reject::Reject for MethodNotAllowed {}
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every error: what went wrong, in a few words.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    #[schema(example = "not found")]
     error: &'a str,
 }
 

@@ -10,6 +10,7 @@ pub mod http;
 pub mod limits;
 pub mod logging;
 pub mod metrics;
+pub mod openapi;
 #[cfg(feature = "store")]
 pub mod samples;
 pub mod server;

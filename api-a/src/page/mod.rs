@@ -125,6 +125,17 @@ impl Page<'_> {
 }
 
 /// `GET {BASE_PATH}/` (and without the slash), at `path`.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "page",
+    description = "The web page: price, average and a chart of the window, complete without \
+        JavaScript; a script refreshes it from `/current`, `/average` and `/history`. Always 200: \
+        a state without a price (none yet, stale, store unavailable, none in the window) is a \
+        message on the page. Also answers without the trailing slash.",
+    responses((status = 200, description = "The page.", body = String,
+        content_type = "text/html; charset=utf-8"))
+)]
 pub fn page(state: Arc<State>, path: warp::filters::path::FullPath) -> Response {
     let api = relative_root(path.as_str());
     let html = render(
@@ -275,6 +286,33 @@ fn summary(
         format::usd(high),
         format::usd(average)
     )
+}
+
+/// The OpenAPI operation of each asset's route.
+pub fn asset_operations() -> impl Iterator<Item = (String, utoipa::openapi::path::Operation)> {
+    use utoipa::openapi::path::OperationBuilder;
+    use utoipa::openapi::{ContentBuilder, ObjectBuilder, ResponseBuilder, Type};
+    ASSETS.iter().map(|asset| {
+        let content = ContentBuilder::new()
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build();
+        let ok = ResponseBuilder::new()
+            .description(format!(
+                "The page's `{}`, cached for a year: the page links it with a version.",
+                asset.name
+            ))
+            .content(asset.content_type, content)
+            .build();
+        let operation = OperationBuilder::new()
+            .tags(Some(["page"]))
+            .operation_id(Some(format!("asset_{}", asset.name.replace('.', "_"))))
+            .description(Some(
+                "A static file of the page; any query string is ignored.",
+            ))
+            .response("200", ok)
+            .build();
+        (asset.path(), operation)
+    })
 }
 
 #[cfg(test)]

@@ -146,3 +146,16 @@ async fn every_answer_carries_the_security_headers_and_a_caching_rule_that_fits(
         assert_eq!(headers[header::CACHE_CONTROL], caching, "{context}");
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_and_is_the_committed_copy() {
+    let redis = RedisServer::start().await;
+    let server = start(&redis, &[]).await;
+    let answer = get(&server.url("/service1/openapi.json")).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.headers[header::CONTENT_TYPE], "application/json");
+    let document = answer.json();
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["servers"][0]["url"], "/");
+    common::testing::assert_committed_document(&answer.body, "docs/openapi/api-a.json");
+}

@@ -94,31 +94,93 @@ pub async fn serve<F>(
     log::info!("server stopped");
 }
 
-/// `/healthz`, `/readyz` and `/metrics`, always at the root whatever the base path.
+/// Where the operational routes are: always at the root, whatever the base path.
+pub const OPERATIONAL_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// `/healthz`, `/readyz` and `/metrics` ([`OPERATIONAL_PATHS`]).
 fn operational_routes(
     endpoints: &mut Endpoints,
     health: Health,
     metrics: Metrics,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + use<> {
     let mut root = Endpoints::new("");
-    let healthz = root.get("/healthz").map({
+    let [healthz_path, readyz_path, metrics_path] = OPERATIONAL_PATHS;
+    let healthz = root.get(healthz_path).map({
         let health = health.clone();
-        move || match health.is_live() {
-            true => status_reply(true, "ok"),
-            false => status_reply(false, "unhealthy"),
-        }
+        move || healthz(&health)
     });
-    let readyz = root.get("/readyz").map(move || match health.readiness() {
+    let readyz = root.get(readyz_path).map(move || readyz(&health));
+    let metrics = root.get(metrics_path).map(move || render_metrics(&metrics));
+    endpoints.extend(root);
+    healthz.or(readyz).unify().or(metrics).unify()
+}
+
+/// Whether the process is alive, as `{"status": ...}`.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    description = "Liveness: 200 while the process is alive (api-a: while its Redis reader runs; \
+        the poller: while its tick loop and Redis writer run). At the root of the port, whatever \
+        BASE_PATH; not routed by the gateway or the ingress.",
+    responses(
+        (status = 200, description = "Alive.", body = HealthStatus,
+            example = json!({"status": "ok"})),
+        (status = 503, description = "Not alive: restart it.", body = HealthStatus,
+            example = json!({"status": "unhealthy"})),
+    )
+)]
+fn healthz(health: &Health) -> Response {
+    match health.is_live() {
+        true => status_reply(true, "ok"),
+        false => status_reply(false, "unhealthy"),
+    }
+}
+
+/// Whether the service takes traffic, as `{"status": ...}`.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    description = "Readiness: 200 while serving; 503 from the moment shutdown starts, and for \
+        api-a while Redis does not answer or holds no price yet. At the root of the port.",
+    responses(
+        (status = 200, description = "Ready.", body = HealthStatus,
+            example = json!({"status": "ready"})),
+        (status = 503, description = "Not ready, or shutting down.", body = HealthStatus,
+            example = json!({"status": "shutting down"})),
+    )
+)]
+fn readyz(health: &Health) -> Response {
+    match health.readiness() {
         Readiness::Ready => status_reply(true, "ready"),
         Readiness::NotReady => status_reply(false, "not ready"),
         Readiness::ShuttingDown => status_reply(false, "shutting down"),
-    });
-    let metrics = root.get("/metrics").map(move || {
-        warp::reply::with_header(metrics.render(), "content-type", prometheus::TEXT_FORMAT)
-            .into_response()
-    });
-    endpoints.extend(root);
-    healthz.or(readyz).unify().or(metrics).unify()
+    }
+}
+
+/// The service's metrics in Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    description = "Prometheus text exposition format, version 0.0.4. At the root of the port.",
+    responses(
+        (status = 200, description = "The metrics.", body = String,
+            content_type = "text/plain; version=0.0.4"),
+    )
+)]
+fn render_metrics(metrics: &Metrics) -> Response {
+    warp::reply::with_header(metrics.render(), "content-type", prometheus::TEXT_FORMAT)
+        .into_response()
+}
+
+/// The body of `/healthz` and `/readyz`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct HealthStatus {
+    /// `ok` or `unhealthy` (`/healthz`); `ready`, `not ready` or `shutting down` (`/readyz`).
+    #[schema(example = "ok")]
+    status: String,
 }
 
 fn status_reply(healthy: bool, status: &str) -> Response {
@@ -127,9 +189,16 @@ fn status_reply(healthy: bool, status: &str) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    warp::reply::with_status(
-        warp::reply::json(&serde_json::json!({ "status": status })),
-        code,
-    )
-    .into_response()
+    let body = HealthStatus {
+        status: status.to_owned(),
+    };
+    warp::reply::with_status(warp::reply::json(&body), code).into_response()
 }
+
+/// The OpenAPI description of the operational routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(healthz, readyz, render_metrics),
+    components(schemas(HealthStatus))
+)]
+pub struct OperationalRoutes;

@@ -108,3 +108,23 @@ pub async fn eventually<T>(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Checks that `served` (an OpenAPI document a service answered) is the committed copy at
+/// `committed` (a path relative to the workspace root); with `UPDATE_OPENAPI=1`, rewrites the copy
+/// instead, for a change the reviewer should see.
+pub fn assert_committed_document(served: &str, committed: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(committed);
+    if std::env::var_os("UPDATE_OPENAPI").is_some_and(|v| v == "1") {
+        std::fs::write(&path, served).expect("write the committed OpenAPI document");
+        return;
+    }
+    let copy = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{committed}: {e} (UPDATE_OPENAPI=1 cargo test writes it)"));
+    assert!(
+        copy == served,
+        "{committed} differs from the document the service serves; if the change is intended, \
+         rewrite it with UPDATE_OPENAPI=1 cargo test and review the diff"
+    );
+}

@@ -1,0 +1,151 @@
+//! The OpenAPI 3.1 document of a service, generated from the code with utoipa: its own routes
+//! (each handler carries its `#[utoipa::path]`), nested under its base path, plus the operational
+//! routes and what every answer may carry. Served at `{BASE_PATH}/openapi.json`.
+//!
+//! Paths are the full paths the service answers (`/service1/current`, `/healthz`) and the one
+//! server is `/`, relative to wherever the document was fetched from: the same document is right
+//! directly, through the gateway and through the ingress, none of which rewrites paths.
+
+use std::collections::BTreeSet;
+
+use utoipa::OpenApi as _;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::server::ServerBuilder;
+use utoipa::openapi::{Info, ObjectBuilder, OpenApi, Ref, RefOr, Type};
+use warp::Filter;
+use warp::reply::Response;
+
+use crate::headers::{Caching, cached};
+use crate::http::Endpoints;
+use crate::server::{OPERATIONAL_PATHS, OperationalRoutes};
+
+/// `GET {BASE_PATH}/openapi.json`: `json`, the document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    description = "This document: OpenAPI 3.1, generated from the code.",
+    responses((status = 200, description = "The OpenAPI document.", body = Object,
+        content_type = "application/json"))
+)]
+fn openapi_json(json: &str) -> Response {
+    let reply = warp::reply::with_header(json.to_owned(), "content-type", "application/json");
+    cached(reply, Caching::Revalidate)
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(openapi_json))]
+struct DocumentRoute;
+
+/// The whole document of a service whose own routes `api` describes (paths relative to its base
+/// path), served under `base_path`.
+pub fn document(info: Info, api: OpenApi, base_path: &str) -> OpenApi {
+    let mut routes = api;
+    routes.merge(DocumentRoute::openapi());
+    let mut document = OpenApi::new(info, utoipa::openapi::Paths::new()).nest(base_path, routes);
+    document.merge(OperationalRoutes::openapi());
+    document.servers = Some(vec![
+        ServerBuilder::new()
+            .url("/")
+            .description(Some(
+                "The origin the document was fetched from: the service's port, the gateway or \
+                 the ingress (which route only the paths under the base path).",
+            ))
+            .build(),
+    ]);
+    describe_common_answers(&mut document);
+    document
+}
+
+/// The headers every answer carries, described once under `components/headers`.
+const COMMON_HEADERS: [(&str, &str, &str); 4] = [
+    (
+        "Cache-Control",
+        "How long the answer may be reused: `public, max-age=1` for prices, `no-cache` for the \
+         page, a year for its versioned assets, `no-store` for errors and operational routes.",
+        "no-store",
+    ),
+    (
+        "Content-Security-Policy",
+        "`default-src 'none'` for everything but the page, which may load only its own script, \
+         stylesheet, icon and routes.",
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    ),
+    ("X-Content-Type-Options", "Always `nosniff`.", "nosniff"),
+    ("Referrer-Policy", "Always `no-referrer`.", "no-referrer"),
+];
+
+/// Adds the headers every answer carries to every response of every operation, and the 431 of a
+/// request head over 16 KiB (answered by the HTTP layer, without a body or those headers).
+fn describe_common_answers(document: &mut OpenApi) {
+    let components = document.components.get_or_insert_with(Default::default);
+    for (name, description, example) in COMMON_HEADERS {
+        let schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .examples([example]);
+        let header = HeaderBuilder::new()
+            .schema(Some(schema))
+            .description(Some(description))
+            .build();
+        components.headers.insert(name.to_owned(), RefOr::T(header));
+    }
+    let operations = document
+        .paths
+        .paths
+        .values_mut()
+        .filter_map(|item| item.get.as_mut());
+    for operation in operations {
+        for response in operation.responses.responses.values_mut() {
+            if let RefOr::T(response) = response {
+                for (name, _, _) in COMMON_HEADERS {
+                    let reference = Ref::new(format!("#/components/headers/{name}"));
+                    response
+                        .headers
+                        .insert(name.to_owned(), RefOr::Ref(reference));
+                }
+            }
+        }
+        let too_large = ResponseBuilder::new().description(
+            "The request head (request line and headers) is larger than 16 KiB; the connection \
+             is then closed.",
+        );
+        operation
+            .responses
+            .responses
+            .insert("431".to_owned(), RefOr::T(too_large.build()));
+    }
+}
+
+/// `GET {BASE_PATH}/openapi.json`, registered in `endpoints`, answering `document`.
+pub fn route(
+    endpoints: &mut Endpoints,
+    document: &OpenApi,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + use<> {
+    let json = document
+        .to_pretty_json()
+        .expect("a generated document always serializes");
+    endpoints
+        .get("/openapi.json")
+        .map(move || openapi_json(&json))
+}
+
+/// The paths `document` describes and the routes `endpoints` (the service's own, and then the
+/// operational ones) answer, when they differ: `(only documented, only answered)`.
+pub fn undocumented_routes(
+    document: &OpenApi,
+    endpoints: &Endpoints,
+) -> Option<(BTreeSet<String>, BTreeSet<String>)> {
+    let documented: BTreeSet<String> = document.paths.paths.keys().cloned().collect();
+    let answered: BTreeSet<String> = endpoints
+        .templates()
+        .chain(OPERATIONAL_PATHS)
+        .map(str::to_owned)
+        .collect();
+    (documented != answered).then(|| {
+        (
+            documented.difference(&answered).cloned().collect(),
+            answered.difference(&documented).cloned().collect(),
+        )
+    })
+}
