@@ -137,3 +137,49 @@ async fn sigterm_without_delay_still_answers_the_request_in_flight() {
 async fn health_check_mode_follows_the_running_instance() {
     assert_health_check_follows_the_instance(BINARY, &[]).await;
 }
+
+/// The access log line (at debug) of the request with `id`, parsed.
+fn access_line(logs: &[String], id: &str) -> Option<serde_json::Value> {
+    logs.iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|record| record["request_id"] == id)
+}
+
+#[tokio::test]
+async fn each_access_log_line_carries_the_request_id_returned_to_the_client() {
+    let service = RunningBinary::start(
+        BINARY,
+        &[("BASE_PATH", "/service2"), ("LOG_LEVEL", "debug")],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let sent = client
+        .get(service.url("/service2/"))
+        .header("x-request-id", "ingress-3f2a9c1e")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.headers()["x-request-id"], "ingress-3f2a9c1e");
+    let made = client.get(service.url("/nope")).send().await.unwrap();
+    let made_id = made.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(made_id.len(), 32, "{made_id}");
+
+    let logged = eventually("both access lines", Duration::from_secs(5), async || {
+        let logs = service.logs();
+        Some((
+            access_line(&logs, "ingress-3f2a9c1e")?,
+            access_line(&logs, &made_id)?,
+        ))
+    })
+    .await;
+    assert_eq!(
+        logged.0["message"].as_str().unwrap().split(" in ").next(),
+        Some("GET /service2/ -> 200")
+    );
+    assert_eq!(
+        logged.1["message"].as_str().unwrap().split(" in ").next(),
+        Some("GET /nope -> 404")
+    );
+    service.signal(Signal::SIGTERM);
+    service.exited(Duration::from_secs(5)).await;
+}

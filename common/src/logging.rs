@@ -1,4 +1,6 @@
 //! Logging to stdout with `log` + `fern`: one JSON object per line by default, or plain text.
+//! A record's key-values (e.g. the access log's `request_id`) become fields of the JSON object,
+//! or `key=value` after the text.
 
 use std::str::FromStr;
 use std::time::SystemTime;
@@ -53,12 +55,17 @@ pub fn init(config: LogConfig) -> Result<(), log::SetLoggerError> {
             out.finish(format_args!("{}", json_line(record, &message.to_string())))
         }),
         LogFormat::Text => dispatch.format(|out, message, record| {
+            let fields: String = fields(record)
+                .iter()
+                .map(|(key, value)| format!(" {key}={value}"))
+                .collect();
             out.finish(format_args!(
-                "{} {:<5} {}: {}",
+                "{} {:<5} {}: {}{}",
                 humantime::format_rfc3339_millis(SystemTime::now()),
                 record.level(),
                 record.target(),
-                message
+                message,
+                fields
             ))
         }),
     };
@@ -71,6 +78,8 @@ struct JsonLine<'a> {
     level: &'static str,
     target: &'a str,
     message: &'a str,
+    #[serde(flatten)]
+    fields: std::collections::BTreeMap<String, String>,
 }
 
 fn json_line(record: &log::Record, message: &str) -> String {
@@ -79,8 +88,27 @@ fn json_line(record: &log::Record, message: &str) -> String {
         level: record.level().as_str(),
         target: record.target(),
         message,
+        fields: fields(record).into_iter().collect(),
     })
     .expect("a struct of strings always serializes")
+}
+
+/// The record's key-values, as text.
+fn fields(record: &log::Record) -> Vec<(String, String)> {
+    struct Collect(Vec<(String, String)>);
+    impl<'kvs> log::kv::VisitSource<'kvs> for Collect {
+        fn visit_pair(
+            &mut self,
+            key: log::kv::Key<'kvs>,
+            value: log::kv::Value<'kvs>,
+        ) -> Result<(), log::kv::Error> {
+            self.0.push((key.to_string(), value.to_string()));
+            Ok(())
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    let _ = record.key_values().visit(&mut collect);
+    collect.0
 }
 
 #[cfg(test)]
@@ -103,6 +131,21 @@ mod tests {
         assert_eq!(value["message"], "multi\nline \"quoted\"");
         let timestamp = value["timestamp"].as_str().unwrap();
         assert!(humantime::parse_rfc3339(timestamp).is_ok(), "{timestamp}");
+    }
+
+    #[test]
+    fn key_values_become_fields_of_the_json_line() {
+        let kvs = [("request_id", "3f2a")];
+        let line = json_line(
+            &log::Record::builder()
+                .level(log::Level::Debug)
+                .key_values(&kvs)
+                .build(),
+            "GET / -> 200",
+        );
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["request_id"], "3f2a");
+        assert_eq!(value["message"], "GET / -> 200");
     }
 
     #[test]

@@ -59,7 +59,13 @@ pub fn document(info: Info, api: OpenApi, base_path: &str) -> OpenApi {
 }
 
 /// The headers every answer carries, described once under `components/headers`.
-const COMMON_HEADERS: [(&str, &str, &str); 4] = [
+const COMMON_HEADERS: [(&str, &str, &str); 5] = [
+    (
+        "X-Request-ID",
+        "The request's id: the one the client (the ingress controller, the gateway) sent, or \
+         128 random bits in hex; the service's access log line carries it too.",
+        "3f2a9c1e5b7d4a608c1e2f3a4b5c6d7e",
+    ),
     (
         "Cache-Control",
         "How long the answer may be reused: `public, max-age=1` for prices, `no-cache` for the \

@@ -18,6 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use warp::reply::Response;
 
+use super::request_id::{REQUEST_ID, request_id};
 use super::timeouts::{Deadlines, Phase, TimedIo};
 use crate::config::ServingConfig;
 use crate::metrics::{Metrics, register};
@@ -203,12 +204,17 @@ impl<S: Routes> hyper::service::Service<hyper::Request<Incoming>> for Connection
     type Error = Infallible;
     type Future = ResponseFuture;
 
-    fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
+    fn call(&self, mut request: hyper::Request<Incoming>) -> Self::Future {
         self.phase.request_started();
+        let id = request_id(request.headers().get(&REQUEST_ID));
+        request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
         let response = self.routes.clone().call(request);
         let phase = self.phase.clone();
         Box::pin(async move {
-            let response = response.await;
+            let mut response = response.await;
+            if let Ok(response) = response.as_mut() {
+                response.headers_mut().insert(REQUEST_ID.clone(), id);
+            }
             phase.response_ready();
             response
         })

@@ -1,8 +1,9 @@
 //! Serving a service's routes next to `/healthz`, `/readyz` and `/metrics`, with request metrics,
-//! an access log at debug level, connection limits ([`connections`], [`timeouts`]) and a
-//! graceful shutdown.
+//! an access log at debug level carrying each request's id ([`request_id`]), connection limits
+//! ([`connections`], [`timeouts`]) and a graceful shutdown.
 
 mod connections;
+mod request_id;
 mod timeouts;
 
 use std::future::Future;
@@ -67,7 +68,13 @@ pub async fn serve<F>(
                 .unwrap_or(UNMATCHED_ROUTE);
             let status = info.status().as_u16();
             request_metrics.observe_request(route, info.method().as_str(), status, info.elapsed());
+            let request_id = info
+                .request_headers()
+                .get(&request_id::REQUEST_ID)
+                .and_then(|id| id.to_str().ok())
+                .unwrap_or_default();
             log::debug!(
+                request_id;
                 "{} {} -> {} in {:?}",
                 info.method(),
                 info.path(),
