@@ -1,0 +1,121 @@
+"""The targets under wrk, round after round, each measured alone; the idle connections of a
+target are opened before its wrk run and checked to be still open after it.
+
+A target that answers with errors fails the benchmark: its figures would mean nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness import prometheus, wrk
+from harness.floods import Flood
+from harness.processes import Process
+from harness.waiting import eventually
+
+from .settings import Settings
+from .stack import Stack
+from .targets import Target, round_order
+
+# How long the idle connections may take to open before the wrk run starts; they are held for
+# this plus the run.
+IDLE_OPENING_ALLOWANCE = 20
+
+
+class BenchError(RuntimeError):
+    """A measurement that cannot be trusted: errors under load, connections not held."""
+
+
+@dataclass
+class IdleFigures:
+    """What the idle connections did in each round of their target."""
+
+    held: list[int] = field(default_factory=list)
+    rss_kib: list[int] = field(default_factory=list)
+
+
+def idle_hold_seconds(settings: Settings) -> int:
+    """How long each idle connection is held open after its answer."""
+    return IDLE_OPENING_ALLOWANCE + settings.duration
+
+
+def open_connections(base_url: str) -> float:
+    return prometheus.total(base_url + "/metrics", "http_connections_open")
+
+
+def run_wrk(settings: Settings, workdir: Path, url: str, path: str, name: str) -> wrk.WrkResult:
+    result = wrk.run(
+        workdir,
+        url,
+        [path],
+        settings.duration,
+        connections=settings.connections,
+        threads=settings.threads,
+        name=name,
+    )
+    if result.failures or result.requests == 0:
+        raise BenchError(f"{name}: {result.requests} requests, failures: {result.describe_failures()}")
+    return result
+
+
+def with_idle_connections(
+    settings: Settings, base_url: str, process: Process, port: int, measure: Callable[[], wrk.WrkResult]
+) -> tuple[wrk.WrkResult, int, int]:
+    """`measure()` while `settings.idle_connections` keep-alive connections, each after one
+    answered request, sit idle against the server; returns its result, the connections the
+    server still held after it, and the server's resident memory then."""
+    count = settings.idle_connections
+    started = time.monotonic()
+    with Flood("idle-keepalive", port, count, "/service1/current", hold_for=idle_hold_seconds(settings)) as flood:
+        eventually(
+            lambda: open_connections(base_url) >= count, IDLE_OPENING_ALLOWANCE, f"{count} idle connections open"
+        )
+        print(f"{count} idle connections open in {time.monotonic() - started:.1f} s", flush=True)
+        result = measure()
+        # The scrape's own connection is open while it is counted.
+        held = int(open_connections(base_url)) - 1
+        rss = process.rss_kib()
+        flood_result = flood.result()
+    if flood_result.failed_to_open or flood_result.still_open != count or flood_result.statuses != {200: count}:
+        raise BenchError(
+            f"idle connections: {flood_result.failed_to_open} failed to open, {flood_result.still_open} of "
+            f"{count} held to the end, answers {flood_result.statuses}"
+        )
+    if held < count:
+        raise BenchError(f"idle connections: only {held} of {count} were still open after the wrk run")
+    return result, held, rss
+
+
+def run_rounds(
+    stack: Stack, targets: list[Target], settings: Settings, workdir: Path
+) -> tuple[dict[str, list[wrk.WrkResult]], IdleFigures]:
+    """Every target once per round, `settings.rounds` rounds; the results per target label."""
+    results: dict[str, list[wrk.WrkResult]] = {target.label: [] for target in targets}
+    idle = IdleFigures()
+    for round_index in range(settings.rounds):
+        print(f"\n--- round {round_index + 1} of {settings.rounds}", flush=True)
+        for number, target in enumerate(round_order(targets, round_index)):
+            url = stack.base_url(target.server)
+            name = f"r{round_index + 1}-{number:02d}"
+
+            def measure(target=target, url=url, name=name) -> wrk.WrkResult:
+                return run_wrk(settings, workdir, url, target.path, name)
+
+            if target.idle_connections:
+                process = stack.processes[target.server]
+                port = int(url.rsplit(":", 1)[1])
+                result, held, rss = with_idle_connections(settings, url, process, port, measure)
+                idle.held.append(held)
+                idle.rss_kib.append(rss)
+            else:
+                result = measure()
+            results[target.label].append(result)
+            print(
+                f"{target.label:<34} {result.rate:>9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
+                f"p99 {result.p99_ms:6.2f} ms",
+                flush=True,
+            )
+    return results, idle

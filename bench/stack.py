@@ -1,0 +1,185 @@
+"""Everything the benchmark measures, running at once on loopback: for each window of
+`targets.WINDOWS` a Redis seeded with its samples, a poller writing one more every interval
+(from a fake exchange) and an api-a holding the window; a second api-a for the idle connections;
+api-b; nginx answering a fixed body (the yardstick); the repository's gateway in front of the
+services, and the same gateway in front of that nginx.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from pathlib import Path
+
+from harness import httpclient, services
+from harness.binaries import REPO_ROOT, Binaries, target_directory
+from harness.exchange import FakeExchange
+from harness.gateway import Gateway
+from harness.processes import Process, free_port
+from harness.redis import RedisServer
+from harness.services import Service
+
+from .targets import WINDOWS, Window
+
+# Three providers that agree, as the seeded samples' sources say.
+PRICES = {"coinbase": 97_120.0, "kraken": 97_125.0, "bitstamp": 97_130.0}
+# The fake exchange answers within milliseconds: shorter than every poll interval used here.
+FETCH_TIMEOUT = "500ms"
+
+STATIC_CONFIG = """\
+# The yardstick: nginx answering a fixed body from its configuration, the cheapest answer an
+# HTTP server can give. As many workers as the gateway (auto: one per core); connections are
+# never closed after some number of requests, as the services never close them.
+worker_processes auto;
+pid {workdir}/nginx.pid;
+error_log stderr warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000000;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ default_type application/json; return 200 '{body}'; }}
+    }}
+}}
+"""
+
+
+def static_config(workdir: Path, port: int, body: str) -> str:
+    """The yardstick's nginx.conf answering `body` (quoted for nginx) on every path."""
+    quoted = body.replace("\\", "\\\\").replace("'", "\\'")
+    return STATIC_CONFIG.format(workdir=workdir, port=port, body=quoted)
+
+
+class StaticNginx:
+    def __init__(self, workdir: Path, body: str):
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        config = workdir / "nginx.conf"
+        config.write_text(static_config(workdir, self.port, body))
+        argv = ["nginx", "-e", "stderr", "-p", str(workdir), "-c", str(config), "-g", "daemon off;"]
+        self.process = Process("nginx-static", argv, workdir)
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> "StaticNginx":
+        self.process.start()
+        self.process.wait_http(self.url("/"))
+        return self
+
+
+def build_seed() -> Path:
+    """`api-a/examples/seed.rs` in release, where `harness.binaries.build_release` puts its
+    binaries."""
+    subprocess.run(
+        ["cargo", "build", "--release", "--locked", "-p", "api-a", "--example", "seed"], cwd=REPO_ROOT, check=True
+    )
+    return target_directory() / "release" / "examples" / "seed"
+
+
+class WindowPod:
+    """Service A's pod holding one window: Redis with the window's samples seeded (as the poller
+    writes them), the poller adding one every interval, api-a ready."""
+
+    def __init__(self, window: Window, redis: RedisServer, poller: Service, api: Service):
+        self.window = window
+        self.redis = redis
+        self.poller = poller
+        self.api = api
+
+
+class Stack:
+    def __init__(self, binaries: Binaries, seed: Path, workdir: Path, idle_timeout_seconds: int):
+        self.binaries = binaries
+        self.seed = seed
+        self.workdir = workdir
+        self.idle_timeout_seconds = idle_timeout_seconds
+        self.exchange = FakeExchange(list(PRICES), PRICES)
+        self.pods: dict[str, WindowPod] = {}
+        self.urls: dict[str, str] = {}
+        self.processes: dict[str, Process] = {}
+        self._stack = contextlib.ExitStack()
+
+    def start(self) -> "Stack":
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self._stack.enter_context(self.exchange)
+        for window in WINDOWS:
+            pod = self._start_pod(window)
+            self.pods[window.key] = pod
+            self._add(window.server, pod.api.url(), pod.api.process)
+        first = self.pods[WINDOWS[0].key]
+        # Longer than the idle connections are held, so the server never closes one meanwhile.
+        idle = services.start_api_a(
+            self.binaries,
+            self.workdir,
+            first.redis.url,
+            name="api-a-idle",
+            env={"IDLE_TIMEOUT": f"{self.idle_timeout_seconds}s"},
+        )
+        self._add("api-a-idle", self._stack.enter_context(idle).url(), idle.process)
+        api_b = self._stack.enter_context(services.start_api_b(self.binaries, self.workdir))
+        self._add("api-b", api_b.url(), api_b.process)
+
+        body = httpclient.get(first.api.url("/service1/current")).body.decode()
+        static = StaticNginx(self.workdir / "nginx-static", body)
+        self._stack.callback(static.process.kill)
+        self._add("static", static.start().url(), static.process)
+
+        real = Gateway(
+            self.workdir / "gateway-services",
+            {"service_a": [f"127.0.0.1:{first.api.port}"], "service_b": [f"127.0.0.1:{api_b.port}"]},
+        )
+        self._add("gateway", self._stack.enter_context(real.start()).url(), real.process)
+        to_static = Gateway(
+            self.workdir / "gateway-static",
+            {"service_a": [f"127.0.0.1:{static.port}"], "service_b": [f"127.0.0.1:{static.port}"]},
+        )
+        self._add("gw-static", self._stack.enter_context(to_static.start()).url(), to_static.process)
+
+    def _start_pod(self, window: Window) -> WindowPod:
+        workdir = self.workdir / f"window-{window.key}"
+        redis = self._stack.enter_context(RedisServer(workdir).start())
+        subprocess.run(
+            [str(self.seed), redis.url, str(window.samples), window.interval],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        settings = {"AVERAGE_WINDOW": window.average_window}
+        poller = services.start_poller(
+            self.binaries,
+            workdir,
+            redis.url,
+            self.exchange.env(),
+            env={**settings, "POLL_INTERVAL": window.interval, "FETCH_TIMEOUT": FETCH_TIMEOUT},
+        )
+        self._stack.enter_context(poller)
+        # The first read of a long window is a full one, in chunks: allow it time.
+        api = services.start_api_a(self.binaries, workdir, redis.url, env=settings, timeout=60)
+        self._stack.enter_context(api)
+        return WindowPod(window, redis, poller, api)
+
+    def _add(self, server: str, url: str, process: Process) -> None:
+        self.urls[server] = url
+        self.processes[server] = process
+
+    def base_url(self, server: str) -> str:
+        return self.urls[server]
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> "Stack":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()

@@ -1,0 +1,155 @@
+"""The benchmark's own tests (`PYTHONPATH=tests python3 -m unittest discover -s bench -t .`): what
+must be right for its figures to mean anything, checked without starting any server."""
+
+from __future__ import annotations
+
+import unittest
+from pathlib import Path
+
+from harness.wrk import WrkResult
+
+from bench import goals, report, settings, stack, targets
+from bench.figures import Figures, Load, WindowIdle, cpu_percent
+from bench.footprint import Image, Size, TickCost
+
+
+def run(rate: float, p99_ms: float = 1.0, p50_ms: float = 0.5) -> WrkResult:
+    return WrkResult(int(rate * 10), 10.0, 0, 0, 0, 0, 0, p50_ms, p99_ms, p99_ms * 2)
+
+
+def target(label: str) -> targets.Target:
+    return next(t for t in targets.all_targets() if t.label == label)
+
+
+def measured(rates: dict[str, list[float]], p99_ms: float = 1.0) -> Figures:
+    return Figures(load={label: Load(target(label), [run(r, p99_ms) for r in rs]) for label, rs in rates.items()})
+
+
+def full_figures() -> Figures:
+    """Every figure of a run, as a full run fills them in."""
+    figures = measured({t.label: [100_000.0, 90_000.0, 110_000.0] for t in targets.all_targets()})
+    figures.rss_idle_kib = {"api-a": 5_000, "api-b": 4_000, "poller": 9_000}
+    figures.rss_loaded_kib = {"api-a": 7_000, "api-b": 6_000, "poller": 12_000}
+    figures.idle_connections = 10_000
+    figures.idle_connections_rss_kib = [40_000, 41_000]
+    figures.ready_ms = {"api-a": [5.0, 7.0, 6.0], "api-b": [3.0], "poller": [9.0], "api-a @ 24h": [80.0]}
+    figures.sizes = {name: Size(4_000_000, 4_000_000) for name in goals.BINARIES}
+    figures.tick = TickCost(300, 0.4, 9_000, 12_000)
+    figures.images = [Image("api-a", "btc-price/api-a:local", 4_200_000, "2026-11-30 20:00:00")]
+    figures.windows = {w.key: WindowIdle(0.3, 0.2, 6_000) for w in targets.WINDOWS}
+    figures.window_rss_loaded_kib = {w.key: 8_000 for w in targets.WINDOWS}
+    return figures
+
+
+class Targets(unittest.TestCase):
+    def test_every_target_is_compared_with_a_target_that_is_measured(self):
+        labels = [t.label for t in targets.all_targets()]
+        self.assertEqual(len(labels), len(set(labels)), "labels are unique")
+        for each in targets.all_targets():
+            if each.versus is not None:
+                self.assertIn(each.versus, labels, each.label)
+
+    def test_a_windowed_route_is_measured_on_every_longer_window_against_the_default_one(self):
+        for route in (t for t in targets.TARGETS if t.windows):
+            for window in targets.WINDOWS[1:]:
+                derived = target(targets.window_label(route, window))
+                self.assertEqual((derived.server, derived.path, derived.versus), (window.server, route.path, route.label))
+
+    def test_every_round_runs_each_target_once_and_odd_rounds_run_them_in_reverse(self):
+        everything = targets.all_targets()
+        first, second = targets.round_order(everything, 0), targets.round_order(everything, 1)
+        self.assertEqual(first, everything)
+        self.assertEqual(second, everything[::-1])
+
+
+class Figures_(unittest.TestCase):
+    def test_the_ratio_is_the_median_rate_over_the_yardsticks_median_rate(self):
+        figures = measured({targets.YARDSTICK: [100.0, 300.0, 200.0], "api-a /current": [50.0, 190.0, 1000.0]})
+        self.assertAlmostEqual(figures.ratio("api-a /current"), 190 / 200)
+        self.assertIsNone(figures.ratio(targets.YARDSTICK), "a yardstick has no ratio")
+        self.assertIsNone(figures.ratio("api-b /"), "not measured")
+
+    def test_cpu_time_is_a_share_of_one_core(self):
+        self.assertAlmostEqual(cpu_percent(0.6, 30.0), 2.0)
+
+
+class Goals(unittest.TestCase):
+    def test_a_ceiling_is_met_at_the_limit_and_missed_above_it(self):
+        goal = goals.Goal("x", lambda f: f.p99_ms("api-b /"), 3, True, " ms")
+        self.assertTrue(goal.judge(measured({"api-b /": [1.0]}, p99_ms=3.0)).met)
+        self.assertFalse(goal.judge(measured({"api-b /": [1.0]}, p99_ms=3.01)).met)
+
+    def test_a_floor_is_met_at_the_limit_and_missed_below_it(self):
+        goal = goals.Goal("x", lambda f: f.ratio("api-b /"), 0.95, False, "×")
+        self.assertTrue(goal.judge(measured({targets.YARDSTICK: [100.0], "api-b /": [95.0]})).met)
+        self.assertFalse(goal.judge(measured({targets.YARDSTICK: [100.0], "api-b /": [94.0]})).met)
+
+    def test_a_figure_not_measured_is_neither_met_nor_missed(self):
+        verdicts = goals.judge(Figures())
+        self.assertTrue(all(v.met is None and v.word == "not measured" for v in verdicts))
+
+    def test_every_goal_has_a_figure_in_a_full_run(self):
+        missing = [v.goal.text for v in goals.judge(full_figures()) if v.figure is None]
+        # Only the images the Docker engine did not have.
+        self.assertEqual(missing, ["image api-b", "image poller"])
+
+    def test_the_longest_window_is_judged_on_its_larger_memory_and_its_throughput_against_10_minutes(self):
+        figures = full_figures()
+        figures.window_rss_loaded_kib["24h"] = 30 * 1024
+        figures.load["api-a /average @ 24h"] = Load(target("api-a /average @ 24h"), [run(90_000.0)])
+        verdicts = {v.goal.text: v for v in goals.judge(figures)}
+        self.assertEqual(verdicts["api-a RSS, 24 h at 1 s (idle and after load)"].figure, 30.0)
+        self.assertFalse(verdicts["api-a RSS, 24 h at 1 s (idle and after load)"].met)
+        self.assertAlmostEqual(verdicts["api-a /average @ 24h vs the 10 m window"].figure, 0.9)
+        self.assertTrue(verdicts["api-a /current @ 24h vs the 10 m window"].met)
+
+    def test_every_direct_target_has_a_p99_goal_and_every_proxied_one_a_ratio_goal(self):
+        texts = [goal.text for goal in goals.goals()]
+        for each in targets.TARGETS:
+            if each.versus == targets.YARDSTICK:
+                self.assertIn(f"p99 {each.label}", texts)
+            if each.versus == targets.GATEWAY_YARDSTICK:
+                self.assertIn(f"{each.label} vs {targets.GATEWAY_YARDSTICK}", texts)
+
+
+class Settings(unittest.TestCase):
+    def test_smoke_defaults_and_overrides_and_the_command_that_reproduces_them(self):
+        smoke = settings.read(smoke=True, environ={"DURATION": "3s", "ROUNDS": ""})
+        self.assertEqual((smoke.rounds, smoke.duration, smoke.idle_connections), (1, 3, 10_000))
+        self.assertEqual(smoke.command, "DURATION=3s bench/run --smoke")
+        full = settings.read(smoke=False, environ={})
+        self.assertEqual((full.rounds, full.duration, full.idle_cpu_seconds), (5, 10, 30.0))
+        self.assertEqual(full.results.relative_to(settings.REPO_ROOT), Path("bench/RESULTS.md"))
+
+    def test_a_knob_that_is_not_a_number_stops_the_run(self):
+        with self.assertRaises(SystemExit):
+            settings.read(smoke=True, environ={"ROUNDS": "many"})
+        with self.assertRaises(SystemExit):
+            settings.read(smoke=True, environ={"CONNECTIONS": "0"})
+
+
+class Report(unittest.TestCase):
+    def test_the_yardstick_answers_any_body_verbatim(self):
+        config = stack.static_config(Path("/w"), 1234, """{"a":"it's \\ here"}""")
+        self.assertIn("""return 200 '{"a":"it\\'s \\\\ here"}';""", config)
+        self.assertIn("listen 127.0.0.1:1234;", config)
+
+    def test_a_report_has_every_section_and_every_target(self):
+        figures = full_figures()
+        text = report.results_markdown(settings.read(smoke=False, environ={}), {"CPUs (nproc)": "2"}, figures,
+                                       goals.judge(figures))  # fmt: skip
+        for heading in ("## Machine", "## Commands", "## Throughput", "## Footprint", "## Windows", "## Goals"):
+            self.assertIn(heading, text)
+        for each in targets.all_targets():
+            self.assertIn(f"| {each.label} ", text)
+        self.assertIn("| 100,000 |", text)
+        self.assertIn("1.00×", text)
+
+    def test_table_columns_line_up(self):
+        lines = report.table(["a", "bb"], [["xyz", "1"], ["q", "22"]]).splitlines()
+        self.assertEqual(len({len(line) for line in lines}), 1)
+        self.assertEqual(lines[2], "| xyz |  1 |")
+
+
+if __name__ == "__main__":
+    unittest.main()
