@@ -168,6 +168,10 @@ async fn no_provider_is_asked_twice_in_one_tick_whatever_fails() {
             assert!(gap >= INTERVAL / 6, "{provider}: {:?}", recorder.gaps());
         }
     }
-    assert_eq!(metric(&poller, STORED).await, Some(0.0), "no price all along");
+    assert_eq!(
+        metric(&poller, STORED).await,
+        Some(0.0),
+        "no price all along"
+    );
     stop(poller).await;
 }
