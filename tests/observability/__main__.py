@@ -87,7 +87,7 @@ def main() -> int:
         step("faults")
         reports = [
             drill(prometheus, "fake exchange stopped", ["PriceStale", "AllProvidersFailing"],
-                  pod.exchange.stop, lambda: [pod.exchange.answer_ok(p) for p in PRICES]),
+                  pod.exchange.stop, lambda: answer_again(pod)),
             drill(prometheus, "Redis killed (SIGKILL)", ["PriceStoreUnavailable", "PriceStoreWritesFailing"],
                   pod.redis.kill, pod.redis.start),
         ]  # fmt: skip
@@ -111,6 +111,11 @@ def main() -> int:
     return 0
 
 
+def answer_again(pod: ServiceAPod) -> None:
+    for provider in pod.exchange.providers:
+        pod.exchange.answer_ok(provider)
+
+
 def render_config(workdir: Path, targets: dict[str, str]) -> Path:
     """The shipped config and rules as the live test runs them (see `rendering`), checked by
     promtool like the shipped ones."""
@@ -132,7 +137,11 @@ def check_targets(prometheus: PrometheusServer, jobs: set[str], problems: Proble
             print(f"    {target['labels']['job']:7} {target['scrapeUrl']}: {target['health']}")
     except NotInTime as err:
         problems.check(False, f"{err}: {[(t['labels']['job'], t['health'], t['lastError']) for t in prometheus.targets()]}")
-    rules = eventually(lambda: all(r["health"] == "ok" for r in prometheus.alerting_rules()) and prometheus.alerting_rules(), 10, "rules evaluated")
+    def evaluated():
+        rules = prometheus.alerting_rules()
+        return rules if rules and all(r["health"] != "unknown" for r in rules) else None
+
+    rules = eventually(evaluated, 10, "every rule evaluated once")
     shipped = {r["alert"] for g in rendering.load(SHIPPED / "alerts.yaml")["groups"] for r in g["rules"]}
     problems.check({r["name"] for r in rules} == shipped, f"loaded {sorted(r['name'] for r in rules)}, shipped {sorted(shipped)}")
     for rule in rules:
@@ -146,7 +155,8 @@ def check_expositions(urls: dict[str, str], problems: Problems) -> None:
         text = httpclient.get(url).body.decode()
         lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
         problems.check(lint.returncode == 0, f"{job}: promtool check metrics: {lint.stdout}{lint.stderr}")
-        for name, exposed in documentation.exposed_families(text).items():
+        families = documentation.exposed_families(text)
+        for name, exposed in families.items():
             row = documented.get(name)
             if problems.check(row is not None, f"{job} exports {name}, which the README's metrics table lacks"):
                 assert row is not None
@@ -155,7 +165,7 @@ def check_expositions(urls: dict[str, str], problems: Problems) -> None:
                     row.labels == exposed.labels,
                     f"{name}: README says labels {sorted(row.labels)}, {job} has {sorted(exposed.labels)}",
                 )
-        print(f"    {job}: {len(documentation.exposed_families(text))} metric families, lint {'clean' if lint.returncode == 0 else 'FAILED'}")
+        print(f"    {job}: {len(families)} metric families, lint {'clean' if lint.returncode == 0 else 'FAILED'}")
 
 
 def quiet(prometheus: PrometheusServer, problems: Problems) -> None:
