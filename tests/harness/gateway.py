@@ -40,7 +40,7 @@ def render(source: str, upstreams: dict[str, list[str]], port: int, health_port:
     text = substitute(r"listen 127\.0\.0\.1:8081;", f"listen 127.0.0.1:{health_port};", text)
     text = substitute(r"pid /tmp/nginx\.pid;", f"pid {workdir}/nginx.pid;", text)
     text = substitute(r"(\w+_temp_path) /tmp/(\w+);", rf"\1 {workdir}/\2;", text)
-    text = substitute(r"access_log /dev/stdout;", "access_log off;", text)
+    text = substitute(r"access_log /dev/stdout[^;]*;", "access_log off;", text)
     return text
 
 
