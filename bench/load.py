@@ -14,7 +14,7 @@ from typing import Callable
 from harness import prometheus, wrk
 from harness.floods import Flood
 from harness.processes import Process
-from harness.waiting import eventually
+from harness.waiting import NotInTime, eventually
 
 from .settings import Settings
 from .stack import Stack
@@ -22,7 +22,7 @@ from .targets import Target, round_order
 
 # How long the idle connections may take to open before the wrk run starts; they are held for
 # this plus the run.
-IDLE_OPENING_ALLOWANCE = 20
+IDLE_OPENING_ALLOWANCE = 15
 
 
 class BenchError(RuntimeError):
@@ -46,34 +46,50 @@ def open_connections(base_url: str) -> float:
     return prometheus.total(base_url + "/metrics", "http_connections_open")
 
 
-def run_wrk(settings: Settings, workdir: Path, url: str, path: str, name: str) -> wrk.WrkResult:
+def run_wrk(settings: Settings, workdir: Path, url: str, target: Target, name: str) -> wrk.WrkResult:
+    """One wrk run (its files in `workdir` under `name`); fails on any error."""
     result = wrk.run(
         workdir,
         url,
-        [path],
+        [target.path],
         settings.duration,
         connections=settings.connections,
         threads=settings.threads,
         name=name,
     )
     if result.failures or result.requests == 0:
-        raise BenchError(f"{name}: {result.requests} requests, failures: {result.describe_failures()}")
+        raise BenchError(
+            f"{target.label} ({url}{target.path}): {result.requests} requests, failures: "
+            f"{result.describe_failures()}"
+        )
     return result
 
 
+def answered(base_url: str, path: str) -> float:
+    return prometheus.total(base_url + "/metrics", "http_requests_total", route=path)
+
+
 def with_idle_connections(
-    settings: Settings, base_url: str, process: Process, port: int, measure: Callable[[], wrk.WrkResult]
+    settings: Settings, target: Target, base_url: str, process: Process, measure: Callable[[], wrk.WrkResult]
 ) -> tuple[wrk.WrkResult, int, int]:
     """`measure()` while `settings.idle_connections` keep-alive connections, each after one
     answered request, sit idle against the server; returns its result, the connections the
     server still held after it, and the server's resident memory then."""
     count = settings.idle_connections
+    port = int(base_url.rsplit(":", 1)[1])
+    answered_before = answered(base_url, target.path)
     started = time.monotonic()
-    with Flood("idle-keepalive", port, count, "/service1/current", hold_for=idle_hold_seconds(settings)) as flood:
-        eventually(
-            lambda: open_connections(base_url) >= count, IDLE_OPENING_ALLOWANCE, f"{count} idle connections open"
-        )
-        print(f"{count} idle connections open in {time.monotonic() - started:.1f} s", flush=True)
+    with Flood("idle-keepalive", port, count, target.path, hold_for=idle_hold_seconds(settings)) as flood:
+        # Opened is not enough: each connection's request must be answered too, or wrk would
+        # measure the flood's requests along with its own.
+        def all_idle() -> bool:
+            return open_connections(base_url) > count and answered(base_url, target.path) >= answered_before + count
+
+        try:
+            eventually(all_idle, IDLE_OPENING_ALLOWANCE, f"{count} connections open, each answered once")
+        except NotInTime as err:
+            raise BenchError(f"{err} ({open_connections(base_url):.0f} open)") from None
+        print(f"{count} idle connections open and answered in {time.monotonic() - started:.1f} s", flush=True)
         result = measure()
         # The scrape's own connection is open while it is counted.
         held = int(open_connections(base_url)) - 1
@@ -102,12 +118,10 @@ def run_rounds(
             name = f"r{round_index + 1}-{number:02d}"
 
             def measure(target=target, url=url, name=name) -> wrk.WrkResult:
-                return run_wrk(settings, workdir, url, target.path, name)
+                return run_wrk(settings, workdir, url, target, name)
 
             if target.idle_connections:
-                process = stack.processes[target.server]
-                port = int(url.rsplit(":", 1)[1])
-                result, held, rss = with_idle_connections(settings, url, process, port, measure)
+                result, held, rss = with_idle_connections(settings, target, url, stack.processes[target.server], measure)
                 idle.held.append(held)
                 idle.rss_kib.append(rss)
             else:
