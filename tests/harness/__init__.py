@@ -17,7 +17,7 @@ Standard library only, Python 3.11. Each module has one job:
 - `prometheus`: numbers read from a `/metrics` page;
 - `pod`: Service A's pod (Redis, poller, api-a) against a fake exchange;
 - `floods`: many slow-header or idle keep-alive connections at once, and when each was closed;
-- `fuzz`: a bounded, seeded generator of odd but well-formed requests.
+- `fuzz`: a bounded, seeded generator of odd requests, mostly well-formed.
 
 Import it with `tests/` on `sys.path` (`PYTHONPATH=tests`).
 """

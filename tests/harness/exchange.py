@@ -1,6 +1,6 @@
 """A fake exchange for the poller: one HTTP listener per provider (so "connection refused" is
 one provider's listener closed), each answering in its provider's real format, and switchable at
-run time to any failure of `FAULTS`. Every request is logged with its time and what it got.
+run time to any failure of `faults()`. Every request is logged with its time and what it got.
 
 Answers close the connection (`Connection: close`), so a provider switched to "refused" is
 refused from its next request on, with no pooled connection left open to it.
@@ -36,8 +36,6 @@ class Fault:
     and its sane price. A fault with no `reply` refuses connections."""
 
     name: str
-    injected: str
-    """What a reader of the report should picture."""
     reply: Callable[[str, float], Reply] | None
     overload: bool
     """Whether it is an overload signal (backed off) rather than an unusable quick answer."""
@@ -101,27 +99,27 @@ def wrong_market(everywhere: bool) -> Callable[[str, float], Reply]:
     return reply
 
 
-REFUSED = Fault("refused", "connection refused", None, True)
+REFUSED = Fault("refused", None, True)
 
 
 def faults(fetch_timeout: float, everywhere: bool = False) -> list[Fault]:
     """Every failure the drills inject, in the order of issue 12; `everywhere`: the variant for
     all providers at once (see `wrong_market`)."""
     return [
-        Fault("slow", f"answers {SLOW_BEYOND_DEADLINE:g} s after FETCH_TIMEOUT", slow(fetch_timeout), True),
+        Fault("slow", slow(fetch_timeout), True),  # SLOW_BEYOND_DEADLINE after the deadline
         REFUSED,
-        Fault("5xx", "5xx with the provider's error body", server_error, True),
-        Fault("429-seconds", f"429, Retry-After: {RETRY_AFTER_SECONDS}", rate_limited_for_seconds, True),
-        Fault("429-date", "429, Retry-After as an HTTP date", rate_limited_until_date, True),
-        Fault("html", "502 HTML error page", lambda p, _: Reply(502, fixtures.CDN_ERROR_PAGE), True),
-        Fault("empty", "200, empty body", lambda p, _: Reply(200, b""), False),
-        Fault("truncated", "200, truncated JSON", lambda p, price: Reply(200, fixtures.ok_body(p, price)[:40]), False),
-        Fault("error-200", "200 with an error body", lambda p, _: Reply(200, fixtures.FORMATS[p].error_with_200), False),
-        Fault("wrong-market", "another market's answer", wrong_market(everywhere), False),
-        Fault("non-finite", "a non-finite price", priced(lambda p, _: fixtures.non_finite_text(p)), False),
-        Fault("zero", "price 0", priced(lambda p, _: fixtures.price_text(p, 0.0)), False),
-        Fault("negative", "a negative price", priced(lambda p, price: fixtures.price_text(p, -price)), False),
-        Fault("1000x", "the price 1000x too high", priced(lambda p, price: fixtures.price_text(p, price * 1000)), False),
+        Fault("5xx", server_error, True),
+        Fault("429-seconds", rate_limited_for_seconds, True),
+        Fault("429-date", rate_limited_until_date, True),
+        Fault("html", lambda p, _: Reply(502, fixtures.CDN_ERROR_PAGE), True),
+        Fault("empty", lambda p, _: Reply(200, b""), False),
+        Fault("truncated", lambda p, price: Reply(200, fixtures.ok_body(p, price)[:40]), False),
+        Fault("error-200", lambda p, _: Reply(200, fixtures.FORMATS[p].error_with_200), False),
+        Fault("wrong-market", wrong_market(everywhere), False),
+        Fault("non-finite", priced(lambda p, _: fixtures.non_finite_text(p)), False),
+        Fault("zero", priced(lambda p, _: fixtures.price_text(p, 0.0)), False),
+        Fault("negative", priced(lambda p, price: fixtures.price_text(p, -price)), False),
+        Fault("1000x", priced(lambda p, price: fixtures.price_text(p, price * 1000)), False),
     ]
 
 
