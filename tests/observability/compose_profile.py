@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from . import rendering
+
 PROFILE = "observability"
 SERVICE = "prometheus"
 POD_A = "pod-a"
@@ -96,7 +97,7 @@ def checks(rendered: dict, scrape: dict) -> list[tuple[bool, str]]:
 
 def main(rendered_path: str) -> int:
     rendered = yaml.safe_load(Path(rendered_path).read_text())
-    scrape = yaml.safe_load((ROOT / "observability" / "prometheus.yml").read_text())
+    scrape = yaml.safe_load((rendering.SHIPPED / "prometheus.yml").read_text())
     failed = 0
     for ok, what in checks(rendered, scrape):
         print(f"{'ok' if ok else 'FAILED'}: {what}")

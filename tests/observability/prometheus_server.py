@@ -1,5 +1,5 @@
-"""A real Prometheus (Debian's package) on a free loopback port, with its own config and data
-directory, and the parts of its HTTP API the tests read."""
+"""The parts of Prometheus's HTTP API the tests read, and a real Prometheus (Debian's package) on
+a free loopback port with its own config and data directory."""
 
 from __future__ import annotations
 
@@ -11,29 +11,11 @@ from harness import httpclient
 from harness.processes import Process, free_port
 
 
-class PrometheusServer:
-    def __init__(self, workdir: Path, config: Path):
-        self.workdir = workdir
-        self.config = config
-        self.port = free_port()
-        self.process: Process | None = None
+class PrometheusApi:
+    """The parts of a running Prometheus's HTTP API the tests read."""
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "PrometheusServer":
-        """Starts it and waits until it is ready (its rules loaded, its storage open)."""
-        argv = [
-            "prometheus",
-            f"--config.file={self.config}",
-            f"--storage.tsdb.path={self.workdir / 'prometheus-data'}",
-            f"--web.listen-address=127.0.0.1:{self.port}",
-            "--log.level=warn",
-        ]
-        self.process = Process("prometheus", argv, self.workdir).start()
-        self.process.wait_http(f"{self.url}/-/ready", timeout=30)
-        return self
+    def __init__(self, url: str):
+        self.url = url
 
     def api(self, path: str, **params: str):
         """The `data` of a successful answer of `/api/v1/<path>`; raises on any other answer."""
@@ -60,6 +42,30 @@ class PrometheusServer:
 
     def alerting_rules(self) -> list[dict]:
         return [rule for group in self.api("rules")["groups"] for rule in group["rules"] if rule["type"] == "alerting"]
+
+
+class PrometheusServer(PrometheusApi):
+    """Debian's Prometheus run on a free loopback port with `config`, its data in `workdir`."""
+
+    def __init__(self, workdir: Path, config: Path):
+        self.workdir = workdir
+        self.config = config
+        self.port = free_port()
+        self.process: Process | None = None
+        super().__init__(f"http://127.0.0.1:{self.port}")
+
+    def start(self) -> "PrometheusServer":
+        """Starts it and waits until it is ready (its rules loaded, its storage open)."""
+        argv = [
+            "prometheus",
+            f"--config.file={self.config}",
+            f"--storage.tsdb.path={self.workdir / 'prometheus-data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--log.level=warn",
+        ]
+        self.process = Process("prometheus", argv, self.workdir).start()
+        self.process.wait_http(f"{self.url}/-/ready", timeout=30)
+        return self
 
     def __enter__(self) -> "PrometheusServer":
         return self.start()

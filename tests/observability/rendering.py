@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+# What the repository ships: the rules, the local stack's config, the dashboard.
+SHIPPED = Path(__file__).resolve().parents[2] / "observability"
 UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # One Prometheus duration made of a single unit (what the rules use): 90s, 5m, 1h.
 DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")

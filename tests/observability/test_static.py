@@ -11,7 +11,7 @@ from pathlib import Path
 from observability import dashboard, documentation, rendering
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ROOT / "observability"
+SHIPPED = rendering.SHIPPED
 DASHBOARD = SHIPPED / "grafana-dashboard.json"
 SEVERITIES = {"critical", "warning"}
 
