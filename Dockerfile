@@ -1,43 +1,44 @@
 # The three service images, from one build: `docker build --target api-a|api-b|poller .`
 # Runtime images are FROM scratch: one static binary (plus CA roots for the poller), a numeric
 # non-root user, nothing to write to. Each binary checks its own health (`--health-check`).
+#
+# The dependencies are compiled in a layer of their own with cargo-chef, so editing the sources
+# rebuilds only the workspace's crates: `planner` reduces the workspace to its manifests and lock
+# file (`recipe.json`, unchanged by source edits), `dependencies` compiles what the recipe names,
+# `builder` the sources.
 
 ARG RUST_VERSION=1.95
+ARG CARGO_CHEF_VERSION=0.1.78
 
-FROM rust:${RUST_VERSION}-slim-bookworm AS builder
+FROM rust:${RUST_VERSION}-slim-bookworm AS chef
+ARG CARGO_CHEF_VERSION
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# A debug build: cargo-chef runs for well under a second per build, and compiles in less than
+# half the time of a release build.
+RUN cargo install cargo-chef --locked --debug --version "${CARGO_CHEF_VERSION}" \
+ && rm -rf "${CARGO_HOME}/registry"
 WORKDIR /src
+
+FROM chef AS planner
+COPY . .
+RUN cargo chef prepare --recipe-path recipe.json
+
+FROM chef AS dependencies
 # Static glibc binaries run in an empty image. The target is explicit so that build scripts and
-# proc macros stay dynamically linked.
+# proc macros stay dynamically linked. The build below must use the same flags (RUSTFLAGS,
+# profile, target, packages), or it would not reuse these artefacts.
 ENV RUSTFLAGS="-C target-feature=+crt-static"
+COPY --from=planner /src/recipe.json recipe.json
+RUN cargo chef cook --release --locked --target "$(rustc --print host-tuple)" \
+        -p api-a -p api-b -p poller --recipe-path recipe.json
 
-# Dependencies first, from the manifests alone, so this layer is rebuilt only when they change.
-COPY Cargo.toml Cargo.lock ./
-COPY common/Cargo.toml common/
-COPY api-a/Cargo.toml api-a/
-COPY api-b/Cargo.toml api-b/
-COPY poller/Cargo.toml poller/
-RUN set -eux; \
-    for crate in common api-a api-b poller; do \
-        mkdir -p "$crate/src"; touch "$crate/src/lib.rs"; \
-    done; \
-    for bin in api-a api-b poller; do echo 'fn main() {}' > "$bin/src/main.rs"; done; \
-    cargo build --release --locked --target "$(rustc -vV | sed -n 's/^host: //p')" \
-        -p api-a -p api-b -p poller; \
-    rm -rf common/src api-a/src api-b/src poller/src
-
-# Then the sources. Their files are older than the placeholder build, so they are touched to
-# make cargo rebuild the workspace crates.
-COPY common/src common/src
-COPY api-a/src api-a/src
-COPY api-b/src api-b/src
-COPY poller/src poller/src
-RUN set -eux; \
-    find common api-a api-b poller -name '*.rs' -exec touch {} +; \
-    target="$(rustc -vV | sed -n 's/^host: //p')"; \
-    cargo build --release --locked --target "$target" -p api-a -p api-b -p poller; \
-    mkdir /out; \
-    cp "target/$target/release/api-a" "target/$target/release/api-b" "target/$target/release/poller" /out/
+FROM dependencies AS builder
+COPY . .
+RUN target="$(rustc --print host-tuple)" \
+ && cargo build --release --locked --target "${target}" -p api-a -p api-b -p poller \
+ && mkdir /out \
+ && cp "target/${target}/release/api-a" "target/${target}/release/api-b" \
+       "target/${target}/release/poller" /out/
 
 FROM scratch AS api-a
 COPY --from=builder /out/api-a /usr/local/bin/api-a

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/../.."
 source tests/lib.sh
 source tests/stack/docker.sh
 source tests/stack/pod-a-settings.sh
+source tests/stack/build-cache.sh
 
 readonly project=btcprice-stack-test
 readonly gateway_port=28080
@@ -86,6 +87,9 @@ SECONDS=0
 compose build
 echo "built in ${SECONDS}s"
 
+log "the dependency layer is rebuilt for a Cargo.lock change only"
+check_dependency_cache "$work"
+
 log "image sizes (limit $max_image_bytes bytes)"
 for image in "${service_images[@]}"; do
   size=$(docker image inspect -f '{{.Size}}' "$image:$IMAGE_TAG")
@@ -143,9 +147,10 @@ for network in $(docker inspect -f '{{range $name, $_ := .NetworkSettings.Networ
 done
 
 log "every container runs as non-root on a read-only root filesystem"
-for service in $(compose config --services); do
-  id=$(container "$service")
-  read -r readonly_rootfs user <<<"$(docker inspect -f '{{.HostConfig.ReadonlyRootfs}} {{.Config.User}}' "$id")"
+# Every container the stack runs (services of profiles not enabled, such as observability, run none).
+for id in $(compose ps -q); do
+  read -r service readonly_rootfs user <<<"$(docker inspect -f \
+    '{{index .Config.Labels "com.docker.compose.service"}} {{.HostConfig.ReadonlyRootfs}} {{.Config.User}}' "$id")"
   uids=$(docker top "$id" -eo pid,uid | awk 'NR > 1 { print $2 }' | sort -u | tr '\n' ' ')
   echo "$service: read-only=$readonly_rootfs user=$user process uids: $uids"
   [ "$readonly_rootfs" = true ] || die "$service has a writable root filesystem"

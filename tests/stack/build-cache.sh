@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# Checks that the Dockerfile's dependency layer (stage `dependencies`, cooked by cargo-chef) is
+# reused after a source edit and not after a Cargo.lock change (sourced by tests/suites/stack.sh
+# after tests/lib.sh, once the images are built, so that every layer is in the cache).
+
+# context_copy WORK_DIR NAME: a copy of the build context (the files git sees; .dockerignore
+# applies to it as to the repository), printed as its path.
+context_copy() {
+  local copy=$1/context-$2
+  mkdir "$copy"
+  git ls-files --cached --others --exclude-standard -z | xargs -0 cp --parents -t "$copy"
+  echo "$copy"
+}
+
+# recipe_digest CONTEXT: the SHA-256 of the recipe cargo-chef prepares from CONTEXT.
+recipe_digest() {
+  docker run --rm --network none "$(docker build -q --target planner "$1")" cat recipe.json | sha256sum
+}
+
+# check_dependency_cache WORK_DIR
+check_dependency_cache() {
+  local work=$1 dependencies edited locked
+  dependencies=$(docker build -q --target dependencies .)
+
+  edited=$(context_copy "$work" source-edit)
+  printf '\n// A source edit.\n' >>"$edited/common/src/lib.rs"
+  [ "$(docker build -q --target dependencies "$edited")" = "$dependencies" ] \
+    || die "a source edit rebuilds the dependency layer (it must come from the cache)"
+  # (cp gave every file of the copy a new modification time, too.)
+  echo "ok: common/src/lib.rs edited: the dependency layer ${dependencies#sha256:} comes from the cache"
+
+  # The lock file is in the recipe, so a change to it gives a new recipe, which the dependency
+  # layer is built from. (Building that layer would take minutes; the recipe shows it is stale.)
+  locked=$(context_copy "$work" lock-edit)
+  sed -i '0,/^checksum = "./s/^checksum = "./checksum = "0/' "$locked/Cargo.lock"
+  cmp -s Cargo.lock "$locked/Cargo.lock" && die "the Cargo.lock edit changed nothing"
+  [ "$(recipe_digest .)" != "$(recipe_digest "$locked")" ] \
+    || die "a Cargo.lock change leaves cargo-chef's recipe as it was (the dependency layer would be stale)"
+  echo "ok: Cargo.lock changed: a new recipe, so the dependency layer is rebuilt"
+}
