@@ -13,9 +13,12 @@ from harness.binaries import Binaries
 from harness.exchange import REFUSED
 from harness.pod import ServiceAPod
 from harness.services import Service
+from harness.waiting import eventually
 
 # A connection limit low enough to reach with a handful of sockets.
 SMALL_CONNECTION_LIMIT = 8
+# What a service logs when it reaches its connection limit (common/src/server/connections.rs).
+LIMIT_LOG = "connection limit reached"
 
 Fault = tuple[str, list[str], Callable[[], None], Callable[[], None]]
 
@@ -25,7 +28,6 @@ def long_drills(pod: ServiceAPod, api_b: Service, built: Binaries, workdir: Path
     redis = pod.redis
     first = exchange.providers[0]
     sane = exchange.prices[first]
-    held: list[socket.socket] = []
     current = {"api-b": api_b}
 
     def restart_api_b(**env: str) -> None:
@@ -34,17 +36,23 @@ def long_drills(pod: ServiceAPod, api_b: Service, built: Binaries, workdir: Path
             services.start_api_b(built, workdir, port=current["api-b"].port, env=env)
         )
 
-    def flood_api_b() -> None:
-        restart_api_b(MAX_CONNECTIONS=str(SMALL_CONNECTION_LIMIT))
-        port = current["api-b"].port
-        held.extend(socket.create_connection(("127.0.0.1", port)) for _ in range(SMALL_CONNECTION_LIMIT + 4))
-
     def flood_then_release_api_b() -> None:
-        """More connections than api-b allows, held a moment, then closed: the limit is reached,
-        and Prometheus can scrape api-b again to see it."""
-        flood_api_b()
-        while held:
-            held.pop().close()
+        """api-b restarted with a small connection limit, more connections than that held until
+        it says it reached the limit, then closed, so that Prometheus can scrape it again and see
+        it."""
+        restart_api_b(MAX_CONNECTIONS=str(SMALL_CONNECTION_LIMIT))
+        service = current["api-b"]
+        logged = len(service.process.log_lines())
+        held = [socket.create_connection(("127.0.0.1", service.port)) for _ in range(SMALL_CONNECTION_LIMIT + 4)]
+        try:
+            eventually(
+                lambda: any(LIMIT_LOG in line.get("message", "") for line in service.process.log_lines()[logged:]),
+                10,
+                "api-b at its connection limit",
+            )
+        finally:
+            for connection in held:
+                connection.close()
 
     return [
         (f"{first} refused", ["ProviderFailing"],
