@@ -1,0 +1,89 @@
+"""Service A's states, the ones its contract must hold in, and one api-a taken through them in
+the order a pod lives them: started on an empty Redis (no price yet), joined by the poller
+asking a fake exchange (price available), then its Redis killed (Redis down).
+
+Each state is recognised by what api-a answers, checked before and after every run against it:
+a state that changed during a run would make the run prove something else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import httpclient, services
+from harness.binaries import Binaries
+from harness.exchange import FakeExchange
+from harness.redis import RedisServer
+from harness.services import Service
+from harness.waiting import eventually
+
+PRICES = {"coinbase": 80_000.0, "kraken": 80_010.0, "bitstamp": 80_020.0}
+POLL_INTERVAL = "1s"
+STATE_TIMEOUT_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    current: tuple[int, str | None]
+    """What `/service1/current` answers: its status and its body's `error`."""
+    readyz: int
+
+
+NO_PRICE_YET = State("no price yet", (503, "no price yet"), 503)
+PRICE_AVAILABLE = State("price available", (200, None), 200)
+REDIS_DOWN = State("Redis down", (503, "price store unavailable"), 503)
+STATES = (NO_PRICE_YET, PRICE_AVAILABLE, REDIS_DOWN)
+
+
+class ServiceA:
+    def __init__(self, binaries: Binaries, workdir: Path):
+        self.binaries = binaries
+        self.workdir = workdir
+        self.redis = RedisServer(workdir)
+        self.exchange = FakeExchange(list(PRICES), PRICES)
+        self.api: Service | None = None
+        self._stack = contextlib.ExitStack()
+
+    def start(self) -> "ServiceA":
+        """api-a on an empty Redis, alive (`/healthz`) but not ready: no price yet."""
+        try:
+            self._stack.enter_context(self.exchange)
+            self._stack.enter_context(self.redis.start())
+            self.api = self._stack.enter_context(
+                services.start_api_a(self.binaries, self.workdir, self.redis.url, ready_path="/healthz")
+            )
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def enter(self, state: State) -> None:
+        """Brings about `state` (each one from the one before it in `STATES`) and waits until
+        api-a answers as it says."""
+        if state is PRICE_AVAILABLE:
+            env = {"POLL_INTERVAL": POLL_INTERVAL, "FETCH_TIMEOUT": "300ms"}
+            self._stack.enter_context(
+                services.start_poller(self.binaries, self.workdir, self.redis.url, self.exchange.env(), env=env)
+            )
+        elif state is REDIS_DOWN:
+            self.redis.kill()
+        eventually(lambda: self.problem(state) is None, STATE_TIMEOUT_SECONDS, f"api-a: {state.name}")
+
+    def problem(self, state: State) -> str | None:
+        """None while api-a answers as `state` says; else what it answers."""
+        assert self.api is not None
+        current = httpclient.get(self.api.url("/service1/current"), timeout=2.0)
+        error = current.json().get("error") if current.status != 200 else None
+        readyz = httpclient.status_of(self.api.url("/readyz"))
+        if (current.status, error) == state.current and readyz == state.readyz:
+            return None
+        return f"not {state.name}: /service1/current {current.status} {error or ''}, /readyz {readyz}"
+
+    def __enter__(self) -> "ServiceA":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stack.close()
