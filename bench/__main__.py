@@ -48,6 +48,7 @@ def at_rest(stack: Stack, settings: Settings, figures: Figures) -> None:
 def under_load(stack: Stack, settings: Settings, figures: Figures) -> None:
     targets = all_targets()
     step(f"{len(targets)} targets, {settings.rounds} round(s) of {settings.duration} s each")
+    figures.body_bytes = load.body_sizes(stack, targets)
     runs, idle = load.run_rounds(stack, targets, settings, WORKDIR / "wrk")
     figures.load = {target.label: Load(target, runs[target.label]) for target in targets}
     figures.idle_connections_rss_kib = idle.rss_kib

@@ -12,28 +12,44 @@ from .targets import Target
 
 
 @dataclass(frozen=True)
+class Run:
+    """One wrk run, and the CPU time the processes serving it used meanwhile."""
+
+    wrk: WrkResult
+    server_cpu_seconds: float
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.server_cpu_seconds * 1e6 / self.wrk.requests
+
+
+@dataclass(frozen=True)
 class Load:
-    """One target's wrk runs, one per round, and their medians."""
+    """One target's runs, one per round, and their medians."""
 
     target: Target
-    runs: list[WrkResult]
+    runs: list[Run]
 
     @property
     def rate(self) -> float:
-        return statistics.median(run.rate for run in self.runs)
+        return statistics.median(run.wrk.rate for run in self.runs)
 
     @property
     def p50_ms(self) -> float:
-        return statistics.median(run.p50_ms for run in self.runs)
+        return statistics.median(run.wrk.p50_ms for run in self.runs)
 
     @property
     def p99_ms(self) -> float:
-        return statistics.median(run.p99_ms for run in self.runs)
+        return statistics.median(run.wrk.p99_ms for run in self.runs)
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return statistics.median(run.cpu_us_per_request for run in self.runs)
 
     @property
     def spread(self) -> tuple[float, float]:
         """The lowest and highest rate of a round."""
-        rates = [run.rate for run in self.runs]
+        rates = [run.wrk.rate for run in self.runs]
         return min(rates), max(rates)
 
 
@@ -50,6 +66,8 @@ class WindowIdle:
 class Figures:
     load: dict[str, Load] = field(default_factory=dict)
     """By target label."""
+    body_bytes: dict[str, int] = field(default_factory=dict)
+    """By target label: the size of its answer's body."""
     rss_idle_kib: dict[str, int] = field(default_factory=dict)
     """By binary (api-a, api-b, poller), before any load."""
     rss_loaded_kib: dict[str, int] = field(default_factory=dict)

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness import prometheus, wrk
+from harness import httpclient, prometheus, wrk
 from harness.floods import Flood
 from harness.processes import Process
 from harness.waiting import NotInTime, eventually
 
+from .figures import Run
 from .settings import Settings
 from .stack import Stack
 from .targets import Target, round_order
@@ -70,8 +71,8 @@ def answered(base_url: str, path: str) -> float:
 
 
 def with_idle_connections(
-    settings: Settings, target: Target, base_url: str, process: Process, measure: Callable[[], wrk.WrkResult]
-) -> tuple[wrk.WrkResult, int, int]:
+    settings: Settings, target: Target, base_url: str, process: Process, measure: Callable[[], Run]
+) -> tuple[Run, int, int]:
     """`measure()` while `settings.idle_connections` keep-alive connections, each after one
     answered request, sit idle against the server; returns its result, the connections the
     server still held after it, and the server's resident memory then."""
@@ -105,11 +106,22 @@ def with_idle_connections(
     return result, held, rss
 
 
+def body_sizes(stack: Stack, targets: list[Target]) -> dict[str, int]:
+    """Each target's body size, asked once; a target that does not answer 200 fails the run."""
+    sizes = {}
+    for target in targets:
+        answer = httpclient.get(stack.base_url(target.server) + target.path)
+        if answer.status != 200:
+            raise BenchError(f"{target.label}: {target.path} answers {answer.status}: {answer.body[:200]!r}")
+        sizes[target.label] = len(answer.body)
+    return sizes
+
+
 def run_rounds(
     stack: Stack, targets: list[Target], settings: Settings, workdir: Path
-) -> tuple[dict[str, list[wrk.WrkResult]], IdleFigures]:
-    """Every target once per round, `settings.rounds` rounds; the results per target label."""
-    results: dict[str, list[wrk.WrkResult]] = {target.label: [] for target in targets}
+) -> tuple[dict[str, list[Run]], IdleFigures]:
+    """Every target once per round, `settings.rounds` rounds; the runs per target label."""
+    runs: dict[str, list[Run]] = {target.label: [] for target in targets}
     idle = IdleFigures()
     for round_index in range(settings.rounds):
         print(f"\n--- round {round_index + 1} of {settings.rounds}", flush=True)
@@ -117,19 +129,21 @@ def run_rounds(
             url = stack.base_url(target.server)
             name = f"r{round_index + 1}-{number:02d}"
 
-            def measure(target=target, url=url, name=name) -> wrk.WrkResult:
-                return run_wrk(settings, workdir, url, target, name)
+            def measure(target=target, url=url, name=name) -> Run:
+                cpu_before = stack.cpu_seconds(target.server)
+                result = run_wrk(settings, workdir, url, target, name)
+                return Run(result, stack.cpu_seconds(target.server) - cpu_before)
 
             if target.idle_connections:
-                result, held, rss = with_idle_connections(settings, target, url, stack.processes[target.server], measure)
+                run, held, rss = with_idle_connections(settings, target, url, stack.processes[target.server], measure)
                 idle.held.append(held)
                 idle.rss_kib.append(rss)
             else:
-                result = measure()
-            results[target.label].append(result)
+                run = measure()
+            runs[target.label].append(run)
             print(
-                f"{target.label:<34} {result.rate:>9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-                f"p99 {result.p99_ms:6.2f} ms",
+                f"{target.label:<34} {run.wrk.rate:>9.0f} req/s  p50 {run.wrk.p50_ms:6.2f} ms  "
+                f"p99 {run.wrk.p99_ms:6.2f} ms  {run.cpu_us_per_request:5.1f} µs CPU/req",
                 flush=True,
             )
-    return results, idle
+    return runs, idle

@@ -54,11 +54,16 @@ def load_table(figures: Figures) -> str:
     rows = []
     for label, load in figures.load.items():
         low, high = load.spread
+        body = figures.body_bytes.get(label)
         rows.append([
-            label, rate(load.rate), f"{load.p50_ms:.2f}", f"{load.p99_ms:.2f}",
-            ratio(figures.ratio(label)), load.target.versus or "(yardstick)", f"{rate(low)} – {rate(high)}",
+            label, rate(load.rate), f"{load.p50_ms:.2f}", f"{load.p99_ms:.2f}", ratio(figures.ratio(label)),
+            load.target.versus or "(yardstick)", f"{load.cpu_us_per_request:.1f}", "-" if body is None else f"{body:,}",
+            f"{rate(low)} – {rate(high)}",
         ])  # fmt: skip
-    headers = ["target", "req/s", "p50 ms", "p99 ms", "ratio", "compared with", "req/s per round, low – high"]
+    headers = [
+        "target", "req/s", "p50 ms", "p99 ms", "ratio", "compared with", "server CPU µs/req", "body bytes",
+        "req/s per round, low – high",
+    ]  # fmt: skip
     return table(headers, rows)
 
 

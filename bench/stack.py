@@ -15,7 +15,7 @@ from harness import httpclient, services
 from harness.binaries import REPO_ROOT, Binaries, target_directory
 from harness.exchange import FakeExchange
 from harness.gateway import Gateway
-from harness.processes import Process, free_port
+from harness.processes import Process, cpu_seconds, free_port
 from harness.redis import RedisServer
 from harness.services import Service
 
@@ -43,6 +43,16 @@ http {{
     }}
 }}
 """
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (nginx's master and its workers)."""
+    children = [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+    return [pid, *(descendant for child in children for descendant in process_tree(child))]
 
 
 def static_config(workdir: Path, port: int, body: str) -> str:
@@ -100,6 +110,8 @@ class Stack:
         self.pods: dict[str, WindowPod] = {}
         self.urls: dict[str, str] = {}
         self.processes: dict[str, Process] = {}
+        self.serving: dict[str, list[Process]] = {}
+        """By server: every process that works for its answers (a gateway and what it proxies to)."""
         self._stack = contextlib.ExitStack()
 
     def start(self) -> "Stack":
@@ -138,12 +150,12 @@ class Stack:
             self.workdir / "gateway-services",
             {"service_a": [f"127.0.0.1:{first.api.port}"], "service_b": [f"127.0.0.1:{api_b.port}"]},
         )
-        self._add("gateway", self._stack.enter_context(real.start()).url(), real.process)
+        self._add("gateway", self._stack.enter_context(real.start()).url(), real.process, [first.api.process, api_b.process])
         to_static = Gateway(
             self.workdir / "gateway-static",
             {"service_a": [f"127.0.0.1:{static.port}"], "service_b": [f"127.0.0.1:{static.port}"]},
         )
-        self._add("gw-static", self._stack.enter_context(to_static.start()).url(), to_static.process)
+        self._add("gw-static", self._stack.enter_context(to_static.start()).url(), to_static.process, [static.process])
 
     def _start_pod(self, window: Window) -> WindowPod:
         workdir = self.workdir / f"window-{window.key}"
@@ -168,9 +180,14 @@ class Stack:
         self._stack.enter_context(api)
         return WindowPod(window, redis, poller, api)
 
-    def _add(self, server: str, url: str, process: Process) -> None:
+    def _add(self, server: str, url: str, process: Process, upstreams: list[Process] | None = None) -> None:
         self.urls[server] = url
         self.processes[server] = process
+        self.serving[server] = [process, *(upstreams or [])]
+
+    def cpu_seconds(self, server: str) -> float:
+        """CPU time used so far by every process serving `server`, nginx's workers included."""
+        return sum(cpu_seconds(pid) for process in self.serving[server] for pid in process_tree(process.pid))
 
     def base_url(self, server: str) -> str:
         return self.urls[server]

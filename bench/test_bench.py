@@ -3,18 +3,21 @@ must be right for its figures to mean anything, checked without starting any ser
 
 from __future__ import annotations
 
+import os
+import subprocess
 import unittest
 from pathlib import Path
 
 from harness.wrk import WrkResult
 
 from bench import goals, report, settings, stack, targets
-from bench.figures import Figures, Load, WindowIdle, cpu_percent
+from bench.figures import Figures, Load, Run, WindowIdle, cpu_percent
 from bench.footprint import Image, Size, TickCost
 
 
-def run(rate: float, p99_ms: float = 1.0, p50_ms: float = 0.5) -> WrkResult:
-    return WrkResult(int(rate * 10), 10.0, 0, 0, 0, 0, 0, p50_ms, p99_ms, p99_ms * 2)
+def run(rate: float, p99_ms: float = 1.0, p50_ms: float = 0.5) -> Run:
+    """Ten seconds at `rate`, 10 µs of server CPU per request."""
+    return Run(WrkResult(int(rate * 10), 10.0, 0, 0, 0, 0, 0, p50_ms, p99_ms, p99_ms * 2), rate * 10 * 10e-6)
 
 
 def target(label: str) -> targets.Target:
@@ -128,6 +131,16 @@ class Settings(unittest.TestCase):
             settings.read(smoke=True, environ={"CONNECTIONS": "0"})
 
 
+class Stack(unittest.TestCase):
+    def test_a_servers_cpu_counts_its_children_such_as_nginx_workers(self):
+        with subprocess.Popen(["sleep", "30"]) as child:
+            try:
+                self.assertEqual(stack.process_tree(os.getpid())[0], os.getpid())
+                self.assertIn(child.pid, stack.process_tree(os.getpid()))
+            finally:
+                child.kill()
+
+
 class Report(unittest.TestCase):
     def test_the_yardstick_answers_any_body_verbatim(self):
         config = stack.static_config(Path("/w"), 1234, """{"a":"it's \\ here"}""")
@@ -144,6 +157,7 @@ class Report(unittest.TestCase):
             self.assertIn(f"| {each.label} ", text)
         self.assertIn("| 100,000 |", text)
         self.assertIn("1.00×", text)
+        self.assertIn("|              10.0 |", text, "server CPU per request")
 
     def test_table_columns_line_up(self):
         lines = report.table(["a", "bb"], [["xyz", "1"], ["q", "22"]]).splitlines()
