@@ -67,6 +67,7 @@ def run(context: Context) -> Row:
         together_times = [phase(row, together, pod, prober, fault, row) for fault in everywhere_faults]
         answers = prober.stop()
         memory.measure_after()
+        pod.exchange.save_requests(context.workdir / "exchange-requests.json")
 
     served = chaos_checks.served_price_problems(answers, PRICES)
     row.requests = len(answers)

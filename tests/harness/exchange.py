@@ -8,11 +8,14 @@ refused from its next request on, with no pooled connection left open to it.
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
+import json
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Callable
 
 from . import fixtures
@@ -138,6 +141,17 @@ class _Listener(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def get_request(self):
+        """Accepts a connection and notes when, before a thread is started for it: the time a
+        request arrived should not include this process's own scheduling delays."""
+        connection, address = super().get_request()
+        connection_times[connection.fileno()] = (time.monotonic(), time.time())
+        return connection, address
+
+
+connection_times: dict[int, tuple[float, float]] = {}
+"""When each open connection to the exchange was accepted, by socket descriptor."""
+
 
 class FakeExchange:
     """One listener per provider; each answers its sane price until told otherwise."""
@@ -176,9 +190,11 @@ class FakeExchange:
         with self._lock:
             return [r for r in self._requests[provider] if r.at >= since]
 
-    def total_requests(self) -> int:
+    def save_requests(self, path: Path) -> None:
+        """Every request received, as JSON, for reading after a failed drill."""
         with self._lock:
-            return sum(len(log) for log in self._requests.values())
+            log = {p: [dataclasses.asdict(r) for r in requests] for p, requests in self._requests.items()}
+        path.write_text(json.dumps(log, indent=1))
 
     def stop(self) -> None:
         for provider in self.providers:
@@ -221,7 +237,7 @@ class FakeExchange:
             listener.server_close()
 
     def _answer(self, provider: str, handler: BaseHTTPRequestHandler) -> None:
-        arrived, wall = time.monotonic(), time.time()
+        arrived, wall = connection_times.pop(handler.connection.fileno(), (time.monotonic(), time.time()))
         with self._lock:
             name, build = self._behaviour[provider]
             sane = self.prices[provider]
