@@ -81,7 +81,10 @@ def footprint_table(figures: Figures) -> str:
 
 
 def footprint_notes(figures: Figures) -> list[str]:
-    notes = []
+    notes = [
+        "RSS idle: api-a (holding the 10 m window) after the rest period and api-b, before any load; the poller "
+        "after its first tick. After load: api-a and api-b after every round; the poller after its ticks below.",
+    ]
     peak = figures.idle_connections_rss_peak_kib()
     if peak is not None:
         rounds = ", ".join(mib(kib) for kib in figures.idle_connections_rss_kib)
