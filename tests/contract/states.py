@@ -42,7 +42,8 @@ class ServiceA:
     def __init__(self, binaries: Binaries, workdir: Path):
         self.binaries = binaries
         self.workdir = workdir
-        self.redis = RedisServer(workdir)
+        # No append-only file: the Redis starts empty whatever an earlier run left in `workdir`.
+        self.redis = RedisServer(workdir, appendonly=False)
         self.exchange = FakeExchange(list(PRICES), PRICES)
         self.api: Service | None = None
         self._stack = contextlib.ExitStack()
