@@ -9,8 +9,11 @@
 
 ARG RUST_VERSION=1.95
 ARG CARGO_CHEF_VERSION=0.1.78
+# The build base. Public by default (docker compose, the tests); aks/deploy.sh passes the cluster
+# registry's copy by digest (aks/third-party-images.txt: no anonymous Docker Hub pulls).
+ARG RUST_IMAGE=rust:${RUST_VERSION}-slim-bookworm
 
-FROM rust:${RUST_VERSION}-slim-bookworm AS chef
+FROM ${RUST_IMAGE} AS chef
 ARG CARGO_CHEF_VERSION
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # A debug build: cargo-chef runs for well under a second per build, and compiles in less than

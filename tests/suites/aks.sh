@@ -40,9 +40,9 @@ actionlint -shellcheck "$(command -v shellcheck)" .github/workflows/*.yml
 echo "  clean: .github/workflows/*.yml"
 "${checks[@]}" workflow .github/workflows/ci-cd.yml
 
-log "third-party images: the one list agrees with the kustomize images"
+log "third-party images: the one list agrees with the kustomize images and the Dockerfile's build base"
 "${checks[@]}" third-party aks/third-party-images.txt manifests/components/settings/kustomization.yaml \
-  manifests/base/kustomization.yaml
+  manifests/base/kustomization.yaml Dockerfile
 
 log "aks-engine: the API model's invariants, and the model generate.sh fills from the environment"
 "${checks[@]}" aks-engine-model aks/aks-engine/kubernetes.json
