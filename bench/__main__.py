@@ -114,6 +114,7 @@ def main(argv: list[str]) -> int:
     step("images")
     figures.images = footprint.image_sizes()
 
+    about["load average at the end"] = report.load_average()
     verdicts = goals.judge(figures)
     text = report.results_markdown(settings, about, figures, verdicts)
     settings.results.parent.mkdir(parents=True, exist_ok=True)

@@ -152,6 +152,10 @@ def first_line(argv: list[str]) -> str:
     return output.splitlines()[0] if done.returncode in (0, 1) and output else "?"
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def machine(binary_dir: Path | None) -> dict[str, str]:
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -172,7 +176,7 @@ def machine(binary_dir: Path | None) -> dict[str, str]:
         "memory": f"{memory_kib / 1024 / 1024:.1f} GiB",
         "kernel": platform.release(),
         "system": os_name,
-        "load average at the start (1, 5, 15 min)": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "load average at the start (1, 5, 15 min)": load_average(),
         "commit": first_line(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"]),
         "binaries": str(binary_dir) if binary_dir else "built from this checkout (cargo build --release)",
         "rustc": first_line(["rustc", "--version"]),
