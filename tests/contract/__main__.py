@@ -75,10 +75,12 @@ def main() -> int:
 
         for state in states.STATES:
             print(f"\n==> api-a: {state.name}", flush=True)
-            service_a.enter(state)
+            entered = service_a.enter(state)
             for run in service_runs("api-a", state.name, service_a.api, gateway, services.SERVICE_A_BASE_PATH):
                 outcome = execute(run)
-                if problem := service_a.problem(state):
+                if entered is not None:
+                    outcome.problems.append(f"api-a never reached the state: {entered}")
+                elif problem := service_a.problem(state):
                     outcome.problems.append(f"the state changed during the run: {problem}")
             for tampering in (t for t in TAMPERINGS if t.state is state):
                 tampered.append((tampering, tampered_run(tampering, service_a.api, workdir, examples, seed)))

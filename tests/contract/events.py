@@ -112,6 +112,6 @@ def read_scenario(recorder: dict, summary: Summary, add) -> None:
                     failure.get("operation") or recorder["label"],
                     check["name"],
                     failure.get("code") or "?",
-                    f"{failure.get('title', '')}: {failure.get('message', '')}",
+                    ": ".join(part for part in (failure.get("title"), failure.get("message")) if part),
                 )
             )
