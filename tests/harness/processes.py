@@ -7,6 +7,7 @@ and stderr to files in a work directory: the logs stay readable after a failed r
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import resource
@@ -19,6 +20,16 @@ from . import httpclient
 from .waiting import eventually
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PR_SET_PDEATHSIG = 1
+# Looked up once here: between fork and exec the child should do as little as possible.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before it executes: it gets SIGKILL when the harness dies, so a killed
+    or timed-out test run leaves no server behind (each child has its own session, so nothing
+    else would stop it)."""
+    _prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
 
 def raise_open_files_limit() -> int:
@@ -75,6 +86,7 @@ class Process:
                 stdout=stdout,
                 stderr=stderr,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         return self
 
