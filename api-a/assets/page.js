@@ -41,6 +41,8 @@
 
   function setNotice(kind, text) {
     const notice = byId("notice");
+    // A status is announced by screen readers when it changes: only then is it rewritten.
+    if (notice.textContent === (text ?? "") && notice.hidden === !text) return;
     notice.className = `notice ${kind ?? ""}`;
     notice.textContent = text ?? "";
     notice.hidden = !text;
@@ -53,7 +55,19 @@
     return { ok: response.ok, status: response.status, body };
   }
 
+  // The shown price's age as the service last told it, and when: while no new answer comes
+  // (the store unavailable, the service unreachable) the shown price keeps ageing. At first,
+  // the age the server wrote in words (src/page/format.rs).
+  const units = { s: 1, min: 60, h: 3600 };
+  const [count, unit] = byId("age").textContent.split(" ");
+  let told = unit in units ? { age: Number(count) * units[unit], at: performance.now() } : null;
+
+  function ageShownPrice() {
+    if (told) byId("age").textContent = ago(told.age + (performance.now() - told.at) / 1000);
+  }
+
   function showCurrent(current) {
+    told = { age: current.age_seconds, at: performance.now() };
     setAmount("price", current.price);
     setTime("as-of", current.as_of);
     byId("age").textContent = ago(current.age_seconds);
@@ -68,6 +82,14 @@
     setTime("from", average.from);
     setTime("to", average.to);
     byId("average-details").hidden = false;
+  }
+
+  function clearCurrent() {
+    told = null;
+    const data = byId("price");
+    data.value = "";
+    data.textContent = "—";
+    byId("current-details").hidden = true;
   }
 
   function clearAverage() {
@@ -141,15 +163,28 @@
       answers = await Promise.all(["current", "average", `history?max_points=${app.dataset.points}`].map(get));
     } catch {
       setNotice("error", message("unreachable", { time: clock(new Date().toISOString()) }));
+      ageShownPrice();
       return;
     }
     const [current, average, history] = answers;
-    const unavailable = answers.some((a) => a.status === 503 && a.body.error === "price store unavailable");
-    if (unavailable) {
+    // The service's own 503s name their state; any other failure (a proxy's 502, a restart)
+    // is a request that failed.
+    const says = (answer, error) => answer.status === 503 && answer.body.error === error;
+    const windowAnswer = (answer) => answer.ok || says(answer, "no price within the averaging window");
+    if (answers.some((a) => says(a, "price store unavailable"))) {
       // Nothing honest to add: keep what is shown and say why it does not move.
       setNotice("error", message("unavailable"));
-    } else if (!current.ok) {
+      ageShownPrice();
+    } else if (says(current, "no price yet")) {
+      // The store holds nothing (e.g. it restarted empty): the page shows what the server would.
+      clearCurrent();
+      clearAverage();
+      drawChart(null, 0);
       setNotice("info", message("no-price"));
+    } else if (!current.ok || !windowAnswer(average) || !windowAnswer(history)) {
+      setNotice("error", message("unreachable", { time: clock(new Date().toISOString()) }));
+      ageShownPrice();
+      return;
     } else {
       showCurrent(current.body);
       if (average.ok && history.ok) {
@@ -171,4 +206,6 @@
   }
 
   setInterval(refresh, Number(app.dataset.refreshMs) || 10000);
+  // Only a page that runs this script refreshes by itself: only then does it say so.
+  byId("refreshed").hidden = false;
 })();
