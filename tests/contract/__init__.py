@@ -1,7 +1,7 @@
 """The API contract suite (issue 15): Schemathesis fuzzing the release binaries from the OpenAPI
 documents they serve, directly and through the gateway, in each of Service A's states.
 
-- `states`: api-a taken through no price yet, price available and Redis down;
+- `states`: api-a taken through no price yet, price available, Redis hanging and Redis down;
 - `runs`: one Schemathesis run (its command line, its outcome, what the service counted);
 - `events`: Schemathesis's NDJSON report read into requests, operations and findings;
 - `tampering`: documents changed on purpose, each of which must fail its check;

@@ -1,6 +1,7 @@
 """Service A's states, the ones its contract must hold in, and one api-a taken through them in
 the order a pod lives them: started on an empty Redis (no price yet), joined by the poller
-asking a fake exchange (price available), then its Redis killed (Redis down).
+asking a fake exchange (price available), then its Redis frozen (Redis hanging) and killed
+(Redis down).
 
 Each state is recognised by what api-a says, checked before and after the runs in it: the body
 of `/service1/current` (a price, or which error) and whether `/readyz` says ready. Statuses are
@@ -36,8 +37,11 @@ class State:
 
 NO_PRICE_YET = State("no price yet", "no price yet", ready=False)
 PRICE_AVAILABLE = State("price available", None, ready=True)
+# Frozen (SIGSTOP): its port still accepts connections, which then hang.
+REDIS_HANGING = State("Redis hanging", "price store unavailable", ready=False)
+# Killed: connections are refused.
 REDIS_DOWN = State("Redis down", "price store unavailable", ready=False)
-STATES = (NO_PRICE_YET, PRICE_AVAILABLE, REDIS_DOWN)
+STATES = (NO_PRICE_YET, PRICE_AVAILABLE, REDIS_HANGING, REDIS_DOWN)
 
 
 class ServiceA:
@@ -71,6 +75,8 @@ class ServiceA:
             self._stack.enter_context(
                 services.start_poller(self.binaries, self.workdir, self.redis.url, self.exchange.env(), env=env)
             )
+        elif state is REDIS_HANGING:
+            self.redis.pause()
         elif state is REDIS_DOWN:
             self.redis.kill()
         try:

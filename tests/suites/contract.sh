@@ -2,10 +2,10 @@
 # The API contract (issue 15): Schemathesis (pinned, in its own virtualenv) fuzzes each service
 # from the OpenAPI document it serves, with every check on, against the release binaries, a real
 # redis-server, a fake exchange and a real nginx running gateway/nginx.conf: directly and through
-# the gateway, api-a in each of its states (no price yet, price available, Redis down). Then
-# tampered copies of api-a's document must each fail the check they target. Prints a table of
-# the runs and the requests sent. CONTRACT_EXAMPLES=1000 for a long local run (default 50); see
-# tests/contract/__main__.py.
+# the gateway, api-a in each of its states (no price yet, price available, Redis hanging, Redis
+# down). Then tampered copies of api-a's document must each fail the check they target. Prints a
+# table of the runs and the requests sent. CONTRACT_EXAMPLES=1000 for a long local run (default
+# 50); see tests/contract/__main__.py.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lib.sh
