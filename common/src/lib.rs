@@ -9,6 +9,7 @@ pub mod healthcheck;
 pub mod http;
 pub mod limits;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod openapi;
 #[cfg(feature = "store")]

@@ -88,6 +88,7 @@ async fn serve<Fut: Future<Output = ()>>(
     if let Err(err) = crate::limits::raise_open_files_limit() {
         log::warn!("cannot raise the open-files limit: {err}");
     }
+    crate::memory::spawn_release();
     let shutdown = crate::shutdown::signal_received();
     let listener = match TcpListener::bind(server.listen_addr).await {
         Ok(listener) => listener,

@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use prometheus::{IntCounter, IntGauge};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use warp::reply::Response;
 
 use super::request_id::{REQUEST_ID, request_id};
@@ -37,11 +37,17 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// What the connections of one server share; `S` is the server's routes as a service (from
 /// `warp::service`).
 pub struct Connections<S> {
-    routes: S,
-    settings: ServingConfig,
+    http: Http<S>,
     permits: Arc<Semaphore>,
     open: IntGauge,
     limit_reached: IntCounter,
+}
+
+/// How one connection is served over HTTP/1.1.
+#[derive(Clone)]
+struct Http<S> {
+    routes: S,
+    deadlines: Deadlines,
 }
 
 impl<S> Connections<S>
@@ -68,8 +74,13 @@ where
             ),
         );
         Self {
-            routes,
-            settings,
+            http: Http {
+                routes,
+                deadlines: Deadlines {
+                    idle: settings.idle_timeout,
+                    header: settings.header_timeout,
+                },
+            },
             permits: Arc::new(Semaphore::new(max_connections)),
             open,
             limit_reached,
@@ -80,6 +91,7 @@ where
     /// returns once every connection has finished its request in flight (idle ones are closed).
     pub async fn run(self, listener: TcpListener, stop: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
+        let (closing, closed) = watch::channel(false);
         tokio::pin!(stop);
         loop {
             let accepted = tokio::select! {
@@ -89,12 +101,21 @@ where
             let Some((stream, permit)) = accepted else {
                 continue;
             };
-            let connection = self.serve(stream);
-            let watched = graceful.watch(connection);
+            let http = self.http.clone();
+            let watcher = graceful.watcher();
+            let mut closed = closed.clone();
             let open = self.open.clone();
             open.inc();
             tokio::spawn(async move {
-                if let Err(err) = watched.await {
+                // Until its first request arrives a connection costs only its socket: hyper's
+                // buffers are allocated once it has something to read.
+                let first_bytes = tokio::select! {
+                    readable = tokio::time::timeout(http.deadlines.idle, stream.readable()) => {
+                        readable.is_ok()
+                    }
+                    _ = closed.wait_for(|&closed| closed) => false,
+                };
+                if first_bytes && let Err(err) = watcher.watch(http.serve(stream)).await {
                     log::debug!("connection ended with an error: {err}");
                 }
                 open.dec();
@@ -102,6 +123,7 @@ where
             });
         }
         drop(listener);
+        closing.send_replace(true);
         graceful.shutdown().await;
     }
 
@@ -134,17 +156,15 @@ where
             }
         }
     }
+}
 
+impl<S: Routes> Http<S> {
     /// The HTTP/1.1 connection serving `stream`.
     fn serve(
         &self,
         stream: TcpStream,
     ) -> http1::Connection<TokioIo<TimedIo<TcpStream>>, ConnectionService<S>> {
-        let deadlines = Deadlines {
-            idle: self.settings.idle_timeout,
-            header: self.settings.header_timeout,
-        };
-        let (io, phase) = TimedIo::new(stream, deadlines);
+        let (io, phase) = TimedIo::new(stream, self.deadlines);
         let service = ConnectionService {
             routes: self.routes.clone(),
             phase,

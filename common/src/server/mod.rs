@@ -95,9 +95,16 @@ pub async fn serve<F>(
         tokio::time::sleep(shutdown_delay).await;
         log::info!("listener closed, finishing in-flight requests");
     };
-    Connections::new(warp::service(app), serving, max_connections, &metrics)
-        .run(listener, drain)
-        .await;
+    // Boxed, every connection's copy of the routes is one reference count, not a deep copy of
+    // every string and closure in them (the OpenAPI document among them).
+    Connections::new(
+        warp::service(app.boxed()),
+        serving,
+        max_connections,
+        &metrics,
+    )
+    .run(listener, drain)
+    .await;
     log::info!("server stopped");
 }
 
