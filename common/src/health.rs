@@ -52,13 +52,18 @@ impl Health {
     }
 
     pub fn readiness(&self) -> Readiness {
-        if self.inner.draining.load(Ordering::Acquire) {
+        if self.is_draining() {
             Readiness::ShuttingDown
         } else if (self.inner.ready)() {
             Readiness::Ready
         } else {
             Readiness::NotReady
         }
+    }
+
+    /// Whether shutdown has started.
+    pub fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::Acquire)
     }
 
     /// From now on `/readyz` answers 503, for good.

@@ -82,3 +82,68 @@ async fn an_idle_service_stops_at_once() {
     server.shutdown();
     server.stopped(Duration::from_millis(500)).await;
 }
+
+/// A service with one route, `/`, and a one-second shutdown delay.
+async fn start_with_delay() -> TestServer {
+    TestServer::start(|listener, shutdown| async move {
+        let mut endpoints = Endpoints::new("");
+        let root = endpoints.get("/").map(|| "hello");
+        let ops = Ops {
+            health: Health::always(),
+            metrics: Metrics::new(),
+            serving: ServingConfig {
+                shutdown_delay: Duration::from_secs(1),
+                ..ServingConfig::default()
+            },
+        };
+        serve(listener, ops, endpoints, root, shutdown).await;
+    })
+    .await
+}
+
+/// Sends a GET of `/` on `connection` and reads the whole answer, up to its body.
+async fn exchange(connection: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    connection
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    let mut buf = [0u8; 1024];
+    while !answer.ends_with("hello") {
+        let n = connection.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed before the answer: {answer}");
+        answer.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    answer.to_ascii_lowercase()
+}
+
+#[tokio::test]
+async fn during_the_shutdown_delay_answers_close_their_connection() {
+    use tokio::io::AsyncReadExt;
+    let mut server = start_with_delay().await;
+    let mut connection = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    assert!(
+        !exchange(&mut connection)
+            .await
+            .contains("connection: close")
+    );
+
+    server.shutdown();
+    eventually("/readyz turns 503", Duration::from_secs(1), async || {
+        let readyz = reqwest::get(server.url("/readyz")).await.ok()?;
+        (readyz.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE).then_some(())
+    })
+    .await;
+    assert!(
+        exchange(&mut connection)
+            .await
+            .contains("connection: close")
+    );
+    let mut rest = Vec::new();
+    connection.read_to_end(&mut rest).await.unwrap();
+    assert!(
+        rest.is_empty(),
+        "the connection is closed after that answer"
+    );
+}

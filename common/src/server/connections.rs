@@ -16,11 +16,14 @@ use hyper_util::server::graceful::GracefulShutdown;
 use prometheus::{IntCounter, IntGauge};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use warp::http::HeaderValue;
+use warp::http::header::CONNECTION;
 use warp::reply::Response;
 
 use super::request_id::{REQUEST_ID, request_id};
 use super::timeouts::{Deadlines, Phase, TimedIo};
 use crate::config::ServingConfig;
+use crate::health::Health;
 use crate::metrics::{Metrics, register};
 
 /// The largest request head (request line and headers) accepted: twice nginx's default for one
@@ -48,6 +51,7 @@ pub struct Connections<S> {
 struct Http<S> {
     routes: S,
     deadlines: Deadlines,
+    health: Health,
 }
 
 impl<S> Connections<S>
@@ -60,6 +64,7 @@ where
         routes: S,
         settings: ServingConfig,
         max_connections: usize,
+        health: Health,
         metrics: &Metrics,
     ) -> Self {
         let open = register(
@@ -80,6 +85,7 @@ where
                     idle: settings.idle_timeout,
                     header: settings.header_timeout,
                 },
+                health,
             },
             permits: Arc::new(Semaphore::new(max_connections)),
             open,
@@ -168,6 +174,7 @@ impl<S: Routes> Http<S> {
         let service = ConnectionService {
             routes: self.routes.clone(),
             phase,
+            health: self.health.clone(),
         };
         http1::Builder::new()
             // The deadlines are TimedIo's; hyper's own timer cannot tell idle from slow.
@@ -215,6 +222,9 @@ impl<S> Routes for S where
 pub struct ConnectionService<S> {
     routes: S,
     phase: Phase,
+    /// Once shutdown starts, answers say `Connection: close`: proxies stop reusing the
+    /// connection during `SHUTDOWN_DELAY` instead of racing its closing afterwards.
+    health: Health,
 }
 
 type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
@@ -230,10 +240,15 @@ impl<S: Routes> hyper::service::Service<hyper::Request<Incoming>> for Connection
         request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
         let response = self.routes.clone().call(request);
         let phase = self.phase.clone();
+        let health = self.health.clone();
         Box::pin(async move {
             let mut response = response.await;
             if let Ok(response) = response.as_mut() {
-                response.headers_mut().insert(REQUEST_ID.clone(), id);
+                let headers = response.headers_mut();
+                headers.insert(REQUEST_ID.clone(), id);
+                if health.is_draining() {
+                    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+                }
             }
             phase.response_ready();
             response

@@ -86,6 +86,7 @@ pub async fn serve<F>(
     if let Ok(addr) = listener.local_addr() {
         log::info!("listening on {addr}");
     }
+    let connections_health = health.clone();
     let drain = async move {
         shutdown.await;
         health.start_draining();
@@ -101,6 +102,7 @@ pub async fn serve<F>(
         warp::service(app.boxed()),
         serving,
         max_connections,
+        connections_health,
         &metrics,
     )
     .run(listener, drain)
