@@ -20,7 +20,7 @@ from .service import POLL_INTERVAL
 
 READ_PERIOD = 0.25
 """How often api-a reads Redis."""
-SLACK = 0.25
+SLACK = 0.5
 """The page's three requests and its update, on a shared machine."""
 BOUND = 2 * POLL_INTERVAL + READ_PERIOD + SLACK
 

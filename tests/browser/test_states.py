@@ -67,7 +67,7 @@ class States(BrowserCase):
         url = self.service.page_url(api)
         page = self.open(url, javascript=False)
         shown = self.shown(page)
-        self.assertTrue(says(shown, message), shown.notice())
+        self.assertTrue(says(shown, message), f"the server renders the notice {shown.notice()!r}")
         self.assertEqual(shown.noticeRole, "status")
         self.screenshot(page, name)
         self.assertClean(page)
