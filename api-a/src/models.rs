@@ -8,14 +8,20 @@ use serde::Serialize;
 
 use crate::window::{PricePoint, WindowStats};
 
-const CURRENCY: &str = "USD";
+/// The currency of every price: the US dollar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub enum Currency {
+    #[serde(rename = "USD")]
+    Usd,
+}
+
+const CURRENCY: Currency = Currency::Usd;
 
 /// `GET {BASE_PATH}/current`: the newest sample.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Current {
     /// Always `USD`.
-    #[schema(example = "USD")]
-    pub currency: &'static str,
+    pub currency: Currency,
     /// The BTC price in US dollars, rounded to the cent.
     #[schema(example = 97123.46)]
     pub price: f64,
@@ -53,8 +59,7 @@ impl Current {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Average {
     /// Always `USD`.
-    #[schema(example = "USD")]
-    pub currency: &'static str,
+    pub currency: Currency,
     /// The arithmetic mean of the samples in the window, in US dollars, rounded to the cent.
     #[schema(example = 97024.52)]
     pub average: f64,
@@ -89,8 +94,7 @@ impl Average {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct History {
     /// Always `USD`.
-    #[schema(example = "USD")]
-    pub currency: &'static str,
+    pub currency: Currency,
     /// The window's length in seconds (`AVERAGE_WINDOW`).
     #[schema(example = 600, minimum = 1)]
     pub window_seconds: u64,
@@ -197,7 +201,7 @@ mod tests {
         assert_eq!(
             current,
             Current {
-                currency: "USD",
+                currency: Currency::Usd,
                 price: 97_123.46,
                 as_of: "2025-11-21T12:59:56.751Z".into(),
                 age_seconds: 3.2,

@@ -128,12 +128,40 @@ pub fn route(
     endpoints: &mut Endpoints,
     document: &OpenApi,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + use<> {
-    let json = document
-        .to_pretty_json()
-        .expect("a generated document always serializes");
+    let json = to_json(document);
     endpoints
         .get("/openapi.json")
         .map(move || openapi_json(&json))
+}
+
+/// `document` as served: pretty JSON, with every header a response describes marked `required`
+/// (each is always sent: the services' own headers on every answer, `Retry-After` on every 503
+/// that has it), which utoipa's Header type cannot say.
+pub fn to_json(document: &OpenApi) -> String {
+    let mut value = serde_json::to_value(document).expect("a generated document always serializes");
+    if let Some(headers) = value
+        .pointer_mut("/components/headers")
+        .and_then(|h| h.as_object_mut())
+    {
+        for header in headers.values_mut() {
+            header["required"] = serde_json::Value::Bool(true);
+        }
+    }
+    if let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        let responses = paths
+            .values_mut()
+            .filter_map(|item| item.pointer_mut("/get/responses"))
+            .filter_map(|responses| responses.as_object_mut())
+            .flat_map(|responses| responses.values_mut());
+        for response in responses {
+            if let Some(headers) = response.get_mut("headers").and_then(|h| h.as_object_mut()) {
+                for header in headers.values_mut().filter(|h| h.get("$ref").is_none()) {
+                    header["required"] = serde_json::Value::Bool(true);
+                }
+            }
+        }
+    }
+    serde_json::to_string_pretty(&value).expect("a JSON value always serializes")
 }
 
 /// The paths `document` describes and the routes `endpoints` (the service's own, and then the
