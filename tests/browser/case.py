@@ -11,7 +11,7 @@ from pathlib import Path
 from playwright.sync_api import Browser
 
 from . import axe
-from .chromium import DESKTOP, PHONE, WatchedPage
+from .chromium import PHONE, WatchedPage
 from .reading import Shown, read
 from .service import ServiceA
 
@@ -56,6 +56,7 @@ class BrowserCase(unittest.TestCase):
         for scheme in ("light", "dark"):
             page.page.emulate_media(color_scheme=scheme)
             violations = axe.run(page.page)
+            self.world.figures.setdefault("axe-core", axe.version(page.page))
             self.world.figures[f"axe {state} ({scheme})"] = (
                 f"{len(violations)} violation(s)" + "".join(f"; {v}" for v in violations) if violations else "none"
             )
@@ -75,5 +76,3 @@ class BrowserCase(unittest.TestCase):
     def shown(self, page: WatchedPage) -> Shown:
         return read(page.page)
 
-
-__all__ = ["BrowserCase", "World", "DESKTOP", "PHONE"]

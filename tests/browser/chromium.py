@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Response
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Response
 
 CHROMIUM = "/usr/bin/chromium"
 DESKTOP = {"width": 1280, "height": 800}
@@ -64,18 +64,14 @@ class WatchedPage:
         color_scheme: str = "light",
         javascript: bool = True,
         page_script: bool = True,
-        context: BrowserContext | None = None,
     ):
-        """In a new context, or in `context` (another tab of a watched page). `javascript`:
-        whether the browser runs any; `page_script`: whether the page's own script does (when
-        it does not, its URL answers an empty script, so the page stays as the server rendered
-        it while tools such as axe still run in it)."""
-        if context is None:
-            context = browser.new_context(viewport=viewport, color_scheme=color_scheme, java_script_enabled=javascript)
-            context.add_init_script(VIOLATION_RECORDER)
-            if not page_script:
-                context.route(PAGE_SCRIPT, lambda route: route.fulfill(content_type="text/javascript", body=""))
-        self.context = context
+        """In a context of its own. `javascript`: whether the browser runs any; `page_script`:
+        whether the page's own script does (when it does not, its URL answers an empty script,
+        so the page stays as the server rendered it while tools such as axe still run in it)."""
+        self.context = browser.new_context(viewport=viewport, color_scheme=color_scheme, java_script_enabled=javascript)
+        self.context.add_init_script(VIOLATION_RECORDER)
+        if not page_script:
+            self.context.route(PAGE_SCRIPT, lambda route: route.fulfill(content_type="text/javascript", body=""))
         self.javascript = javascript
         self.page: Page = self.context.new_page()
         self.console_errors: list[str] = []

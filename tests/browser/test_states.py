@@ -72,6 +72,7 @@ class States(BrowserCase):
         self.screenshot(page, name)
         self.assertClean(page)
         without_script = self.open(url, page_script=False)
+        self.assertTrue(without_script.page.locator("#refreshed").is_hidden(), "the page's script was left out")
         self.assertEqual(self.shown(without_script).notice(), shown.notice())
         self.assertAccessible(without_script, f"{name} (server)")
         self.assertClean(without_script, allowed)
