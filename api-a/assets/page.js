@@ -143,7 +143,9 @@
       averageLine.setAttribute(key, value);
     }
     averageLine.removeAttribute("hidden");
-    [Math.max(...prices), Math.min(...prices)].forEach((price, i) => {
+    // A flat series has one price to label, not the same one twice.
+    const [highest, lowest] = [Math.max(...prices), Math.min(...prices)];
+    (highest > lowest ? [highest, lowest] : [highest]).forEach((price, i) => {
       const at = y(price);
       priceLabels.append(element("line", { class: "grid", x1: g.left, y1: at, x2: g.width - g.right, y2: at }));
       priceLabels.append(element("text", { x: g.left + 4, y: at, dy: i === 0 ? "-0.4em" : "1.1em" }, usd(price)));

@@ -151,8 +151,15 @@ pub fn chart(points: &[PricePoint], average: Option<f64>) -> Chart {
     let prices = points.iter().map(|p| p.price_usd);
     let highest = prices.clone().fold(f64::NEG_INFINITY, f64::max);
     let lowest = prices.fold(f64::INFINITY, f64::min);
-    let price_labels = [highest, lowest]
-        .into_iter()
+    // A flat series has one price to label, not the same one twice.
+    let labelled: &[f64] = if highest > lowest {
+        &[highest, lowest]
+    } else {
+        &[highest]
+    };
+    let price_labels = labelled
+        .iter()
+        .copied()
         .map(|price| Label {
             at: scale.y(price),
             text: usd(price),
@@ -217,6 +224,13 @@ mod tests {
         let dot = drawn.dots[0];
         assert_eq!(dot.x, tenth(LEFT + (WIDTH - LEFT - RIGHT) / 2.0));
         assert!(dot.y.is_finite() && TOP < dot.y && dot.y < HEIGHT - BOTTOM);
+    }
+
+    #[test]
+    fn a_flat_series_labels_its_price_once() {
+        let drawn = chart(&[point(0, 5.0), point(1, 5.0)], Some(5.0));
+        assert_eq!(drawn.price_labels.len(), 1);
+        assert_eq!(drawn.price_labels[0].text, "$5.00");
     }
 
     #[test]

@@ -50,7 +50,7 @@ const MESSAGES: [(&str, &str); 5] = [
     ),
     (
         "unavailable",
-        "The price store is unavailable, so no price can be shown; it is asked again every second.",
+        "The price store is unavailable: no new price can be shown; it is asked again every second.",
     ),
     ("stale", "Stale: no new price since {time}."),
     ("empty-window", "No price within the last {window}."),
