@@ -98,10 +98,7 @@ impl Env {
 }
 
 /// `raw` as a duration within `range`, or why it is not one.
-fn parse_duration_in(
-    raw: &str,
-    range: &RangeInclusive<Duration>,
-) -> Result<Duration, String> {
+fn parse_duration_in(raw: &str, range: &RangeInclusive<Duration>) -> Result<Duration, String> {
     let value = humantime::parse_duration(raw).map_err(|e| e.to_string())?;
     if range.contains(&value) {
         Ok(value)
