@@ -2,20 +2,26 @@
 
     python3 tests/manifests/checks.py core-objects RENDERED OUT
         Write OUT with every object of RENDERED that kubernetes-validate knows (core Kubernetes
-        kinds); check the custom-resource kinds this project uses (Gateway API, AKS app routing)
-        against strict schemas (schemas.py) and fail on any other custom kind.
+        kinds); check the custom-resource kinds this project uses (Gateway API, AKS app routing,
+        cert-manager, Prometheus Operator, Azure Monitor) against strict schemas (schemas.py) and
+        fail on any other custom kind.
     python3 tests/manifests/checks.py custom-resources FILE...
         Check custom resources (e.g. manifests/controllers/*.yaml) against those strict schemas.
     python3 tests/manifests/checks.py invariants OVERLAY RENDERED
-        Check the hardening, availability and isolation invariants of one rendered overlay
-        (invariants.py).
+        Check the hardening, availability, isolation and monitoring invariants of one rendered
+        overlay (invariants.py, monitoring.py).
+    python3 tests/manifests/checks.py prometheus-rule [--write]
+        Check that components/prometheus-operator/prometheusrule.yaml is what
+        observability/alerts.yaml gives (or, with --write, write it) (alert_rules.py).
     python3 tests/manifests/checks.py nca-input RENDERED STAND_INS OUT_DIR [STAND_INS...]
         Write what network-config-analyzer needs (namespaces, workloads, NetworkPolicies) from
         RENDERED plus the stand-ins into OUT_DIR.
     python3 tests/manifests/checks.py loosen MUTATION FILE
         Loosen the NetworkPolicies in FILE (an nca input) in one of the ways the analysis must
         notice: controller-from-any-namespace, private-range-opened, all-ports-to-public,
-        b-default-deny-removed, acme-solver-from-any-namespace (HTTPS overlay).
+        b-default-deny-removed, acme-solver-from-any-namespace (HTTPS overlay),
+        scraper-from-any-namespace, scraper-on-every-port (prometheus-operator overlay),
+        scraper-from-any-kube-system-pod (azure-monitor overlay).
 
 Every check prints one line per failure and the command exits 1 if there was any.
 """
@@ -23,6 +29,7 @@ Every check prints one line per failure and the command exits 1 if there was any
 import sys
 from pathlib import Path
 
+from alert_rules import cmd_prometheus_rule
 from invariants import cmd_invariants
 from resources import APP_NAMESPACES, dump, load
 from schemas import check_custom, is_core
@@ -75,8 +82,11 @@ def policy(docs, namespace, name):
 def cmd_loosen(mutation, path):
     """Realistic mistakes: the controller admitted from any namespace (an impostor with copied
     labels gets in), 10.0.0.0/8 no longer excepted, Service A's public egress on every port,
-    Service B's default deny gone."""
+    Service B's default deny gone; the metrics scraper admitted from any namespace, on every
+    port, or as any pod of kube-system (where the add-on's collectors run)."""
     docs = load(path)
+    scraper = [policy(docs, ns, "allow-from-metrics-scraper") for ns in APP_NAMESPACES
+               if mutation.startswith("scraper-")]
     if mutation == "controller-from-any-namespace":
         for ns in APP_NAMESPACES:
             for rule in policy(docs, ns, "allow-from-ingress-controller")["spec"]["ingress"]:
@@ -96,6 +106,17 @@ def cmd_loosen(mutation, path):
         for rule in solver["spec"]["ingress"]:
             for peer in rule["from"]:
                 peer["namespaceSelector"] = {}
+    elif mutation == "scraper-from-any-namespace":
+        for rule in (rule for p in scraper for rule in p["spec"]["ingress"]):
+            for peer in rule["from"]:
+                peer["namespaceSelector"] = {}
+    elif mutation == "scraper-on-every-port":
+        for rule in (rule for p in scraper for rule in p["spec"]["ingress"]):
+            del rule["ports"]
+    elif mutation == "scraper-from-any-kube-system-pod":
+        for rule in (rule for p in scraper for rule in p["spec"]["ingress"]):
+            for peer in rule["from"]:
+                peer["podSelector"] = {}
     elif mutation == "b-default-deny-removed":
         docs.remove(policy(docs, "service-b", "default-deny-all"))
     else:
@@ -108,6 +129,7 @@ COMMANDS = {
     "core-objects": cmd_core_objects,
     "custom-resources": cmd_custom_resources,
     "invariants": cmd_invariants,
+    "prometheus-rule": cmd_prometheus_rule,
     "nca-input": cmd_nca_input,
     "loosen": cmd_loosen,
 }

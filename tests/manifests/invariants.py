@@ -2,8 +2,9 @@
 
 import re
 
-from resources import APP_NAMESPACES, PART_OF, ident, load
+from resources import APP_NAMESPACES, PART_OF, ident, load, selects, valid_label_value
 from https import check_https
+from monitoring import check_monitoring
 from routes import check_routes
 
 def duration_seconds(text):
@@ -23,10 +24,6 @@ def memory_bytes(text):
                # redis-server: 1kb = 1024 bytes, 1mb = 1024*1024, 1gb = 1024^3
                "kb": 1024, "mb": 1024**2, "gb": 1024**3}
     return int(match.group(1)) * factors[match.group(2)]
-
-
-def selects(selector, labels):
-    return all(labels.get(k) == v for k, v in (selector or {}).get("matchLabels", {}).items())
 
 
 def check_container(where, c, grace, errors):
@@ -187,10 +184,6 @@ def check_workload(dep, objects, errors):
         errors.append(f"{where}: no PodDisruptionBudget selecting its pods")
 
 
-# Kubernetes label values: at most 63 characters, alphanumeric at both ends, -_. inside.
-LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-
-
 def check_controller_policy(objects, errors):
     """allow-from-ingress-controller: in both namespaces, the same single peer (a namespace by
     name AND the controller's pod labels, all valid label values, so no placeholder of
@@ -212,8 +205,7 @@ def check_controller_policy(objects, errors):
         pods = peer.get("podSelector", {}).get("matchLabels", {})
         if list(namespace) != ["kubernetes.io/metadata.name"] or not pods:
             errors.append(f"{where}: the peer must name one namespace and the controller's pod labels")
-        bad = [v for v in list(namespace.values()) + list(pods.values())
-               if not (LABEL_VALUE.match(str(v)) and len(str(v)) <= 63)]
+        bad = [v for v in list(namespace.values()) + list(pods.values()) if not valid_label_value(v)]
         if bad:
             errors.append(f"{where}: invalid label values {bad} (a flavour's peer patch missing?)")
         if rules[0].get("ports") != [{"protocol": "TCP", "port": 8080}]:
@@ -265,5 +257,6 @@ def cmd_invariants(overlay, rendered):
     check_routes(objects, errors)
     check_controller_policy(objects, errors)
     check_https(objects, errors)
+    check_monitoring(objects, errors)
     check_isolation_and_rbac(objects, errors)
     return [f"{overlay}: {e}" for e in errors]

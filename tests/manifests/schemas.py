@@ -17,7 +17,14 @@ from resources import ident
 #   AKS app routing NginxIngressController v1alpha1 (github.com/Azure/aks-app-routing-operator,
 #     config/crd/bases/approuting.kubernetes.azure.com_nginxingresscontrollers.yaml);
 #   cert-manager Certificate and ClusterIssuer v1 (github.com/cert-manager/cert-manager v1.21,
-#     deploy/crds/cert-manager.io_certificates.yaml and cert-manager.io_clusterissuers.yaml).
+#     deploy/crds/cert-manager.io_certificates.yaml and cert-manager.io_clusterissuers.yaml);
+#   Prometheus Operator PodMonitor and PrometheusRule v1 (github.com/prometheus-operator/
+#     prometheus-operator v0.93, example/prometheus-operator-crd/monitoring.coreos.com_podmonitors
+#     .yaml and monitoring.coreos.com_prometheusrules.yaml);
+#   Azure Monitor managed Prometheus PodMonitor v1 (github.com/Azure/prometheus-collector,
+#     otelcollector/deploy/addon-chart/azure-monitor-metrics-addon/templates/
+#     ama-metrics-podmonitor-crd.yaml: the operator's fields in group azmonitoring.coreos.com,
+#     with minor differences, e.g. scheme lowercase only).
 
 DNS_LABEL = {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
 OBJECT_NAME = {"type": "string", "minLength": 1, "maxLength": 253}
@@ -152,6 +159,73 @@ CLUSTER_ISSUER = resource("cert-manager.io/v1", "ClusterIssuer", closed({
     }, required=("server", "privateKeySecretRef")),
 }), namespaced=False)
 
+# Prometheus durations as the operator's CRDs pattern them (Duration).
+DURATION = {"type": "string", "pattern":
+            r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"}
+COUNT = {"type": "integer", "minimum": 0}
+RELABEL_ACTIONS = ["replace", "Replace", "keep", "Keep", "drop", "Drop", "hashmod", "HashMod",
+                   "labelmap", "LabelMap", "labeldrop", "LabelDrop", "labelkeep", "LabelKeep",
+                   "lowercase", "Lowercase", "uppercase", "Uppercase", "keepequal", "KeepEqual",
+                   "dropequal", "DropEqual"]
+
+
+def pod_monitor(api_version, schemes):
+    return resource(api_version, "PodMonitor", closed({
+        "selector": LABEL_SELECTOR,
+        "namespaceSelector": closed({"any": {"type": "boolean"},
+                                     "matchNames": {"type": "array", "items": {"type": "string"}}}),
+        "jobLabel": {"type": "string"},
+        "podTargetLabels": {"type": "array", "items": {"type": "string"}},
+        "sampleLimit": COUNT,
+        "labelLimit": COUNT,
+        "labelNameLengthLimit": COUNT,
+        "labelValueLengthLimit": COUNT,
+        "podMetricsEndpoints": {"type": "array", "items": closed({
+            "port": {"type": "string"},
+            "portNumber": PORT,
+            "path": {"type": "string"},
+            "scheme": {"enum": schemes},
+            "interval": DURATION,
+            "scrapeTimeout": DURATION,
+            "honorLabels": {"type": "boolean"},
+            "relabelings": {"type": "array", "items": closed({
+                "action": {"enum": RELABEL_ACTIONS},
+                "sourceLabels": {"type": "array",
+                                 "items": {"type": "string", "pattern": "^[a-zA-Z_][a-zA-Z0-9_]*$"}},
+                "separator": {"type": "string"},
+                "targetLabel": {"type": "string"},
+                "regex": {"type": "string"},
+                "modulus": COUNT,
+                "replacement": {"type": "string"},
+            })},
+        })},
+    }, required=("selector",)))
+
+
+PROMETHEUS_RULE = resource("monitoring.coreos.com/v1", "PrometheusRule", closed({
+    "groups": {"type": "array", "items": closed({
+        "name": {"type": "string", "minLength": 1},
+        "interval": DURATION,
+        "query_offset": DURATION,
+        "limit": {"type": "integer"},
+        "labels": LABELS,
+        "partial_response_strategy": {"type": "string", "pattern": "^(?i)(abort|warn)?$"},
+        "rules": {"type": "array", "items": {
+            **closed({
+                "alert": {"type": "string"},
+                "record": {"type": "string"},
+                "expr": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+                "for": DURATION,
+                "keep_firing_for": {**DURATION, "minLength": 1},
+                "labels": LABELS,
+                "annotations": LABELS,
+            }, required=("expr",)),
+            # Prometheus's rule format: a rule is an alert or a recording rule, never both.
+            "oneOf": [{"required": ["alert"]}, {"required": ["record"]}],
+        }},
+    }, required=("name",))},
+}))
+
 CUSTOM_SCHEMAS = {
     ("cert-manager.io/v1", "Certificate"): CERTIFICATE,
     ("cert-manager.io/v1", "ClusterIssuer"): CLUSTER_ISSUER,
@@ -159,6 +233,11 @@ CUSTOM_SCHEMAS = {
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): HTTP_ROUTE,
     ("approuting.kubernetes.azure.com/v1alpha1", "NginxIngressController"):
         NGINX_INGRESS_CONTROLLER,
+    ("monitoring.coreos.com/v1", "PodMonitor"):
+        pod_monitor("monitoring.coreos.com/v1", ["http", "https", "HTTP", "HTTPS"]),
+    ("monitoring.coreos.com/v1", "PrometheusRule"): PROMETHEUS_RULE,
+    ("azmonitoring.coreos.com/v1", "PodMonitor"):
+        pod_monitor("azmonitoring.coreos.com/v1", ["http", "https"]),
 }
 
 # API groups that kubernetes-validate knows (built-in Kubernetes APIs).

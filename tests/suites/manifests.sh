@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The Kubernetes manifests, offline: every overlay renders; the core objects validate strictly
 # against every Kubernetes minor of manifests/kubernetes-versions and the custom ones against
-# their schemas; the hardening, availability, routing and HTTPS invariants hold; checkov and
-# yamllint pass; and network-config-analyzer proves the exact connectivity of the NetworkPolicies
-# for every ingress flavour (and that it notices when a policy is loosened).
+# their schemas; the hardening, availability, routing, HTTPS and monitoring invariants hold (the
+# PrometheusRule is exactly the rules of observability/alerts.yaml); checkov and yamllint pass;
+# and network-config-analyzer proves the exact connectivity of the NetworkPolicies for every
+# ingress and monitoring flavour (and that it notices when a policy is loosened).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lib.sh
 
-overlays=(f5-nginx-ingress f5-nginx-ingress-https ingress-nginx app-routing gateway-fabric)
+overlays=(f5-nginx-ingress f5-nginx-ingress-https ingress-nginx app-routing gateway-fabric
+  f5-nginx-ingress-prometheus-operator f5-nginx-ingress-azure-monitor)
 # The default flavour, whose analysis is printed and mutated below.
 default_overlay=f5-nginx-ingress
 # The minors the manifests are validated for, from their one place (aks/create-cluster.sh caps
@@ -33,15 +35,20 @@ mkdir -p "$work/rendered"
 log "render every overlay (kubectl kustomize, offline)"
 for overlay in "${overlays[@]}"; do
   kubectl kustomize "manifests/overlays/$overlay" > "$work/rendered/$overlay.yaml"
-  printf '  %-24s %3d objects\n' "$overlay" "$(grep -c '^kind:' "$work/rendered/$overlay.yaml")"
+  printf '  %-38s %3d objects\n' "$overlay" "$(grep -c '^kind:' "$work/rendered/$overlay.yaml")"
 done
 
 log "yamllint"
 yamllint -s -c "$data/yamllint.yaml" manifests "$data"
 
+log "the PrometheusRule is the one rules file's (observability/alerts.yaml), as generated"
+"${checks[@]}" prometheus-rule
+echo "  manifests/components/prometheus-operator/prometheusrule.yaml: up to date, same groups"
+
 log "kubernetes-validate --strict against Kubernetes ${kubernetes_versions[*]}"
 # kubernetes-validate knows the built-in kinds only and merely warns about others, so the custom
-# kinds (Gateway API, AKS app routing) are taken out and checked against strict schemas instead
+# kinds (Gateway API, AKS app routing, cert-manager, Prometheus Operator, Azure Monitor) are taken
+# out and checked against strict schemas instead
 # (tests/manifests/schemas.py). Any output of kubernetes-validate --quiet, a warning included, fails.
 "${checks[@]}" custom-resources manifests/controllers/*.yaml
 for overlay in "${overlays[@]}"; do
@@ -56,7 +63,7 @@ for overlay in "${overlays[@]}"; do
   echo "  $overlay: valid for ${kubernetes_versions[*]}"
 done
 
-log "invariants: hardening, probes, resources, replicas, PDB, HPA, spread, shutdown, PSA, Redis, routes, RBAC"
+log "invariants: hardening, probes, resources, replicas, PDB, HPA, spread, shutdown, PSA, Redis, routes, RBAC, monitoring"
 for overlay in "${overlays[@]}"; do
   "${checks[@]}" invariants "$overlay" "$work/rendered/$overlay.yaml"
 done
@@ -86,7 +93,7 @@ nca_check() {
   )
 }
 
-log "network-config-analyzer: exact connectivity of every flavour (stand-ins in $data/stand-ins)"
+log "network-config-analyzer: exact connectivity of every flavour (stand-ins in $data/stand-ins: controllers, scrapers, kube-dns, impostors)"
 for overlay in "${overlays[@]}"; do
   : > "$work/nca.log"
   "${checks[@]}" nca-input "$work/rendered/$overlay.yaml" "$data/stand-ins" "$work/nca/$overlay" \
@@ -102,29 +109,29 @@ log "the connectivity nca computes for the $default_overlay overlay (stand-ins f
 (cd "$work/nca" && "$nca" --connectivity "$default_overlay" -r "$default_overlay" \
   --output_endpoints deployments -o md 2>/dev/null | grep '^|')
 
-log "the analysis notices loosened policies (each mutation of the $default_overlay overlay must fail it)"
-for mutation in controller-from-any-namespace private-range-opened all-ports-to-public \
-    b-default-deny-removed; do
-  mutated=$work/mutated/$mutation/$default_overlay
-  mkdir -p "$mutated"
-  cp "$work/nca/$default_overlay/"*.yaml "$mutated/"
-  "${checks[@]}" loosen "$mutation" "$mutated/rendered.yaml"
-  : > "$work/nca.log"
-  if nca_check "$default_overlay" "$mutated"; then
-    die "mutation $mutation went unnoticed by the network-config-analyzer checks"
-  fi
-  echo "  $mutation: caught"
-done
+# caught OVERLAY MUTATION...: each mutation of OVERLAY's analysed policies must fail its checks.
+caught() {
+  local overlay=$1 mutation mutated
+  for mutation in "${@:2}"; do
+    mutated=$work/mutated/$mutation/$overlay
+    mkdir -p "$mutated"
+    cp "$work/nca/$overlay/"*.yaml "$mutated/"
+    "${checks[@]}" loosen "$mutation" "$mutated/rendered.yaml"
+    : > "$work/nca.log"
+    if nca_check "$overlay" "$mutated"; then
+      die "mutation $mutation of $overlay went unnoticed by the network-config-analyzer checks"
+    fi
+    echo "  $overlay, $mutation: caught"
+  done
+}
 
-log "the analysis notices a loosened ACME solver policy (f5-nginx-ingress-https)"
-mutated=$work/mutated/acme-solver-from-any-namespace/f5-nginx-ingress-https
-mkdir -p "$mutated"
-cp "$work/nca/f5-nginx-ingress-https/"*.yaml "$mutated/"
-"${checks[@]}" loosen acme-solver-from-any-namespace "$mutated/rendered.yaml"
-: > "$work/nca.log"
-if nca_check f5-nginx-ingress-https "$mutated"; then
-  die "mutation acme-solver-from-any-namespace went unnoticed by the network-config-analyzer checks"
-fi
-echo "  acme-solver-from-any-namespace: caught"
+log "the analysis notices loosened policies (each mutation of the $default_overlay overlay must fail it)"
+caught "$default_overlay" controller-from-any-namespace private-range-opened all-ports-to-public \
+  b-default-deny-removed
+
+log "the analysis notices a loosened ACME solver policy and loosened scraper policies"
+caught f5-nginx-ingress-https acme-solver-from-any-namespace
+caught f5-nginx-ingress-prometheus-operator scraper-from-any-namespace scraper-on-every-port
+caught f5-nginx-ingress-azure-monitor scraper-from-any-kube-system-pod
 
 log "manifests: all checks passed"
