@@ -231,6 +231,7 @@ def check_workflow(path):
     test_runs = [step.get("run", "") for step in jobs["test"]["steps"]]
     require(any(run.strip() == "tests/run" for run in test_runs), f"{path}: the test job must run tests/run")
     require("if" not in jobs["test"], f"{path}: the tests must run on every event")
+    check_test_artefacts(path, jobs["test"]["steps"])
     deploying = [name for name, job in jobs.items()
                  if any("azure/login@" in step.get("uses", "") for step in job.get("steps", []))]
     require(deploying, f"{path}: no job signs in to Azure")
@@ -252,8 +253,31 @@ def check_workflow(path):
     gate = jobs[deploying[0]].get("if", "")
     require("refs/heads/main" in gate and "push" in gate, f"{path}: deployment must be limited to pushes to main")
     e2e = check_e2e_job(path, jobs)
-    print(f"  {path}: tests on every PR, end-to-end on kind for PRs (job {e2e}), deploy on main via OIDC "
-          f"(jobs {deploying}), {len(uses)} actions pinned by SHA, no secrets")
+    print(f"  {path}: tests on every PR (screenshots and reports kept), end-to-end on kind for PRs "
+          f"(job {e2e}), deploy on main via OIDC (jobs {deploying}), {len(uses)} actions pinned by SHA, "
+          "no secrets")
+
+
+# Where the suites leave what a person reads after a run (screenshots, reports, logs): the test
+# job keeps them as build artefacts.
+TEST_ARTEFACTS = ["target/browser/", "target/drills/", "target/contract/", "target/observability/",
+                  "target/bench/"]
+
+
+def check_test_artefacts(path, steps):
+    uploads = [i for i, step in enumerate(steps)
+               if step.get("uses", "").startswith("actions/upload-artifact@")]
+    require(len(uploads) == 1,
+            f"{path}: the test job must upload the suites' artefacts once, found {len(uploads)}")
+    (index,) = uploads
+    upload = steps[index]
+    runs = [i for i, step in enumerate(steps) if step.get("run", "").strip() == "tests/run"]
+    require(runs and runs[0] < index, f"{path}: the artefacts must be uploaded after tests/run")
+    require(upload.get("if") == "always()",
+            f"{path}: the artefacts must be uploaded when the tests fail too (if: always())")
+    paths = upload.get("with", {}).get("path", "").split()
+    missing = [folder for folder in TEST_ARTEFACTS if folder not in paths]
+    require(not missing, f"{path}: the test job's artefacts lack {missing}")
 
 
 # The end-to-end job calls, in this order, the scripts tests/suites/aks.sh dry-runs with AKS_PLATFORM=kind.
