@@ -41,6 +41,7 @@ ensure() {
     rust:*) ensure debian:bookworm-slim; build_rust "$image" ;;
     redis:*) ensure debian:bookworm-slim; docker build -q -t "$image" -f "$here/redis.Dockerfile" "$here" >/dev/null ;;
     nginx:*) ensure debian:bookworm-slim; docker build -q -t "$image" -f "$here/nginx.Dockerfile" "$here" >/dev/null ;;
+    prom/prometheus:*) ensure debian:bookworm-slim; docker build -q -t "$image" -f "$here/prometheus.Dockerfile" "$here" >/dev/null ;;
     *) die "no stand-in recipe for $image" ;;
   esac
 }

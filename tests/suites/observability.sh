@@ -3,8 +3,9 @@
 # rules' unit tests), the dashboard and the README checked against the rules, the compose
 # profile checked on its rendered config; then live, against the release binaries and Debian's
 # Prometheus (tests/observability/__main__.py): targets up, alerts firing on faults and
-# resolving, timed, and every dashboard query returning data. OBSERVABILITY_LONG=1 fires every
-# alert live (a few minutes more).
+# resolving, timed, and every dashboard query returning data; last, the compose profile brought
+# up for real (Docker) and checked through its Prometheus. OBSERVABILITY_LONG=1 fires the other
+# alerts live too (about six minutes more).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lib.sh
@@ -41,3 +42,24 @@ PYTHONPATH=tests python3 -m observability.compose_profile "$rendered"
 
 log "live: release binaries, a fake exchange, Redis and Prometheus (release binaries are built first)"
 PYTHONPATH=tests python3 -m observability
+
+log "the compose profile for real, with the stack suite's fake upstream"
+source tests/stack/docker.sh
+ensure_docker
+prometheus_image=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["services"]["prometheus"]["image"])' "$rendered")
+tests/stack/base-images.sh "${base_images[@]}" "$prometheus_image"
+export GATEWAY_PORT=28180 PROMETHEUS_PORT=28190 IMAGE_TAG=observability-test
+stack() {
+  compose -p btcprice-observability-test -f docker-compose.yml -f tests/stack/compose.test.yml \
+    --profile observability "$@"
+}
+cleanup() {
+  local status=$?
+  if [ $status -ne 0 ]; then stack logs --tail=20 prometheus poller api-a 2>&1 || true; fi
+  stack down --volumes --remove-orphans >/dev/null 2>&1 || true
+  rm -f "$rendered"
+  exit $status
+}
+trap cleanup EXIT
+stack up -d --build
+PYTHONPATH=tests python3 -m observability.compose_run "http://127.0.0.1:$PROMETHEUS_PORT" "http://127.0.0.1:$GATEWAY_PORT"
