@@ -17,21 +17,23 @@ recipe_digest() {
   docker run --rm --network none "$(docker build -q --target planner "$1")" cat recipe.json | sha256sum
 }
 
-# check_dependency_cache WORK_DIR
-check_dependency_cache() {
-  local work=$1 dependencies edited locked
+# source_edit_reuses_the_dependency_layer WORK_DIR
+source_edit_reuses_the_dependency_layer() {
+  local dependencies edited
   dependencies=$(docker build -q --target dependencies .)
-
-  edited=$(context_copy "$work" source-edit)
+  edited=$(context_copy "$1" source-edit)
   printf '\n// A source edit.\n' >>"$edited/common/src/lib.rs"
   [ "$(docker build -q --target dependencies "$edited")" = "$dependencies" ] \
     || die "a source edit rebuilds the dependency layer (it must come from the cache)"
   # (cp gave every file of the copy a new modification time, too.)
-  echo "ok: common/src/lib.rs edited: the dependency layer ${dependencies#sha256:} comes from the cache"
+  echo "ok: common/src/lib.rs edited: the dependency layer ${dependencies:7:12} comes from the cache"
+}
 
-  # The lock file is in the recipe, so a change to it gives a new recipe, which the dependency
-  # layer is built from. (Building that layer would take minutes; the recipe shows it is stale.)
-  locked=$(context_copy "$work" lock-edit)
+# lock_change_renews_the_recipe WORK_DIR: the dependency layer is built from the recipe, so a new
+# recipe rebuilds it. (Building that layer would take minutes; the recipe shows it is stale.)
+lock_change_renews_the_recipe() {
+  local locked
+  locked=$(context_copy "$1" lock-edit)
   sed -i '0,/^checksum = "./s/^checksum = "./checksum = "0/' "$locked/Cargo.lock"
   cmp -s Cargo.lock "$locked/Cargo.lock" && die "the Cargo.lock edit changed nothing"
   [ "$(recipe_digest .)" != "$(recipe_digest "$locked")" ] \

@@ -88,7 +88,8 @@ compose build
 echo "built in ${SECONDS}s"
 
 log "the dependency layer is rebuilt for a Cargo.lock change only"
-check_dependency_cache "$work"
+source_edit_reuses_the_dependency_layer "$work"
+lock_change_renews_the_recipe "$work"
 
 log "image sizes (limit $max_image_bytes bytes)"
 for image in "${service_images[@]}"; do
