@@ -5,6 +5,7 @@
 //! which methods it takes.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use serde::Serialize;
 use warp::filters::path::FullPath;
@@ -40,7 +41,7 @@ impl Endpoints {
     ) -> impl Filter<Extract = (), Error = Rejection> + Clone + Send + Sync + use<> {
         let template = format!("{}{}", self.base_path, path);
         self.templates.push(template.clone());
-        exact_path(template).and(get_or_head()).untuple_one()
+        exact_path(template.into()).and(get_or_head()).untuple_one()
     }
 
     /// Adds `other`'s endpoints to these, for labelling.
@@ -66,7 +67,9 @@ fn path_matches(template: &str, path: &str) -> bool {
     path == template || (template.len() > 1 && template.strip_suffix('/') == Some(path))
 }
 
-fn exact_path(template: String) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+/// Filters are cloned per request (warp's `or` keeps a copy of its second filter), so what they
+/// hold is shared, not copied: the template is an `Arc<str>`.
+fn exact_path(template: Arc<str>) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::path::full()
         .and_then(move |full: FullPath| {
             let matched = path_matches(&template, full.as_str());

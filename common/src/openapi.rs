@@ -128,7 +128,8 @@ pub fn route(
     endpoints: &mut Endpoints,
     document: &OpenApi,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + use<> {
-    let json = to_json(document);
+    // Shared, not copied: warp clones a route's filter for every request it tries.
+    let json: std::sync::Arc<str> = to_json(document).into();
     endpoints
         .get("/openapi.json")
         .map(move || openapi_json(&json))
