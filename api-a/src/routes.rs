@@ -63,14 +63,15 @@ pub fn routes(
         .and(raw_query())
         .map(|state, query| handlers::history(state, query).into_response());
     let openapi = common::openapi::route(endpoints, document);
-    let mut all = page
-        .or(openapi)
-        .unify()
-        .or(current)
-        .unify()
+    // Tried in order: the routes asked most often first.
+    let mut all = current
         .or(average)
         .unify()
         .or(history)
+        .unify()
+        .or(page)
+        .unify()
+        .or(openapi)
         .unify()
         .boxed();
     for asset in ASSETS {
