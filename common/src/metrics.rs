@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use prometheus::core::Collector;
+use prometheus::process_collector::ProcessCollector;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
@@ -54,6 +55,11 @@ impl Metrics {
                 labels,
             ),
         );
+        // process_resident_memory_bytes, process_cpu_seconds_total, process_open_fds...: what
+        // the dashboard's memory panel and an operator's first questions read.
+        registry
+            .register(Box::new(ProcessCollector::for_self()))
+            .expect("the process collector is registered once");
         Self {
             registry,
             requests,
@@ -143,5 +149,17 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("FOO"), "{text}");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_process_own_resident_memory_and_cpu_are_exported() {
+        let text = Metrics::new().render();
+        for series in [
+            "process_resident_memory_bytes ",
+            "process_cpu_seconds_total ",
+        ] {
+            assert!(text.contains(series), "{series} missing from:\n{text}");
+        }
     }
 }

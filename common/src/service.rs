@@ -52,6 +52,7 @@ where
         }
     };
     let server = server_config(&config).clone();
+    crate::memory::use_one_heap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -90,7 +91,7 @@ async fn serve<Fut: Future<Output = ()>>(
     }
     crate::memory::spawn_release();
     let shutdown = crate::shutdown::signal_received();
-    let listener = match TcpListener::bind(server.listen_addr).await {
+    let listener = match crate::server::listen(server.listen_addr) {
         Ok(listener) => listener,
         Err(err) => {
             log::error!("cannot listen on {}: {err}", server.listen_addr);

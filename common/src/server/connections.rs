@@ -14,7 +14,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use prometheus::{IntCounter, IntGauge};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use warp::http::HeaderValue;
 use warp::http::header::CONNECTION;
@@ -33,9 +33,30 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// How much hyper may buffer per connection: a head, or a slice of a body, never more.
 const MAX_BUFFER_BYTES: usize = 64 * 1024;
 
+/// How many connections the kernel may hold completed but not yet accepted (capped by
+/// `net.core.somaxconn`, 4096 on current kernels). A burst larger than this backlog drops the
+/// handshakes that overflow it, and those clients wait a whole second for their SYN to be sent
+/// again: tokio's default of 1024 made a normal client wait 1 s during a flood of 2000
+/// connections.
+const LISTEN_BACKLOG: u32 = 4096;
+
 /// After an accept error other than a client's own (e.g. out of file descriptors), a pause
 /// before the next attempt, so the loop does not spin while nothing can be accepted.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// A listener on `addr` with room for a burst of [`LISTEN_BACKLOG`] connections.
+pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As tokio's `TcpListener::bind` does: a restarted server can bind while old connections
+    // linger in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 /// What the connections of one server share; `S` is the server's routes as a service (from
 /// `warp::service`).

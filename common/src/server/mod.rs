@@ -13,7 +13,7 @@ use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
-pub use connections::MAX_HEAD_BYTES;
+pub use connections::{MAX_HEAD_BYTES, listen};
 
 use crate::config::ServingConfig;
 use crate::health::{Health, Readiness};
