@@ -53,3 +53,20 @@ impl Reply for ApiError {
         response
     }
 }
+
+/// How `/average` and `/history` document their 503 in the OpenAPI document: both read the
+/// window, so both can lack a price for the same three reasons. Never built: its field only
+/// names the body's schema.
+#[derive(utoipa::ToResponse)]
+#[response(
+    description = "Nothing honest to say: no price stored yet, none within the window, or the \
+        price store (Redis) unavailable.",
+    headers(("Retry-After" = u32, description = "Seconds before asking again: 10 before a new \
+        sample, 1 while the store is unavailable.")),
+    examples(
+        ("no price yet" = (value = json!({"error": "no price yet"}))),
+        ("none in the window" = (value = json!({"error": "no price within the averaging window"}))),
+        ("store unavailable" = (value = json!({"error": "price store unavailable"}))),
+    )
+)]
+pub struct WindowUnavailable(#[allow(dead_code)] common::http::ErrorBody<'static>);

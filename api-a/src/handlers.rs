@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use warp::Filter;
 use warp::reply::Response;
 
-use crate::errors::ApiError;
+use crate::errors::{ApiError, WindowUnavailable};
 use crate::models::{Average, Current, History, now_ms};
 use crate::snapshot::Snapshot;
 
@@ -82,15 +82,7 @@ pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
         (10 minutes by default) before the request: a sliding window by time.",
     responses(
         (status = 200, description = "The average.", body = Average),
-        (status = 503, description = "Nothing honest to say: no price stored yet, none within \
-            the window, or the price store (Redis) unavailable.", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds before asking again: 10 \
-                before a new sample, 1 while the store is unavailable.")),
-            examples(
-                ("no price yet" = (value = json!({"error": "no price yet"}))),
-                ("none in the window" = (value = json!({"error": "no price within the averaging window"}))),
-                ("store unavailable" = (value = json!({"error": "price store unavailable"}))),
-            )),
+        (status = 503, response = inline(WindowUnavailable)),
     )
 )]
 pub fn average(state: Arc<State>) -> Result<Response, ApiError> {
@@ -133,15 +125,7 @@ pub const MAX_POINTS: RangeInclusive<usize> = 2..=5000;
         (status = 400, description = "`max_points` is not a whole number from 2 to 5000.",
             body = ErrorBody,
             example = json!({"error": "max_points must be a whole number from 2 to 5000"})),
-        (status = 503, description = "Nothing honest to say: no price stored yet, none within \
-            the window, or the price store (Redis) unavailable.", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds before asking again: 10 \
-                before a new sample, 1 while the store is unavailable.")),
-            examples(
-                ("no price yet" = (value = json!({"error": "no price yet"}))),
-                ("none in the window" = (value = json!({"error": "no price within the averaging window"}))),
-                ("store unavailable" = (value = json!({"error": "price store unavailable"}))),
-            )),
+        (status = 503, response = inline(WindowUnavailable)),
     )
 )]
 pub fn history(state: Arc<State>, query: String) -> Result<Response, ApiError> {
