@@ -1,17 +1,14 @@
-//! An HTTP answer as a parser sees it, and the checks every provider shares: the body limit,
-//! rate limits, error statuses, HTML pages, empty, truncated or oversized bodies, error bodies
-//! sent with 200. Decided once here, in [`checked_json`], for the fetcher and the parsers alike.
+//! An HTTP answer as a parser sees it, and the checks every provider shares: rate limits, error
+//! statuses, HTML pages, empty, truncated or oversized bodies, error bodies sent with 200.
+//! Decided once here, in [`checked_json`], for the fetcher and the parsers alike.
 
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
+use super::body::BodyProblem;
 use super::error::{ProviderError, short};
 use crate::backoff::RetryAfter;
-
-/// The most of a body that is read. Real answers are a few hundred bytes; an exchange or its
-/// CDN can send megabytes of HTML.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// An HTTP answer as a parser sees it.
 #[derive(Debug, Clone)]
@@ -19,7 +16,7 @@ pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
     /// The whole body, or why it is not there: the fetcher stops reading at
-    /// [`MAX_BODY_BYTES`] and says [`BodyProblem::TooLarge`].
+    /// [`MAX_BODY_BYTES`](super::MAX_BODY_BYTES) and says [`BodyProblem::TooLarge`].
     pub body: Result<Vec<u8>, BodyProblem>,
 }
 
@@ -32,21 +29,6 @@ impl Answer {
             body: Ok(body),
         }
     }
-}
-
-/// A body that is not a JSON document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum BodyProblem {
-    #[error("empty body")]
-    Empty,
-    #[error("HTML page instead of JSON")]
-    Html,
-    #[error("truncated JSON")]
-    Truncated,
-    #[error("not JSON")]
-    NotJson,
-    #[error("body larger than {} KiB", MAX_BODY_BYTES / 1024)]
-    TooLarge,
 }
 
 /// What a provider's error body says, as its module recognises it.

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use super::answer::BodyProblem;
+use super::body::BodyProblem;
 use crate::backoff::{Retry, RetryAfter};
 
 /// How much of a provider's text (an error message, a field name) goes into an error.

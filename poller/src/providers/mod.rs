@@ -14,13 +14,15 @@
 //! truncated or oversized bodies, error bodies sent with 200) is decided once, in `answer`.
 
 mod answer;
+mod body;
 mod error;
 mod values;
 
 use std::fmt;
 use std::str::FromStr;
 
-pub use answer::{Answer, BodyProblem, MAX_BODY_BYTES};
+pub use answer::Answer;
+pub use body::{BodyProblem, MAX_BODY_BYTES};
 pub use error::ProviderError;
 pub(crate) use error::short;
 pub use values::{PLAUSIBLE_USD, check_plausible};
