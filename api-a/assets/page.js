@@ -22,10 +22,12 @@
     seconds < 120 ? `${Math.floor(seconds)} s ago`
       : seconds < 7200 ? `${Math.floor(seconds / 60)} min ago`
         : `${Math.floor(seconds / 3600)} h ago`;
+  // The page's message `name` (src/page/mod.rs) with each `{key}` of `fill` filled in.
   const message = (name, fill = {}) =>
-    app.dataset[`message${name.replace(/(^|-)(\w)/g, (_, _dash, c) => c.toUpperCase())}`]
-      .replace("{time}", fill.time ?? "")
-      .replace("{window}", app.dataset.window);
+    Object.entries({ window: app.dataset.window, ...fill }).reduce(
+      (text, [key, value]) => text.replaceAll(`{${key}}`, value),
+      app.dataset[`message${name.replace(/(^|-)(\w)/g, (_, _dash, c) => c.toUpperCase())}`],
+    );
 
   function setTime(id, iso) {
     const time = byId(id);
@@ -72,8 +74,32 @@
     setTime("as-of", current.as_of);
     byId("age").textContent = ago(current.age_seconds);
     byId("stale").hidden = !current.stale;
-    byId("sources").textContent = current.sources.join(", ");
+    showEvidence(current);
     byId("current-details").hidden = false;
+  }
+
+  // What stands behind the price, in the server's words (src/page/mod.rs, `current_view`).
+  function showEvidence(current) {
+    const { providers, confirmed } = current;
+    byId("agreement").textContent = providers.agreeing === 1
+      ? message("agreement-one", { configured: providers.configured })
+      : message("agreement", {
+        agreeing: providers.agreeing,
+        configured: providers.configured,
+        spread: current.spread_percent,
+      });
+    byId("sources").textContent = current.sources.join(", ");
+    const continuity = byId("continuity");
+    const shown = current.basis === "continuity";
+    continuity.hidden = !shown;
+    continuity.textContent = shown
+      ? message("continuity", {
+        quorum: providers.quorum,
+        change: Math.abs(confirmed.change_percent),
+        confirmed: usd(confirmed.price),
+        time: clock(confirmed.at),
+      })
+      : "";
   }
 
   function showAverage(average) {
@@ -81,6 +107,11 @@
     byId("samples").textContent = average.samples;
     setTime("from", average.from);
     setTime("to", average.to);
+    const coverage = byId("coverage");
+    coverage.hidden = average.coverage === undefined;
+    coverage.textContent = coverage.hidden
+      ? ""
+      : message("coverage", { coverage: Math.round(average.coverage * 1000) / 10 });
     byId("average-details").hidden = false;
   }
 

@@ -94,7 +94,8 @@ pub fn average(state: Arc<State>) -> Result<Response, ApiError> {
             .window
             .stats(now_ms(), state.average_window)
             .ok_or(ApiError::NoPriceInWindow)?;
-        Ok(price_json(&Average::new(&stats, state.average_window)))
+        let average = Average::new(&stats, state.average_window, snapshot.settings.as_ref());
+        Ok(price_json(&average))
     })
 }
 

@@ -1,9 +1,11 @@
-//! The JSON bodies of `/current`, `/average` and `/history`, and how money and times are shown
-//! in them.
+//! The JSON bodies of `/current`, `/average` and `/history`, and how money, ratios and times are
+//! shown in them. `/current` carries the evidence behind its price (each agreeing source's own
+//! price, their spread, how many providers answered, the quorum and what confirmed the price),
+//! `/average` how much of its window the samples cover.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::samples::{Sample, duration_ms};
+use common::samples::{Basis, Sample, WriterSettings, duration_ms};
 use serde::Serialize;
 
 use crate::window::{PricePoint, WindowStats};
@@ -37,6 +39,75 @@ pub struct Current {
     /// The exchanges whose answers agreed on the price.
     #[schema(example = json!(["coinbase", "kraken", "bitstamp"]))]
     pub sources: Vec<String>,
+    /// Each agreeing exchange with its own price: the price is their median.
+    pub quotes: Vec<SourceQuote>,
+    /// How far apart the agreeing prices are: (highest − lowest) / price, in percent, to the
+    /// hundredth; 0 for a single source.
+    #[schema(example = 0.04, minimum = 0)]
+    pub spread_percent: f64,
+    /// How many exchanges are asked, answered and agree, and how many make a quorum.
+    pub providers: Providers,
+    /// `quorum`: at least the quorum of exchanges agreed on this price. `continuity`: fewer
+    /// agreed, and the price was published because it is close to one a quorum confirmed a
+    /// short while before (`confirmed`).
+    pub basis: BasisName,
+    /// The last price a quorum confirmed, and how far this one is from it.
+    pub confirmed: Confirmation,
+}
+
+/// One agreeing exchange's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SourceQuote {
+    /// The exchange.
+    #[schema(example = "kraken")]
+    pub source: String,
+    /// Its price in US dollars, rounded to the cent.
+    #[schema(example = 97123.4)]
+    pub price: f64,
+    /// When the exchange says its quote is from (RFC 3339, UTC); absent for exchanges that do
+    /// not stamp their answers.
+    #[schema(format = DateTime, example = "2026-11-21T13:30:22.918Z")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quoted_at: Option<String>,
+}
+
+/// How many exchanges stand behind the price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Providers {
+    /// The exchanges the poller asks.
+    #[schema(example = 6, minimum = 1)]
+    pub configured: u32,
+    /// How many of them gave a valid, current price in that poll, agreeing or not.
+    #[schema(example = 4, minimum = 1)]
+    pub answered: u32,
+    /// How many of those agreed on the price (the `sources`).
+    #[schema(example = 3, minimum = 1)]
+    pub agreeing: u32,
+    /// How many agreeing exchanges confirm a price on their own.
+    #[schema(example = 3, minimum = 1)]
+    pub quorum: u32,
+}
+
+/// What the price stands on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BasisName {
+    Quorum,
+    Continuity,
+}
+
+/// The last price a quorum confirmed: this one when `basis` is `quorum`.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Confirmation {
+    /// In US dollars, rounded to the cent.
+    #[schema(example = 97123.46)]
+    pub price: f64,
+    /// When it was fetched (RFC 3339, UTC).
+    #[schema(format = DateTime, example = "2026-11-21T13:30:23.237Z")]
+    pub at: String,
+    /// The price's change from it, in percent, to the hundredth (0 for `quorum`).
+    #[schema(example = 0.0)]
+    pub change_percent: f64,
 }
 
 impl Current {
@@ -44,13 +115,43 @@ impl Current {
     pub fn new(latest: &Sample, now_ms: i64, stale_after: Duration) -> Self {
         let age_ms = now_ms.saturating_sub(latest.fetched_at_ms).max(0);
         let stale_after_ms = duration_ms(stale_after);
+        let (basis, confirmed_usd, confirmed_at_ms) = match latest.basis {
+            Basis::Quorum => (BasisName::Quorum, latest.price_usd, latest.fetched_at_ms),
+            Basis::Continuity {
+                confirmed_usd,
+                confirmed_at_ms,
+            } => (BasisName::Continuity, confirmed_usd, confirmed_at_ms),
+        };
+        let change = (latest.price_usd - confirmed_usd) / confirmed_usd;
         Self {
             currency: CURRENCY,
             price: round_to_cent(latest.price_usd),
             as_of: rfc3339(latest.fetched_at_ms),
             age_seconds: round_to_tenth(age_ms as f64 / 1000.0),
             stale: age_ms > stale_after_ms,
-            sources: latest.sources.clone(),
+            sources: latest.sources().map(str::to_owned).collect(),
+            quotes: latest
+                .quotes
+                .iter()
+                .map(|quote| SourceQuote {
+                    source: quote.source.clone(),
+                    price: round_to_cent(quote.price_usd),
+                    quoted_at: quote.quoted_at_ms.map(rfc3339),
+                })
+                .collect(),
+            spread_percent: percent(latest.spread_ratio()),
+            providers: Providers {
+                configured: latest.providers,
+                answered: latest.answered,
+                agreeing: u32::try_from(latest.quotes.len()).unwrap_or(u32::MAX),
+                quorum: latest.quorum,
+            },
+            basis,
+            confirmed: Confirmation {
+                price: round_to_cent(confirmed_usd),
+                at: rfc3339(confirmed_at_ms),
+                change_percent: percent(change),
+            },
         }
     }
 }
@@ -75,10 +176,19 @@ pub struct Average {
     /// When the newest sample counted was fetched (RFC 3339, UTC).
     #[schema(format = DateTime, example = "2026-11-21T13:30:23.237Z")]
     pub to: String,
+    /// How much of the window the samples cover, from 0 to 1 to the thousandth: samples × the
+    /// poller's interval / the window, at most 1. Less than 1 while the poller has run for less
+    /// than the window, or when polls stored no price (exchanges failing or disagreeing).
+    /// Absent when the poller's interval is not known.
+    #[schema(example = 1.0, minimum = 0, maximum = 1)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<f64>,
 }
 
 impl Average {
-    pub fn new(stats: &WindowStats, window: Duration) -> Self {
+    /// The average of `stats` over `window`, its coverage by a poller writing as `settings`
+    /// say.
+    pub fn new(stats: &WindowStats, window: Duration, settings: Option<&WriterSettings>) -> Self {
         Self {
             currency: CURRENCY,
             average: round_to_cent(stats.mean_price),
@@ -86,8 +196,17 @@ impl Average {
             samples: stats.count,
             from: rfc3339(stats.oldest_ms),
             to: rfc3339(stats.newest_ms),
+            coverage: settings.map(|settings| coverage(stats.count, settings, window)),
         }
     }
+}
+
+/// The share of `window` that `samples` samples cover, one a `settings.poll_interval`, at
+/// most 1, to the thousandth.
+pub fn coverage(samples: usize, settings: &WriterSettings, window: Duration) -> f64 {
+    let covered = samples as f64 * settings.poll_interval().as_secs_f64();
+    let share = (covered / window.as_secs_f64()).min(1.0);
+    (share * 1000.0).round() / 1000.0
 }
 
 /// `GET {BASE_PATH}/history`: the samples of the sliding window ending now.
@@ -144,6 +263,11 @@ fn round_to_tenth(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
 
+/// A ratio in percent, to the hundredth.
+fn percent(ratio: f64) -> f64 {
+    (ratio * 10_000.0).round() / 100.0
+}
+
 /// Unix milliseconds as RFC 3339 UTC with milliseconds, e.g. `2025-11-21T13:00:00.000Z`.
 pub fn rfc3339(unix_ms: i64) -> String {
     let since_epoch = Duration::from_millis(u64::try_from(unix_ms).unwrap_or(0));
@@ -162,11 +286,7 @@ mod tests {
     const NOW_MS: i64 = 1_763_730_000_000;
 
     fn sample(age_ms: i64, price_usd: f64) -> Sample {
-        Sample {
-            fetched_at_ms: NOW_MS - age_ms,
-            price_usd,
-            sources: vec!["coinbase".into(), "kraken".into()],
-        }
+        common::testing::samples::confirmed(NOW_MS - age_ms, price_usd)
     }
 
     #[test]
@@ -192,21 +312,56 @@ mod tests {
     }
 
     #[test]
-    fn current_reports_age_staleness_and_the_rounded_price() {
-        let current = Current::new(
-            &sample(3_249, 97_123.456_7),
-            NOW_MS,
-            Duration::from_secs(30),
-        );
+    fn current_reports_the_rounded_price_its_age_and_the_evidence_behind_it() {
+        let mut latest = sample(3_249, 97_123.456_7);
+        latest.quotes[0].price_usd = 97_113.456_7;
+        latest.quotes[0].quoted_at_ms = Some(NOW_MS - 3_500);
+        latest.quotes[2].price_usd = 97_133.456_7;
+        latest.answered = 4;
+        let current = Current::new(&latest, NOW_MS, Duration::from_secs(30));
         assert_eq!(
-            current,
-            Current {
-                currency: Currency::Usd,
-                price: 97_123.46,
-                as_of: "2025-11-21T12:59:56.751Z".into(),
-                age_seconds: 3.2,
-                stale: false,
-                sources: vec!["coinbase".into(), "kraken".into()],
+            serde_json::to_string(&current).unwrap(),
+            concat!(
+                r#"{"currency":"USD","price":97123.46,"as_of":"2025-11-21T12:59:56.751Z","#,
+                r#""age_seconds":3.2,"stale":false,"sources":["coinbase","kraken","bitstamp"],"#,
+                r#""quotes":[{"source":"coinbase","price":97113.46,"#,
+                r#""quoted_at":"2025-11-21T12:59:56.500Z"},"#,
+                r#"{"source":"kraken","price":97123.46},{"source":"bitstamp","price":97133.46}],"#,
+                r#""spread_percent":0.02,"#,
+                r#""providers":{"configured":6,"answered":4,"agreeing":3,"quorum":3},"#,
+                r#""basis":"quorum","#,
+                r#""confirmed":{"price":97123.46,"at":"2025-11-21T12:59:56.751Z","change_percent":0.0}}"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_price_fewer_than_the_quorum_back_says_which_confirmed_price_it_stays_near() {
+        let mut lone = sample(1_000, 91_000.0);
+        lone.quotes.truncate(1);
+        lone.answered = 1;
+        lone.basis = Basis::Continuity {
+            confirmed_usd: 90_000.0,
+            confirmed_at_ms: NOW_MS - 61_000,
+        };
+        let current = Current::new(&lone, NOW_MS, Duration::from_secs(30));
+        assert_eq!(current.basis, BasisName::Continuity);
+        assert_eq!(
+            current.providers,
+            Providers {
+                configured: 6,
+                answered: 1,
+                agreeing: 1,
+                quorum: 3
+            }
+        );
+        assert_eq!(current.spread_percent, 0.0);
+        assert_eq!(
+            current.confirmed,
+            Confirmation {
+                price: 90_000.0,
+                at: "2025-11-21T12:58:59.000Z".into(),
+                change_percent: 1.11
             }
         );
     }
@@ -252,10 +407,23 @@ mod tests {
             oldest_ms: NOW_MS - 590_000,
             newest_ms: NOW_MS,
         };
-        let body = serde_json::to_string(&Average::new(&stats, Duration::from_secs(600))).unwrap();
+        let settings = common::testing::samples::settings();
+        let average = Average::new(&stats, Duration::from_secs(600), Some(&settings));
         assert_eq!(
-            body,
-            r#"{"currency":"USD","average":97000.11,"window_seconds":600,"samples":4,"from":"2025-11-21T12:50:10.000Z","to":"2025-11-21T13:00:00.000Z"}"#
+            serde_json::to_string(&average).unwrap(),
+            r#"{"currency":"USD","average":97000.11,"window_seconds":600,"samples":4,"from":"2025-11-21T12:50:10.000Z","to":"2025-11-21T13:00:00.000Z","coverage":0.067}"#
         );
+        let unknown = Average::new(&stats, Duration::from_secs(600), None);
+        assert_eq!(unknown.coverage, None);
+    }
+
+    #[test]
+    fn coverage_is_the_share_of_the_window_the_samples_stand_for() {
+        let every_10_s = common::testing::samples::settings();
+        let window = Duration::from_secs(600);
+        assert_eq!(coverage(60, &every_10_s, window), 1.0);
+        assert_eq!(coverage(30, &every_10_s, window), 0.5);
+        assert_eq!(coverage(61, &every_10_s, window), 1.0, "at most 1");
+        assert_eq!(coverage(1, &every_10_s, window), 0.017);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::samples::Sample;
+use common::samples::{Sample, WriterSettings};
 
 use crate::window::Window;
 
@@ -16,10 +16,13 @@ pub const MAX_SNAPSHOT_AGE: Duration = Duration::from_secs(1);
 pub struct Snapshot {
     /// When the last successful read started; `None` before the first one.
     pub read_at: Option<Instant>,
-    /// The newest sample, however old (it may be older than the window).
+    /// The newest sample, however old (it may be older than the window); when the newest stored
+    /// sample is one a reader rejects, the newest valid one of the window.
     pub latest: Option<Sample>,
     /// The samples that averages are computed from.
     pub window: Window,
+    /// What the poller says it keeps, as of the last read.
+    pub settings: Option<WriterSettings>,
 }
 
 impl Snapshot {

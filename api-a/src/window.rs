@@ -4,11 +4,15 @@
 //!
 //! Sums are exact: each price is counted in whole nano-dollars (an `i128` never overflows), so a
 //! window grown one sample at a time gives exactly the mean a window read at once would.
+//!
+//! A stored sample the reader rejected ([`Rejection`]) takes no part in any answer, but its time
+//! is held apart, so that the window still counts what Redis holds (how `sync` tells what
+//! changed) without one bad member forcing a full read every time.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use common::samples::{Sample, duration_ms};
+use common::samples::{Rejection, Sample, duration_ms};
 
 /// Nano-dollars per dollar: the unit of the running sums.
 const NANOS_PER_USD: f64 = 1e9;
@@ -45,29 +49,63 @@ pub struct Window {
     sums_before: VecDeque<i128>,
     /// The nano-dollars of every sample ever pushed.
     total: i128,
+    /// The times of the stored samples that were rejected, and why, oldest first.
+    rejected: VecDeque<(i64, Rejection)>,
+    /// The newest valid sample held, whole: what `/current` shows when the newest stored sample
+    /// is one a reader rejects.
+    newest_valid: Option<Sample>,
 }
 
 impl Window {
+    /// How many stored samples are held, rejected ones included: as many as Redis holds in the
+    /// same range.
     pub fn len(&self) -> usize {
-        self.points.len()
+        self.points.len() + self.rejected.len()
     }
 
-    /// When the newest sample held was fetched.
+    /// When the newest stored sample held was fetched, rejected or not.
     pub fn newest_ms(&self) -> Option<i64> {
-        self.points.back().map(|point| point.at_ms)
+        let valid = self.points.back().map(|point| point.at_ms);
+        let rejected = self.rejected.back().map(|(at_ms, _)| *at_ms);
+        valid.max(rejected)
     }
 
-    /// How many samples held were fetched at the newest time (one, unless several samples share
+    /// How many stored samples held were fetched at the newest time (one, unless several share
     /// a millisecond).
     pub fn held_at_newest(&self) -> usize {
         let Some(newest) = self.newest_ms() else {
             return 0;
         };
-        self.points
-            .iter()
-            .rev()
-            .take_while(|point| point.at_ms == newest)
-            .count()
+        let valid = self.points.iter().rev().map(|point| point.at_ms);
+        let rejected = self.rejected.iter().rev().map(|(at_ms, _)| *at_ms);
+        valid.take_while(|&at| at == newest).count()
+            + rejected.take_while(|&at| at == newest).count()
+    }
+
+    /// The newest valid sample held.
+    pub fn newest_valid(&self) -> Option<&Sample> {
+        self.newest_valid.as_ref()
+    }
+
+    /// Remembers `sample`, the newest valid one pushed, whole.
+    pub fn set_newest_valid(&mut self, sample: &Sample) {
+        debug_assert_eq!(
+            self.points.back().map(|p| p.at_ms),
+            Some(sample.fetched_at_ms)
+        );
+        self.newest_valid = Some(sample.clone());
+    }
+
+    /// The rejected samples held, by reason.
+    pub fn rejected(&self) -> impl Iterator<Item = Rejection> + '_ {
+        self.rejected.iter().map(|(_, why)| *why)
+    }
+
+    /// Holds the time of a stored sample rejected for `why`, which must not be older than any
+    /// sample held.
+    pub fn push_rejected(&mut self, at_ms: i64, why: Rejection) {
+        debug_assert!(self.newest_ms().is_none_or(|newest| at_ms >= newest));
+        self.rejected.push_back((at_ms, why));
     }
 
     /// Appends `sample`, which must not be older than any sample held.
@@ -84,8 +122,18 @@ impl Window {
         self.total += nanos(sample.price_usd);
     }
 
-    /// Drops the samples fetched before `since_ms`.
+    /// Drops the samples fetched before `since_ms`, rejected ones included.
     pub fn drop_before(&mut self, since_ms: i64) {
+        while self.rejected.front().is_some_and(|(at, _)| *at < since_ms) {
+            self.rejected.pop_front();
+        }
+        if self
+            .newest_valid
+            .as_ref()
+            .is_some_and(|newest| newest.fetched_at_ms < since_ms)
+        {
+            self.newest_valid = None;
+        }
         while self
             .points
             .front()
@@ -169,11 +217,7 @@ mod tests {
     const WINDOW: Duration = Duration::from_secs(600);
 
     fn sample(fetched_at_ms: i64, price_usd: f64) -> Sample {
-        Sample {
-            fetched_at_ms,
-            price_usd,
-            sources: vec!["coinbase".into(), "kraken".into()],
-        }
+        common::testing::samples::confirmed(fetched_at_ms, price_usd)
     }
 
     fn window_of(list: &[(i64, f64)]) -> Window {
@@ -282,6 +326,27 @@ mod tests {
             Some(10_000),
             "the old gap is forgotten"
         );
+    }
+
+    #[test]
+    fn a_rejected_sample_is_counted_where_it_stands_but_never_averaged_or_drawn() {
+        let mut held = window_of(&[(1_000, 10.0)]);
+        held.push_rejected(2_000, Rejection::Implausible);
+        held.push(&sample(3_000, 30.0));
+        held.push_rejected(3_000, Rejection::Unreadable);
+        assert_eq!(held.len(), 4);
+        assert_eq!((held.newest_ms(), held.held_at_newest()), (Some(3_000), 2));
+        let stats = held.stats(3_000, Duration::from_secs(10)).unwrap();
+        assert_eq!((stats.count, stats.mean_price), (2, 20.0));
+        let drawn: Vec<i64> = held
+            .points(3_000, Duration::from_secs(10), 100)
+            .iter()
+            .map(|p| p.at_ms)
+            .collect();
+        assert_eq!(drawn, [1_000, 3_000]);
+        held.drop_before(2_001);
+        assert_eq!(held.len(), 2);
+        assert_eq!(held.rejected().collect::<Vec<_>>(), [Rejection::Unreadable]);
     }
 
     #[test]

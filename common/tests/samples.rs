@@ -3,16 +3,24 @@
 use std::time::Duration;
 
 use common::samples::{
-    SAMPLES_KEY, Sample, Store, StoreError, WRITES_KEY, read_after, read_recent, write,
+    Rejection, SAMPLES_KEY, SETTINGS_KEY, Sample, Store, StoreError, Stored, WRITES_KEY,
+    WriterSettings, read_after, read_recent, write,
 };
 use common::testing::RedisServer;
+use common::testing::samples::confirmed;
 
-fn sample(fetched_at_ms: i64, price_usd: f64) -> Sample {
-    Sample {
-        fetched_at_ms,
-        price_usd,
-        sources: vec!["coinbase".into(), "kraken".into(), "bitstamp".into()],
-    }
+/// A confirmed sample at `fetched_at_ms`, its price `offset` above 90 000 USD.
+fn sample(fetched_at_ms: i64, offset: f64) -> Sample {
+    confirmed(fetched_at_ms, 90_000.0 + offset)
+}
+
+/// A writer keeping samples `retention` back.
+fn keeping(retention: Duration) -> WriterSettings {
+    WriterSettings::new(retention, retention, Duration::from_secs(10))
+}
+
+fn valid(samples: &[Sample]) -> Vec<Stored> {
+    samples.iter().cloned().map(Stored::Valid).collect()
 }
 
 #[tokio::test]
@@ -29,20 +37,20 @@ async fn samples_come_back_exactly_newest_as_latest_and_oldest_first() {
     let mut conn = redis.connection().await;
     let retention = Duration::from_secs(660);
     let written = [
-        sample(1_000_000, 97_000.125),
-        sample(1_010_000, 97_010.5),
+        sample(1_000_000, 7_000.125),
+        sample(1_010_000, 7_010.5),
         sample(1_020_000, 0.1 + 0.2),
     ];
     // Written out of order: the score, not the insertion order, decides.
     for s in [&written[1], &written[2], &written[0]] {
-        write(&mut conn, s, retention).await.unwrap();
+        write(&mut conn, s, &keeping(retention)).await.unwrap();
     }
     let recent = read_recent(&mut conn, 1_010_000).await.unwrap();
-    assert_eq!(recent.latest.as_ref(), Some(&written[2]));
-    assert_eq!(recent.since, written[1..].to_vec());
+    assert_eq!(recent.latest, Some(Stored::Valid(written[2].clone())));
+    assert_eq!(recent.since, valid(&written[1..]));
     assert_eq!(
         read_recent(&mut conn, 1_010_001).await.unwrap().since,
-        written[2..].to_vec()
+        valid(&written[2..])
     );
 }
 
@@ -51,16 +59,18 @@ async fn a_write_trims_samples_older_than_the_retention() {
     let redis = RedisServer::start().await;
     let mut conn = redis.connection().await;
     let retention = Duration::from_secs(60);
-    write(&mut conn, &sample(0, 1.0), retention).await.unwrap();
-    write(&mut conn, &sample(1_000, 2.0), retention)
+    write(&mut conn, &sample(0, 1.0), &keeping(retention))
         .await
         .unwrap();
-    write(&mut conn, &sample(61_000, 3.0), retention)
+    write(&mut conn, &sample(1_000, 2.0), &keeping(retention))
+        .await
+        .unwrap();
+    write(&mut conn, &sample(61_000, 3.0), &keeping(retention))
         .await
         .unwrap();
 
     let recent = read_recent(&mut conn, i64::MIN).await.unwrap();
-    let kept: Vec<i64> = recent.since.iter().map(|s| s.fetched_at_ms).collect();
+    let kept: Vec<i64> = recent.since.iter().map(Stored::at_ms).collect();
     assert_eq!(kept, [1_000, 61_000], "exactly `retention` old is kept");
     let stored: usize = redis::cmd("ZCARD")
         .arg(SAMPLES_KEY)
@@ -71,17 +81,97 @@ async fn a_write_trims_samples_older_than_the_retention() {
 }
 
 #[tokio::test]
-async fn a_corrupt_member_is_an_error_not_a_price() {
+async fn a_member_a_reader_cannot_believe_is_rejected_where_it_stands_not_served() {
     let redis = RedisServer::start().await;
     let mut conn = redis.connection().await;
-    let _: () = redis::cmd("ZADD")
-        .arg(SAMPLES_KEY)
-        .arg(5)
-        .arg("not json")
+    let mut cents = sample(7_000, 0.0);
+    cents.price_usd *= 100.0;
+    let mut absurd = sample(7_500, 0.0);
+    absurd.price_usd = 2e7;
+    let members = [
+        (5_000, "not json".to_owned()),
+        (
+            6_000,
+            r#"{"fetched_at_ms":6000,"price_usd":97000.0,"sources":["kraken"]}"#.to_owned(),
+        ),
+        (7_000, serde_json::to_string(&cents).unwrap()),
+        (7_500, serde_json::to_string(&absurd).unwrap()),
+        (8_001, serde_json::to_string(&sample(8_000, 0.0)).unwrap()),
+    ];
+    for (score, member) in &members {
+        let _: () = redis::cmd("ZADD")
+            .arg(SAMPLES_KEY)
+            .arg(score)
+            .arg(member)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    let good = sample(9_000, 1.0);
+    write(&mut conn, &good, &keeping(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let changes = read_after(&mut conn, 0, None, 0, 10).await.unwrap();
+    let rejected = |at_ms, why| Stored::Rejected { at_ms, why };
+    assert_eq!(
+        changes.after,
+        [
+            rejected(5_000, Rejection::Unreadable),
+            rejected(6_000, Rejection::Unreadable),
+            rejected(7_000, Rejection::Inconsistent),
+            rejected(7_500, Rejection::Implausible),
+            rejected(8_001, Rejection::Inconsistent),
+            Stored::Valid(good),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_reader_that_holds_nothing_is_not_confused_by_a_sample_just_before_its_window() {
+    let redis = RedisServer::start().await;
+    let mut conn = redis.connection().await;
+    let retention = Duration::from_secs(3600);
+    let written = [sample(1_999, 0.0), sample(2_000, 1.0), sample(2_001, 2.0)];
+    for s in &written {
+        write(&mut conn, s, &keeping(retention)).await.unwrap();
+    }
+    for since_ms in [2_000, 2_001, 2_002] {
+        let fresh = read_after(&mut conn, since_ms, None, 0, 10).await.unwrap();
+        assert_eq!(
+            (fresh.before_held_end, fresh.at_held_end),
+            (0, 0),
+            "since {since_ms}: a reader that holds nothing holds no range"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_writer_s_settings_travel_with_every_write() {
+    let redis = RedisServer::start().await;
+    let mut conn = redis.connection().await;
+    let empty = read_after(&mut conn, 0, None, 0, 10).await.unwrap();
+    assert_eq!(empty.settings, None);
+    let settings = WriterSettings::new(
+        Duration::from_secs(600),
+        Duration::from_secs(660),
+        Duration::from_secs(10),
+    );
+    write(&mut conn, &sample(1_000, 0.0), &settings)
+        .await
+        .unwrap();
+    let changes = read_after(&mut conn, 0, None, 0, 10).await.unwrap();
+    assert_eq!(changes.settings, Some(settings));
+    let _: () = redis::cmd("SET")
+        .arg(SETTINGS_KEY)
+        .arg("{not json")
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert!(read_recent(&mut conn, 0).await.is_err());
+    let garbled = read_after(&mut conn, 0, None, 0, 10).await.unwrap();
+    assert_eq!(
+        garbled.settings, None,
+        "unreadable settings are unknown ones"
+    );
 }
 
 #[tokio::test]
@@ -90,7 +180,7 @@ async fn the_store_gives_up_within_its_timeout_on_a_dead_redis_and_recovers_afte
     let timeout = Duration::from_millis(300);
     let store = Store::new(&redis.url(), timeout);
     store
-        .write(&sample(1, 1.0), Duration::from_secs(60))
+        .write(&sample(1, 1.0), &keeping(Duration::from_secs(60)))
         .await
         .unwrap();
 
@@ -133,7 +223,9 @@ async fn every_write_is_counted_with_it() {
     let mut conn = redis.connection().await;
     let retention = Duration::from_secs(60);
     for at in [1_000, 2_000, 3_000] {
-        write(&mut conn, &sample(at, 1.0), retention).await.unwrap();
+        write(&mut conn, &sample(at, 1.0), &keeping(retention))
+            .await
+            .unwrap();
     }
     let writes: u64 = redis::cmd("GET")
         .arg(WRITES_KEY)
@@ -150,27 +242,27 @@ async fn a_reader_gets_only_what_came_after_what_it_holds() {
     let retention = Duration::from_secs(3600);
     let written: Vec<Sample> = (1..=5).map(|k| sample(k * 1_000, k as f64)).collect();
     for s in &written {
-        write(&mut conn, s, retention).await.unwrap();
+        write(&mut conn, s, &keeping(retention)).await.unwrap();
     }
 
     let fresh = read_after(&mut conn, 2_000, None, 0, 100).await.unwrap();
     assert_eq!(
         fresh.after,
-        written[1..].to_vec(),
+        valid(&written[1..]),
         "from since_ms, inclusive"
     );
     assert_eq!(
         (fresh.writes, fresh.before_held_end, fresh.at_held_end),
         (5, 0, 0)
     );
-    assert_eq!(fresh.latest.as_ref(), Some(&written[4]));
+    assert_eq!(fresh.latest, Some(Stored::Valid(written[4].clone())));
 
     let holding = read_after(&mut conn, 2_000, Some(3_000), 1, 100)
         .await
         .unwrap();
     assert_eq!(
         holding.after,
-        written[3..].to_vec(),
+        valid(&written[3..]),
         "after the held, exclusive"
     );
     assert_eq!(
@@ -180,7 +272,7 @@ async fn a_reader_gets_only_what_came_after_what_it_holds() {
     );
 
     let limited = read_after(&mut conn, 0, None, 0, 2).await.unwrap();
-    assert_eq!(limited.after, written[..2].to_vec());
+    assert_eq!(limited.after, valid(&written[..2]));
 }
 
 #[tokio::test]
@@ -190,7 +282,7 @@ async fn samples_fetched_in_the_same_millisecond_are_read_after_those_held() {
     let retention = Duration::from_secs(3600);
     let twins = [sample(2_000, 1.0), sample(2_000, 2.0), sample(2_000, 3.0)];
     for s in &twins {
-        write(&mut conn, s, retention).await.unwrap();
+        write(&mut conn, s, &keeping(retention)).await.unwrap();
     }
     let all = read_after(&mut conn, 0, None, 0, 10).await.unwrap().after;
     assert_eq!(all.len(), 3);
@@ -207,9 +299,13 @@ async fn samples_fetched_in_the_same_millisecond_are_read_after_those_held() {
 async fn a_flushed_store_counts_no_writes() {
     let redis = RedisServer::start().await;
     let mut conn = redis.connection().await;
-    write(&mut conn, &sample(1_000, 1.0), Duration::from_secs(60))
-        .await
-        .unwrap();
+    write(
+        &mut conn,
+        &sample(1_000, 1.0),
+        &keeping(Duration::from_secs(60)),
+    )
+    .await
+    .unwrap();
     let _: () = redis::cmd("FLUSHALL").query_async(&mut conn).await.unwrap();
     let changes = read_after(&mut conn, 0, Some(1_000), 1, 10).await.unwrap();
     assert_eq!(

@@ -108,16 +108,17 @@ fn broken_rule(
     rule: &str,
     limit: Duration,
 ) -> ConfigError {
-    let shown = env
-        .get(var)
-        .map(str::to_owned)
-        .unwrap_or_else(|| humantime::format_duration(value).to_string());
+    // The variable was read already: a value it had that was not UTF-8 stopped the reading.
+    let shown = match env.get(var) {
+        Ok(Some(raw)) => raw.to_owned(),
+        _ => humantime::format_duration(value).to_string(),
+    };
     let limit = humantime::format_duration(limit);
     ConfigError::new(var, &shown, format!("{rule} ({limit})"))
 }
 
 fn provider_list(env: &Env) -> Result<Vec<Provider>, ConfigError> {
-    let Some(raw) = env.get("PROVIDERS") else {
+    let Some(raw) = env.get("PROVIDERS")? else {
         return Ok(Provider::ALL.to_vec());
     };
     let error = |reason: String| ConfigError::new("PROVIDERS", raw, reason);

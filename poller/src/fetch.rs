@@ -2,12 +2,14 @@
 //! provider's parser. The fetcher only moves bytes; what an answer means (an oversized body
 //! included) is decided by [`crate::providers`], which knows nothing of HTTP clients.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::ACCEPT;
 use reqwest::{Client, Response, Url};
 
-use crate::providers::{Answer, BodyProblem, MAX_BODY_BYTES, Provider, ProviderError, short};
+use crate::providers::{
+    Answer, BodyProblem, MAX_BODY_BYTES, Price, Provider, ProviderError, short,
+};
 
 /// Sent with every request, so providers can tell who is calling.
 pub const USER_AGENT: &str = concat!("btc-price-poller/", env!("CARGO_PKG_VERSION"));
@@ -32,8 +34,8 @@ impl Fetcher {
         Self { client, timeout }
     }
 
-    /// The price `provider` reports at `url`, or why there is none.
-    pub async fn fetch(&self, provider: Provider, url: &Url) -> Result<f64, ProviderError> {
+    /// The current price `provider` reports at `url`, or why there is none.
+    pub async fn fetch(&self, provider: Provider, url: &Url) -> Result<Price, ProviderError> {
         let mut response = self
             .client
             .get(url.clone())
@@ -44,11 +46,12 @@ impl Fetcher {
         let status = response.status();
         let headers = response.headers().clone();
         let body = self.read_body(&mut response).await?;
-        provider.parse(&Answer {
+        let answer = Answer {
             status,
             headers,
             body,
-        })
+        };
+        provider.read(&answer, SystemTime::now())
     }
 
     /// The whole body, or [`BodyProblem::TooLarge`] as soon as it is known to exceed

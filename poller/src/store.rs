@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use common::samples::{Sample, Store, StoreError, duration_ms};
+use common::samples::{Sample, Store, StoreError, WriterSettings};
 use tokio::sync::mpsc;
 
 use crate::metrics::PollerMetrics;
@@ -23,18 +23,20 @@ const MAX_PENDING: usize = 8_640;
 
 pub struct SampleWriter {
     store: Store,
-    retention: Duration,
+    /// Written with every sample; its retention bounds what is kept, here and in Redis.
+    settings: WriterSettings,
     pending: VecDeque<Sample>,
     metrics: PollerMetrics,
     redis_down: bool,
 }
 
 impl SampleWriter {
-    /// Samples are kept `retention` back from the newest, in Redis and while waiting for it.
-    pub fn new(store: Store, retention: Duration, metrics: PollerMetrics) -> Self {
+    /// Samples are kept `settings`' retention back from the newest, in Redis and while waiting
+    /// for it.
+    pub fn new(store: Store, settings: WriterSettings, metrics: PollerMetrics) -> Self {
         Self {
             store,
-            retention,
+            settings,
             pending: VecDeque::new(),
             metrics,
             redis_down: false,
@@ -65,7 +67,7 @@ impl SampleWriter {
         let Some(newest) = self.pending.back() else {
             return;
         };
-        let oldest_kept = newest.fetched_at_ms - duration_ms(self.retention);
+        let oldest_kept = newest.fetched_at_ms - self.settings.retention_ms;
         let before = self.pending.len();
         self.pending.retain(|s| s.fetched_at_ms >= oldest_kept);
         let excess = self.pending.len().saturating_sub(MAX_PENDING);
@@ -79,7 +81,7 @@ impl SampleWriter {
     async fn write_pending(&mut self) {
         let backlog = self.pending.len();
         while let Some(sample) = self.pending.front() {
-            match self.store.write(sample, self.retention).await {
+            match self.store.write(sample, &self.settings).await {
                 Ok(()) => {
                     self.metrics
                         .sample_written(sample.price_usd, sample.fetched_at_ms);
@@ -118,15 +120,12 @@ mod tests {
     fn unreachable_redis_writer(retention: Duration) -> SampleWriter {
         let store = Store::new("redis://127.0.0.1:1", Duration::from_millis(200));
         let metrics = PollerMetrics::register(&prometheus::Registry::new());
-        SampleWriter::new(store, retention, metrics)
+        let settings = WriterSettings::new(retention, retention, Duration::from_secs(10));
+        SampleWriter::new(store, settings, metrics)
     }
 
     fn sample(fetched_at_ms: i64) -> Sample {
-        Sample {
-            fetched_at_ms,
-            price_usd: 78_754.0,
-            sources: vec!["kraken".to_owned()],
-        }
+        common::testing::samples::confirmed(fetched_at_ms, 78_754.0)
     }
 
     fn pending_times(writer: &SampleWriter) -> Vec<i64> {

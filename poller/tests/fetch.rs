@@ -1,7 +1,7 @@
 //! One request to one provider over real HTTP (wiremock): headers sent, redirects, body cap,
 //! timeouts, transport errors.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use poller::backoff::RetryAfter;
 use poller::fetch::Fetcher;
@@ -32,13 +32,16 @@ async fn asks_for_json_naming_itself_as_the_readme_says() {
         .and(path("/products/BTC-USD/ticker"))
         .and(header("user-agent", user_agent.as_str()))
         .and(header("accept", "application/json"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"price":"78754.00"}"#))
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!(
+            r#"{{"price":"78754.00","time":"{}"}}"#,
+            humantime::format_rfc3339_millis(SystemTime::now())
+        )))
         .expect(1)
         .mount(&upstream)
         .await;
     let url = Url::parse(&format!("{}/products/BTC-USD/ticker", upstream.uri())).unwrap();
     let price = Fetcher::new(TIMEOUT).fetch(Provider::Coinbase, &url).await;
-    assert_eq!(price, Ok(78_754.0));
+    assert_eq!(price.map(|price| price.usd), Ok(78_754.0));
 }
 
 #[tokio::test]

@@ -16,15 +16,16 @@ use std::time::Duration;
 
 use askama::Template;
 use common::headers::{Caching, cached};
-use common::samples::Sample;
+use common::samples::{Basis, Sample, WriterSettings};
 use warp::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use warp::reply::Response;
 
 pub use assets::{ASSETS, Asset};
 
 use crate::handlers::State;
-use crate::models::{now_ms, rfc3339, round_to_cent};
+use crate::models::{Current, coverage, now_ms, rfc3339, round_to_cent};
 use crate::snapshot::Snapshot;
+use crate::window::WindowStats;
 use chart::Chart;
 
 /// The page loads its own stylesheet, script and icon, and the script reads the JSON routes of
@@ -41,9 +42,10 @@ const CHART_POINTS: usize = 240;
 const DEFAULT_REFRESH: Duration = Duration::from_secs(10);
 const REFRESH_BOUNDS: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
 
-/// What the page says in each state. The script shows the same texts (they are in the page's
-/// `data-` attributes), filling in `{time}` and `{window}`.
-const MESSAGES: [(&str, &str); 5] = [
+/// What the page says in each state, and what stands behind the price. The script shows the same
+/// texts (they are in the page's `data-` attributes), filling in the same `{placeholders}` from
+/// the same answers.
+const MESSAGES: [(&str, &str); 9] = [
     (
         "no-price",
         "No price yet: the first one arrives within one poll interval of the poller's start.",
@@ -58,6 +60,17 @@ const MESSAGES: [(&str, &str); 5] = [
         "unreachable",
         "Could not reach the service at {time}: showing the last values.",
     ),
+    (
+        "agreement",
+        "{agreeing} of {configured} exchanges agree within {spread} %",
+    ),
+    ("agreement-one", "1 of {configured} exchanges answered"),
+    (
+        "continuity",
+        "Fewer than the {quorum} needed to confirm a price: shown because it is within \
+         {change} % of {confirmed}, confirmed at {time}.",
+    ),
+    ("coverage", "They cover {coverage} % of the window."),
 ];
 
 fn message(state: &str) -> &'static str {
@@ -66,6 +79,15 @@ fn message(state: &str) -> &'static str {
         .find(|(name, _)| *name == state)
         .map(|(_, text)| *text)
         .expect("every state has a message")
+}
+
+/// The message `name` with each `{key}` of `values` filled in.
+fn filled(name: &str, values: &[(&str, String)]) -> String {
+    values
+        .iter()
+        .fold(message(name).to_owned(), |text, (key, value)| {
+            text.replace(&format!("{{{key}}}"), value)
+        })
 }
 
 /// A state the page reports above the figures.
@@ -83,6 +105,9 @@ struct CurrentView {
     age: String,
     stale: bool,
     sources: String,
+    agreement: String,
+    /// Why a price fewer than the quorum back is shown; `None` for a quorum's price.
+    continuity: Option<String>,
 }
 
 struct AverageView {
@@ -93,6 +118,7 @@ struct AverageView {
     from_clock: String,
     to: String,
     to_clock: String,
+    coverage: Option<String>,
 }
 
 #[derive(Template)]
@@ -218,6 +244,10 @@ fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duratio
             from_clock: format::clock(stats.oldest_ms),
             to: rfc3339(stats.newest_ms),
             to_clock: format::clock(stats.newest_ms),
+            coverage: snapshot
+                .settings
+                .as_ref()
+                .map(|settings| coverage_text(&stats, settings, window)),
         }),
         current,
         notice,
@@ -230,15 +260,55 @@ fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duratio
 
 fn current_view(latest: &Sample, now_ms: i64, stale_after: Duration) -> CurrentView {
     let age = Duration::from_millis(now_ms.saturating_sub(latest.fetched_at_ms).max(0) as u64);
+    let current = Current::new(latest, now_ms, stale_after);
+    let providers = current.providers;
+    let agreement = if providers.agreeing == 1 {
+        filled(
+            "agreement-one",
+            &[("configured", providers.configured.to_string())],
+        )
+    } else {
+        filled(
+            "agreement",
+            &[
+                ("agreeing", providers.agreeing.to_string()),
+                ("configured", providers.configured.to_string()),
+                ("spread", current.spread_percent.to_string()),
+            ],
+        )
+    };
+    let continuity = match latest.basis {
+        Basis::Quorum => None,
+        Basis::Continuity {
+            confirmed_at_ms, ..
+        } => Some(filled(
+            "continuity",
+            &[
+                ("quorum", providers.quorum.to_string()),
+                ("change", current.confirmed.change_percent.abs().to_string()),
+                ("confirmed", format::usd(current.confirmed.price)),
+                ("time", format::clock(confirmed_at_ms)),
+            ],
+        )),
+    };
     CurrentView {
-        price: round_to_cent(latest.price_usd),
+        price: current.price,
         price_text: format::usd(latest.price_usd),
-        as_of: rfc3339(latest.fetched_at_ms),
+        as_of: current.as_of,
         as_of_clock: format::clock(latest.fetched_at_ms),
         age: format::ago(age),
-        stale: age > stale_after,
-        sources: latest.sources.join(", "),
+        stale: current.stale,
+        sources: current.sources.join(", "),
+        agreement,
+        continuity,
     }
+}
+
+/// How much of the window the samples of `stats` cover, in words.
+fn coverage_text(stats: &WindowStats, settings: &WriterSettings, window: Duration) -> String {
+    let share = coverage(stats.count, settings, window);
+    let percent = (share * 1000.0).round() / 10.0;
+    filled("coverage", &[("coverage", percent.to_string())])
 }
 
 /// The state worth saying first, if any.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use api_a::Config;
 use common::config::Env;
-use common::samples::{Sample, unix_ms};
+use common::samples::{Basis, Sample, SourceQuote, WriterSettings, unix_ms};
 use common::testing::{RedisServer, TestServer, eventually};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, StatusCode};
@@ -18,13 +18,32 @@ pub const RETENTION: Duration = Duration::from_secs(3600);
 /// runs into it.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
-/// A sample fetched `age` ago.
+/// A sample fetched `age` ago, `sources` quoting exactly `price_usd`, by a poller that asks
+/// those sources only (so they are its quorum, or three of them are).
 pub fn sample_aged(age: Duration, price_usd: f64, sources: &[&str]) -> Sample {
+    let count = sources.len() as u32;
     Sample {
         fetched_at_ms: unix_ms(SystemTime::now() - age),
         price_usd,
-        sources: sources.iter().map(|s| s.to_string()).collect(),
+        quotes: sources
+            .iter()
+            .map(|source| SourceQuote {
+                source: (*source).to_owned(),
+                price_usd,
+                quoted_at_ms: None,
+            })
+            .collect(),
+        providers: count,
+        answered: count,
+        quorum: count.min(3),
+        basis: Basis::Quorum,
     }
+}
+
+/// What the poller of these tests says it keeps: the default 10-minute window (so api-a sees
+/// no mismatch), a retention of [`RETENTION`], a sample every 10 s.
+pub fn writer_settings() -> WriterSettings {
+    WriterSettings::new(Duration::from_secs(600), RETENTION, Duration::from_secs(10))
 }
 
 pub fn rfc3339(unix_ms: i64) -> String {
@@ -35,7 +54,7 @@ pub fn rfc3339(unix_ms: i64) -> String {
 pub async fn seed(redis: &RedisServer, samples: &[Sample]) {
     let mut conn = redis.connection().await;
     for sample in samples {
-        common::samples::write(&mut conn, sample, RETENTION)
+        common::samples::write(&mut conn, sample, &writer_settings())
             .await
             .unwrap();
     }

@@ -10,6 +10,7 @@ mod server;
 pub use server::{ServerConfig, ServingConfig};
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fmt::Display;
 use std::ops::RangeInclusive;
 use std::str::FromStr;
@@ -36,31 +37,48 @@ impl ConfigError {
 
 /// Where configuration values come from: the process environment, or a map in tests.
 pub struct Env {
-    vars: HashMap<String, String>,
+    /// Each variable's value, or for a value that is not UTF-8 the value with its invalid bytes
+    /// replaced, to show in the error.
+    vars: HashMap<String, Result<String, String>>,
 }
 
 impl Env {
+    /// The process environment. A variable whose name is not UTF-8 is none of ours and is
+    /// skipped; one whose value is not UTF-8 is an error when it is read.
     pub fn from_process() -> Self {
-        Self {
-            vars: std::env::vars().collect(),
-        }
+        Self::from_os(std::env::vars_os())
+    }
+
+    fn from_os(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
+        let vars = vars
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let name = name.into_string().ok()?;
+                let value = value
+                    .into_string()
+                    .map_err(|raw| raw.to_string_lossy().into_owned());
+                Some((name, value))
+            })
+            .collect();
+        Self { vars }
     }
 
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         Self {
             vars: pairs
                 .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .map(|(k, v)| (k.to_owned(), Ok(v.to_owned())))
                 .collect(),
         }
     }
 
-    /// The raw value of `var`, `None` when unset or empty.
-    pub fn get(&self, var: &str) -> Option<&str> {
-        self.vars
-            .get(var)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+    /// The raw value of `var`, `None` when unset or empty; an error when it is not UTF-8.
+    pub fn get(&self, var: &'static str) -> Result<Option<&str>, ConfigError> {
+        match self.vars.get(var) {
+            None => Ok(None),
+            Some(Ok(value)) => Ok(Some(value.as_str()).filter(|v| !v.is_empty())),
+            Some(Err(lossy)) => Err(ConfigError::new(var, lossy, "not valid UTF-8")),
+        }
     }
 
     /// `var` converted by `parse`, or `default` when unset.
@@ -70,7 +88,7 @@ impl Env {
         default: T,
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<T, ConfigError> {
-        match self.get(var) {
+        match self.get(var)? {
             None => Ok(default),
             Some(raw) => parse(raw).map_err(|e| ConfigError::new(var, raw, e)),
         }
@@ -208,5 +226,24 @@ mod tests {
         for bad in ["service2", "/a//b", "/a b", "/a?b"] {
             assert_eq!(parse(bad).unwrap_err().var, "BASE_PATH", "{bad}");
         }
+    }
+
+    #[test]
+    fn a_value_that_is_not_utf8_is_an_error_naming_the_variable() {
+        use std::os::unix::ffi::OsStringExt;
+        let env = Env::from_os([
+            (
+                "BASE_PATH".into(),
+                OsString::from_vec(b"/service\xff".to_vec()),
+            ),
+            (OsString::from_vec(b"\xffNAME".to_vec()), "skipped".into()),
+            ("PATH".into(), "/bin".into()),
+        ]);
+        let err = base_path(&env).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid BASE_PATH=\"/service\u{fffd}\": not valid UTF-8"
+        );
+        assert_eq!(env.get("PATH"), Ok(Some("/bin")));
     }
 }

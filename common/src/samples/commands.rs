@@ -1,19 +1,17 @@
 //! The Redis commands of the schema: one atomic write, and the two reads (everything recent, or
 //! only what changed after what a reader holds).
 
-use std::time::Duration;
-
 use redis::aio::ConnectionLike;
 
-use super::{SAMPLES_KEY, Sample, StoreError, WRITES_KEY, duration_ms};
+use super::{SAMPLES_KEY, SETTINGS_KEY, Sample, StoreError, Stored, WRITES_KEY, WriterSettings};
 
 /// What a reader gets in one round trip.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Recent {
     /// The newest sample, however old.
-    pub latest: Option<Sample>,
+    pub latest: Option<Stored>,
     /// Every sample fetched at or after the requested time, oldest first.
-    pub since: Vec<Sample>,
+    pub since: Vec<Stored>,
 }
 
 /// What changed in the store after what a reader holds, read in one atomic round trip.
@@ -28,20 +26,22 @@ pub struct Changes {
     pub at_held_end: u64,
     /// The samples fetched after `held_through_ms` (or from `since_ms` for a reader that holds
     /// nothing), oldest first, at most `limit` of them.
-    pub after: Vec<Sample>,
+    pub after: Vec<Stored>,
     /// The newest sample, however old.
-    pub latest: Option<Sample>,
+    pub latest: Option<Stored>,
+    /// What the writer keeps, as it last said; `None` before its first write.
+    pub settings: Option<WriterSettings>,
 }
 
-/// Stores `sample` and, atomically with it, drops samples fetched more than `retention`
-/// before it and counts the write.
+/// Stores `sample` and, atomically with it, drops samples fetched more than `settings`'
+/// retention before it, counts the write and records `settings`.
 pub async fn write(
     conn: &mut impl ConnectionLike,
     sample: &Sample,
-    retention: Duration,
+    settings: &WriterSettings,
 ) -> Result<(), StoreError> {
     let member = serde_json::to_string(sample)?;
-    let oldest_kept = sample.fetched_at_ms - duration_ms(retention);
+    let oldest_kept = sample.fetched_at_ms - settings.retention_ms;
     redis::pipe()
         .atomic()
         .zadd(SAMPLES_KEY, member, sample.fetched_at_ms)
@@ -49,6 +49,8 @@ pub async fn write(
         .zrembyscore(SAMPLES_KEY, "-inf", format!("({oldest_kept}"))
         .ignore()
         .incr(WRITES_KEY, 1)
+        .ignore()
+        .set(SETTINGS_KEY, serde_json::to_string(settings)?)
         .ignore()
         .query_async::<()>(conn)
         .await?;
@@ -60,28 +62,22 @@ pub async fn read_recent(
     conn: &mut impl ConnectionLike,
     since_ms: i64,
 ) -> Result<Recent, StoreError> {
-    let (latest, since): (Vec<String>, Vec<String>) = redis::pipe()
-        .zrange(SAMPLES_KEY, -1, -1)
-        .zrangebyscore(SAMPLES_KEY, since_ms, "+inf")
+    let (latest, since): (Vec<Member>, Vec<Member>) = redis::pipe()
+        .zrange_withscores(SAMPLES_KEY, -1, -1)
+        .zrangebyscore_withscores(SAMPLES_KEY, since_ms, "+inf")
         .query_async(conn)
         .await?;
     Ok(Recent {
-        latest: latest
-            .first()
-            .map(|m| serde_json::from_str(m))
-            .transpose()?,
-        since: since
-            .iter()
-            .map(|m| serde_json::from_str(m))
-            .collect::<Result<_, _>>()?,
+        latest: latest.first().map(stored),
+        since: since.iter().map(stored).collect(),
     })
 }
 
 /// What changed for a reader that holds every sample from `since_ms` through
 /// `held_through_ms` (`None`: it holds nothing), of which `held_at_end` were fetched at exactly
 /// `held_through_ms`: the samples after those (in the set's order: by time, then by member), at
-/// most `limit`, the newest sample, the write counter and how many samples the store has in the
-/// held range, all from one `MULTI`.
+/// most `limit`, the newest sample, the write counter, the writer's settings and how many
+/// samples the store has in the held range, all from one `MULTI`.
 pub async fn read_after(
     conn: &mut impl ConnectionLike,
     since_ms: i64,
@@ -89,36 +85,53 @@ pub async fn read_after(
     held_at_end: usize,
     limit: usize,
 ) -> Result<Changes, StoreError> {
-    let (from, end, skip) = match held_through_ms {
-        Some(held) => (held, held, held_at_end),
-        None => (since_ms, since_ms - 1, 0),
+    // A reader that holds nothing holds no range: both counts are of a range that is empty by
+    // construction (from `since_ms` up to, not including, itself), so a sample fetched at any
+    // time, `since_ms - 1` included, cannot look like one held.
+    let (held_range, held_end, from, skip) = match held_through_ms {
+        Some(held) => (
+            (since_ms.to_string(), format!("({held}")),
+            (held.to_string(), held.to_string()),
+            held,
+            held_at_end,
+        ),
+        None => {
+            let nothing = (since_ms.to_string(), format!("({since_ms}"));
+            (nothing.clone(), nothing, since_ms, 0)
+        }
     };
-    let (writes, before_held_end, at_held_end, after, latest): (
+    type Reply = (
         Option<u64>,
         u64,
         u64,
-        Vec<String>,
-        Vec<String>,
-    ) = redis::pipe()
+        Vec<Member>,
+        Vec<Member>,
+        Option<String>,
+    );
+    let (writes, before_held_end, at_held_end, after, latest, settings): Reply = redis::pipe()
         .atomic()
         .get(WRITES_KEY)
-        .zcount(SAMPLES_KEY, since_ms, format!("({end}"))
-        .zcount(SAMPLES_KEY, end, end)
-        .zrangebyscore_limit(SAMPLES_KEY, from, "+inf", skip as isize, limit as isize)
-        .zrange(SAMPLES_KEY, -1, -1)
+        .zcount(SAMPLES_KEY, held_range.0, held_range.1)
+        .zcount(SAMPLES_KEY, held_end.0, held_end.1)
+        .zrangebyscore_limit_withscores(SAMPLES_KEY, from, "+inf", skip as isize, limit as isize)
+        .zrange_withscores(SAMPLES_KEY, -1, -1)
+        .get(SETTINGS_KEY)
         .query_async(conn)
         .await?;
     Ok(Changes {
         writes: writes.unwrap_or(0),
         before_held_end,
         at_held_end,
-        after: after
-            .iter()
-            .map(|m| serde_json::from_str(m))
-            .collect::<Result<_, _>>()?,
-        latest: latest
-            .first()
-            .map(|m| serde_json::from_str(m))
-            .transpose()?,
+        after: after.iter().map(stored).collect(),
+        latest: latest.first().map(stored),
+        settings: settings.and_then(|json| serde_json::from_str(&json).ok()),
     })
+}
+
+/// A member of the sorted set and its score, as Redis returns them.
+type Member = (String, f64);
+
+/// A member and its score as a reader finds them.
+fn stored((member, score): &Member) -> Stored {
+    Stored::read(member, *score as i64)
 }

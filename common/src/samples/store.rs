@@ -6,7 +6,7 @@ use std::time::Duration;
 use bb8_redis::RedisConnectionManager;
 use redis::aio::MultiplexedConnection;
 
-use super::{Changes, Recent, Sample, commands};
+use super::{Changes, Recent, Sample, WriterSettings, commands};
 
 /// Why a read or a write of the samples failed.
 #[derive(Debug, thiserror::Error)]
@@ -15,8 +15,8 @@ pub enum StoreError {
     Connect(redis::RedisError),
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
-    #[error("a stored sample is not in the v1 format: {0}")]
-    Corrupt(#[from] serde_json::Error),
+    #[error("a sample could not be encoded: {0}")]
+    Encode(#[from] serde_json::Error),
     #[error("redis did not answer within {0:?}")]
     TimedOut(Duration),
     #[error("the samples kept changing while being read ({0} attempts)")]
@@ -51,8 +51,12 @@ impl Store {
     }
 
     /// [`commands::write`] over a pooled connection, within the timeout.
-    pub async fn write(&self, sample: &Sample, retention: Duration) -> Result<(), StoreError> {
-        self.with_connection(async |conn| commands::write(conn, sample, retention).await)
+    pub async fn write(
+        &self,
+        sample: &Sample,
+        settings: &WriterSettings,
+    ) -> Result<(), StoreError> {
+        self.with_connection(async |conn| commands::write(conn, sample, settings).await)
             .await
     }
 

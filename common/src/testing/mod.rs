@@ -1,10 +1,12 @@
 //! Test support (feature `testing`): run a service in-process on `127.0.0.1:0` ([`TestServer`]),
 //! or its real binary ([`binary`]), against a real `redis-server` ([`redis`], with feature
-//! `store`); wait for conditions with [`eventually`] rather than fixed sleeps.
+//! `store`, with [`samples`] to write); wait for conditions with [`eventually`] rather than fixed sleeps.
 
 mod binary;
 #[cfg(feature = "store")]
 mod redis;
+#[cfg(feature = "store")]
+pub mod samples;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,15 +1,17 @@
 //! CoinGecko simple price: `{"bitcoin":{"usd":67187.3358936566,"last_updated_at":1711356300}}`,
-//! the price a JSON number (sometimes an integer). An unknown coin or currency is HTTP 200 with
+//! the price a JSON number (sometimes an integer), `last_updated_at` (Unix seconds) there when
+//! the URL asks for it (the default URL does). An unknown coin or currency is HTTP 200 with
 //! `{}` or `{"bitcoin":{}}`. Errors: `{"error":".."}` and
 //! `{"status":{"error_code":429,"error_message":".."}}`.
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Spec;
+use super::price::unix_seconds;
+use super::{Price, Spec};
 use super::answer::{Answer, Failure, checked_json};
 use super::error::{ProviderError, text_of};
-use super::values::{decode};
+use super::values::decode;
 
 pub(super) const SPEC: Spec = Spec {
     name: "coingecko",
@@ -26,16 +28,22 @@ struct Prices {
 #[derive(Deserialize)]
 struct Coin {
     usd: Option<f64>,
+    last_updated_at: Option<u64>,
 }
 
-fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+fn parse(answer: &Answer) -> Result<Price, ProviderError> {
     let prices: Prices = decode(checked_json(answer, recognise_error)?)?;
-    match prices.bitcoin {
-        None => Err(ProviderError::WrongMarket("no bitcoin entry".to_owned())),
-        Some(Coin { usd: None }) => Err(ProviderError::WrongMarket(
-            "no usd price for bitcoin".to_owned(),
-        )),
-        Some(Coin { usd: Some(price) }) => Ok(price),
+    let coin = prices
+        .bitcoin
+        .ok_or_else(|| ProviderError::WrongMarket("no bitcoin entry".to_owned()))?;
+    let usd = coin
+        .usd
+        .ok_or_else(|| ProviderError::WrongMarket("no usd price for bitcoin".to_owned()))?;
+    match coin.last_updated_at {
+        None => Ok(Price::unstamped(usd)),
+        Some(seconds) => unix_seconds(seconds)
+            .map(|time| Price::stamped(usd, time))
+            .ok_or_else(|| ProviderError::UnexpectedJson("last_updated_at out of range".into())),
     }
 }
 

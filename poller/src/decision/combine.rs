@@ -1,17 +1,19 @@
-//! Turning the valid answers of one tick into one price, robustly.
+//! Turning the valid answers of one tick into the price they agree on, robustly.
 //!
 //! 1. Take the median of all valid answers.
 //! 2. An answer agrees when it is within [`RELATIVE_TOLERANCE`] of that median; the others are
 //!    outliers.
-//! 3. The agreeing answers must be a strict majority of the valid ones; otherwise the tick has
-//!    no price (two camps of equal size cannot be told apart).
-//! 4. The price is the median of the agreeing answers; they are the sample's sources.
+//! 3. The agreeing answers must be a strict majority of the valid ones; otherwise there is no
+//!    agreement (two camps of equal size cannot be told apart).
+//! 4. The price is the median of the agreeing answers; they are its sources.
 //!
 //! So one provider 1000× off never becomes the price while others answer sanely: the median
-//! ignores it, and it cannot be part of a majority. A single valid answer is stored on its
-//! own (nothing contradicts it; the plausibility bounds still apply), so the service keeps
-//! working while the other providers are down.
+//! ignores it, and it cannot be part of a majority. Whether an agreement of few sources may be
+//! published is for [`super::continuity`] to say.
 
+use std::time::SystemTime;
+
+use super::NoPrice;
 use crate::providers::Provider;
 
 /// How far from the median an answer may be and still agree: 2 %. Exchanges quote BTC/USD
@@ -19,43 +21,46 @@ use crate::providers::Provider;
 /// less than this in all but the most violent minutes; a real error is off by far more.
 pub const RELATIVE_TOLERANCE: f64 = 0.02;
 
-/// One provider's valid answer.
+/// One provider's valid, current answer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Quote {
     pub provider: Provider,
     pub price_usd: f64,
+    /// When the exchange stamped it, if it does.
+    pub quoted_at: Option<SystemTime>,
+}
+
+impl Quote {
+    /// An unstamped quote.
+    pub fn new(provider: Provider, price_usd: f64) -> Self {
+        Self {
+            provider,
+            price_usd,
+            quoted_at: None,
+        }
+    }
 }
 
 /// The price the providers agree on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Agreement {
     pub price_usd: f64,
-    /// The agreeing providers, in the order of the quotes.
-    pub sources: Vec<Provider>,
+    /// The agreeing answers, in the order of the quotes.
+    pub agreeing: Vec<Quote>,
     /// The valid answers that were too far from the others.
     pub outliers: Vec<Provider>,
+    /// How many valid answers there were, agreeing or not.
+    pub valid: usize,
     /// How far apart the agreeing answers are: (highest − lowest) / price, 0 for one answer.
     /// Up to about twice [`RELATIVE_TOLERANCE`]; a spread growing toward it means the
     /// exchanges drift apart (or one lags) before any of them is outvoted.
     pub spread_ratio: f64,
 }
 
-/// Why a tick has no price.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NoPrice {
-    #[error("no valid answer")]
-    NoValidAnswer,
-    #[error("no majority: only {agreeing} of {valid} valid answers agree")]
-    NoMajority { valid: usize, agreeing: usize },
-}
-
-impl NoPrice {
-    /// The `result` label of the tick counter.
-    pub fn label(&self) -> &'static str {
-        match self {
-            NoPrice::NoValidAnswer => "no_valid_answer",
-            NoPrice::NoMajority { .. } => "no_majority",
-        }
+impl Agreement {
+    /// The agreeing providers, in order.
+    pub fn sources(&self) -> Vec<Provider> {
+        self.agreeing.iter().map(|quote| quote.provider).collect()
     }
 }
 
@@ -79,9 +84,10 @@ pub fn combine(quotes: &[Quote]) -> Result<Agreement, NoPrice> {
     let lowest = agreeing_prices.iter().copied().fold(f64::MAX, f64::min);
     Ok(Agreement {
         price_usd,
-        sources: agreeing.iter().map(|q| q.provider).collect(),
         outliers: outliers.iter().map(|q| q.provider).collect(),
+        valid: quotes.len(),
         spread_ratio: (highest - lowest) / price_usd,
+        agreeing,
     })
 }
 
@@ -105,10 +111,7 @@ mod tests {
     fn quotes(prices: &[(Provider, f64)]) -> Vec<Quote> {
         prices
             .iter()
-            .map(|&(provider, price_usd)| Quote {
-                provider,
-                price_usd,
-            })
+            .map(|&(provider, price_usd)| Quote::new(provider, price_usd))
             .collect()
     }
 
@@ -121,7 +124,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(agreement.price_usd, 78_754.0);
-        assert_eq!(agreement.sources, [Coinbase, Kraken, Bitstamp]);
+        assert_eq!(agreement.sources(), [Coinbase, Kraken, Bitstamp]);
         assert!(agreement.outliers.is_empty());
         assert_eq!(agreement.spread_ratio, (78_800.0 - 78_700.0) / 78_754.0);
 
@@ -138,7 +141,7 @@ mod tests {
                 (Gemini, 78_531.37),
             ]))
             .unwrap();
-            assert_eq!(agreement.sources, [Kraken, Gemini], "{wrong}");
+            assert_eq!(agreement.sources(), [Kraken, Gemini], "{wrong}");
             assert_eq!(agreement.outliers, [Coinbase]);
             assert_eq!(agreement.price_usd, (78_754.0 + 78_531.37) / 2.0);
         }
@@ -154,7 +157,7 @@ mod tests {
             (Bitfinex, 97_000.0),
         ]))
         .unwrap();
-        assert_eq!(agreement.sources, [Coinbase, Kraken, Bitstamp]);
+        assert_eq!(agreement.sources(), [Coinbase, Kraken, Bitstamp]);
         assert_eq!(agreement.outliers, [Gemini, Bitfinex]);
         assert_eq!(agreement.price_usd, 100_000.0);
     }
@@ -190,7 +193,7 @@ mod tests {
     fn a_single_answer_stands_alone() {
         let agreement = combine(&quotes(&[(Coingecko, 67_187.34)])).unwrap();
         assert_eq!(agreement.price_usd, 67_187.34);
-        assert_eq!(agreement.sources, [Coingecko]);
+        assert_eq!(agreement.sources(), [Coingecko]);
         assert_eq!(agreement.spread_ratio, 0.0);
     }
 
@@ -249,7 +252,7 @@ mod tests {
             (Bitfinex, 78_750.0),
         ]))
         .unwrap();
-        assert_eq!(agreement.sources, [Kraken, Bitstamp, Bitfinex]);
+        assert_eq!(agreement.sources(), [Kraken, Bitstamp, Bitfinex]);
         assert_eq!(agreement.price_usd, 78_754.0);
     }
 }

@@ -1,0 +1,252 @@
+//! When an agreement may be published: a quorum of agreeing sources confirms a price on its own;
+//! fewer are believed only while they stay close to a price a quorum confirmed recently.
+//!
+//! With most exchanges down, the one or two left could be wrong in a way nothing else shows (a
+//! ticker in cents, a decimal slip, a frozen feed), so their price is checked against the last
+//! price a quorum confirmed, [`Confirmed`]:
+//! - it must be within [`allowed_deviation`] of it: [`BAND_AT_CONFIRMATION`] at first, widening by
+//!   [`BAND_WIDENING_PER_MINUTE`] (the market may have moved since), so real moves of a few
+//!   percent get through while a 10× or 100× error never does;
+//! - the confirmation must be at most [`CONFIRMATION_LASTS`] old; after that, or before the first
+//!   confirmation (a cold start), fewer than a quorum publish nothing;
+//! - two or more of them must agree within [`MAX_UNCONFIRMED_SPREAD`]: with no quorum to say
+//!   which is right, sources further apart than exchanges ever are publish nothing.
+//!
+//! A continuity price never renews the confirmation: only a quorum does, so a source cannot walk
+//! the price away one step at a time. The threat model in `docs/price-integrity.md` says what
+//! this guarantees.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::NoPrice;
+use super::combine::Agreement;
+
+/// The quorum when at least that many providers are configured: the fewest agreeing sources
+/// among which one liar is always outvoted.
+pub const QUORUM: usize = 3;
+
+/// How far a price backed by fewer than a quorum may be from the confirmed one, just after the
+/// confirmation: 2 %, about the most BTC moves within a minute outside a crash.
+pub const BAND_AT_CONFIRMATION: f64 = 0.02;
+
+/// How much the band widens per minute since the confirmation: 0.5 %, so 7 % when the
+/// confirmation expires.
+pub const BAND_WIDENING_PER_MINUTE: f64 = 0.005;
+
+/// How long a confirmation lets fewer than a quorum publish: 10 minutes, the averaging window.
+pub const CONFIRMATION_LASTS: Duration = Duration::from_secs(600);
+
+/// How far apart the sources of a price backed by fewer than a quorum may be: 1 %, several
+/// times what exchanges differ by.
+pub const MAX_UNCONFIRMED_SPREAD: f64 = 0.01;
+
+/// The quorum for `providers` configured providers: [`QUORUM`], or all of them when there are
+/// fewer (then one provider's error can go unnoticed, which the poller warns about at start-up).
+pub fn quorum_for(providers: usize) -> usize {
+    QUORUM.min(providers).max(1)
+}
+
+/// How far, as a ratio, a price backed by fewer than a quorum may be from the price a quorum
+/// confirmed `since` ago.
+pub fn allowed_deviation(since: Duration) -> f64 {
+    BAND_AT_CONFIRMATION + BAND_WIDENING_PER_MINUTE * since.as_secs_f64() / 60.0
+}
+
+/// A price a quorum agreed on, and when.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Confirmed {
+    pub price_usd: f64,
+    pub at: Instant,
+    /// The same time, in Unix milliseconds, for the samples.
+    pub at_ms: i64,
+}
+
+/// Why a price is published.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Basis {
+    /// A quorum agreed on it.
+    Quorum,
+    /// Fewer than a quorum agreed, close enough to this confirmed price.
+    Continuity(Confirmed),
+}
+
+/// The quorum and the last confirmation.
+#[derive(Debug)]
+pub struct Confirmations {
+    quorum: usize,
+    last: Option<Confirmed>,
+}
+
+impl Confirmations {
+    pub fn new(quorum: usize) -> Self {
+        Self { quorum, last: None }
+    }
+
+    pub fn quorum(&self) -> usize {
+        self.quorum
+    }
+
+    /// Whether `agreement`, reached at `now` (`now_ms` in Unix milliseconds), is published and
+    /// why; a quorum's agreement becomes the new confirmation.
+    pub fn judge(
+        &mut self,
+        agreement: &Agreement,
+        now: Instant,
+        now_ms: i64,
+    ) -> Result<Basis, NoPrice> {
+        let agreeing = agreement.agreeing.len();
+        if agreeing >= self.quorum {
+            self.last = Some(Confirmed {
+                price_usd: agreement.price_usd,
+                at: now,
+                at_ms: now_ms,
+            });
+            return Ok(Basis::Quorum);
+        }
+        let unconfirmed = NoPrice::Unconfirmed {
+            agreeing,
+            quorum: self.quorum,
+        };
+        let confirmed = self.last.ok_or(unconfirmed.clone())?;
+        let since = now.saturating_duration_since(confirmed.at);
+        if since > CONFIRMATION_LASTS {
+            return Err(unconfirmed);
+        }
+        if agreement.spread_ratio > MAX_UNCONFIRMED_SPREAD {
+            return Err(NoPrice::SourcesApart {
+                spread: agreement.spread_ratio,
+            });
+        }
+        let deviation = (agreement.price_usd - confirmed.price_usd).abs() / confirmed.price_usd;
+        let allowed = allowed_deviation(since);
+        if deviation > allowed {
+            return Err(NoPrice::OutsideBand { deviation, allowed });
+        }
+        Ok(Basis::Continuity(confirmed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::combine::{Quote, combine};
+    use super::*;
+    use crate::providers::Provider::{self, *};
+
+    const HONEST: f64 = 90_000.0;
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    fn agreement(prices: &[(Provider, f64)]) -> Agreement {
+        let quotes: Vec<Quote> = prices
+            .iter()
+            .map(|&(p, price)| Quote::new(p, price))
+            .collect();
+        combine(&quotes).unwrap()
+    }
+
+    fn confirmed_at(start: Instant) -> Confirmations {
+        let mut confirmations = Confirmations::new(QUORUM);
+        let all = agreement(&[(Coinbase, HONEST), (Kraken, HONEST), (Bitstamp, HONEST)]);
+        assert_eq!(confirmations.judge(&all, start, 0), Ok(Basis::Quorum));
+        confirmations
+    }
+
+    #[test]
+    fn the_quorum_is_three_or_every_provider_when_fewer_are_configured() {
+        assert_eq!(quorum_for(6), 3);
+        assert_eq!(quorum_for(3), 3);
+        assert_eq!(quorum_for(2), 2);
+        assert_eq!(quorum_for(1), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lone_answer_in_cents_never_becomes_the_price() {
+        let start = Instant::now();
+        let mut confirmations = confirmed_at(start);
+        let cents = agreement(&[(Kraken, HONEST * 100.0)]);
+        for after in [Duration::ZERO, MINUTE, 9 * MINUTE] {
+            let verdict = confirmations.judge(&cents, start + after, 0);
+            assert!(
+                matches!(verdict, Err(NoPrice::OutsideBand { .. })),
+                "{after:?}: {verdict:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_lone_answer_is_never_the_first_price() {
+        let mut cold = Confirmations::new(QUORUM);
+        for price in [HONEST, HONEST * 100.0] {
+            let lone = agreement(&[(Kraken, price)]);
+            assert_eq!(
+                cold.judge(&lone, Instant::now(), 0),
+                Err(NoPrice::Unconfirmed {
+                    agreeing: 1,
+                    quorum: 3
+                })
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fewer_than_a_quorum_follow_a_real_move_within_the_widening_band() {
+        let start = Instant::now();
+        let mut confirmations = confirmed_at(start);
+        let confirmed = confirmations.last.unwrap();
+        // 1.9 % at once, 4 % five minutes later: the market moving.
+        let near = agreement(&[(Kraken, HONEST * 1.019), (Gemini, HONEST * 1.019)]);
+        assert_eq!(
+            confirmations.judge(&near, start, 0),
+            Ok(Basis::Continuity(confirmed))
+        );
+        let later = agreement(&[(Kraken, HONEST * 0.96)]);
+        assert!(confirmations.judge(&later, start, 0).is_err());
+        assert_eq!(
+            confirmations.judge(&later, start + 5 * MINUTE, 0),
+            Ok(Basis::Continuity(confirmed))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_confirmation_expires_and_only_a_quorum_renews_it() {
+        let start = Instant::now();
+        let mut confirmations = confirmed_at(start);
+        let lone = agreement(&[(Kraken, HONEST)]);
+        assert!(
+            confirmations
+                .judge(&lone, start + CONFIRMATION_LASTS, 0)
+                .is_ok()
+        );
+        let expired = start + CONFIRMATION_LASTS + Duration::from_millis(1);
+        assert_eq!(
+            confirmations.judge(&lone, expired, 0),
+            Err(NoPrice::Unconfirmed {
+                agreeing: 1,
+                quorum: 3
+            }),
+            "a continuity price did not renew it"
+        );
+        let quorum = agreement(&[(Coinbase, HONEST), (Kraken, HONEST), (Gemini, HONEST)]);
+        assert_eq!(confirmations.judge(&quorum, expired, 7), Ok(Basis::Quorum));
+        let renewed = confirmations.judge(&lone, expired, 0).unwrap();
+        assert!(matches!(renewed, Basis::Continuity(c) if c.at == expired && c.at_ms == 7));
+    }
+
+    #[test]
+    fn two_sources_further_apart_than_exchanges_ever_are_publish_nothing() {
+        let start = Instant::now();
+        let mut confirmations = confirmed_at(start);
+        let apart = agreement(&[(Kraken, HONEST), (Gemini, HONEST * 1.03)]);
+        assert!(matches!(
+            confirmations.judge(&apart, start, 0),
+            Err(NoPrice::SourcesApart { spread }) if spread > 0.029
+        ));
+    }
+
+    #[test]
+    fn the_band_widens_by_half_a_percent_a_minute() {
+        assert_eq!(allowed_deviation(Duration::ZERO), 0.02);
+        assert!((allowed_deviation(10 * MINUTE) - 0.07).abs() < 1e-12);
+    }
+}
