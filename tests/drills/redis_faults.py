@@ -28,7 +28,7 @@ BACK_WITHIN = 2.0
 HANG = 1.0
 """An answer slower than this counts as a hang."""
 UNAVAILABLE = {"error": "price store unavailable"}
-SAMPLES_KEY = "btc_usd:samples:v1"
+SAMPLES_KEY = "btc_usd:samples:v2"
 
 
 def run(context: Context) -> Row:

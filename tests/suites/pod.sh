@@ -32,7 +32,7 @@ trap cleanup EXIT
 # the probes are not what this suite checks, so those lines are dropped.
 quiet_podman() { podman "$@" 2> >(grep -v 'systemd' >&2); }
 
-require_packages curl:curl podman:podman runc:runc catatonit:catatonit
+require_packages curl:curl podman:podman runc:runc catatonit:catatonit nginx:nginx
 PIP_TOOLS_VENV=.venv-pod require_pip_tools pyyaml==6.0.3
 ensure_docker
 # Without systemd, podman needs runc and raised ulimits (see ../shared/ci-environment.md).
@@ -63,9 +63,14 @@ docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 yaml.safe_dump(deployment, open(sys.argv[2], "w"), sort_keys=False)
 PY
 
-log "fake upstream on :$upstream_port (the poller's fixture bodies)"
-python3 -m http.server "$upstream_port" --bind 0.0.0.0 --directory poller/tests/fixtures/providers \
-  >"$work/upstream.log" 2>&1 &
+log "fake upstream on :$upstream_port (the poller's fixture bodies, as the stack test serves them)"
+# The stack test's own nginx config, on the host: its paths moved into $work, its port and root
+# changed; the bodies' times are the time of each answer.
+mkdir -p "$work/upstream"
+ln -s "$PWD/poller/tests/fixtures/providers" "$work/upstream/providers"
+sed -e "s#/tmp/#$work/#g" -e "s#listen 8080#listen $upstream_port#" -e "s#root /srv#root $work/upstream#" \
+  tests/stack/fake-upstream.conf >"$work/upstream.conf"
+nginx -c "$work/upstream.conf" -e stderr -g 'daemon off; user root;' >"$work/upstream.log" 2>&1 &
 upstream_pid=$!
 
 log "podman kube play"
