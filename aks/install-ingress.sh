@@ -100,7 +100,7 @@ if [ "$AKS_INGRESS_FLAVOUR" != app-routing ]; then
     if [ "$AKS_INGRESS_FLAVOUR" = f5-nginx-ingress ]; then
       # The controller image is the registry's copy, so it must be the one this chart was made for.
       app_version=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' <<<"$chart_yaml")
-      listed=$(third_party_field f5-controller 2)
+      listed=$(third_party_field f5-controller 3)
       [ "$app_version" = "${listed##*:}" ] \
         || die "chart $chart_version is controller $app_version, but aks/third-party-images.txt copies $listed: change both together"
     fi
@@ -117,7 +117,7 @@ step "Cluster access"
 # up to five minutes to propagate and be updated by the authorization server"
 # (learn.microsoft.com/azure/aks/manage-azure-rbac): until then every apply gets 403. Everything
 # below (a namespace, CRDs, cluster roles) needs cluster admin.
-wait_for_cluster_admin "$AKS_RBAC_TIMEOUT"
+wait_for_rights "$AKS_RBAC_TIMEOUT" "${install_rights[@]}"
 
 step "Cluster version"
 minor=$(server_minor_version)

@@ -24,7 +24,7 @@ check_deploy() {
   cmd deploy '^\+ kubectl .*rollout status deployment/service-a' '--namespace service-a' '--timeout 5m'
   cmd deploy '^\+ kubectl .*rollout status deployment/service-b' '--namespace service-b' '--timeout 5m'
   cmd deploy '^\+ kubectl .*debug pod/service-a-' '--namespace service-a' '--profile restricted' \
-    '--custom aks/isolation-probe\.json' "--image $registry/third-party/library/busybox@sha256:9db7b59979c38555a39def84a31fb98b5296952f9e3afd4f6f11f05b07adfab0 " \
+    '--custom aks/isolation-probe\.json' "--image $registry/third-party/library/busybox@sha256:7a3ebe5bfd1a4a19797d20b0c0bb39d44393e9a03fd852c0865b0f540d868df0 " \
     'http://192\.168\.2\.45:8080/service2/' 'http://10\.0\.93\.2:80/service2/' 'timed out'
   # The probes run in a Ready pod of the current revision, not in one that is terminating or
   # belongs to the previous ReplicaSet (tests/aks/pods.json lists those first).
@@ -34,7 +34,7 @@ check_deploy() {
     'http://192\.168\.1\.23:8080/service1/current' 'http://10\.0\.41\.7:80/service1/current'
   has deploy "^# +value: $group_id\$"
   # Nothing comes from Docker Hub: Redis, the build base and the probe are the registry's copies.
-  has deploy "^# rendered: .*$registry/third-party/library/redis@sha256:ba6e394f6acc"
+  has deploy "^# rendered: .*$registry/third-party/library/redis@sha256:2d3814be5e9b"
   lacks deploy 'docker\.io'
 }
 

@@ -12,13 +12,19 @@
   checks.py third-party LIST SETTINGS BASE [DOCKERFILE]
                                               the list of third-party images agrees with the
                                               kustomize images (and the Dockerfile's build base)
+  checks.py az-plan RUNBOOK...                every az command a runbook plans (+) or runs (?)
+                                              is one the Azure CLI accepts (tests/aks/az_cli.py)
+  checks.py az-workflow WORKFLOW              likewise for the az commands of the run: steps
 
 Each prints what it checked and exits 1 with the reason when a check fails.
 """
 
 import json
 import re
+import shlex
 import sys
+
+import az_cli
 
 PLACEHOLDER = re.compile(r"^\$\{[A-Z0-9_]+\}$")
 # aks-engine pkg/api/vlabs/validate.go validatePoolName; DNS prefix: pkg/api/common ValidateDNSPrefix.
@@ -301,48 +307,120 @@ def check_e2e_job(path, jobs):
 
 THIRD_PARTY_USES = {"rust-build-base", "redis", "f5-controller", "isolation-probe"}
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+COPY = re.compile(r"^third-party/[a-z0-9._/-]+:[A-Za-z0-9._-]+$")
+# Docker Hub's names: anonymous pulls from it are limited to 10 per hour per address.
+DOCKER_HUB = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+UNPINNED = re.compile(r"^# unpinned ([a-z0-9-]+): \S")
+
+
+def third_party_entries(list_path):
+    """{use: (copy, source, digest)} of the list, checked line by line."""
+    entries, unpinned = {}, set()
+    for line in read_lines(list_path):
+        match = UNPINNED.match(line)
+        if match:
+            unpinned.add(match.group(1))
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = line.split()
+        require(len(fields) == 4, f"{list_path}: {line!r} is not: use copy source digest")
+        use, copy, source, digest = fields
+        require(use not in entries, f"{list_path}: {use} listed twice")
+        require(COPY.match(copy), f"{list_path}: {use}: copy {copy!r} is not third-party/<path>:<tag>")
+        host = source.split("/", 1)[0]
+        require("/" in source and ("." in host or ":" in host),
+                f"{list_path}: {use}: source {source!r} names no registry (a bare name is Docker Hub)")
+        require(host not in DOCKER_HUB, f"{list_path}: {use}: source {source!r} is on Docker Hub, which "
+                                        "throttles anonymous pulls; use a mirror")
+        require(re.match(r"^[a-z0-9._/:-]+:[A-Za-z0-9._-]+$", source) and "@" not in source,
+                f"{list_path}: {use}: source {source!r} is not <registry>/<path>:<tag>")
+        require(source.rsplit(":", 1)[1] == copy.rsplit(":", 1)[1],
+                f"{list_path}: {use}: the copy's tag must be the source's ({source} -> {copy})")
+        require(digest == "-" or DIGEST.match(digest), f"{list_path}: {use}: bad digest {digest!r}")
+        entries[use] = (copy, source, digest)
+    require(set(entries) == THIRD_PARTY_USES, f"{list_path}: uses must be {sorted(THIRD_PARTY_USES)}")
+    for use, (_, _, digest) in entries.items():
+        require(digest != "-" or use in unpinned,
+                f"{list_path}: {use} has no digest and no '# unpinned {use}: <why>' line")
+    stale = sorted(use for use in unpinned if entries.get(use, (None, None, "-"))[2] != "-")
+    require(not stale, f"{list_path}: '# unpinned' lines for entries that have a digest: {stale}")
+    return entries
 
 
 def check_third_party(list_path, settings_path, base_path, dockerfile_path=None):
     import yaml
 
-    entries = {}
-    for line in read_lines(list_path):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        use, source, digest = line.split()
-        require(use not in entries, f"{list_path}: {use} listed twice")
-        require(re.match(r"^docker\.io/[a-z0-9._/-]+:[A-Za-z0-9._-]+$", source),
-                f"{list_path}: {use}: source {source!r} is not docker.io/<path>:<tag>")
-        require(digest == "-" or DIGEST.match(digest), f"{list_path}: {use}: bad digest {digest!r}")
-        entries[use] = (source, digest)
-    require(set(entries) == THIRD_PARTY_USES, f"{list_path}: uses must be {sorted(THIRD_PARTY_USES)}")
+    entries = third_party_entries(list_path)
 
     def images(path):
         with open(path, encoding="utf-8") as handle:
             return {i["name"]: i for i in yaml.safe_load(handle).get("images", [])}
 
-    redis_source, redis_digest = entries["redis"]
-    name, tag = redis_source.rsplit(":", 1)
+    copy, _, redis_digest = entries["redis"]
+    repository, tag = copy.rsplit(":", 1)
+    name = "docker.io/library/" + repository.rsplit("/", 1)[1]
+    require(DIGEST.match(redis_digest), f"{list_path}: redis must be pinned: the overlays name it by digest")
     base = images(base_path).get(name, {})
-    require(base.get("newTag") == tag, f"{base_path}: {name} must be tag {tag}, the listed source")
+    require(base.get("newTag") == tag, f"{base_path}: {name} must be tag {tag}, the listed copy's")
     settings = images(settings_path).get(name, {})
-    require(settings.get("newName", "").endswith("/third-party/" + name.removeprefix("docker.io/"))
-            and settings.get("digest") == redis_digest,
+    require(settings.get("newName", "").endswith("/" + repository) and settings.get("digest") == redis_digest,
             f"{settings_path}: {name} must be the registry's copy by digest {redis_digest}, is {settings}")
     checked = ["redis"]
     if dockerfile_path:
         text = "\n".join(read_lines(dockerfile_path))
         args = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.MULTILINE))
         default = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), args.get("RUST_IMAGE", ""))
-        rust = entries["rust-build-base"][0].removeprefix("docker.io/library/")
-        require(default == rust, f"{dockerfile_path}: ARG RUST_IMAGE must default to {rust} (public, for the "
-                                 f"local stack), is {default!r}")
+        source = entries["rust-build-base"][1]
+        require(source.endswith("/library/" + default),
+                f"{dockerfile_path}: ARG RUST_IMAGE (public, for the local stack) must be the listed "
+                f"build base {source} by its Docker Hub name, is {default!r}")
         require(re.search(r"^FROM \$\{RUST_IMAGE\} AS ", text, re.MULTILINE),
                 f"{dockerfile_path}: the build stage must start FROM ${{RUST_IMAGE}}")
         checked.append("rust-build-base")
-    print(f"  {list_path}: {len(entries)} images, digests well-formed; agrees with the kustomize images"
-          f" and the Dockerfile for {checked}")
+    pinned = sorted(use for use, entry in entries.items() if entry[2] != "-")
+    print(f"  {list_path}: {len(entries)} images, none from Docker Hub, pinned {pinned}, the others "
+          f"say why; agrees with the kustomize images and the Dockerfile for {checked}")
+
+
+def check_az_words(where, words, table):
+    try:
+        return az_cli.check(words, table, exact=True)
+    except az_cli.Refused as refused:
+        raise CheckFailed(f"{where}: az {shlex.join(words)}\n  refused as the Azure CLI "
+                          f"{table['azure-cli']} would: {refused}") from refused
+
+
+def check_az_plan(paths):
+    """Every `+ az ...` and `? az ...` command of the runbooks, continuation lines joined."""
+    table = az_cli.load_table()
+    counts = {}
+    for path in paths:
+        for block in command_blocks(read_lines(path)):
+            match = re.match(r"^[+?] (az .*)$", block)
+            if match:
+                command = check_az_words(path, shlex.split(match.group(1))[1:], table)
+                counts[command] = counts.get(command, 0) + 1
+    return counts
+
+
+def check_az_workflow(path):
+    """Every az command of the workflow's run: steps (one command per line, `sudo az` too)."""
+    import yaml
+
+    with open(path, encoding="utf-8") as handle:
+        workflow = yaml.safe_load(handle)
+    table = az_cli.load_table()
+    checked = []
+    for name, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            for line in step.get("run", "").splitlines():
+                words = shlex.split(line)
+                words = words[1:] if words[:1] == ["sudo"] else words
+                if words[:1] == ["az"]:
+                    checked.append(check_az_words(f"{path}: job {name}", words[1:], table))
+    require(checked, f"{path}: no az command found in the run: steps")
+    print(f"  {path}: {len(checked)} az commands ({', '.join(checked)}) accepted by azure-cli "
+          f"{table['azure-cli']}")
 
 
 def main(argv):
@@ -364,6 +442,10 @@ def main(argv):
             check_workflow(*args)
         elif command == "third-party":
             check_third_party(*args)
+        elif command == "az-plan":
+            check_az_plan(args)
+        elif command == "az-workflow":
+            check_az_workflow(*args)
         else:
             raise CheckFailed(f"unknown check {command}")
     except CheckFailed as failure:

@@ -100,9 +100,11 @@ dry() {
     return 1
   fi
   if grep '^REFUSED' "$FAKE_LOG" >&2; then
-    echo "$name: the dry run tried to change something (above)" >&2
+    echo "$name: the dry run tried to change something, or passed arguments az refuses (above)" >&2
     return 1
   fi
+  # Every az command it planned (+) or ran (?) is one the Azure CLI accepts.
+  "${checks[@]}" az-plan "$work/$name.out" >&2
 }
 
 # refused NAME ROOT MESSAGE [VAR=VALUE...] SCRIPT [ARG...]: the dry run must fail, saying MESSAGE,
@@ -120,6 +122,7 @@ refused() {
   fi
   grep -qF -- "$message" "$work/$name.out" || { cat "$work/$name.out" >&2; echo "$name: expected: $message" >&2; return 1; }
   if grep '^REFUSED' "$FAKE_LOG" >&2; then echo "$name: tried to change something" >&2; return 1; fi
+  "${checks[@]}" az-plan "$work/$name.out" >&2
 }
 
 # policy_peer ROOT OVERLAY: the controller peer the rendered overlay's NetworkPolicies admit.
@@ -261,6 +264,8 @@ mutations() {
   mutate build-base-from-docker-hub check_deploy deploy.sh 's/--build-arg "RUST_IMAGE=$rust_image" //'
   mutate redis-from-docker-hub check_deploy deploy.sh '/^  echo "  - name: $current"$/,+2d'
   mutate probe-from-docker-hub check_deploy deploy.sh 's#$(third_party_ref isolation-probe "$login_server")#docker.io/library/busybox:1.37.0#'
+  mutate kind-copies-every-platform check_kind images.sh 's/run skopeo --override-os linux --override-arch amd64 copy/run skopeo copy --all/'
+  mutate import-from-docker-hub check_create_cluster third-party-images.txt 's#public.ecr.aws/docker/library/redis:#docker.io/library/redis:#'
   mutate controller-from-docker-hub check_install_ingress install-ingress.sh '/"${image_args\[@\]}" \\$/d'
   mutate https-host-not-pinned check_https deploy.sh 's#dnsNames/0\\", \\"value\\": \\"$AKS_HOST#dnsNames/0\\", \\"value\\": \\"btc-price.example.com#'
   mutate cert-manager-not-installed check_https install-ingress.sh 's/run helm --kube-context "$AKS_KUBE_CONTEXT" upgrade cert-manager/true/'
