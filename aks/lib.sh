@@ -170,7 +170,7 @@ declare_kube_knobs() {
   knob AKS_PLATFORM aks "aks: the AKS cluster and its registry (az); kind: the local kind cluster of aks/kind/create-cluster.sh and its registry $KIND_REGISTRY (the end-to-end job)"
   knob AKS_KUBE_CONTEXT "" "kubectl context of the cluster; empty: the cluster name (what az aks get-credentials writes), or kind-<cluster name> on kind"
   knob AKS_HOST "" "public DNS name served over HTTPS with a Let's Encrypt certificate (cert-manager; f5-nginx-ingress only, overlay f5-nginx-ingress-https); also --host NAME; empty: HTTP on the controller's IP"
-  knob AKS_INGRESS_FLAVOUR f5-nginx-ingress "ingress controller, and the overlay of that name deployed: f5-nginx-ingress, ingress-nginx (clusters <= 1.35 only) or app-routing"
+  knob AKS_INGRESS_FLAVOUR f5-nginx-ingress "ingress controller, and the overlay of that name deployed: f5-nginx-ingress, ingress-nginx (clusters <= 1.35 only) or app-routing (the AKS add-on's Gateway API implementation)"
   case $AKS_PLATFORM in
     aks) AKS_KUBE_CONTEXT=${AKS_KUBE_CONTEXT:-$AKS_CLUSTER_NAME} ;;
     kind) AKS_KUBE_CONTEXT=${AKS_KUBE_CONTEXT:-kind-$AKS_CLUSTER_NAME} ;;
@@ -221,6 +221,29 @@ flavour_overlay() {
   else
     die "HTTPS (AKS_HOST, --host) is built for f5-nginx-ingress only (manifests/components/https)"
   fi
+}
+
+# flavour_controller FLAVOUR: where the flavour's data plane runs and the labels its pods carry,
+# which the NetworkPolicies admit (manifests/components/<flavour>/networkpolicy-peer.yaml; the
+# aks suite compares them): CONTROLLER_NAMESPACE, CONTROLLER_SERVICE (its LoadBalancer Service),
+# CONTROLLER_PODS (label selector) and GATEWAY (the Gateway it serves, empty for Ingress flavours).
+# The Gateway flavour's data plane exists once the overlay's Gateway is applied (aks/deploy.sh).
+# shellcheck disable=SC2034 # set for the scripts that call it
+flavour_controller() {
+  GATEWAY=""
+  case $1 in
+    f5-nginx-ingress)
+      CONTROLLER_NAMESPACE=nginx-ingress CONTROLLER_SERVICE=nginx-ingress-controller
+      CONTROLLER_PODS=app.kubernetes.io/instance=nginx-ingress,app.kubernetes.io/name=nginx-ingress ;;
+    ingress-nginx)
+      CONTROLLER_NAMESPACE=ingress-nginx CONTROLLER_SERVICE=ingress-nginx-controller
+      CONTROLLER_PODS=app.kubernetes.io/component=controller,app.kubernetes.io/instance=ingress-nginx,app.kubernetes.io/name=ingress-nginx ;;
+    app-routing)
+      # Istio names the Gateway's Deployment and Service <gateway>-<gatewayclass>.
+      GATEWAY=btc-price CONTROLLER_NAMESPACE=btc-price-gateway CONTROLLER_SERVICE=btc-price-approuting-istio
+      CONTROLLER_PODS=gateway.istio.io/managed=istio.io-gateway-controller,gateway.networking.k8s.io/gateway-name=btc-price ;;
+    *) die "unknown AKS_INGRESS_FLAVOUR '$1' (f5-nginx-ingress, ingress-nginx or app-routing)" ;;
+  esac
 }
 
 # KUBE_READY: whether the context exists, so that kubectl queries can run. In a dry run before the

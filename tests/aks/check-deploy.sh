@@ -57,6 +57,21 @@ check_deploy_more() {
   dry deploy-ingress-nginx "$root" "${common[@]}" AKS_INGRESS_FLAVOUR=ingress-nginx deploy.sh
   has deploy-ingress-nginx '^\? kubectl kustomize manifests/overlays/ingress-nginx$'
 
+  # The Gateway flavour: after the apply, its gateway pods must carry the policy's peer labels,
+  # and the smoke tests go through the address in the Gateway's status.
+  dry deploy-app-routing "$root" "${common[@]}" AKS_INGRESS_FLAVOUR=app-routing deploy.sh
+  order deploy-app-routing '^\? kubectl kustomize manifests/overlays/app-routing$' '^\+ kubectl --context btc-price-aks apply -k' \
+    "^# NetworkPolicy peer .*: $(policy_peer "$root" app-routing)\$" \
+    '^\? kubectl --context btc-price-aks get pods' '^\? kubectl --context btc-price-aks get gateway btc-price' \
+    '^\? curl .* http://20\.31\.0\.20/service1/current$'
+  cmd deploy-app-routing '^\? kubectl --context btc-price-aks get pods' '--namespace btc-price-gateway ' \
+    '--selector gateway\.istio\.io/managed=istio\.io-gateway-controller,gateway\.networking\.k8s\.io/gateway-name=btc-price '
+  cmd deploy-app-routing '^\? kubectl --context btc-price-aks get gateway btc-price' '--namespace btc-price-gateway ' \
+    'jsonpath=\{\.status\.addresses\[0\]\.value\}'
+  has deploy-app-routing "^# +value: $group_id\$"
+  lacks deploy-app-routing 'get ingress '
+
+
   refused deploy-placeholder-group "$root" "still name the placeholder group" \
     FAKE_KUBE_CONTEXT=btc-price-aks AKS_IMAGE_TAG=$tag deploy.sh
   refused deploy-no-debug-right "$root" "may not add ephemeral containers" "${common[@]}" FAKE_CAN_DEBUG=no deploy.sh
@@ -81,4 +96,21 @@ check_deploy_more() {
   dry deploy-no-isolation "$root" "${common[@]}" FAKE_CAN_DEBUG=no AKS_CHECK_ISOLATION=no deploy.sh
   has deploy-no-isolation 'skipped \(AKS_CHECK_ISOLATION=no\)'
   lacks deploy-no-isolation 'debug pod/'
+}
+
+# The pipeline's deploy job, run as GitHub would run it: its environment from WORKFLOW with the
+# repository variables set (AKS_HOST among them), its command `aks/deploy.sh --skip-build`. With a
+# host it must apply the HTTPS overlay and smoke-test through https://<host>; without one, the plain
+# overlay.
+check_pipeline_deploy() {
+  local workflow=$1 job_env
+  mapfile -t job_env < <("${checks[@]}" workflow-env "$workflow" deploy vars.AKS_HOST=btc.example.org \
+    "vars.AKS_DEPLOYER_GROUP_ID=$group_id" "github.sha=$tag")
+  dry pipeline-deploy-https "$PWD" "${job_env[@]}" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_IMAGES=present deploy.sh --skip-build
+  has pipeline-deploy-https '^\? kubectl kustomize manifests/overlays/f5-nginx-ingress-https$'
+  cmd pipeline-deploy-https '^\? curl .*https://btc\.example\.org/service1/current$' '--resolve btc\.example\.org:443:'
+  has pipeline-deploy-https '^# expect 301 https://btc\.example\.org:443/service1/current$'
+  mapfile -t job_env < <("${checks[@]}" workflow-env "$workflow" deploy "vars.AKS_DEPLOYER_GROUP_ID=$group_id" "github.sha=$tag")
+  dry pipeline-deploy-plain "$PWD" "${job_env[@]}" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_IMAGES=present deploy.sh --skip-build
+  has pipeline-deploy-plain '^\? kubectl kustomize manifests/overlays/f5-nginx-ingress$'
 }

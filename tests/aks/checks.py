@@ -9,6 +9,10 @@
   checks.py policy-peer POLICIES              "namespace <ns>, pods <k=v,...>" admitted by the
                                               allow-from-ingress-controller NetworkPolicies
   checks.py workflow WORKFLOW                 the delivery pipeline's invariants
+  checks.py workflow-env WORKFLOW JOB NAME=VALUE...
+                                              the job's environment as GitHub would set it, with
+                                              the given repository variables (vars.NAME) and
+                                              github.NAME values: one NAME=VALUE per line
   checks.py third-party LIST SETTINGS BASE [DOCKERFILE]
                                               the list of third-party images agrees with the
                                               kustomize images (and the Dockerfile's build base)
@@ -258,10 +262,48 @@ def check_workflow(path):
             f"{path}: the pipeline must build with aks/deploy.sh --build-only and deploy with --skip-build")
     gate = jobs[deploying[0]].get("if", "")
     require("refs/heads/main" in gate and "push" in gate, f"{path}: deployment must be limited to pushes to main")
+    check_deploy_host(path, jobs)
     e2e = check_e2e_job(path, jobs)
     print(f"  {path}: tests on every PR (screenshots and reports kept), end-to-end on kind for PRs "
           f"(job {e2e}), deploy on main via OIDC (jobs {deploying}), {len(uses)} actions pinned by SHA, "
           "no secrets")
+
+
+def check_deploy_host(path, jobs):
+    """The deploy job carries the public host through: a repository variable AKS_HOST, which makes
+    aks/deploy.sh apply the HTTPS overlay (the suite runs the job's command with its environment);
+    without it, each push to main would replace a cluster's HTTPS with the plain overlay."""
+    deploys = [name for name, job in jobs.items()
+               if any("aks/deploy.sh --skip-build" in step.get("run", "") for step in job.get("steps", []))]
+    require(len(deploys) == 1, f"{path}: expected one job running aks/deploy.sh --skip-build, found {deploys}")
+    job = jobs[deploys[0]]
+    require(job.get("env", {}).get("AKS_HOST") == "${{ vars.AKS_HOST }}",
+            f"{path}: job {deploys[0]} must set AKS_HOST: ${{{{ vars.AKS_HOST }}}} (the HTTPS host), "
+            f"has {job.get('env', {}).get('AKS_HOST')!r}")
+    for step in job["steps"]:
+        require("AKS_HOST" not in step.get("env", {}) and "AKS_HOST" not in step.get("run", ""),
+                f"{path}: job {deploys[0]}: a step overrides AKS_HOST: {step}")
+
+
+def workflow_env(path, job_name, values):
+    """The job's env with its expressions evaluated: ${{ vars.X }}, ${{ vars.X || 'default' }}
+    and ${{ github.X }}, from VALUES ("vars.X" or "github.X" -> value; a missing variable is empty,
+    as on GitHub)."""
+    import yaml
+
+    with open(path, encoding="utf-8") as handle:
+        job = yaml.safe_load(handle)["jobs"][job_name]
+    expression = re.compile(r"^\$\{\{ (vars|github)\.([A-Za-z_]+)(?: \|\| '([^']*)')? \}\}$")
+    env = {}
+    for name, value in job.get("env", {}).items():
+        value = str(value)
+        if "${{" in value:
+            match = expression.match(value)
+            require(match, f"{path}: job {job_name}: env {name}: expression {value!r} not understood")
+            value = values.get(f"{match.group(1)}.{match.group(2)}", "") or (match.group(3) or "")
+        env[name] = value
+    for name, value in env.items():
+        print(f"{name}={value}")
 
 
 # Where the suites leave what a person reads after a run (screenshots, reports, logs): the test
@@ -442,6 +484,8 @@ def main(argv):
             check_workflow(*args)
         elif command == "third-party":
             check_third_party(*args)
+        elif command == "workflow-env":
+            workflow_env(args[0], args[1], dict(arg.split("=", 1) for arg in args[2:]))
         elif command == "az-plan":
             check_az_plan(args)
         elif command == "az-workflow":

@@ -39,6 +39,7 @@ log "actionlint (with shellcheck on the run: steps) and the pipeline's invariant
 actionlint -shellcheck "$(command -v shellcheck)" .github/workflows/*.yml
 echo "  clean: .github/workflows/*.yml"
 "${checks[@]}" workflow .github/workflows/ci-cd.yml
+"${checks[@]}" az-workflow .github/workflows/ci-cd.yml
 
 log "third-party images: the one list agrees with the kustomize images and the Dockerfile's build base"
 "${checks[@]}" third-party aks/third-party-images.txt manifests/components/settings/kustomization.yaml \
@@ -178,6 +179,26 @@ check_help() {
   echo "  -h of every script documents --dry-run and every setting the script uses"
 }
 
+log "the az stand-in refuses what az refuses (table read from the parser of azure-cli $(jq -r '."azure-cli"' "$data/az-cli-arguments.json"))"
+for refusal in "unrecognized arguments: --localdns-config aks/localdns.json|aks create --resource-group rg --name c --localdns-config aks/localdns.json" \
+    "the following arguments are required: --nodepool-name/--name/-n|aks nodepool add --resource-group rg --cluster-name c" \
+    "'bogus' is not a valid value for '--tier'|aks create --resource-group rg --name c --tier bogus" \
+    "expected at least one argument|aks create --resource-group rg --name c --zones"; do
+  : >"$FAKE_LOG"
+  read -ra words <<<"${refusal#*|}"
+  if az "${words[@]}" >"$work/az-refusal.out" 2>&1 || ! grep -qF -- "${refusal%%|*}" "$work/az-refusal.out"; then
+    cat "$work/az-refusal.out" >&2
+    die "the az stand-in accepted az ${refusal#*|} (expected: ${refusal%%|*})"
+  fi
+  grep -q '^REFUSED (arguments az refuses)' "$FAKE_LOG" || die "the az stand-in did not log its refusal of az ${refusal#*|}"
+  echo "  az ${refusal#*|}: refused (${refusal%%|*})"
+done
+# The same table, used on a runbook: a planned `az aks create --localdns-config` fails the check.
+printf '+ az aks create --resource-group rg --name c \\\n   --localdns-config aks/localdns.json\n' >"$work/bad-plan.out"
+if "${checks[@]}" az-plan "$work/bad-plan.out" 2>"$work/bad-plan.err"; then die "az-plan accepted az aks create --localdns-config"; fi
+grep -qF 'unrecognized arguments: --localdns-config' "$work/bad-plan.err" || { cat "$work/bad-plan.err" >&2; die "az-plan refused for another reason"; }
+echo "  a runbook planning az aks create --localdns-config: refused"
+
 log "create-cluster.sh --dry-run: new, pinned version, re-run on existing resources, unsafe existing cluster"
 check_create_cluster "$PWD"
 check_create_cluster_more "$PWD"
@@ -205,6 +226,20 @@ log "destroy.sh: created group deleted, foreign group kept, nothing to delete, n
 check_destroy "$PWD"
 echo "  deletes only what create-cluster.sh made, and only when confirmed"
 
+log "the pipeline's deploy job with its environment (repository variables), with and without AKS_HOST"
+check_pipeline_deploy .github/workflows/ci-cd.yml
+echo "  AKS_HOST set: overlay f5-nginx-ingress-https, smoke tests, redirect and HSTS through https://<host>; unset: the plain overlay"
+# Without the host in the deploy job, the invariant and the run above must both fail.
+sed '/^      AKS_HOST: \${{ vars.AKS_HOST }}$/d' .github/workflows/ci-cd.yml >"$work/ci-cd-no-host.yml"
+cmp -s .github/workflows/ci-cd.yml "$work/ci-cd-no-host.yml" && die "the workflow mutation removed nothing"
+if "${checks[@]}" workflow "$work/ci-cd-no-host.yml" >/dev/null 2>&1; then die "the workflow invariant accepted a deploy job without AKS_HOST"; fi
+set +e
+(set -e; check_pipeline_deploy "$work/ci-cd-no-host.yml") >/dev/null 2>&1
+status=$?
+set -e
+[ "$status" -ne 0 ] || die "a deploy job without AKS_HOST still applied the HTTPS overlay"
+echo "  a deploy job without AKS_HOST: caught by the invariant and by the run"
+
 log "-h"
 check_help
 
@@ -230,8 +265,8 @@ mutate() {
 }
 MUTANTS=()
 
-# The sed expressions name the scripts' shell variables literally.
-# shellcheck disable=SC2016
+# The sed expressions name the scripts' shell variables literally (and end lines with a backslash).
+# shellcheck disable=SC2016,SC1003
 mutations() {
   mutate no-network-policy check_create_cluster create-cluster.sh '/--network-policy cilium/d'
   mutate no-cilium-dataplane check_create_cluster create-cluster.sh '/--network-dataplane cilium/d'
@@ -246,12 +281,19 @@ mutations() {
   mutate pinned-version-uncapped check_create_cluster_more create-cluster.sh '/! minor_above "$AKS_KUBERNETES_VERSION"/,+1d'
   mutate localdns-default check_create_cluster create-cluster.sh '/--localdns-config aks\/localdns.json/d'
   mutate localdns-preferred check_create_cluster localdns.json 's/Disabled/Preferred/'
+  mutate localdns-on-az-aks-create check_create_cluster create-cluster.sh '/--nodepool-taints CriticalAddonsOnly=true:NoSchedule \\$/a\    --localdns-config aks/localdns.json \\'
+  mutate system-pool-localdns-undecided check_create_cluster create-cluster.sh '/^  localdns_pools=system$/d'
+  mutate existing-pools-localdns-unchecked check_create_cluster_more create-cluster.sh 's/select(.localDns != "Disabled")/select(false)/'
+  mutate lts-without-premium check_create_cluster_more create-cluster.sh 's/\[ "$AKS_TIER" = premium \]/true/'
+  mutate gateway-pods-unchecked check_deploy_more deploy.sh 's/pods=$(kq get pods --namespace "$CONTROLLER_NAMESPACE"/pods=$(true/'
+  mutate app-routing-gateway-api-crds-not-enabled check_install_ingress_more install-ingress.sh 's/|| enable_args+=(--enable-gateway-api)/|| true/'
   mutate empty-host-refused check_install_ingress ingress/f5-nginx-ingress.values.yaml '/allowEmptyIngressHost: true/d'
   mutate no-probe-annotation check_install_ingress ingress/ingress-nginx.values.yaml '/health-probe-request-path/d'
   mutate chart-unpinned check_install_ingress install-ingress.sh 's/--version "$chart_version"/--devel/'
   mutate retired-allowed check_install_ingress install-ingress.sh 's/\[ "$minor" -gt 35 \]/false/'
   mutate chart-not-checked check_chart_published install-ingress.sh 's/query helm show chart "$1"/echo/'
-  mutate no-rbac-wait check_rbac_wait install-ingress.sh '/^wait_for_cluster_admin/d'
+  mutate no-rbac-wait check_rbac_wait install-ingress.sh '/^wait_for_rights/d'
+  mutate rbac-wildcard-question check_install_ingress install-ingress.sh 's/^install_rights=("create namespaces"/install_rights=("* *"/'
   mutate no-target check_deploy deploy.sh 's/--target "$name" //'
   mutate tag-not-pinned check_deploy deploy.sh 's/newTag: \\"$tag\\"/newTag: latest/'
   mutate no-rollout-wait check_deploy deploy.sh '/rollout status deployment\/service-b/d'
