@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The AKS tooling, offline: shellcheck on every script; actionlint and the pipeline's invariants
-# on the workflow; the aks-engine API model's invariants and its generation; and every aks/
-# script's -h and --dry-run against stand-ins for az, kubectl, helm and kubelogin
+# on the workflow (its deploy job carrying AKS_HOST, run with the job's environment); every az
+# command planned or run checked against the arguments azure-cli declares (tests/aks/az_cli.py);
+# the aks-engine API model's invariants and its generation; and every aks/ script's -h and --dry-run against stand-ins for az, kubectl, helm and kubelogin
 # (tests/aks/README.md), checking that each runbook issues the commands and flags that matter, in
 # order, changes nothing when everything exists, and that each check notices when a flag that
 # matters is removed from a copy of the scripts.
@@ -68,6 +69,8 @@ log "Kubernetes version selection (newest GA, non-preview, numerically) from az 
   expect "all preview" "$(jq '.values[].isPreview = true' "$data/get-versions.json" | newest_ga_version 1.37)" ""
   expect "LTS only" "$(jq '.values[].capabilities.supportPlan = ["AKSLongTermSupport"]' "$data/get-versions.json" | newest_ga_version 1.37)" ""
   expect "capped at 1.35" "$(newest_ga_version 1.35 <"$data/get-versions.json")" 1.35.10
+  community_supported 1.35.9 <"$data/get-versions.json" || die "1.35 is in community support"
+  ! community_supported 1.34.7 <"$data/get-versions.json" || die "1.34 is offered under LTS only"
   for case in "1.38.1 1.37 yes" "2.0 1.37 yes" "1.37.4 1.37 no" "1.9 1.37 no" "1.100 1.37 yes"; do
     read -r version cap above <<<"$case"
     if minor_above "$version" "$cap"; then got=yes; else got=no; fi
@@ -77,7 +80,7 @@ log "Kubernetes version selection (newest GA, non-preview, numerically) from az 
   version_available 1.35.9 <"$data/get-versions.json" || die "1.35.9 should be available"
   ! version_available 1.99 <"$data/get-versions.json" || die "1.99 should not be available"
 )
-echo "  1.36.10 chosen from a list with preview 1.37, GA 1.36.9/1.36.10, LTS-only 1.31; preview-only and LTS-only lists choose nothing; a cap of 1.35 chooses 1.35.10"
+echo "  1.36.10 chosen from a list with preview 1.37, GA 1.36.9/1.36.10, LTS-only 1.34; preview-only and LTS-only lists choose nothing; a cap of 1.35 chooses 1.35.10"
 
 # From here on the scripts run against the stand-ins; nothing of the caller's AKS_* settings leaks in.
 export FAKE_REAL_KUBECTL FAKE_LOG="$work/fake.log"
