@@ -235,13 +235,9 @@ if [ -n "$GATEWAY" ]; then
     if [ -n "$pods" ] || [ "$DRY_RUN" = true ] || [ "$SECONDS" -ge "$deadline" ]; then break; fi
     sleep 5
   done
-  if [ -n "$pods" ]; then
-    note "matched: $(tr '\n' ' ' <<<"$pods")"
-  elif [ "$DRY_RUN" = true ]; then
-    note "dry run: checked once the Gateway's pods run"
-  else
-    die "no pod in $CONTROLLER_NAMESPACE matches $CONTROLLER_PODS: the NetworkPolicies would refuse the Gateway's traffic"
-  fi
+  [ -n "$pods" ] || [ "$DRY_RUN" = true ] \
+    || die "no pod in $CONTROLLER_NAMESPACE matches $CONTROLLER_PODS: the NetworkPolicies would refuse the Gateway's traffic"
+  note "${pods:+matched: $(tr '\n' ' ' <<<"$pods")}${pods:-dry run: checked once the gateway pods run}"
 fi
 
 step "Smoke test through the ingress controller"
@@ -267,8 +263,7 @@ while [ -z "$ip" ]; do
 done
 if [ -z "$ip" ]; then
   ip="<ingress-ip>"
-  if [ -n "$GATEWAY" ]; then where="Gateway's"; else where="Ingresses'"; fi
-  note "dry run: the address is read from the $where status once it exists"
+  note "dry run: the address is read from the status of ${GATEWAY:+Gateway }${GATEWAY:-the Ingresses} once it exists"
 else
   note "ingress address $ip"
 fi
