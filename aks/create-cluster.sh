@@ -13,7 +13,7 @@ declare_azure_knobs
 knob AKS_LOCATION westeurope "Azure region (one with availability zones)"
 declare_registry_knob
 knob AKS_KUBERNETES_VERSION "" "Kubernetes version (minor 1.x or patch 1.x.y), at most the newest minor of manifests/kubernetes-versions; empty: the newest GA, non-preview version up to that minor"
-knob AKS_TIER standard "AKS pricing tier: standard (financially backed API server SLA) or free"
+knob AKS_TIER standard "AKS pricing tier: standard (financially backed API server SLA), free, or premium (Standard plus long-term support; needed for a version AKS offers under LTS only)"
 knob AKS_ZONES "1 2 3" "availability zones for the node pools (space-separated)"
 knob AKS_SYSTEM_POOL_VM_SIZE Standard_D2ds_v5 "VM size of the system node pool (cluster add-ons only)"
 knob AKS_SYSTEM_POOL_MIN 3 "system pool autoscaler minimum (one node per zone)"
@@ -79,9 +79,9 @@ else
 fi
 
 step "Third-party images copied into the registry (aks/third-party-images.txt)"
-# Docker Hub allows 10 unauthenticated pulls per hour per address (docs.docker.com/docker-hub/usage),
-# shared by ACR Tasks agents and the cluster's outbound IP: builds, pods and the isolation probe
-# would fail with toomanyrequests. One import each, here, and nothing pulls from Docker Hub again.
+# One import each, here, from registries without Docker Hub's anonymous pull limit (10 per hour
+# per address, docs.docker.com/docker-hub/usage, shared by ACR Tasks agents and the cluster's
+# outbound IP); builds, pods and the isolation probe then pull only from this registry.
 ensure_third_party_images
 
 step "AKS cluster $AKS_CLUSTER_NAME"
@@ -101,6 +101,7 @@ max_minor=$(validated_minors | tail -n 1)
 
 if [ -z "$cluster_id" ]; then
   versions=$(query az aks get-versions --location "$AKS_LOCATION" --output json)
+  support_plan_args=()
   if [ -n "$AKS_KUBERNETES_VERSION" ]; then
     ! minor_above "$AKS_KUBERNETES_VERSION" "$max_minor" \
       || die "Kubernetes $AKS_KUBERNETES_VERSION is newer than $max_minor, the newest minor the manifests are validated for; to go further, add the minor to manifests/kubernetes-versions (tests/suites/manifests.sh then validates it)"
@@ -108,6 +109,14 @@ if [ -z "$cluster_id" ]; then
       || die "Kubernetes $AKS_KUBERNETES_VERSION is not offered in $AKS_LOCATION (az aks get-versions)"
     kubernetes_version=$AKS_KUBERNETES_VERSION
     note "Kubernetes $kubernetes_version (AKS_KUBERNETES_VERSION)"
+    # A minor past its community support is offered under AKS long-term support only, which needs
+    # the Premium tier and the LTS plan (learn.microsoft.com/azure/aks/long-term-support).
+    if ! community_supported "$kubernetes_version" <<<"$versions"; then
+      [ "$AKS_TIER" = premium ] \
+        || die "Kubernetes $(minor_of "$kubernetes_version") is offered in $AKS_LOCATION under AKS long-term support only (az aks get-versions: supportPlan), which needs the Premium tier: set AKS_TIER=premium, or choose a newer version"
+      support_plan_args=(--k8s-support-plan AKSLongTermSupport)
+      note "long-term support plan (Premium tier): Kubernetes $(minor_of "$kubernetes_version") is past its community support"
+    fi
   else
     kubernetes_version=$(newest_ga_version "$max_minor" <<<"$versions")
     [ -n "$kubernetes_version" ] || die "az aks get-versions lists no generally available version up to $max_minor in $AKS_LOCATION"
@@ -126,17 +135,15 @@ if [ -z "$cluster_id" ]; then
   # (--enable-aad --enable-azure-rbac) and no local accounts, so every kubectl call is an Entra
   # identity that Azure RBAC or Kubernetes RBAC must allow (no static admin certificate).
   # The system pool runs only critical add-ons (CriticalAddonsOnly taint); workloads go to "apps".
-  # LocalDNS disabled explicitly (aks/localdns.json), on this pool and on "apps": from Kubernetes
-  # 1.37 AKS turns it on by default ("Preferred") for node pools without an explicit LocalDNS
-  # profile (learn.microsoft.com/azure/aks/localdns-custom), and its node-local proxy on a
-  # link-local address is outside service-a-egress's kube-dns allowance: the poller could no
-  # longer resolve the exchanges.
+  # LocalDNS is decided per node pool (az aks nodepool add/update --localdns-config; az aks create
+  # has no such argument), below.
   run az aks create \
     --resource-group "$AKS_RESOURCE_GROUP" \
     --name "$AKS_CLUSTER_NAME" \
     --location "$AKS_LOCATION" \
     --kubernetes-version "$kubernetes_version" \
     --tier "$AKS_TIER" \
+    "${support_plan_args[@]}" \
     --enable-managed-identity \
     --enable-aad \
     --enable-azure-rbac \
@@ -150,7 +157,6 @@ if [ -z "$cluster_id" ]; then
     --nodepool-name system \
     --node-vm-size "$AKS_SYSTEM_POOL_VM_SIZE" \
     --nodepool-taints CriticalAddonsOnly=true:NoSchedule \
-    --localdns-config aks/localdns.json \
     --zones "${zones[@]}" \
     --enable-cluster-autoscaler \
     --min-count "$AKS_SYSTEM_POOL_MIN" \
@@ -161,7 +167,7 @@ if [ -z "$cluster_id" ]; then
     --attach-acr "$AKS_ACR_NAME" \
     --no-ssh-key \
     --tags project=btc-price
-  pools=""
+  pools='[]'
 else
   note "exists; checking the settings the isolation and access model depend on (nothing is changed)"
   settings=$(query az aks show --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" \
@@ -178,11 +184,38 @@ else
     || note "WARNING: the cluster runs Kubernetes $(jq -r '.version' <<<"$settings"), newer than $max_minor, the newest minor the manifests are validated for (manifests/kubernetes-versions)"
   [ "$(jq -r '.disableLocalAccounts' <<<"$settings")" = true ] || note "WARNING: local accounts are enabled on this cluster"
   pools=$(query az aks nodepool list --resource-group "$AKS_RESOURCE_GROUP" \
-    --cluster-name "$AKS_CLUSTER_NAME" --query "[].name" --output tsv)
+    --cluster-name "$AKS_CLUSTER_NAME" --query "[].{name: name, localDns: localDnsProfile.mode}" --output json)
 fi
 
+# LocalDNS, decided for every node pool: Disabled (aks/localdns.json, the profile {"mode":
+# "Disabled"}). With LocalDNS on, pods resolve through a DNS proxy on the node at 169.254.10.10
+# and 169.254.10.11 (learn.microsoft.com/azure/aks/localdns-custom), which service-a-egress does
+# not allow (it allows kube-dns only, and excepts 169.254.0.0/16): the poller could no longer
+# resolve the exchanges. On Azure CNI powered by Cilium 1.17 and later the same page allows it with
+# a CiliumNetworkPolicy to the "host" entity, which the plain NetworkPolicies of this project (and
+# their offline analysis) cannot express. From Kubernetes 1.37 AKS Standard applies mode Preferred to eligible pools
+# without an explicit profile, and Preferred turns LocalDNS on where the pool qualifies (4 vCPUs or
+# more, which a larger AKS_*_POOL_VM_SIZE would meet), so each pool gets the explicit profile.
+# Applying a profile reimages the pool's nodes: at creation, before any workload runs.
+step "LocalDNS disabled on every node pool (aks/localdns.json)"
+localdns_pools=$(jq -r '.[] | select(.localDns != "Disabled") | .name' <<<"$pools")
+if [ -z "$cluster_id" ]; then
+  localdns_pools=system
+fi
+for pool in $localdns_pools; do
+  run az aks nodepool update \
+    --resource-group "$AKS_RESOURCE_GROUP" \
+    --cluster-name "$AKS_CLUSTER_NAME" \
+    --name "$pool" \
+    --localdns-config aks/localdns.json
+done
+while read -r pool; do
+  [ -z "$pool" ] || note "$pool: Disabled, unchanged"
+done < <(jq -r '.[] | select(.localDns == "Disabled") | .name' <<<"$pools")
+jq -e 'any(.[]; .name == "apps")' <<<"$pools" >/dev/null || note "apps: given the profile when it is added (next step)"
+
 step "Node pool apps (workloads)"
-if grep -qxF apps <<<"$pools"; then
+if jq -e 'any(.[]; .name == "apps")' <<<"$pools" >/dev/null; then
   note "exists, unchanged"
 else
   run az aks nodepool add \

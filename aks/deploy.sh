@@ -50,6 +50,7 @@ for arg in "${ARGS[@]}"; do
   esac
 done
 overlay=$(flavour_overlay "$AKS_INGRESS_FLAVOUR")
+flavour_controller "$AKS_INGRESS_FLAVOUR"
 case $AKS_PLATFORM:$mode in
   aks:build) require_tools az git ;;
   aks:*) require_tools az git kubectl kubelogin curl jq ;;
@@ -223,24 +224,46 @@ step "Wait for the rollouts"
 kubectl_run rollout status deployment/service-a --namespace service-a --timeout "$AKS_ROLLOUT_TIMEOUT"
 kubectl_run rollout status deployment/service-b --namespace service-b --timeout "$AKS_ROLLOUT_TIMEOUT"
 
+if [ -n "$GATEWAY" ]; then
+  # The Gateway flavour's data plane is provisioned for the overlay's Gateway: its pods must carry
+  # the labels the NetworkPolicies admit, or every request would be refused.
+  step "Gateway $GATEWAY's pods carry the labels the NetworkPolicies admit"
+  note "NetworkPolicy peer (manifests/components/$AKS_INGRESS_FLAVOUR/networkpolicy-peer.yaml): namespace $CONTROLLER_NAMESPACE, pods $CONTROLLER_PODS"
+  deadline=$((SECONDS + AKS_SMOKE_TIMEOUT))
+  while :; do
+    pods=$(kq get pods --namespace "$CONTROLLER_NAMESPACE" --selector "$CONTROLLER_PODS" --output name 2>/dev/null) || pods=""
+    if [ -n "$pods" ] || [ "$DRY_RUN" = true ] || [ "$SECONDS" -ge "$deadline" ]; then break; fi
+    sleep 5
+  done
+  [ -n "$pods" ] || [ "$DRY_RUN" = true ] \
+    || die "no pod in $CONTROLLER_NAMESPACE matches $CONTROLLER_PODS: the NetworkPolicies would refuse the Gateway's traffic"
+  note "${pods:+matched: $(tr '\n' ' ' <<<"$pods")}${pods:-dry run: checked once the gateway pods run}"
+fi
+
 step "Smoke test through the ingress controller"
 ip=$AKS_INGRESS_IP
 deadline=$((SECONDS + AKS_SMOKE_TIMEOUT))
 while [ -z "$ip" ]; do
-  # The controller writes its external address into the status of the Ingresses it serves.
-  for ns in service-a service-b; do
-    found=$(kq get ingress --namespace "$ns" \
-      --output 'jsonpath={range .items[*]}{.status.loadBalancer.ingress[*].ip}{" "}{end}' 2>/dev/null) || found=""
-    ip=$(tr ' ' '\n' <<<"$found" | grep -m1 . || true)
-    [ -z "$ip" ] || break
-  done
+  if [ -n "$GATEWAY" ]; then
+    # The implementation writes the Gateway's address into its status.
+    ip=$(kq get gateway "$GATEWAY" --namespace "$CONTROLLER_NAMESPACE" \
+      --output 'jsonpath={.status.addresses[0].value}' 2>/dev/null) || ip=""
+  else
+    # The controller writes its external address into the status of the Ingresses it serves.
+    for ns in service-a service-b; do
+      found=$(kq get ingress --namespace "$ns" \
+        --output 'jsonpath={range .items[*]}{.status.loadBalancer.ingress[*].ip}{" "}{end}' 2>/dev/null) || found=""
+      ip=$(tr ' ' '\n' <<<"$found" | grep -m1 . || true)
+      [ -z "$ip" ] || break
+    done
+  fi
   if [ -n "$ip" ] || [ "$DRY_RUN" = true ]; then break; fi
-  [ "$SECONDS" -lt "$deadline" ] || die "no Ingress in service-a or service-b reports an address; is the controller installed (aks/install-ingress.sh)?"
+  [ "$SECONDS" -lt "$deadline" ] || die "no address in the status of ${GATEWAY:+Gateway $GATEWAY}${GATEWAY:-the Ingresses of service-a or service-b}; is the controller installed (aks/install-ingress.sh)?"
   sleep 5
 done
 if [ -z "$ip" ]; then
   ip="<ingress-ip>"
-  note "dry run: the address is read from the Ingresses' status once they exist"
+  note "dry run: the address is read from the status of ${GATEWAY:+Gateway }${GATEWAY:-the Ingresses} once it exists"
 else
   note "ingress address $ip"
 fi

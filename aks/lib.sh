@@ -170,7 +170,7 @@ declare_kube_knobs() {
   knob AKS_PLATFORM aks "aks: the AKS cluster and its registry (az); kind: the local kind cluster of aks/kind/create-cluster.sh and its registry $KIND_REGISTRY (the end-to-end job)"
   knob AKS_KUBE_CONTEXT "" "kubectl context of the cluster; empty: the cluster name (what az aks get-credentials writes), or kind-<cluster name> on kind"
   knob AKS_HOST "" "public DNS name served over HTTPS with a Let's Encrypt certificate (cert-manager; f5-nginx-ingress only, overlay f5-nginx-ingress-https); also --host NAME; empty: HTTP on the controller's IP"
-  knob AKS_INGRESS_FLAVOUR f5-nginx-ingress "ingress controller, and the overlay of that name deployed: f5-nginx-ingress, ingress-nginx (clusters <= 1.35 only) or app-routing"
+  knob AKS_INGRESS_FLAVOUR f5-nginx-ingress "ingress controller, and the overlay of that name deployed: f5-nginx-ingress, ingress-nginx (clusters <= 1.35 only) or app-routing (the AKS add-on's Gateway API implementation)"
   case $AKS_PLATFORM in
     aks) AKS_KUBE_CONTEXT=${AKS_KUBE_CONTEXT:-$AKS_CLUSTER_NAME} ;;
     kind) AKS_KUBE_CONTEXT=${AKS_KUBE_CONTEXT:-kind-$AKS_CLUSTER_NAME} ;;
@@ -223,6 +223,29 @@ flavour_overlay() {
   fi
 }
 
+# flavour_controller FLAVOUR: where the flavour's data plane runs and the labels its pods carry,
+# which the NetworkPolicies admit (manifests/components/<flavour>/networkpolicy-peer.yaml; the
+# aks suite compares them): CONTROLLER_NAMESPACE, CONTROLLER_SERVICE (its LoadBalancer Service),
+# CONTROLLER_PODS (label selector) and GATEWAY (the Gateway it serves, empty for Ingress flavours).
+# The Gateway flavour's data plane exists once the overlay's Gateway is applied (aks/deploy.sh).
+# shellcheck disable=SC2034 # set for the scripts that call it
+flavour_controller() {
+  GATEWAY=""
+  case $1 in
+    f5-nginx-ingress)
+      CONTROLLER_NAMESPACE=nginx-ingress CONTROLLER_SERVICE=nginx-ingress-controller
+      CONTROLLER_PODS=app.kubernetes.io/instance=nginx-ingress,app.kubernetes.io/name=nginx-ingress ;;
+    ingress-nginx)
+      CONTROLLER_NAMESPACE=ingress-nginx CONTROLLER_SERVICE=ingress-nginx-controller
+      CONTROLLER_PODS=app.kubernetes.io/component=controller,app.kubernetes.io/instance=ingress-nginx,app.kubernetes.io/name=ingress-nginx ;;
+    app-routing)
+      # Istio names the Gateway's Deployment and Service <gateway>-<gatewayclass>.
+      GATEWAY=btc-price CONTROLLER_NAMESPACE=btc-price-gateway CONTROLLER_SERVICE=btc-price-approuting-istio
+      CONTROLLER_PODS=gateway.istio.io/managed=istio.io-gateway-controller,gateway.networking.k8s.io/gateway-name=btc-price ;;
+    *) die "unknown AKS_INGRESS_FLAVOUR '$1' (f5-nginx-ingress, ingress-nginx or app-routing)" ;;
+  esac
+}
+
 # KUBE_READY: whether the context exists, so that kubectl queries can run. In a dry run before the
 # credentials were fetched it stays false and cluster queries are skipped (and say so).
 KUBE_READY=false
@@ -265,28 +288,36 @@ kq() {
 # kubectl_run ARG...: a kubectl command that changes the cluster.
 kubectl_run() { run kubectl --context "$AKS_KUBE_CONTEXT" "$@"; }
 
-# wait_for_cluster_admin SECONDS: until `kubectl auth can-i '*' '*' --all-namespaces` says yes,
-# asking every 10 s and showing progress; fails after SECONDS. A dry run asks once and says what
-# a real run would do.
-wait_for_cluster_admin() {
-  local timeout=$1 started=$SECONDS answer
+# wait_for_rights SECONDS RIGHT...: until `kubectl auth can-i` answers yes to every RIGHT ("verb
+# resource" or "verb resource namespace": what the next step does), asking every 10 s and showing
+# what is still missing; fails after SECONDS. Specific verbs and resources, not '*' '*': with Azure
+# RBAC the webhook answers for the actions a role grants, and a wildcard question depends on how it
+# answers wildcards. A dry run asks once and says what a real run would do.
+wait_for_rights() {
+  local timeout=$1 started=$SECONDS right verb resource namespace answer missing
+  shift
   while :; do
-    answer=$(kq auth can-i '*' '*' --all-namespaces 2>/dev/null) || answer=no
+    missing=()
+    for right in "$@"; do
+      read -r verb resource namespace <<<"$right"
+      answer=$(kq auth can-i "$verb" "$resource" ${namespace:+--namespace "$namespace"} 2>/dev/null) || answer=no
+      [ "$answer" = yes ] || missing+=("$right")
+    done
     if [ "$KUBE_READY" != true ]; then
       note "dry run: checked once the credentials exist"
       return 0
     fi
-    if [ "$answer" = yes ]; then
-      note "cluster admin: yes (after $((SECONDS - started)) s)"
+    if [ ${#missing[@]} -eq 0 ]; then
+      note "all $# granted (after $((SECONDS - started)) s)"
       return 0
     fi
     if [ "$DRY_RUN" = true ]; then
-      note "dry run: not cluster admin yet; a real run waits up to ${timeout} s for the role assignment to apply"
+      note "dry run: not granted yet: $(printf '%s; ' "${missing[@]}")a real run waits up to ${timeout} s for the role assignment to apply"
       return 0
     fi
     [ $((SECONDS - started)) -lt "$timeout" ] \
-      || die "this identity is still not cluster admin after ${timeout} s: check the role assignment 'Azure Kubernetes Service RBAC Cluster Admin' (aks/create-cluster.sh) or raise AKS_RBAC_TIMEOUT"
-    note "not cluster admin yet (the role assignment is propagating); asking again in 10 s ($((SECONDS - started)) s of ${timeout} s)"
+      || die "this identity still may not $(printf '%s; ' "${missing[@]}")after ${timeout} s: check the role assignment 'Azure Kubernetes Service RBAC Cluster Admin' (aks/create-cluster.sh) or raise AKS_RBAC_TIMEOUT"
+    note "not granted yet (the role assignment is propagating): $(printf '%s; ' "${missing[@]}")asking again in 10 s ($((SECONDS - started)) s of ${timeout} s)"
     sleep 10
   done
 }
@@ -331,6 +362,14 @@ newest_ga_version() {
       | .patchVersions // {} | keys[] ]
     | sort_by(numeric)
     | last // empty'
+}
+
+# community_supported VERSION: whether VERSION's minor is offered under KubernetesOfficial (the
+# community support of the Free and Standard tiers) in the `az aks get-versions` JSON on stdin, not
+# under AKS long-term support only.
+community_supported() {
+  jq -e --arg minor "$(minor_of "$1")" \
+    'any(.values[]; .version == $minor and ((.capabilities.supportPlan // ["KubernetesOfficial"]) | any(. == "KubernetesOfficial")))' >/dev/null
 }
 
 # minor_of VERSION: 1.35 of 1.35.2 (or of 1.35).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The AKS tooling, offline: shellcheck on every script; actionlint and the pipeline's invariants
-# on the workflow; the aks-engine API model's invariants and its generation; and every aks/
-# script's -h and --dry-run against stand-ins for az, kubectl, helm and kubelogin
+# on the workflow (its deploy job carrying AKS_HOST, run with the job's environment); every az
+# command planned or run checked against the arguments azure-cli declares (tests/aks/az_cli.py);
+# the aks-engine API model's invariants and its generation; and every aks/ script's -h and --dry-run against stand-ins for az, kubectl, helm and kubelogin
 # (tests/aks/README.md), checking that each runbook issues the commands and flags that matter, in
 # order, changes nothing when everything exists, and that each check notices when a flag that
 # matters is removed from a copy of the scripts.
@@ -39,6 +40,7 @@ log "actionlint (with shellcheck on the run: steps) and the pipeline's invariant
 actionlint -shellcheck "$(command -v shellcheck)" .github/workflows/*.yml
 echo "  clean: .github/workflows/*.yml"
 "${checks[@]}" workflow .github/workflows/ci-cd.yml
+"${checks[@]}" az-workflow .github/workflows/ci-cd.yml
 
 log "third-party images: the one list agrees with the kustomize images and the Dockerfile's build base"
 "${checks[@]}" third-party aks/third-party-images.txt manifests/components/settings/kustomization.yaml \
@@ -67,6 +69,8 @@ log "Kubernetes version selection (newest GA, non-preview, numerically) from az 
   expect "all preview" "$(jq '.values[].isPreview = true' "$data/get-versions.json" | newest_ga_version 1.37)" ""
   expect "LTS only" "$(jq '.values[].capabilities.supportPlan = ["AKSLongTermSupport"]' "$data/get-versions.json" | newest_ga_version 1.37)" ""
   expect "capped at 1.35" "$(newest_ga_version 1.35 <"$data/get-versions.json")" 1.35.10
+  community_supported 1.35.9 <"$data/get-versions.json" || die "1.35 is in community support"
+  ! community_supported 1.34.7 <"$data/get-versions.json" || die "1.34 is offered under LTS only"
   for case in "1.38.1 1.37 yes" "2.0 1.37 yes" "1.37.4 1.37 no" "1.9 1.37 no" "1.100 1.37 yes"; do
     read -r version cap above <<<"$case"
     if minor_above "$version" "$cap"; then got=yes; else got=no; fi
@@ -76,7 +80,7 @@ log "Kubernetes version selection (newest GA, non-preview, numerically) from az 
   version_available 1.35.9 <"$data/get-versions.json" || die "1.35.9 should be available"
   ! version_available 1.99 <"$data/get-versions.json" || die "1.99 should not be available"
 )
-echo "  1.36.10 chosen from a list with preview 1.37, GA 1.36.9/1.36.10, LTS-only 1.31; preview-only and LTS-only lists choose nothing; a cap of 1.35 chooses 1.35.10"
+echo "  1.36.10 chosen from a list with preview 1.37, GA 1.36.9/1.36.10, LTS-only 1.34; preview-only and LTS-only lists choose nothing; a cap of 1.35 chooses 1.35.10"
 
 # From here on the scripts run against the stand-ins; nothing of the caller's AKS_* settings leaks in.
 export FAKE_REAL_KUBECTL FAKE_LOG="$work/fake.log"
@@ -100,9 +104,11 @@ dry() {
     return 1
   fi
   if grep '^REFUSED' "$FAKE_LOG" >&2; then
-    echo "$name: the dry run tried to change something (above)" >&2
+    echo "$name: the dry run tried to change something, or passed arguments az refuses (above)" >&2
     return 1
   fi
+  # Every az command it planned (+) or ran (?) is one the Azure CLI accepts.
+  "${checks[@]}" az-plan "$work/$name.out" >&2
 }
 
 # refused NAME ROOT MESSAGE [VAR=VALUE...] SCRIPT [ARG...]: the dry run must fail, saying MESSAGE,
@@ -120,6 +126,7 @@ refused() {
   fi
   grep -qF -- "$message" "$work/$name.out" || { cat "$work/$name.out" >&2; echo "$name: expected: $message" >&2; return 1; }
   if grep '^REFUSED' "$FAKE_LOG" >&2; then echo "$name: tried to change something" >&2; return 1; fi
+  "${checks[@]}" az-plan "$work/$name.out" >&2
 }
 
 # policy_peer ROOT OVERLAY: the controller peer the rendered overlay's NetworkPolicies admit.
@@ -175,6 +182,26 @@ check_help() {
   echo "  -h of every script documents --dry-run and every setting the script uses"
 }
 
+log "the az stand-in refuses what az refuses (table read from the parser of azure-cli $(jq -r '."azure-cli"' "$data/az-cli-arguments.json"))"
+for refusal in "unrecognized arguments: --localdns-config aks/localdns.json|aks create --resource-group rg --name c --localdns-config aks/localdns.json" \
+    "the following arguments are required: --nodepool-name/--name/-n|aks nodepool add --resource-group rg --cluster-name c" \
+    "'bogus' is not a valid value for '--tier'|aks create --resource-group rg --name c --tier bogus" \
+    "expected at least one argument|aks create --resource-group rg --name c --zones"; do
+  : >"$FAKE_LOG"
+  read -ra words <<<"${refusal#*|}"
+  if az "${words[@]}" >"$work/az-refusal.out" 2>&1 || ! grep -qF -- "${refusal%%|*}" "$work/az-refusal.out"; then
+    cat "$work/az-refusal.out" >&2
+    die "the az stand-in accepted az ${refusal#*|} (expected: ${refusal%%|*})"
+  fi
+  grep -q '^REFUSED (arguments az refuses)' "$FAKE_LOG" || die "the az stand-in did not log its refusal of az ${refusal#*|}"
+  echo "  az ${refusal#*|}: refused (${refusal%%|*})"
+done
+# The same table, used on a runbook: a planned `az aks create --localdns-config` fails the check.
+printf '+ az aks create --resource-group rg --name c \\\n   --localdns-config aks/localdns.json\n' >"$work/bad-plan.out"
+if "${checks[@]}" az-plan "$work/bad-plan.out" 2>"$work/bad-plan.err"; then die "az-plan accepted az aks create --localdns-config"; fi
+grep -qF 'unrecognized arguments: --localdns-config' "$work/bad-plan.err" || { cat "$work/bad-plan.err" >&2; die "az-plan refused for another reason"; }
+echo "  a runbook planning az aks create --localdns-config: refused"
+
 log "create-cluster.sh --dry-run: new, pinned version, re-run on existing resources, unsafe existing cluster"
 check_create_cluster "$PWD"
 check_create_cluster_more "$PWD"
@@ -202,6 +229,20 @@ log "destroy.sh: created group deleted, foreign group kept, nothing to delete, n
 check_destroy "$PWD"
 echo "  deletes only what create-cluster.sh made, and only when confirmed"
 
+log "the pipeline's deploy job with its environment (repository variables), with and without AKS_HOST"
+check_pipeline_deploy .github/workflows/ci-cd.yml
+echo "  AKS_HOST set: overlay f5-nginx-ingress-https, smoke tests, redirect and HSTS through https://<host>; unset: the plain overlay"
+# Without the host in the deploy job, the invariant and the run above must both fail.
+sed '/^      AKS_HOST: \${{ vars.AKS_HOST }}$/d' .github/workflows/ci-cd.yml >"$work/ci-cd-no-host.yml"
+cmp -s .github/workflows/ci-cd.yml "$work/ci-cd-no-host.yml" && die "the workflow mutation removed nothing"
+if "${checks[@]}" workflow "$work/ci-cd-no-host.yml" >/dev/null 2>&1; then die "the workflow invariant accepted a deploy job without AKS_HOST"; fi
+set +e
+(set -e; check_pipeline_deploy "$work/ci-cd-no-host.yml") >/dev/null 2>&1
+status=$?
+set -e
+[ "$status" -ne 0 ] || die "a deploy job without AKS_HOST still applied the HTTPS overlay"
+echo "  a deploy job without AKS_HOST: caught by the invariant and by the run"
+
 log "-h"
 check_help
 
@@ -227,8 +268,8 @@ mutate() {
 }
 MUTANTS=()
 
-# The sed expressions name the scripts' shell variables literally.
-# shellcheck disable=SC2016
+# The sed expressions name the scripts' shell variables literally (and end lines with a backslash).
+# shellcheck disable=SC2016,SC1003
 mutations() {
   mutate no-network-policy check_create_cluster create-cluster.sh '/--network-policy cilium/d'
   mutate no-cilium-dataplane check_create_cluster create-cluster.sh '/--network-dataplane cilium/d'
@@ -243,12 +284,19 @@ mutations() {
   mutate pinned-version-uncapped check_create_cluster_more create-cluster.sh '/! minor_above "$AKS_KUBERNETES_VERSION"/,+1d'
   mutate localdns-default check_create_cluster create-cluster.sh '/--localdns-config aks\/localdns.json/d'
   mutate localdns-preferred check_create_cluster localdns.json 's/Disabled/Preferred/'
+  mutate localdns-on-az-aks-create check_create_cluster create-cluster.sh '/--nodepool-taints CriticalAddonsOnly=true:NoSchedule \\$/a\    --localdns-config aks/localdns.json \\'
+  mutate system-pool-localdns-undecided check_create_cluster create-cluster.sh '/^  localdns_pools=system$/d'
+  mutate existing-pools-localdns-unchecked check_create_cluster_more create-cluster.sh 's/select(.localDns != "Disabled")/select(false)/'
+  mutate lts-without-premium check_create_cluster_more create-cluster.sh 's/\[ "$AKS_TIER" = premium \]/true/'
+  mutate gateway-pods-unchecked check_deploy_more deploy.sh 's/pods=$(kq get pods --namespace "$CONTROLLER_NAMESPACE"/pods=$(true/'
+  mutate app-routing-gateway-api-crds-not-enabled check_install_ingress_more install-ingress.sh 's/|| enable_args+=(--enable-gateway-api)/|| true/'
   mutate empty-host-refused check_install_ingress ingress/f5-nginx-ingress.values.yaml '/allowEmptyIngressHost: true/d'
   mutate no-probe-annotation check_install_ingress ingress/ingress-nginx.values.yaml '/health-probe-request-path/d'
   mutate chart-unpinned check_install_ingress install-ingress.sh 's/--version "$chart_version"/--devel/'
   mutate retired-allowed check_install_ingress install-ingress.sh 's/\[ "$minor" -gt 35 \]/false/'
   mutate chart-not-checked check_chart_published install-ingress.sh 's/query helm show chart "$1"/echo/'
-  mutate no-rbac-wait check_rbac_wait install-ingress.sh '/^wait_for_cluster_admin/d'
+  mutate no-rbac-wait check_rbac_wait install-ingress.sh '/^wait_for_rights/d'
+  mutate rbac-wildcard-question check_install_ingress install-ingress.sh 's/^install_rights=("create namespaces"/install_rights=("* *"/'
   mutate no-target check_deploy deploy.sh 's/--target "$name" //'
   mutate tag-not-pinned check_deploy deploy.sh 's/newTag: \\"$tag\\"/newTag: latest/'
   mutate no-rollout-wait check_deploy deploy.sh '/rollout status deployment\/service-b/d'
@@ -261,6 +309,8 @@ mutations() {
   mutate build-base-from-docker-hub check_deploy deploy.sh 's/--build-arg "RUST_IMAGE=$rust_image" //'
   mutate redis-from-docker-hub check_deploy deploy.sh '/^  echo "  - name: $current"$/,+2d'
   mutate probe-from-docker-hub check_deploy deploy.sh 's#$(third_party_ref isolation-probe "$login_server")#docker.io/library/busybox:1.37.0#'
+  mutate kind-copies-every-platform check_kind images.sh 's/run skopeo --override-os linux --override-arch amd64 copy/run skopeo copy --all/'
+  mutate import-from-docker-hub check_create_cluster third-party-images.txt 's#public.ecr.aws/docker/library/redis:#docker.io/library/redis:#'
   mutate controller-from-docker-hub check_install_ingress install-ingress.sh '/"${image_args\[@\]}" \\$/d'
   mutate https-host-not-pinned check_https deploy.sh 's#dnsNames/0\\", \\"value\\": \\"$AKS_HOST#dnsNames/0\\", \\"value\\": \\"btc-price.example.com#'
   mutate cert-manager-not-installed check_https install-ingress.sh 's/run helm --kube-context "$AKS_KUBE_CONTEXT" upgrade cert-manager/true/'
