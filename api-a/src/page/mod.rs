@@ -10,23 +10,24 @@
 mod assets;
 mod chart;
 mod format;
+mod messages;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use askama::Template;
 use common::headers::{Caching, cached};
-use common::samples::{Basis, Sample, WriterSettings};
+use common::samples::Sample;
 use warp::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use warp::reply::Response;
 
 pub use assets::{ASSETS, Asset};
 
 use crate::handlers::State;
-use crate::models::{Current, coverage, now_ms, rfc3339, round_to_cent};
+use crate::models::{Current, now_ms, rfc3339, round_to_cent};
 use crate::snapshot::Snapshot;
-use crate::window::WindowStats;
 use chart::Chart;
+use messages::message;
 
 /// The page loads its own stylesheet, script and icon, and the script reads the JSON routes of
 /// the same origin; nothing else, nothing inline.
@@ -41,54 +42,6 @@ const CHART_POINTS: usize = 240;
 /// what they may tell.
 const DEFAULT_REFRESH: Duration = Duration::from_secs(10);
 const REFRESH_BOUNDS: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
-
-/// What the page says in each state, and what stands behind the price. The script shows the same
-/// texts (they are in the page's `data-` attributes), filling in the same `{placeholders}` from
-/// the same answers.
-const MESSAGES: [(&str, &str); 9] = [
-    (
-        "no-price",
-        "No price yet: the first one arrives within one poll interval of the poller's start.",
-    ),
-    (
-        "unavailable",
-        "The price store is unavailable: no new price can be shown; it is asked again every second.",
-    ),
-    ("stale", "Stale: no new price since {time}."),
-    ("empty-window", "No price within the last {window}."),
-    (
-        "unreachable",
-        "Could not reach the service at {time}: showing the last values.",
-    ),
-    (
-        "agreement",
-        "{agreeing} of {configured} exchanges agree within {spread} %",
-    ),
-    ("agreement-one", "1 of {configured} exchanges answered"),
-    (
-        "continuity",
-        "Fewer than the {quorum} needed to confirm a price: shown because it is within \
-         {change} % of {confirmed}, confirmed at {time}.",
-    ),
-    ("coverage", "They cover {coverage} % of the window."),
-];
-
-fn message(state: &str) -> &'static str {
-    MESSAGES
-        .iter()
-        .find(|(name, _)| *name == state)
-        .map(|(_, text)| *text)
-        .expect("every state has a message")
-}
-
-/// The message `name` with each `{key}` of `values` filled in.
-fn filled(name: &str, values: &[(&str, String)]) -> String {
-    values
-        .iter()
-        .fold(message(name).to_owned(), |text, (key, value)| {
-            text.replace(&format!("{{{key}}}"), value)
-        })
-}
 
 /// A state the page reports above the figures.
 struct Notice {
@@ -226,7 +179,7 @@ fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duratio
         .clamp(REFRESH_BOUNDS.0, REFRESH_BOUNDS.1);
     let page = Page {
         api,
-        messages: &MESSAGES,
+        messages: &messages::MESSAGES,
         refresh_ms: refresh.as_millis(),
         chart_points: CHART_POINTS,
         summary: summary(
@@ -247,7 +200,7 @@ fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duratio
             coverage: snapshot
                 .settings
                 .as_ref()
-                .map(|settings| coverage_text(&stats, settings, window)),
+                .map(|settings| messages::coverage(&stats, settings, window)),
         }),
         current,
         notice,
@@ -261,54 +214,17 @@ fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duratio
 fn current_view(latest: &Sample, now_ms: i64, stale_after: Duration) -> CurrentView {
     let age = Duration::from_millis(now_ms.saturating_sub(latest.fetched_at_ms).max(0) as u64);
     let current = Current::new(latest, now_ms, stale_after);
-    let providers = current.providers;
-    let agreement = if providers.agreeing == 1 {
-        filled(
-            "agreement-one",
-            &[("configured", providers.configured.to_string())],
-        )
-    } else {
-        filled(
-            "agreement",
-            &[
-                ("agreeing", providers.agreeing.to_string()),
-                ("configured", providers.configured.to_string()),
-                ("spread", current.spread_percent.to_string()),
-            ],
-        )
-    };
-    let continuity = match latest.basis {
-        Basis::Quorum => None,
-        Basis::Continuity {
-            confirmed_at_ms, ..
-        } => Some(filled(
-            "continuity",
-            &[
-                ("quorum", providers.quorum.to_string()),
-                ("change", current.confirmed.change_percent.abs().to_string()),
-                ("confirmed", format::usd(current.confirmed.price)),
-                ("time", format::clock(confirmed_at_ms)),
-            ],
-        )),
-    };
     CurrentView {
+        agreement: messages::agreement(&current),
+        continuity: messages::continuity(latest, &current),
         price: current.price,
         price_text: format::usd(latest.price_usd),
-        as_of: current.as_of,
         as_of_clock: format::clock(latest.fetched_at_ms),
         age: format::ago(age),
         stale: current.stale,
         sources: current.sources.join(", "),
-        agreement,
-        continuity,
+        as_of: current.as_of,
     }
-}
-
-/// How much of the window the samples of `stats` cover, in words.
-fn coverage_text(stats: &WindowStats, settings: &WriterSettings, window: Duration) -> String {
-    let share = coverage(stats.count, settings, window);
-    let percent = (share * 1000.0).round() / 10.0;
-    filled("coverage", &[("coverage", percent.to_string())])
 }
 
 /// The state worth saying first, if any.
@@ -395,12 +311,5 @@ mod tests {
         assert_eq!(relative_root("/service1"), "service1/");
         assert_eq!(relative_root("/a/b"), "b/");
         assert_eq!(relative_root("/"), "");
-    }
-
-    #[test]
-    fn every_message_is_named_once() {
-        for (i, (name, _)) in MESSAGES.iter().enumerate() {
-            assert!(MESSAGES[i + 1..].iter().all(|(other, _)| other != name));
-        }
     }
 }

@@ -292,3 +292,25 @@ async fn chunked_reads_equal_full_reads_over_random_histories() {
         run(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), 60, 3).await;
     }
 }
+
+#[tokio::test]
+async fn a_replica_that_holds_nothing_is_not_thrown_by_a_sample_just_before_its_range() {
+    let redis = RedisServer::start().await;
+    let mut conn = redis.connection().await;
+    let now_ms = START_MS;
+    let since_ms = now_ms - (WINDOW + READ_MARGIN).as_millis() as i64;
+    let settings = WriterSettings::new(WINDOW, RETENTION, Duration::from_secs(1));
+    for at_ms in [since_ms - 1, now_ms - 1_000] {
+        let sample = common::testing::samples::confirmed(at_ms, 97_000.0);
+        write(&mut conn, &sample, &settings).await.unwrap();
+    }
+    let mut replica = Replica::new(Store::new(&redis.url(), Duration::from_secs(2)), WINDOW);
+    let (snapshot, _receiver) = watch::channel(Snapshot::default());
+    let refreshed = replica.refresh(&snapshot, now_ms, Instant::now()).await;
+    assert_eq!(
+        refreshed.unwrap(),
+        Refreshed::Fully,
+        "the first refresh settles"
+    );
+    assert_eq!(snapshot.borrow().window.len(), 1);
+}

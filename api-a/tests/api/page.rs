@@ -56,6 +56,19 @@ async fn the_page_shows_the_price_the_average_and_one_dot_per_sample() {
     );
     assert_eq!(text_of(&html, "samples"), Some("5"));
     assert_eq!(text_of(&html, "sources"), Some("kraken, gemini"));
+    assert_eq!(
+        text_of(&html, "agreement"),
+        Some("2 of 2 exchanges agree within 0 %")
+    );
+    assert!(
+        html.contains(r#"<span id="continuity" hidden></span>"#),
+        "{html}"
+    );
+    // 5 samples of a poller writing every 10 s: 50 s of the 10 minutes.
+    assert_eq!(
+        text_of(&html, "coverage"),
+        Some("They cover 8.3 % of the window.")
+    );
     assert_eq!(html.matches("<circle").count(), 5, "one dot per sample");
     assert!(
         html.contains(r#"<line id="average-line" x1="#),

@@ -233,6 +233,21 @@ mod tests {
         assert!(matches!(renewed, Basis::Continuity(c) if c.at == expired && c.at_ms == 7));
     }
 
+    /// Found by `tests/decision_properties.rs` with the band tripled: one answer 3 % off, ten
+    /// seconds after a quorum confirmed the price, all others down.
+    #[tokio::test(start_paused = true)]
+    async fn a_lone_source_three_percent_off_just_after_a_confirmation_is_withheld() {
+        let start = Instant::now();
+        let mut confirmations = confirmed_at(start);
+        let off = agreement(&[(Bitstamp, HONEST * 1.03)]);
+        let verdict = confirmations.judge(&off, start + Duration::from_secs(10), 0);
+        assert!(
+            matches!(verdict, Err(NoPrice::OutsideBand { deviation, allowed })
+                if (deviation - 0.03).abs() < 1e-9 && allowed < 0.021),
+            "{verdict:?}"
+        );
+    }
+
     #[test]
     fn two_sources_further_apart_than_exchanges_ever_are_publish_nothing() {
         let start = Instant::now();
