@@ -259,6 +259,23 @@ mod tests {
         ));
     }
 
+    /// The boundary of the guarantee, written down: a quorum is believed. Three exchanges
+    /// lying alike while every other is down set the price (plausible prices only).
+    #[test]
+    fn a_quorum_is_believed_whatever_plausible_price_it_agrees_on() {
+        let start = Instant::now();
+        let mut confirmations = confirmed_at(start);
+        let three_liars = agreement(&[
+            (Coinbase, HONEST * 10.0),
+            (Kraken, HONEST * 10.0),
+            (Gemini, HONEST * 10.0),
+        ]);
+        assert_eq!(
+            confirmations.judge(&three_liars, start, 0),
+            Ok(Basis::Quorum)
+        );
+    }
+
     #[test]
     fn the_band_widens_by_half_a_percent_a_minute() {
         assert_eq!(allowed_deviation(Duration::ZERO), 0.02);
