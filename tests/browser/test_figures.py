@@ -47,6 +47,13 @@ def check_figures(test: unittest.TestCase, shown: Shown, current: dict, average:
     test.assertEqual(shown.averageText, usd(average["average"]))
     test.assertEqual(int(shown.samples), average["samples"])
     test.assertEqual(shown.sources, ", ".join(current["sources"]))
+    providers = current["providers"]
+    test.assertEqual(
+        shown.agreement,
+        f"{providers['agreeing']} of {providers['configured']} exchanges agree within {current['spread_percent']:g} %",
+    )
+    test.assertEqual((current["basis"], shown.continuity), ("quorum", None), "three exchanges agree")
+    test.assertEqual(shown.coverage, f"They cover {round(average['coverage'] * 100, 1):g} % of the window.")
     test.assertFalse(shown.currentDetailsHidden or shown.averageDetailsHidden)
     test.assertFalse(shown.staleBadge)
     test.assertIsNone(shown.notice(), "nothing to report")
