@@ -110,7 +110,8 @@ impl PollerMetrics {
                 IntCounterVec::new(
                     Opts::new(
                         "poller_probes_total",
-                        "Backed-off providers asked early because the last tick stored no price.",
+                        "Backed-off providers asked early because the last tick had no quorum (no price, or \
+                         a price fewer providers than the quorum back).",
                     ),
                     &["provider"],
                 ),

@@ -121,7 +121,8 @@ impl PricePoller {
         for (index, outcome) in &outcomes {
             self.record(*index, outcome, verdict.outliers(), scheduled);
         }
-        self.pacing.tick_ended(verdict.published.is_ok());
+        self.pacing
+            .tick_ended(verdict.published == Ok(Basis::Quorum));
         self.metrics
             .ticked(outcomes.len(), quotes.len(), &verdict, fetched_at_ms);
         self.log_change(&verdict);
@@ -146,7 +147,7 @@ impl PricePoller {
     fn asked(&self, turn: &Turn) -> Vec<(usize, ProviderConfig)> {
         if let Some(index) = turn.probe {
             let name = self.providers[index].config.provider.name();
-            log::debug!("probing {name}, backed off: the last tick stored no price");
+            log::debug!("probing {name}, backed off: the last tick had no quorum");
             self.metrics.probed(name);
         }
         turn.asked()

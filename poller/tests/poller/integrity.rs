@@ -108,6 +108,21 @@ async fn a_lone_honest_exchange_carries_the_price_close_to_the_confirmed_one() {
     .await;
     let last_confirmed = metric(&poller, "poller_last_confirmed_timestamp_seconds").await;
     assert_eq!(last_confirmed, Some(confirmed_at_ms as f64 / 1000.0));
+    // Without a quorum, every tick probes a backed-off provider, to find one sooner.
+    let probes = async || {
+        let mut probes = 0.0;
+        for provider in Provider::ALL {
+            let series = format!(r#"poller_probes_total{{provider="{provider}"}}"#);
+            probes += metric(&poller, &series).await.unwrap_or(0.0);
+        }
+        (probes >= 2.0).then_some(())
+    };
+    eventually(
+        "probes while the price rests on one exchange",
+        PATIENCE,
+        probes,
+    )
+    .await;
     stop(poller).await;
 }
 
