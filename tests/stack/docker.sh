@@ -12,8 +12,13 @@ ensure_docker() {
   export DOCKER_HOST=unix:///run/docker-ci.sock
   if ! docker info >/dev/null 2>&1; then
     log "starting dockerd (socket $DOCKER_HOST)"
-    dockerd --data-root /var/lib/docker-ci --exec-root /run/docker-ci \
-      --host "$DOCKER_HOST" --pidfile /run/docker-ci.pid >/tmp/dockerd-ci.log 2>&1 &
+    # The daemon outlives this suite: it keeps none of the suite's open files (a lock a caller
+    # holds, a pipe a runner waits on), only its log.
+    (
+      for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+      exec setsid dockerd --data-root /var/lib/docker-ci --exec-root /run/docker-ci \
+        --host "$DOCKER_HOST" --pidfile /run/docker-ci.pid </dev/null >/tmp/dockerd-ci.log 2>&1
+    ) &
     for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 0.5; done
     die "dockerd did not start; see /tmp/dockerd-ci.log"
   fi
