@@ -14,7 +14,7 @@ check_kind() {
     '^\+ docker run' '^\+ kind create cluster' '^\+ docker exec -i btc-price-e2e-worker2 cp /dev/stdin /etc/containerd/certs\.d/localhost:5001/hosts\.toml$' \
     '^\+ docker network connect kind kind-registry$' '^\+ helm --kube-context kind-btc-price-e2e upgrade cilium cilium' \
     '^\+ docker run' '^\+ skopeo '
-  cmd kind-new '^\+ docker run' '--publish 127\.0\.0\.1:5001:5000 ' '--name kind-registry ' 'registry:3$'
+  cmd kind-new '^\+ docker run' '--publish 127\.0\.0\.1:5001:5000 ' '--name kind-registry ' 'registry:3@sha256:849b7d29920d060df8091770ede2279c07924ecd29e2a4c029ee0b5ea2ea542b$'
   cmd kind-new '^\+ kind create cluster' '--name btc-price-e2e ' '--config aks/kind/cluster\.yaml ' \
     '--image kindest/node:v1\.35\.1@sha256:05d7bcdefbda'
   cmd kind-new '^\+ helm --kube-context kind-btc-price-e2e upgrade cilium' '--repo https://helm\.cilium\.io ' \

@@ -32,7 +32,7 @@ container_ip() {
 
 # can_connect FROM_SERVICE HOST PORT: a TCP connection from inside FROM_SERVICE's network namespace.
 can_connect() {
-  docker run --rm --network "container:$(container "$1")" debian:bookworm-slim \
+  docker run --rm --network "container:$(container "$1")" "$DEBIAN_IMAGE" \
     timeout 3 bash -c "exec 3<>/dev/tcp/$2/$3" >/dev/null 2>&1
 }
 
