@@ -12,6 +12,8 @@ source tests/stack/docker.sh
 
 readonly upstream_port=28199
 readonly expected_price=78754
+# REDIS_IMAGE: the local name of the pinned Redis image (tests/stack/docker.sh).
+# shellcheck disable=SC2153
 readonly redis_image=docker.io/library/$REDIS_IMAGE
 work=$(mktemp -d)
 
