@@ -1,12 +1,14 @@
 """The delivery pipeline's invariants for tests/aks/checks.py (workflow, workflow-env,
 az-workflow): tests on every event with their artefacts kept, the end-to-end job on kind, the
 deploy jobs on main through OIDC with IDs only, the deploy job carrying the HTTPS host, the job's
-environment as GitHub would set it, and its az commands as the Azure CLI accepts them."""
+environment as GitHub would set it, its az commands as the Azure CLI accepts them, and the images
+signed, attested and verified (signing.py)."""
 
 import re
 import shlex
 
 import az_cli
+import signing
 from common import check_az_words, require
 
 SHA_PIN = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
@@ -54,9 +56,11 @@ def check_workflow(path):
     require("refs/heads/main" in gate and "push" in gate, f"{path}: deployment must be limited to pushes to main")
     check_deploy_host(path, jobs)
     e2e = check_e2e_job(path, jobs)
+    build, deploy = signing.check_signing(path, jobs)
     print(f"  {path}: tests on every PR (screenshots and reports kept), end-to-end on kind for PRs "
           f"(job {e2e}), deploy on main via OIDC (jobs {deploying}), {len(uses)} actions pinned by SHA, "
-          "no secrets")
+          f"no secrets; job {build} signs, attests and locks the images, job {deploy} verifies them "
+          "before it applies anything")
 
 
 def check_deploy_host(path, jobs):
