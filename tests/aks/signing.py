@@ -19,8 +19,13 @@ def step_index(steps, predicate, what, path, job):
     return found[0]
 
 
+def script_of(step):
+    """The step's run: script with continuation lines joined."""
+    return re.sub(r"\\\n\s*", "", step.get("run", ""))
+
+
 def runs(step, text):
-    return text in step.get("run", "")
+    return text in script_of(step)
 
 
 def uses(step, action):
@@ -31,8 +36,19 @@ def check_plain(path, job, step):
     """A verification or signing step must fail the job when its commands fail."""
     require("continue-on-error" not in step and "if" not in step,
             f"{path}: job {job}: step {step.get('name')!r} must always run and fail the job on error")
-    require(not re.search(r"\|\|\s*(true|:)\b", step.get("run", "")),
+    require(not re.search(r"\|\|\s*(true|:)\b", script_of(step)),
             f"{path}: job {job}: step {step.get('name')!r} ignores a failure (|| true)")
+
+
+def by_digest(path, job, script, what):
+    """Each image handled by the digest the registry holds for the commit's tag."""
+    require(re.search(r"for name in " + " ".join(IMAGES) + r"; do", script)
+            and "tag=btc-price/$name:$AKS_IMAGE_TAG" in script
+            and re.search(r'digest=\$\(az acr repository show --name "\$AKS_ACR_NAME" --image "\$tag" '
+                          r"--query digest --output tsv\)", script)
+            and re.search(r"image=\$registry/btc-price/\$name@\$digest", script),
+            f"{path}: job {job}: each of {IMAGES} must be {what} by digest "
+            "(image=$registry/btc-price/$name@$digest, the digest of its commit tag)")
 
 
 def check_build_job(path, name, job):
@@ -46,11 +62,9 @@ def check_build_job(path, name, job):
     require(build < installer < sign, f"{path}: job {name}: build, install cosign, then sign, in that order")
     step = steps[sign]
     check_plain(path, name, step)
-    script = step["run"]
+    script = script_of(step)
     require(step.get("id"), f"{path}: job {name}: the signing step needs an id (its outputs are the digests)")
-    require(re.search(r'image=\S*/btc-price/\$name@\$digest', script)
-            and re.search(r"for name in " + " ".join(IMAGES) + r"; do", script),
-            f"{path}: job {name}: each of {IMAGES} must be signed by digest (image=<registry>/btc-price/$name@$digest)")
+    by_digest(path, name, script, "signed")
     require('cosign sign --yes "$image"' in script,
             f"{path}: job {name}: sign each image keylessly: cosign sign --yes \"$image\"")
     require(re.search(r'cosign attest --yes --type cyclonedx --predicate "\S+\$name\.cdx\.json" "\$image"', script)
@@ -68,8 +82,10 @@ def check_build_job(path, name, job):
                 f"(steps.{step['id']}.outputs.{image}) and be pushed to the registry, has {settings}")
         provenance.append(index)
     lock = step_index(steps, lambda s: runs(s, "az acr repository update"), "locks the tags", path, name)
-    require(re.search(r"--image \"btc-price/\$name:\$AKS_IMAGE_TAG\" --write-enabled false --delete-enabled false",
-                      steps[lock]["run"]),
+    lock_script = script_of(steps[lock])
+    require("tag=btc-price/$name:$AKS_IMAGE_TAG" in lock_script and re.search(
+                r"for name in " + " ".join(IMAGES) + r"; do", lock_script)
+            and '--image "$tag" --write-enabled false --delete-enabled false' in lock_script,
             f"{path}: job {name}: lock each signed tag (--write-enabled false --delete-enabled false)")
     require(sign < min(provenance) and max(provenance) < lock and lock == len(steps) - 1,
             f"{path}: job {name}: sign, attest provenance, then lock the tags, last")
@@ -84,27 +100,25 @@ def check_deploy_job(path, name, job):
             f"{path}: job {name}: install cosign, verify the images, then deploy, last")
     step = steps[verify]
     check_plain(path, name, step)
-    env, script = step.get("env", {}), step["run"]
+    env, script = step.get("env", {}), script_of(step)
     workflow = WORKFLOW
     require(env.get("SIGNER") == "${{ github.server_url }}/${{ github.repository }}/.github/workflows/"
             f"{workflow}@refs/heads/main",
             f"{path}: job {name}: SIGNER must be this workflow file on main, is {env.get('SIGNER')!r}")
     require(env.get("ISSUER") == ISSUER, f"{path}: job {name}: ISSUER must be GitHub's OIDC issuer {ISSUER}")
-    identity = '--certificate-identity "$SIGNER" --certificate-oidc-issuer "$ISSUER" "$image"'
-    require(re.search(r'image=\S*/btc-price/\$name@\$digest', script)
-            and re.search(r"for name in " + " ".join(IMAGES) + r"; do", script),
-            f"{path}: job {name}: each of {IMAGES} must be verified by the digest its tag names")
+    require('identity=(--certificate-identity "$SIGNER" --certificate-oidc-issuer "$ISSUER")' in script,
+            f"{path}: job {name}: the identity demanded must be SIGNER from ISSUER")
+    by_digest(path, name, script, "verified")
     checks = {
-        "signature": f"cosign verify {identity}",
-        "SBOM attestation": f"cosign verify-attestation --type cyclonedx {identity}",
-        "provenance": f'gh attestation verify "oci://$image" --repo "$REPOSITORY" '
-                      f'--signer-workflow "$REPOSITORY/.github/workflows/{workflow}" --bundle-from-oci',
+        "signature": 'cosign verify "${identity[@]}" "$image"',
+        "SBOM attestation": 'cosign verify-attestation --type cyclonedx "${identity[@]}" "$image"',
+        "provenance": f'gh attestation verify "oci://$image" --repo "$REPOSITORY" --bundle-from-oci '
+                      f'--signer-workflow "$REPOSITORY/.github/workflows/{workflow}"',
     }
     for what, command in checks.items():
-        at = script.find(command)
-        require(at >= 0, f"{path}: job {name}: the {what} must be verified with: {command}")
-        require(re.match(r"[^\n]*\\\n\s*\|\| die \"[^\"]*refusing to deploy\"", script[at:]),
-                f"{path}: job {name}: a failed {what} check must stop with a clear message (|| die \"... refusing to deploy\")")
+        require(re.search(re.escape(command) + r'( >/dev/null)? \|\| die "[^"\n]*refusing to deploy"', script),
+                f"{path}: job {name}: the {what} must be verified with: {command} "
+                "|| die \"... refusing to deploy\" (a clear message when it fails)")
     require(env.get("REPOSITORY") == "${{ github.repository }}", f"{path}: job {name}: REPOSITORY must be this repository")
 
 

@@ -52,12 +52,12 @@ unsigned_pipeline() {
   echo "  caught: $1"
 }
 log "the supply-chain invariants notice (each mutated copy of the workflow must fail them)"
-unsigned_pipeline images-unsigned '/cosign sign --yes "\$image"/d'
+unsigned_pipeline images-unsigned '/cosign sign --yes ".image"/d'
 unsigned_pipeline sbom-not-attested '/cosign attest --yes --type cyclonedx/d'
 unsigned_pipeline no-provenance-for-the-poller '/subject-name: .*\/btc-price\/poller$/d'
 unsigned_pipeline tags-left-movable 's/ --write-enabled false --delete-enabled false$//'
 unsigned_pipeline any-branch-may-sign 's#/ci-cd.yml@refs/heads/main$#/ci-cd.yml@refs/pull/1/merge#'
-unsigned_pipeline signature-failure-ignored '/cosign verify --certificate-identity/s#>/dev/null \\$#>/dev/null || true \\#'
+unsigned_pipeline signature-failure-ignored '/cosign verify "/s#>/dev/null \\$#>/dev/null || true \\#'
 unsigned_pipeline provenance-not-verified '/gh attestation verify/,/|| die/d'
 unsigned_pipeline advisories-from-the-snapshot 's/^      RUSTSEC_DB: live$/      RUSTSEC_DB: snapshot/'
 
