@@ -20,7 +20,7 @@ check_kind() {
   cmd kind-new '^\+ helm --kube-context kind-btc-price-e2e upgrade cilium' '--repo https://helm\.cilium\.io ' \
     '--version 1\.19\.3 ' '--namespace kube-system ' '--wait'
   cmd kind-new '^\+ docker run .*cloud-provider-kind' '--network kind ' \
-    'registry\.k8s\.io/cloud-provider-kind/cloud-controller-manager:v0\.11\.1$'
+    'registry\.k8s\.io/cloud-provider-kind/cloud-controller-manager:v0\.11\.1@sha256:40e18b9cd9c798cce40d39ff5c099a4f16a36c268d8e1dda469d73955a35e403$'
   # Only the linux/amd64 image of each, the runner's (the listed digest is that image's).
   cmd kind-new '^\+ skopeo .*redis' '^\+ skopeo --override-os linux --override-arch amd64 copy ' '--preserve-digests ' \
     'docker://public\.ecr\.aws/docker/library/redis@sha256:2d3814be5e9b.* docker://localhost:5001/third-party/library/redis:8\.10-alpine$'

@@ -142,7 +142,8 @@ def check_e2e_job(path, jobs):
 
 
 def check_az_workflow(path):
-    """Every az command of the workflow's run: steps (one command per line, `sudo az` too)."""
+    """Every az command of the workflow's run: steps (one command per line, continuation lines
+    joined, `sudo az` too)."""
     import yaml
 
     with open(path, encoding="utf-8") as handle:
@@ -151,7 +152,7 @@ def check_az_workflow(path):
     checked = []
     for name, job in workflow["jobs"].items():
         for step in job.get("steps", []):
-            for line in step.get("run", "").splitlines():
+            for line in re.sub(r"\\\n\s*", "", step.get("run", "")).splitlines():
                 words = shlex.split(line)
                 words = words[1:] if words[:1] == ["sudo"] else words
                 if words[:1] == ["az"]:
