@@ -3,7 +3,8 @@
 # (licences, bans, crates.io only, and the RustSec advisories of the offline snapshot in
 # ../shared/rustsec-advisory-db; RUSTSEC_DB=live fetches the live database instead, as the
 # pipeline does), every ignored advisory with a reason and a date still ahead, and every container
-# image reference pinned by digest; each check is shown to notice a mutated copy. The dependency
+# image reference pinned by digest, and the refresh of the pins against a local registry whose tag
+# moved; each check is shown to notice a mutated copy. The dependency
 # list inside each release binary and each image's SBOM are checked where the images are built
 # (the stack suite). See docs/supply-chain.md.
 set -euo pipefail
@@ -18,11 +19,11 @@ readonly db_root=$PWD/target/supply-chain/advisory-dbs
 
 command -v cargo >/dev/null || die "cargo not found: install Rust with https://rustup.rs"
 command -v kubectl >/dev/null || die "kubectl not found (the pin check renders the manifests: kubectl kustomize)"
-require_packages git:git
+require_packages git:git skopeo:skopeo docker-registry:docker-registry
 require_cargo_tools cargo-deny@0.20.2
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -z "${registry_pid:-}" ] || kill "$registry_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 # advisory_db: the snapshot as cargo-deny opens it (a git repository of one commit), made once per
 # snapshot under target/.
@@ -97,3 +98,41 @@ unpinned build-base-by-tag Dockerfile '/^ARG RUST_IMAGE=/s#@sha256:[0-9a-f]*##'
 unpinned kind-registry-by-tag aks/kind/create-cluster.sh '/REGISTRY_IMAGE=/s#@sha256:[0-9a-f]*##'
 unpinned overlays-redis-by-tag manifests/components/settings/kustomization.yaml '/^    digest: /d'
 unpinned redis-two-digests docker-compose.yml '/REDIS_IMAGE/s#@sha256:[0-9a-f]\{8\}#@sha256:00000000#'
+
+# sample_pushed TEXT: a one-platform image index (tests/supply-chain/sample_image.py) pushed as
+# $sample, printed as "index-digest linux/amd64-digest".
+sample_pushed() {
+  local digests
+  digests=$(python3 tests/supply-chain/sample_image.py "$work/oci-$1" "$1")
+  skopeo --registries-conf "$CONTAINERS_REGISTRIES_CONF" copy -q --all --preserve-digests \
+    "oci:$work/oci-$1:sample" "docker://$sample"
+  echo "$digests"
+}
+
+log "the refresh reads today's digests from the registry (Debian's docker-registry on loopback, a tag moved since it was pinned)"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+  "$work/registry" "$port" >"$work/registry.yml"
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 1 40); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.25; done
+printf '[[registry]]\nlocation = "127.0.0.1:%s"\ninsecure = true\n' "$port" >"$work/registries.conf"
+export CONTAINERS_REGISTRIES_CONF=$work/registries.conf
+sample=127.0.0.1:$port/library/sample:1.0
+read -r old_index old_amd64 < <(sample_pushed first)
+read -r new_index new_amd64 < <(sample_pushed second)
+refreshed=$(copy refresh)
+sed -i "s#debian:bookworm-slim@sha256:[0-9a-f]*#$sample@$old_index#" "$refreshed/docker-compose.yml"
+sed -i "s#^redis .*#redis third-party/library/redis:8.10-alpine $sample $old_amd64#" "$refreshed/aks/third-party-images.txt"
+python3 tests/supply-chain/pins.py refresh "$refreshed" "${sample%:*}" >"$work/refresh.out"
+if ! grep -qF "$old_index -> $new_index" "$work/refresh.out" || ! grep -qF "$old_amd64 -> $new_amd64" "$work/refresh.out"; then
+  cat "$work/refresh.out"
+  die "the refresh did not report the digests the registry serves"
+fi
+grep -qF "$old_index" "$refreshed/docker-compose.yml" || die "the refresh without --write changed a file"
+python3 tests/supply-chain/pins.py refresh "$refreshed" --write "${sample%:*}" >/dev/null
+if ! grep -qF "$sample@$new_index" "$refreshed/docker-compose.yml" \
+    || ! grep -qF "$sample $new_amd64" "$refreshed/aks/third-party-images.txt"; then
+  die "the refresh did not rewrite the pins (compose: index $new_index; list: linux/amd64 $new_amd64)"
+fi
+echo "  $sample moved from ${old_index:7:12} to ${new_index:7:12}: reported, left alone without --write, then rewritten (the index in compose, the linux/amd64 image ${new_amd64:7:12} in the list)"

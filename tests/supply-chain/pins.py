@@ -7,9 +7,10 @@ tag stays for the reader and for the refresh; a pull takes the digest only).
   pins.py overrides ROOT    "VARIABLE pinned-reference" for each image the test suites may replace
                             with a local stand-in (CI reaches no registry): the compose variables
                             and the Dockerfiles' *_IMAGE build arguments
-  pins.py refresh ROOT [--write]
-                            asks the registries (skopeo) for the digest each pinned tag has today,
-                            prints the changes, and with --write makes them in every file
+  pins.py refresh ROOT [--write] [NAME...]
+                            asks the registries (skopeo) for the digest each pinned tag has today
+                            (of the images named NAME only, if given), prints the changes, and
+                            with --write makes them in every file git tracks
 
 The project's own images (btc-price/...) are built from the commit and deployed by its tag (locked
 and verified in the pipeline); aks/third-party-images.txt is checked by tests/aks/checks.py
@@ -18,6 +19,7 @@ and verified in the pipeline); aks/third-party-images.txt is checked by tests/ak
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -194,8 +196,13 @@ def overrides(root):
 
 def registry_digests(reference):
     """(index digest, linux/amd64 manifest digest) the registry serves for reference's tag today."""
-    raw = subprocess.run(["skopeo", "inspect", "--raw", f"docker://{reference}"], check=True,
-                         capture_output=True).stdout
+    # skopeo 1.9 (Debian 12) reads only /etc/containers/registries.conf unless told.
+    configuration = os.environ.get("CONTAINERS_REGISTRIES_CONF")
+    options = ["--registries-conf", configuration] if configuration else []
+    read = subprocess.run(["skopeo", *options, "inspect", "--raw", f"docker://{reference}"], capture_output=True)
+    if read.returncode != 0:
+        raise Unpinned(f"skopeo cannot read {reference}: {read.stderr.decode().strip()}")
+    raw = read.stdout
     index = json.loads(raw)
     amd64 = [m["digest"] for m in index.get("manifests", [])
              if m.get("platform", {}).get("os") == "linux" and m.get("platform", {}).get("architecture") == "amd64"]
@@ -203,32 +210,46 @@ def registry_digests(reference):
     return top, (amd64[0] if amd64 else top)
 
 
-def refresh(root, write):
+def source_files(root):
+    """The files git tracks under ROOT, or, outside a git checkout, every file but build output."""
+    listed = subprocess.run(["git", "-C", str(root), "ls-files"], capture_output=True, text=True)
+    if listed.returncode == 0:
+        return listed.stdout.splitlines()
+    skipped = {".git", "target", "node_modules"}
+    return [str(p.relative_to(root)) for p in sorted(root.rglob("*"))
+            if p.is_file() and not any(part in skipped or part.startswith(".venv")
+                                       for part in p.relative_to(root).parts)]
+
+
+def refresh(root, write, names):
     """New digests for the pinned tags (the index: multi-platform) and for the third-party list's
-    sources (their linux/amd64 manifest, which the registry copies keep)."""
+    sources (their linux/amd64 manifest, which the registry copies keep); only for the images
+    NAMES, if any."""
+    def wanted(name):
+        return not names or name in names
     changes = {}
     for where, reference, _ in collect(root):
         match = PINNED.match(reference)
-        if match and match.group("digest") not in changes:
+        if match and match.group("digest") not in changes and wanted(match.group("name")):
             top, _ = registry_digests(f"{match.group('name')}:{match.group('tag')}")
             changes[match.group("digest")] = (top, f"{match.group('name')}:{match.group('tag')}")
     listing = root / "aks/third-party-images.txt"
     for line in listing.read_text(encoding="utf-8").splitlines():
         fields = line.split()
-        if len(fields) == 4 and not line.startswith("#") and re.fullmatch(DIGEST, fields[3]):
+        if (len(fields) == 4 and not line.startswith("#") and re.fullmatch(DIGEST, fields[3])
+                and wanted(fields[2].rsplit(":", 1)[0])):
             _, amd64 = registry_digests(fields[2])
             changes.setdefault(fields[3], (amd64, fields[2] + " (linux/amd64)"))
     moved = {old: new for old, new in changes.items() if old != new[0]}
     for old, (new, what) in changes.items():
         print(f"  {what}: {'unchanged' if old == new else f'{old} -> {new}'}")
     if write and moved:
-        tracked = subprocess.run(["git", "-C", str(root), "ls-files"], check=True, capture_output=True,
-                                 text=True).stdout.split()
-        for name in tracked:
+        for name in source_files(root):
             path = root / name
-            if not path.is_file() or path.suffix in {".png", ".json"}:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, IsADirectoryError, FileNotFoundError):
                 continue
-            text = path.read_text(encoding="utf-8")
             updated = text
             for old, (new, _) in moved.items():
                 updated = updated.replace(old, new)
@@ -250,7 +271,8 @@ def main(argv):
         elif argv[1] == "overrides":
             overrides(root)
         else:
-            refresh(root, argv[3:] == ["--write"])
+            options = argv[3:]
+            refresh(root, "--write" in options, [o for o in options if o != "--write"])
     except Unpinned as failure:
         print(f"FAILED: {failure}", file=sys.stderr)
         return 1
