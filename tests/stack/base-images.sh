@@ -35,10 +35,10 @@ build_rust() {
   rm -rf "$context"
 }
 
-# stand_in NAME: builds the stand-in Dockerfile NAME.Dockerfile as $image.
+# stand_in RECIPE IMAGE: builds the stand-in RECIPE.Dockerfile as IMAGE.
 stand_in() {
   ensure "$debian_pinned"
-  docker build -q -t "$image" --build-arg DEBIAN_IMAGE="$debian" -f "$here/$1.Dockerfile" "$here" >/dev/null
+  docker build -q -t "$2" --build-arg DEBIAN_IMAGE="$debian" -f "$here/$1.Dockerfile" "$here" >/dev/null
 }
 
 # ensure PINNED-IMAGE: PINNED-IMAGE's name:tag exists locally.
@@ -53,9 +53,9 @@ ensure() {
   case "$image" in
     debian:*) build_debian ;;
     rust:*) ensure "$debian_pinned"; build_rust "$image" ;;
-    redis:*) stand_in redis ;;
-    nginx:*) stand_in nginx ;;
-    prom/prometheus:*) stand_in prometheus ;;
+    redis:*) stand_in redis "$image" ;;
+    nginx:*) stand_in nginx "$image" ;;
+    prom/prometheus:*) stand_in prometheus "$image" ;;
     *) die "no stand-in recipe for $image" ;;
   esac
 }
