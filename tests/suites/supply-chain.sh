@@ -38,7 +38,8 @@ advisory_db() {
   cp -R --no-preserve=mode,ownership "$snapshot/." "$db_root/$db_folder/"
   git -C "$db_root/$db_folder" init -q
   git -C "$db_root/$db_folder" add -A
-  git -C "$db_root/$db_folder" -c user.name=snapshot -c user.email=snapshot@localhost commit -q -m "$(head -n 1 "$snapshot/SNAPSHOT.md")"
+  git -C "$db_root/$db_folder" -c user.name=snapshot -c user.email=snapshot@localhost \
+    commit -q -m "$(head -n 1 "$snapshot/SNAPSHOT.md")"
   echo "$stamp" >"$db_root/.snapshot"
 }
 
@@ -72,7 +73,8 @@ echo "  cargo deny: ${SECONDS}s"
 log "ignored advisories: each with a reason and a date to look again, not yet past"
 python3 tests/supply-chain/ignores.py deny.toml
 mutated=$(copy ignores)
-sed -i 's#^ignore = \[\]$#ignore = [{ id = "RUSTSEC-2020-0071", reason = "no fix upstream; look again by 2020-01-01" }]#' "$mutated/deny.toml"
+expired='{ id = "RUSTSEC-2020-0071", reason = "no fix upstream; look again by 2020-01-01" }'
+sed -i "s#^ignore = \[\]\$#ignore = [$expired]#" "$mutated/deny.toml"
 if python3 tests/supply-chain/ignores.py "$mutated/deny.toml" 2>/dev/null; then
   die "an ignore past its date to look again went unnoticed"
 fi
@@ -135,4 +137,5 @@ if ! grep -qF "$sample@$new_index" "$refreshed/docker-compose.yml" \
     || ! grep -qF "$sample $new_amd64" "$refreshed/aks/third-party-images.txt"; then
   die "the refresh did not rewrite the pins (compose: index $new_index; list: linux/amd64 $new_amd64)"
 fi
-echo "  $sample moved from ${old_index:7:12} to ${new_index:7:12}: reported, left alone without --write, then rewritten (the index in compose, the linux/amd64 image ${new_amd64:7:12} in the list)"
+echo "  $sample moved from ${old_index:7:12} to ${new_index:7:12}: reported, left alone without"
+echo "  --write, then rewritten (the index in compose, the linux/amd64 image ${new_amd64:7:12} in the list)"
