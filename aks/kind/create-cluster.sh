@@ -18,10 +18,16 @@ knob AKS_CLUSTER_NAME btc-price-e2e "kind cluster name (kubectl context kind-<na
 # (pkg/apis/config/defaults/image.go of kubernetes-sigs/kind, commit ec6b5bd7, 2026-02-13).
 knob AKS_KIND_NODE_IMAGE "kindest/node:v1.35.1@sha256:05d7bcdefbda08b4e038f644c4df690cdac3fba8b06f8289f30e10026720a1ab" "node image (Kubernetes version) of the kind cluster; keep its minor within Cilium's tested Kubernetes versions"
 knob AKS_CILIUM_CHART_VERSION 1.19.3 "chart version of Cilium (https://helm.cilium.io), the CNI that enforces the NetworkPolicies"
-knob AKS_CLOUD_PROVIDER_KIND_IMAGE registry.k8s.io/cloud-provider-kind/cloud-controller-manager:v0.11.1 "cloud-provider-kind, which gives LoadBalancer Services an address reachable from the host"
+# cloud-provider-kind by the digest registry.k8s.io's image promoter records for v0.11.1
+# (kubernetes/k8s.io, registry.k8s.io/images/k8s-staging-cloud-provider-kind/images.yaml, commit
+# 2e3bba2e).
+knob AKS_CLOUD_PROVIDER_KIND_IMAGE registry.k8s.io/cloud-provider-kind/cloud-controller-manager:v0.11.1@sha256:40e18b9cd9c798cce40d39ff5c099a4f16a36c268d8e1dda469d73955a35e403 "cloud-provider-kind, which gives LoadBalancer Services an address reachable from the host"
 knob AKS_NODES_TIMEOUT 5m "how long to wait for the nodes to be Ready once Cilium runs"
 AKS_KUBE_CONTEXT=kind-$AKS_CLUSTER_NAME
 REGISTRY_CONTAINER=kind-registry
+# The local registry by the digest Docker's repo-info records for registry:3
+# (repos/registry/remote/3.md, commit 38feaf4c; the index, every platform).
+REGISTRY_IMAGE=registry:3@sha256:849b7d29920d060df8091770ede2279c07924ecd29e2a4c029ee0b5ea2ea542b
 CILIUM_REPO=https://helm.cilium.io
 
 print_usage() {
@@ -54,7 +60,7 @@ if running "$REGISTRY_CONTAINER"; then
   note "runs, unchanged"
 else
   run docker run --detach --restart always --publish "127.0.0.1:${KIND_REGISTRY##*:}:5000" \
-    --network bridge --name "$REGISTRY_CONTAINER" registry:3
+    --network bridge --name "$REGISTRY_CONTAINER" "$REGISTRY_IMAGE"
 fi
 
 step "kind cluster $AKS_CLUSTER_NAME (aks/kind/cluster.yaml)"

@@ -74,7 +74,7 @@ check_create_cluster_more() {
   refused create-lts-standard "$root" "under AKS long-term support only" AKS_KUBERNETES_VERSION=1.34.7 create-cluster.sh
   dry create-lts-premium "$root" AKS_KUBERNETES_VERSION=1.34.7 AKS_TIER=premium create-cluster.sh
   cmd create-lts-premium '^\+ az aks create' '--kubernetes-version 1\.34\.7 ' '--tier premium ' '--k8s-support-plan AKSLongTermSupport '
-  refused create-third-party-drift "$root" "not sha256:2d3814be5e9b06a30a0be54770b7e12052e7e79ec85271aefd34875c1f393b23 as aks/third-party-images.txt says" \
+  refused create-third-party-drift "$root" "not sha256:8d7cf6bc81180ec559dca5dd149d9ce78c9cfa270da33ab5690c6b9a5190d953 as aks/third-party-images.txt says" \
     FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks FAKE_THIRD_PARTY_DRIFT=yes create-cluster.sh
   has create-again 'policy.:.cilium'
   jq '.policy = "none"' "$data/aks-show.json" >"$work/aks-show-no-policy.json"

@@ -18,7 +18,7 @@ check_deploy() {
   local image
   for image in api-a api-b poller; do
     cmd deploy "^\\+ az acr build .*btc-price/$image:" "--registry btcprice0f1e2d3c " "--image btc-price/$image:$tag " \
-      "--target $image " '--file Dockerfile ' ' \.$' "--build-arg .RUST_IMAGE=$registry/third-party/library/rust@sha256:"
+      "--target $image " '--file Dockerfile ' ' \.$' "--build-arg '?RUST_IMAGE=$registry/third-party/library/rust@sha256:"
     has deploy "^# rendered: .*$registry/btc-price/$image:$tag"
   done
   cmd deploy '^\+ kubectl .*rollout status deployment/service-a' '--namespace service-a' '--timeout 5m'

@@ -14,13 +14,13 @@ check_kind() {
     '^\+ docker run' '^\+ kind create cluster' '^\+ docker exec -i btc-price-e2e-worker2 cp /dev/stdin /etc/containerd/certs\.d/localhost:5001/hosts\.toml$' \
     '^\+ docker network connect kind kind-registry$' '^\+ helm --kube-context kind-btc-price-e2e upgrade cilium cilium' \
     '^\+ docker run' '^\+ skopeo '
-  cmd kind-new '^\+ docker run' '--publish 127\.0\.0\.1:5001:5000 ' '--name kind-registry ' 'registry:3$'
+  cmd kind-new '^\+ docker run' '--publish 127\.0\.0\.1:5001:5000 ' '--name kind-registry ' 'registry:3@sha256:849b7d29920d060df8091770ede2279c07924ecd29e2a4c029ee0b5ea2ea542b$'
   cmd kind-new '^\+ kind create cluster' '--name btc-price-e2e ' '--config aks/kind/cluster\.yaml ' \
     '--image kindest/node:v1\.35\.1@sha256:05d7bcdefbda'
   cmd kind-new '^\+ helm --kube-context kind-btc-price-e2e upgrade cilium' '--repo https://helm\.cilium\.io ' \
     '--version 1\.19\.3 ' '--namespace kube-system ' '--wait'
   cmd kind-new '^\+ docker run .*cloud-provider-kind' '--network kind ' \
-    'registry\.k8s\.io/cloud-provider-kind/cloud-controller-manager:v0\.11\.1$'
+    'registry\.k8s\.io/cloud-provider-kind/cloud-controller-manager:v0\.11\.1@sha256:40e18b9cd9c798cce40d39ff5c099a4f16a36c268d8e1dda469d73955a35e403$'
   # Only the linux/amd64 image of each, the runner's (the listed digest is that image's).
   cmd kind-new '^\+ skopeo .*redis' '^\+ skopeo --override-os linux --override-arch amd64 copy ' '--preserve-digests ' \
     'docker://public\.ecr\.aws/docker/library/redis@sha256:2d3814be5e9b.* docker://localhost:5001/third-party/library/redis:8\.10-alpine$'

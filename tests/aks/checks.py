@@ -280,9 +280,10 @@ def check_third_party(list_path, settings_path, base_path, dockerfile_path=None)
         args = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.MULTILINE))
         default = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), args.get("RUST_IMAGE", ""))
         source = entries["rust-build-base"][1]
-        require(source.endswith("/library/" + default),
+        public, _, digest = default.partition("@")
+        require(source.endswith("/library/" + public) and DIGEST.match(digest),
                 f"{dockerfile_path}: ARG RUST_IMAGE (public, for the local stack) must be the listed "
-                f"build base {source} by its Docker Hub name, is {default!r}")
+                f"build base {source} by its Docker Hub name and a digest, is {default!r}")
         require(re.search(r"^FROM \$\{RUST_IMAGE\} AS ", text, re.MULTILINE),
                 f"{dockerfile_path}: the build stage must start FROM ${{RUST_IMAGE}}")
         checked.append("rust-build-base")

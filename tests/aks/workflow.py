@@ -1,12 +1,14 @@
 """The delivery pipeline's invariants for tests/aks/checks.py (workflow, workflow-env,
 az-workflow): tests on every event with their artefacts kept, the end-to-end job on kind, the
 deploy jobs on main through OIDC with IDs only, the deploy job carrying the HTTPS host, the job's
-environment as GitHub would set it, and its az commands as the Azure CLI accepts them."""
+environment as GitHub would set it, its az commands as the Azure CLI accepts them, and the images
+signed, attested and verified (signing.py)."""
 
 import re
 import shlex
 
 import az_cli
+import signing
 from common import check_az_words, require
 
 SHA_PIN = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
@@ -54,9 +56,11 @@ def check_workflow(path):
     require("refs/heads/main" in gate and "push" in gate, f"{path}: deployment must be limited to pushes to main")
     check_deploy_host(path, jobs)
     e2e = check_e2e_job(path, jobs)
+    build, deploy = signing.check_signing(path, jobs)
     print(f"  {path}: tests on every PR (screenshots and reports kept), end-to-end on kind for PRs "
           f"(job {e2e}), deploy on main via OIDC (jobs {deploying}), {len(uses)} actions pinned by SHA, "
-          "no secrets")
+          f"no secrets; job {build} signs, attests and locks the images, job {deploy} verifies them "
+          "before it applies anything")
 
 
 def check_deploy_host(path, jobs):
@@ -138,7 +142,8 @@ def check_e2e_job(path, jobs):
 
 
 def check_az_workflow(path):
-    """Every az command of the workflow's run: steps (one command per line, `sudo az` too)."""
+    """Every az command of the workflow's run: steps (one command per line, continuation lines
+    joined, `sudo az` too)."""
     import yaml
 
     with open(path, encoding="utf-8") as handle:
@@ -147,7 +152,7 @@ def check_az_workflow(path):
     checked = []
     for name, job in workflow["jobs"].items():
         for step in job.get("steps", []):
-            for line in step.get("run", "").splitlines():
+            for line in re.sub(r"\\\n\s*", "", step.get("run", "")).splitlines():
                 words = shlex.split(line)
                 words = words[1:] if words[:1] == ["sudo"] else words
                 if words[:1] == ["az"]:

@@ -1,7 +1,15 @@
 # Docker helpers for the suites that run the real images (sourced after tests/lib.sh).
 
-# The images the Dockerfile and docker-compose.yml start FROM.
-readonly base_images=(debian:bookworm-slim rust:1.95-slim-bookworm redis:8.10-alpine nginx:1.30-alpine)
+# The third-party images the Dockerfile and docker-compose.yml start FROM, pinned by digest
+# (name:tag@sha256:...). The suites run each under its name:tag, which tests/stack/base-images.sh
+# makes from the pinned image where a registry answers, or builds as a local stand-in where none
+# does (CI), and point the build argument or compose variable at that name.
+base_images=()
+while read -r variable reference; do
+  base_images+=("$reference")
+  export "$variable=${reference%@*}"
+done < <(python3 tests/supply-chain/pins.py overrides .)
+readonly base_images
 
 # ensure_docker: uses the running Docker engine; on a Debian machine without one (CI), installs
 # and starts one on its own socket.

@@ -42,6 +42,25 @@ echo "  clean: .github/workflows/*.yml"
 "${checks[@]}" workflow .github/workflows/ci-cd.yml
 "${checks[@]}" az-workflow .github/workflows/ci-cd.yml
 
+# unsigned_pipeline NAME SED: the invariants must refuse a copy of the workflow edited by SED.
+unsigned_pipeline() {
+  sed "$2" .github/workflows/ci-cd.yml >"$work/ci-cd-$1.yml"
+  cmp -s .github/workflows/ci-cd.yml "$work/ci-cd-$1.yml" && die "workflow mutation $1 changed nothing"
+  if "${checks[@]}" workflow "$work/ci-cd-$1.yml" >/dev/null 2>&1; then
+    die "the workflow invariants accepted mutation $1"
+  fi
+  echo "  caught: $1"
+}
+log "the supply-chain invariants notice (each mutated copy of the workflow must fail them)"
+unsigned_pipeline images-unsigned '/cosign sign --yes ".image"/d'
+unsigned_pipeline sbom-not-attested '/cosign attest --yes --type cyclonedx/d'
+unsigned_pipeline no-provenance-for-the-poller '/subject-name: .*\/btc-price\/poller$/d'
+unsigned_pipeline tags-left-movable 's/ --write-enabled false --delete-enabled false$//'
+unsigned_pipeline any-branch-may-sign 's#/ci-cd.yml@refs/heads/main$#/ci-cd.yml@refs/pull/1/merge#'
+unsigned_pipeline signature-failure-ignored '/cosign verify "/s#>/dev/null \\$#>/dev/null || true \\#'
+unsigned_pipeline provenance-not-verified '/gh attestation verify/,/|| die/d'
+unsigned_pipeline advisories-from-the-snapshot 's/^      RUSTSEC_DB: live$/      RUSTSEC_DB: snapshot/'
+
 log "third-party images: the one list agrees with the kustomize images and the Dockerfile's build base"
 "${checks[@]}" third-party aks/third-party-images.txt manifests/components/settings/kustomization.yaml \
   manifests/base/kustomization.yaml Dockerfile

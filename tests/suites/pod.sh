@@ -12,7 +12,9 @@ source tests/stack/docker.sh
 
 readonly upstream_port=28199
 readonly expected_price=78754
-readonly redis_image=docker.io/library/redis:8.10-alpine
+# REDIS_IMAGE: the local name of the pinned Redis image (tests/stack/docker.sh).
+# shellcheck disable=SC2153
+readonly redis_image=docker.io/library/$REDIS_IMAGE
 work=$(mktemp -d)
 
 cleanup() {
@@ -47,12 +49,12 @@ export CONTAINERS_CONF=$work/containers.conf
 log "images: built from the Dockerfile with docker, loaded into podman"
 tests/stack/base-images.sh "${base_images[@]}"
 for target in api-a poller; do
-  docker build -q --target "$target" -t "btc-price/$target:local" . >/dev/null
+  docker build -q --build-arg RUST_IMAGE --target "$target" -t "btc-price/$target:local" . >/dev/null
 done
-docker save btc-price/api-a:local btc-price/poller:local redis:8.10-alpine | podman load -q >/dev/null
+docker save btc-price/api-a:local btc-price/poller:local "$REDIS_IMAGE" | podman load -q >/dev/null
 # docker save drops the docker.io/library/ prefix (podman names the image localhost/redis); the
 # manifest names it in full, so it gets that name too, and podman never tries to pull it.
-podman tag localhost/redis:8.10-alpine "$redis_image"
+podman tag "localhost/$REDIS_IMAGE" "$redis_image"
 
 log "render the Service A Deployment (tests/pod overlay on manifests/base)"
 kubectl kustomize tests/pod >"$work/all.yaml"
