@@ -81,13 +81,14 @@
   // What stands behind the price, in the server's words (src/page/mod.rs, `current_view`).
   function showEvidence(current) {
     const { providers, confirmed } = current;
-    byId("agreement").textContent = providers.agreeing === 1
+    const others = providers.answered - providers.agreeing;
+    byId("agreement").textContent = (providers.agreeing === 1
       ? message("agreement-one", { configured: providers.configured })
       : message("agreement", {
         agreeing: providers.agreeing,
         configured: providers.configured,
         spread: current.spread_percent,
-      });
+      })) + (others > 0 ? message("dissent", { others }) : "");
     byId("sources").textContent = current.sources.join(", ");
     const continuity = byId("continuity");
     const shown = current.basis === "continuity";

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use common::samples::{
     Rejection, SAMPLES_KEY, SETTINGS_KEY, Sample, Store, StoreError, Stored, WRITES_KEY,
-    WriterSettings, read_after, read_recent, write,
+    WriterSettings, read_after, read_recent, write, write_keeping,
 };
 use common::testing::RedisServer;
 use common::testing::samples::confirmed;
@@ -41,8 +41,7 @@ async fn samples_come_back_exactly_newest_as_latest_and_oldest_first() {
         sample(1_010_000, 7_010.5),
         sample(1_020_000, 0.1 + 0.2),
     ];
-    // Written out of order: the score, not the insertion order, decides.
-    for s in [&written[1], &written[2], &written[0]] {
+    for s in &written {
         write(&mut conn, s, &keeping(retention)).await.unwrap();
     }
     let recent = read_recent(&mut conn, 1_010_000).await.unwrap();
@@ -180,7 +179,7 @@ async fn the_store_gives_up_within_its_timeout_on_a_dead_redis_and_recovers_afte
     let timeout = Duration::from_millis(300);
     let store = Store::new(&redis.url(), timeout);
     store
-        .write(&sample(1, 1.0), &keeping(Duration::from_secs(60)))
+        .write(&sample(1, 1.0), 0, &keeping(Duration::from_secs(60)))
         .await
         .unwrap();
 
@@ -313,4 +312,47 @@ async fn a_flushed_store_counts_no_writes() {
         (0, 0, 0)
     );
     assert_eq!(changes.latest, None);
+}
+
+#[tokio::test]
+async fn a_write_removes_the_samples_stamped_after_it_a_clock_that_ran_ahead_left() {
+    let redis = RedisServer::start().await;
+    let mut conn = redis.connection().await;
+    let retention = Duration::from_secs(3600);
+    // Written while the clock ran an hour ahead, then the clock is back.
+    let real = sample(1_000_000, 0.0);
+    let ahead = sample(1_000_000 + 3_600_000, 1.0);
+    let back = sample(1_010_000, 2.0);
+    for s in [&real, &ahead, &back] {
+        write(&mut conn, s, &keeping(retention)).await.unwrap();
+    }
+    let stored = read_recent(&mut conn, 0).await.unwrap();
+    assert_eq!(stored.since, valid(&[real, back.clone()]));
+    assert_eq!(stored.latest, Some(Stored::Valid(back)));
+}
+
+#[tokio::test]
+async fn a_write_keeps_what_the_writer_says_to_keep() {
+    let redis = RedisServer::start().await;
+    let mut conn = redis.connection().await;
+    let settings = keeping(Duration::from_secs(60));
+    let samples = [
+        sample(1_000, 0.0),
+        sample(2_000, 1.0),
+        sample(3_600_000, 2.0),
+    ];
+    write(&mut conn, &samples[0], &settings).await.unwrap();
+    write(&mut conn, &samples[1], &settings).await.unwrap();
+    // The writer's trim line lags a clock that jumped: nothing before 1 500 is trimmed.
+    write_keeping(&mut conn, &samples[2], 1_500, &settings)
+        .await
+        .unwrap();
+    let kept: Vec<i64> = read_recent(&mut conn, 0)
+        .await
+        .unwrap()
+        .since
+        .iter()
+        .map(Stored::at_ms)
+        .collect();
+    assert_eq!(kept, [2_000, 3_600_000]);
 }

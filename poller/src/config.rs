@@ -7,6 +7,7 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use common::config::{ConfigError, Env, ServerConfig, average_window};
+use common::samples::rules::LONGEST_FETCH;
 use reqwest::Url;
 
 use crate::providers::Provider;
@@ -19,9 +20,9 @@ const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Sane `POLL_INTERVAL`s: from what tests use to an hourly price.
 const POLL_INTERVALS: RangeInclusive<Duration> =
     Duration::from_millis(100)..=Duration::from_secs(3600);
-/// Sane `FETCH_TIMEOUT`s; it must also be shorter than `POLL_INTERVAL`.
-const FETCH_TIMEOUTS: RangeInclusive<Duration> =
-    Duration::from_millis(10)..=Duration::from_secs(3600);
+/// Sane `FETCH_TIMEOUT`s, up to the longest a stored sample's stamps allow for; it must also be
+/// shorter than `POLL_INTERVAL`.
+const FETCH_TIMEOUTS: RangeInclusive<Duration> = Duration::from_millis(10)..=LONGEST_FETCH;
 
 /// Samples are kept this much longer than the window, so a reader averaging over the window
 /// at the edge of a tick still finds every sample of it.

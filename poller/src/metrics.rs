@@ -22,7 +22,7 @@ const FETCH_BUCKETS: &[f64] = &[
 ];
 
 /// Spread buckets (a ratio of the price): exchanges usually quote within 0.1 % of each other;
-/// agreeing answers can be at most about 4 % apart (twice the 2 % tolerance).
+/// agreeing answers can be at most 2 % apart (twice the 1 % tolerance).
 const SPREAD_BUCKETS: &[f64] = &[0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.04];
 
 /// The `result` label of the tick counter when a price was stored; see [`NoPrice::label`] for
@@ -146,7 +146,8 @@ impl PollerMetrics {
                 registry,
                 IntCounter::new(
                     "poller_disagreeing_ticks_total",
-                    "Ticks whose valid answers did not all agree within 2 %: some were \
+                    "Ticks whose valid answers did not all agree (within 1 % of their \
+                     median): some were \
                      outvoted, or no majority agreed.",
                 ),
             ),

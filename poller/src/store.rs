@@ -4,12 +4,19 @@
 //! the retention; once Redis answers again they are all written, so the average over the window
 //! stays true after an outage (or after Redis restarts empty). The key and the format are
 //! `common::samples`'s.
+//!
+//! The wall clock can step (a bad NTP source, a host resumed from suspend). Samples stamped while
+//! it ran ahead are removed by the first write after it is back ([`common::samples::write`]
+//! drops every sample stamped after the one it writes), and the trimming of old samples never
+//! moves on faster than the monotonic clock ([`TrimLine`]), so an hour's step ahead does not
+//! trim the real history.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use common::samples::{Sample, Store, StoreError, WriterSettings};
+use common::samples::{Sample, Store, StoreError, WriterSettings, duration_ms};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::metrics::PollerMetrics;
 
@@ -28,6 +35,36 @@ pub struct SampleWriter {
     pending: VecDeque<Sample>,
     metrics: PollerMetrics,
     redis_down: bool,
+    trim: TrimLine,
+}
+
+/// What the monotonic clock may lag the wall clock by between two writes before the trim line
+/// stops following the wall clock.
+const TRIM_SLACK: Duration = Duration::from_secs(1);
+
+/// The time before which samples are trimmed: the retention before the sample being written,
+/// but never moving on faster than time itself, as the monotonic clock measures it.
+#[derive(Debug, Default)]
+struct TrimLine {
+    /// The last line, and when it was drawn.
+    last: Option<(i64, Instant)>,
+}
+
+impl TrimLine {
+    /// The line for a sample whose own line (its time minus the retention) is `natural_ms`, at
+    /// `now`.
+    fn oldest_kept(&mut self, natural_ms: i64, now: Instant) -> i64 {
+        let line = match self.last {
+            Some((last_ms, drawn)) => {
+                let ceiling =
+                    last_ms + duration_ms(now.saturating_duration_since(drawn) + TRIM_SLACK);
+                natural_ms.min(ceiling)
+            }
+            None => natural_ms,
+        };
+        self.last = Some((line, now));
+        line
+    }
 }
 
 impl SampleWriter {
@@ -40,6 +77,7 @@ impl SampleWriter {
             pending: VecDeque::new(),
             metrics,
             redis_down: false,
+            trim: TrimLine::default(),
         }
     }
 
@@ -81,7 +119,9 @@ impl SampleWriter {
     async fn write_pending(&mut self) {
         let backlog = self.pending.len();
         while let Some(sample) = self.pending.front() {
-            match self.store.write(sample, &self.settings).await {
+            let natural = sample.fetched_at_ms - self.settings.retention_ms;
+            let oldest_kept = self.trim.oldest_kept(natural, Instant::now());
+            match self.store.write(sample, oldest_kept, &self.settings).await {
                 Ok(()) => {
                     self.metrics
                         .sample_written(sample.price_usd, sample.fetched_at_ms);
@@ -126,6 +166,29 @@ mod tests {
 
     fn sample(fetched_at_ms: i64) -> Sample {
         common::testing::samples::confirmed(fetched_at_ms, 78_754.0)
+    }
+
+    /// Found by an independent attack: with the wall clock stepped an hour ahead, a write
+    /// trimmed every real sample as older than the retention.
+    #[tokio::test(start_paused = true)]
+    async fn the_trim_line_moves_on_no_faster_than_time_itself() {
+        let mut line = TrimLine::default();
+        assert_eq!(line.oldest_kept(1_000_000, Instant::now()), 1_000_000);
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(line.oldest_kept(1_010_000, Instant::now()), 1_010_000);
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let hour_ahead = 1_020_000 + 3_600_000;
+        assert_eq!(
+            line.oldest_kept(hour_ahead, Instant::now()),
+            1_021_000,
+            "10 s (and the slack) on, not an hour"
+        );
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(
+            line.oldest_kept(1_030_000, Instant::now()),
+            1_030_000,
+            "back with the clock"
+        );
     }
 
     fn pending_times(writer: &SampleWriter) -> Vec<i64> {

@@ -3,17 +3,20 @@
 //! zero, negative, non-finite, 100×, 3 % off, a price stuck at its first value, or anything
 //! plausible. Whatever happens:
 //! - while honest answers outnumber the liars', the published price is within the honest range;
+//!   whenever an honest answer is among those that agree, the price is within twice the
+//!   agreement tolerance (2 %) of it;
 //! - a price is published only with a strict majority of the valid answers behind it, and a
 //!   quorum's price only with a quorum behind it;
 //! - a price fewer than the quorum back stays within the band of a confirmation that has not
-//!   expired, its sources within 1 % of each other;
+//!   expired, its sources within 1 % of each other and no valid answer against them;
 //! - before the first quorum, nothing is published.
 //!
 //! The answers go through the providers' own plausibility rule first, as the poller's do.
 
 use std::time::Duration;
 
-use poller::decision::combine::{Quote, RELATIVE_TOLERANCE};
+use common::samples::rules::AGREEMENT_TOLERANCE;
+use poller::decision::combine::Quote;
 use poller::decision::continuity::{
     Basis, CONFIRMATION_LASTS, Confirmations, MAX_UNCONFIRMED_SPREAD, QUORUM, allowed_deviation,
 };
@@ -126,6 +129,7 @@ fn replay(history: &History) -> Result<(), TestCaseError> {
         market *= 1.0 + tick.step;
         let mut quotes = Vec::new();
         let mut honest = Vec::new();
+        let mut honest_providers = Vec::new();
         let mut lying = 0;
         for (index, provider) in Provider::ALL.into_iter().enumerate() {
             if tick.down[index] {
@@ -142,6 +146,7 @@ fn replay(history: &History) -> Result<(), TestCaseError> {
                 lying += 1;
             } else {
                 honest.push(price);
+                honest_providers.push(provider);
             }
             quotes.push(Quote::new(provider, price));
         }
@@ -160,6 +165,15 @@ fn replay(history: &History) -> Result<(), TestCaseError> {
                 (low..=high).contains(&agreement.price_usd),
                 "outside the honest range {low}..{high}: {context}"
             );
+        }
+        for quote in &agreement.agreeing {
+            if honest_providers.contains(&quote.provider) {
+                let off = (agreement.price_usd - quote.price_usd).abs() / quote.price_usd;
+                prop_assert!(
+                    off <= 2.0 * AGREEMENT_TOLERANCE + 1e-9,
+                    "{off} from an honest answer that agrees: {context}"
+                );
+            }
         }
         match basis {
             Basis::Quorum => {
@@ -184,10 +198,11 @@ fn replay(history: &History) -> Result<(), TestCaseError> {
                     agreement.spread_ratio <= MAX_UNCONFIRMED_SPREAD,
                     "sources too far apart: {context}"
                 );
+                prop_assert!(agreement.outliers.is_empty(), "a dissent: {context}");
             }
         }
         prop_assert!(
-            agreement.spread_ratio <= 2.0 * RELATIVE_TOLERANCE + 1e-12,
+            agreement.spread_ratio <= 2.0 * AGREEMENT_TOLERANCE + 1e-12,
             "{context}"
         );
     }

@@ -9,7 +9,7 @@ source tests/lib.sh
 
 command -v cargo >/dev/null || die "cargo not found: install Rust with https://rustup.rs"
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "the drills need Python 3.11 or newer"
-require_packages redis-server:redis-server nginx:nginx wrk:wrk
+require_packages redis-server:redis-server nginx:nginx wrk:wrk faketime:faketime
 
 log "the harness's own tests"
 PYTHONPATH=tests python3 -m unittest discover --start-directory tests/harness --top-level-directory tests

@@ -9,6 +9,11 @@ use serde::Serialize;
 
 use super::{CURRENCY, Currency, percent, rfc3339, round_to_cent, round_to_tenth};
 
+/// How far ahead of api-a's clock a sample may be stamped and still be taken at its word: the
+/// poller and api-a share their pod's clock, and a sample is stamped before it is written, so
+/// anything ahead is a clock that stepped.
+const CLOCKS_APART: Duration = Duration::from_secs(1);
+
 /// `GET {BASE_PATH}/current`: the newest sample.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Current {
@@ -23,7 +28,8 @@ pub struct Current {
     /// Seconds since it was fetched, to the tenth.
     #[schema(example = 2.7, minimum = 0)]
     pub age_seconds: f64,
-    /// Whether it is older than `STALE_AFTER` (30 s by default).
+    /// Whether it is older than `STALE_AFTER` (30 s by default), or stamped ahead of the service's
+    /// clock (a clock that stepped: its age is not known).
     #[schema(example = false)]
     pub stale: bool,
     /// The exchanges whose answers agreed on the price.
@@ -101,7 +107,9 @@ pub struct Confirmation {
 }
 
 impl Current {
-    /// `latest` as seen at `now_ms`: stale once it is older than `stale_after`.
+    /// `latest` as seen at `now_ms`: stale once it is older than `stale_after`, or when it is
+    /// stamped ahead of `now_ms` (the poller's clock ran ahead when it was fetched: its age is
+    /// not known, so it is no fresh price).
     pub fn new(latest: &Sample, now_ms: i64, stale_after: Duration) -> Self {
         let age_ms = now_ms.saturating_sub(latest.fetched_at_ms).max(0);
         let stale_after_ms = duration_ms(stale_after);
@@ -118,7 +126,8 @@ impl Current {
             price: round_to_cent(latest.price_usd),
             as_of: rfc3339(latest.fetched_at_ms),
             age_seconds: round_to_tenth(age_ms as f64 / 1000.0),
-            stale: age_ms > stale_after_ms,
+            stale: age_ms > stale_after_ms
+                || latest.fetched_at_ms > now_ms + duration_ms(CLOCKS_APART),
             sources: latest.sources().map(str::to_owned).collect(),
             quotes: latest
                 .quotes
@@ -223,5 +232,16 @@ mod tests {
     fn a_sample_from_the_future_has_age_zero() {
         let current = Current::new(&sample(-500, 1.0), NOW_MS, Duration::from_secs(30));
         assert_eq!((current.age_seconds, current.stale), (0.0, false));
+    }
+
+    /// Found by an independent attack: a sample stamped an hour ahead (the poller's clock
+    /// stepped) was served as just fetched for that hour.
+    #[test]
+    fn a_sample_stamped_ahead_of_the_clock_is_not_a_fresh_price() {
+        let stale_after = Duration::from_secs(30);
+        let ahead = |ms: i64| Current::new(&sample(-ms, 1.0), NOW_MS, stale_after).stale;
+        assert!(!ahead(1_000));
+        assert!(ahead(1_001));
+        assert!(ahead(3_600_000));
     }
 }

@@ -15,7 +15,7 @@ use crate::window::WindowStats;
 /// What the page says in each state, and what stands behind the price. The script shows the same
 /// texts (they are in the page's `data-` attributes), filling in the same `{placeholders}` from
 /// the same answers.
-pub const MESSAGES: [(&str, &str); 9] = [
+pub const MESSAGES: [(&str, &str); 10] = [
     (
         "no-price",
         "No price yet: the first one arrives within one poll interval of the poller's start.",
@@ -35,6 +35,7 @@ pub const MESSAGES: [(&str, &str); 9] = [
         "{agreeing} of {configured} exchanges agree within {spread} %",
     ),
     ("agreement-one", "1 of {configured} exchanges answered"),
+    ("dissent", " ({others} more answered, further off)"),
     (
         "continuity",
         "Fewer than the {quorum} needed to confirm a price: shown because it is within \
@@ -60,10 +61,14 @@ fn filled(name: &str, values: &[(&str, String)]) -> String {
         })
 }
 
-/// How many exchanges agree on `current`'s price, and how closely.
+/// How many exchanges agree on `current`'s price, how closely, and how many answered otherwise.
 pub fn agreement(current: &Current) -> String {
     let providers = current.providers;
-    if providers.agreeing == 1 {
+    let dissent = match providers.answered.saturating_sub(providers.agreeing) {
+        0 => String::new(),
+        others => filled("dissent", &[("others", others.to_string())]),
+    };
+    let agreeing = if providers.agreeing == 1 {
         filled(
             "agreement-one",
             &[("configured", providers.configured.to_string())],
@@ -77,7 +82,8 @@ pub fn agreement(current: &Current) -> String {
                 ("spread", current.spread_percent.to_string()),
             ],
         )
-    }
+    };
+    agreeing + &dissent
 }
 
 /// Why `latest`, shown as `current`, is shown although fewer than the quorum back it; `None`
@@ -133,9 +139,22 @@ mod tests {
     }
 
     #[test]
+    fn the_page_says_how_many_more_answered_and_were_further_off() {
+        let mut four = common::testing::samples::confirmed(NOW_MS, 90_000.0);
+        four.providers = 6;
+        four.answered = 4;
+        let current = Current::new(&four, NOW_MS, Duration::from_secs(30));
+        assert_eq!(
+            agreement(&current),
+            "3 of 6 exchanges agree within 0 % (1 more answered, further off)"
+        );
+    }
+
+    #[test]
     fn a_price_fewer_than_the_quorum_back_says_what_it_stays_close_to() {
         let mut lone = common::testing::samples::confirmed(NOW_MS, 91_000.0);
         lone.quotes.truncate(1);
+        lone.answered = 1;
         lone.basis = Basis::Continuity {
             confirmed_usd: 90_000.0,
             confirmed_at_ms: NOW_MS - 61_000,

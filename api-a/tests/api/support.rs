@@ -51,9 +51,13 @@ pub fn rfc3339(unix_ms: i64) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 
+/// Writes `samples` as the poller writes: in the order of their time (a write drops the samples
+/// stamped after it).
 pub async fn seed(redis: &RedisServer, samples: &[Sample]) {
     let mut conn = redis.connection().await;
-    for sample in samples {
+    let mut samples = samples.to_vec();
+    samples.sort_by_key(|sample| sample.fetched_at_ms);
+    for sample in &samples {
         common::samples::write(&mut conn, sample, &writer_settings())
             .await
             .unwrap();

@@ -33,20 +33,35 @@ pub struct Changes {
     pub settings: Option<WriterSettings>,
 }
 
-/// Stores `sample` and, atomically with it, drops samples fetched more than `settings`'
-/// retention before it, counts the write and records `settings`.
+/// [`write_keeping`] with the samples fetched more than `settings`' retention before `sample`
+/// trimmed.
 pub async fn write(
     conn: &mut impl ConnectionLike,
     sample: &Sample,
     settings: &WriterSettings,
 ) -> Result<(), StoreError> {
+    let oldest_kept_ms = sample.fetched_at_ms - settings.retention_ms;
+    write_keeping(conn, sample, oldest_kept_ms, settings).await
+}
+
+/// Stores `sample` and, atomically with it, drops the samples fetched before `oldest_kept_ms`
+/// and those stamped after `sample` (the one writer writes in the order of time, so a later
+/// stamp is one its clock gave while it ran ahead: a clock stepped back since), counts the write
+/// and records `settings`.
+pub async fn write_keeping(
+    conn: &mut impl ConnectionLike,
+    sample: &Sample,
+    oldest_kept_ms: i64,
+    settings: &WriterSettings,
+) -> Result<(), StoreError> {
     let member = serde_json::to_string(sample)?;
-    let oldest_kept = sample.fetched_at_ms - settings.retention_ms;
     redis::pipe()
         .atomic()
+        .zrembyscore(SAMPLES_KEY, format!("({}", sample.fetched_at_ms), "+inf")
+        .ignore()
         .zadd(SAMPLES_KEY, member, sample.fetched_at_ms)
         .ignore()
-        .zrembyscore(SAMPLES_KEY, "-inf", format!("({oldest_kept}"))
+        .zrembyscore(SAMPLES_KEY, "-inf", format!("({oldest_kept_ms}"))
         .ignore()
         .incr(WRITES_KEY, 1)
         .ignore()

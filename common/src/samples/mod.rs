@@ -21,6 +21,7 @@
 //! served. Both sides go through a [`Store`], which bounds every operation by a timeout.
 
 mod commands;
+pub mod rules;
 mod sample;
 mod settings;
 mod store;
@@ -29,8 +30,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::{ConfigError, Env};
 
-pub use commands::{Changes, Recent, read_after, read_recent, write};
-pub use sample::{Basis, PLAUSIBLE_USD, Rejection, Sample, SourceQuote, Stored, is_plausible};
+pub use commands::{Changes, Recent, read_after, read_recent, write, write_keeping};
+pub use sample::{Basis, Rejection, Sample, SourceQuote, Stored};
 pub use settings::WriterSettings;
 pub use store::{Store, StoreError};
 

@@ -5,23 +5,22 @@
 //! with its own price (and the time the exchange stamped it, where it does), how many providers
 //! are configured and how many gave a valid, current answer, the quorum, and whether a quorum
 //! confirmed this price or it was let through because it stays close to a price a quorum
-//! confirmed a short while before ([`Basis`]). The rules that decide it are the poller's.
+//! confirmed a short while before ([`Basis`]). The rules are [`super::rules`]: the poller
+//! decides by them, and a reader checks each sample against them ([`Sample::check`]).
 
-use std::ops::RangeInclusive;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// The prices a provider may report and a sample may hold, in USD. BTC has traded between about
-/// 3 000 and 130 000 USD since 2018; the bounds leave room for years of moves either way while
-/// rejecting the classic failures: a zero or placeholder, a price in satoshis, another market's
-/// price. A smaller factor (a price in cents while BTC is under 100 000 USD) is caught by
-/// comparing sources and by the poller's continuity rule, not here.
-pub const PLAUSIBLE_USD: RangeInclusive<f64> = 1_000.0..=10_000_000.0;
+use super::duration_ms;
+use super::rules::{
+    AGREEMENT_TOLERANCE, CONFIRMATION_LASTS, LONGEST_FETCH, MAX_CLOCK_AHEAD, MAX_QUOTE_AGE,
+    MAX_UNCONFIRMED_SPREAD, allowed_deviation, is_plausible, median, quorum_for,
+};
 
-/// Whether `price` is finite and within [`PLAUSIBLE_USD`].
-pub fn is_plausible(price: f64) -> bool {
-    price.is_finite() && PLAUSIBLE_USD.contains(&price)
-}
+/// What a reader allows for the poller measuring a confirmation's age on its own clock (a
+/// monotonic one) rather than from the samples' times.
+const CLOCK_SLACK: Duration = Duration::from_secs(1);
 
 /// One poll's price: when it was fetched, the price, and what stands behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,8 +86,10 @@ impl Sample {
     }
 
     /// Whether a reader may believe this sample, found in the store with the score `score_ms`:
-    /// plausible prices, the price among its sources' (it is their median), counts that fit
-    /// together, a basis its counts allow, and the score it claims.
+    /// plausible prices; the sample's own time as its score; distinct sources, each stamp (where
+    /// there is one) one its quote could have had; the price the median of its sources', which
+    /// agree as the rules say; counts that fit together; and a basis its evidence allows, by the
+    /// same rules the poller published it by.
     pub fn check(&self, score_ms: i64) -> Result<(), Rejection> {
         let quotes_plausible = self.quotes.iter().all(|q| is_plausible(q.price_usd));
         let confirmed_plausible = match self.basis {
@@ -98,26 +99,76 @@ impl Sample {
         if !(is_plausible(self.price_usd) && quotes_plausible && confirmed_plausible) {
             return Err(Rejection::Implausible);
         }
+        let consistent = score_ms == self.fetched_at_ms
+            && self.sources_are_distinct_names()
+            && self.stamps_are_possible()
+            && self.price_is_the_agreement()
+            && self.counts_fit()
+            && self.basis_holds();
+        if consistent {
+            Ok(())
+        } else {
+            Err(Rejection::Inconsistent)
+        }
+    }
+
+    fn sources_are_distinct_names(&self) -> bool {
+        let mut names: Vec<&str> = self.sources().collect();
+        let well_formed = names
+            .iter()
+            .all(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase()));
+        names.sort_unstable();
+        names.dedup();
+        well_formed && names.len() == self.quotes.len()
+    }
+
+    /// A quote is current when the exchange stamped it at most [`MAX_QUOTE_AGE`] before it
+    /// arrived and at most [`MAX_CLOCK_AHEAD`] after; it arrived at most [`LONGEST_FETCH`] after
+    /// the tick began.
+    fn stamps_are_possible(&self) -> bool {
+        let earliest = self.fetched_at_ms - duration_ms(MAX_QUOTE_AGE);
+        let latest = self.fetched_at_ms + duration_ms(LONGEST_FETCH + MAX_CLOCK_AHEAD);
+        self.quotes
+            .iter()
+            .filter_map(|quote| quote.quoted_at_ms)
+            .all(|at| (earliest..=latest).contains(&at))
+    }
+
+    /// The price is the median of the sources' prices, which are at most twice the agreement
+    /// tolerance apart.
+    fn price_is_the_agreement(&self) -> bool {
+        let prices: Vec<f64> = self.quotes.iter().map(|quote| quote.price_usd).collect();
+        median(&prices) == Some(self.price_usd)
+            && self.spread_ratio() <= 2.0 * AGREEMENT_TOLERANCE + 1e-9
+    }
+
+    fn counts_fit(&self) -> bool {
         let agreeing = self.quotes.len();
-        let prices = self.quotes.iter().map(|quote| quote.price_usd);
-        let within_quotes = prices.clone().any(|p| p <= self.price_usd)
-            && prices.clone().any(|p| p >= self.price_usd);
-        let counts_agree = within_quotes
-            && agreeing > 0
-            && agreeing <= self.answered as usize
+        agreeing * 2 > self.answered as usize
             && self.answered <= self.providers
-            && self.quorum >= 1
-            && self.quorum <= self.providers;
-        let basis_agrees = match self.basis {
+            && self.quorum as usize == quorum_for(self.providers as usize)
+    }
+
+    fn basis_holds(&self) -> bool {
+        let agreeing = self.quotes.len();
+        match self.basis {
             Basis::Quorum => agreeing >= self.quorum as usize,
             Basis::Continuity {
-                confirmed_at_ms, ..
-            } => agreeing < self.quorum as usize && confirmed_at_ms <= self.fetched_at_ms,
-        };
-        if score_ms != self.fetched_at_ms || !counts_agree || !basis_agrees {
-            return Err(Rejection::Inconsistent);
+                confirmed_usd,
+                confirmed_at_ms,
+            } => {
+                let Ok(since) = u64::try_from(self.fetched_at_ms - confirmed_at_ms) else {
+                    return false;
+                };
+                let since = Duration::from_millis(since);
+                let deviation = (self.price_usd - confirmed_usd).abs() / confirmed_usd;
+                agreeing < self.quorum as usize
+                    && agreeing == self.answered as usize
+                    && since <= CONFIRMATION_LASTS + CLOCK_SLACK
+                    && self.spread_ratio() <= MAX_UNCONFIRMED_SPREAD + 1e-9
+                    && deviation <= allowed_deviation(since + CLOCK_SLACK) + 1e-9
+            }
         }
-        Ok(())
     }
 }
 
@@ -276,6 +327,79 @@ mod tests {
         };
         let lone = sample(future, vec![quote("kraken", 97_100.0)]);
         assert_eq!(lone.check(at), Err(Rejection::Inconsistent));
+    }
+
+    /// Samples an independent attack wrote straight into Redis, each contradicting its own
+    /// evidence or the rules it claims to have been published by.
+    #[test]
+    fn a_sample_whose_evidence_contradicts_the_rules_is_not_believed() {
+        let at = 1_763_730_000_000;
+        let good = sample(Basis::Quorum, three());
+        let mut cases: Vec<(&str, Sample)> = Vec::new();
+        let mut lone_quorum = sample(Basis::Quorum, vec![quote("kraken", 97_123.456_7)]);
+        lone_quorum.quorum = 1;
+        cases.push(("a quorum of one among six providers", lone_quorum));
+        let mut same_source = good.clone();
+        for quote in &mut same_source.quotes {
+            quote.source = "kraken".into();
+        }
+        cases.push(("one source three times", same_source));
+        let mut strange = good.clone();
+        strange.quotes[0].source = "Evil Exchange".into();
+        cases.push(("a source no provider is named", strange));
+        let mut not_median = good.clone();
+        not_median.price_usd = 97_130.0;
+        cases.push(("a price that is not the median", not_median));
+        let mut apart = sample(
+            Basis::Quorum,
+            vec![
+                quote("coinbase", 95_000.0),
+                quote("kraken", 97_123.456_7),
+                quote("bitstamp", 99_000.0),
+            ],
+        );
+        apart.answered = 3;
+        cases.push(("sources 4 % apart agreeing", apart));
+        let mut minority = good.clone();
+        minority.answered = 6;
+        cases.push(("three of six answers, no majority", minority));
+        let mut old_stamp = good.clone();
+        old_stamp.quotes[0].quoted_at_ms = Some(at - 86_400_000);
+        cases.push(("a quote stamped a day before", old_stamp));
+        let mut future_stamp = good.clone();
+        future_stamp.quotes[0].quoted_at_ms = Some(at + 86_400_000);
+        cases.push(("a quote stamped a day ahead", future_stamp));
+        let continuity = |confirmed_usd: f64, confirmed_at_ms: i64, quotes| {
+            sample(
+                Basis::Continuity {
+                    confirmed_usd,
+                    confirmed_at_ms,
+                },
+                quotes,
+            )
+        };
+        let lone = || vec![quote("kraken", 97_123.456_7)];
+        cases.push((
+            "50 times the confirmed price",
+            continuity(1_942.47, at - 10_000, lone()),
+        ));
+        cases.push((
+            "a confirmation a day old",
+            continuity(97_000.0, at - 86_400_000, lone()),
+        ));
+        let mut dissent = continuity(97_000.0, at - 10_000, lone());
+        dissent.answered = 2;
+        cases.push(("another answer disagreeing", dissent));
+        let two_apart = vec![quote("kraken", 96_400.0), quote("gemini", 97_846.913_4)];
+        let mut two = continuity(97_000.0, at - 10_000, two_apart);
+        two.price_usd = 97_123.456_7;
+        cases.push(("two sources over 1 % apart", two));
+        for (what, case) in cases {
+            assert_eq!(case.check(at), Err(Rejection::Inconsistent), "{what}");
+        }
+        assert_eq!(good.check(at), Ok(()));
+        let fine = continuity(97_000.0, at - 10_000, lone());
+        assert_eq!(fine.check(at), Ok(()));
     }
 
     #[test]

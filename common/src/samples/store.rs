@@ -50,14 +50,17 @@ impl Store {
         Self { pool, timeout }
     }
 
-    /// [`commands::write`] over a pooled connection, within the timeout.
+    /// [`commands::write_keeping`] over a pooled connection, within the timeout.
     pub async fn write(
         &self,
         sample: &Sample,
+        oldest_kept_ms: i64,
         settings: &WriterSettings,
     ) -> Result<(), StoreError> {
-        self.with_connection(async |conn| commands::write(conn, sample, settings).await)
-            .await
+        self.with_connection(async |conn| {
+            commands::write_keeping(conn, sample, oldest_kept_ms, settings).await
+        })
+        .await
     }
 
     /// [`commands::read_recent`] over a pooled connection, within the timeout.

@@ -1,8 +1,8 @@
 //! Turning the valid answers of one tick into the price they agree on, robustly.
 //!
 //! 1. Take the median of all valid answers.
-//! 2. An answer agrees when it is within [`RELATIVE_TOLERANCE`] of that median; the others are
-//!    outliers.
+//! 2. An answer agrees when it is within [`AGREEMENT_TOLERANCE`] (1 %) of that median, so the
+//!    agreeing answers are at most 2 % apart; the others are outliers.
 //! 3. The agreeing answers must be a strict majority of the valid ones; otherwise there is no
 //!    agreement (two camps of equal size cannot be told apart).
 //! 4. The price is the median of the agreeing answers; they are its sources.
@@ -13,13 +13,10 @@
 
 use std::time::SystemTime;
 
+use common::samples::rules::{AGREEMENT_TOLERANCE, median};
+
 use super::NoPrice;
 use crate::providers::Provider;
-
-/// How far from the median an answer may be and still agree: 2 %. Exchanges quote BTC/USD
-/// within a few tenths of a percent of each other, and CoinGecko's one-minute cache lags by
-/// less than this in all but the most violent minutes; a real error is off by far more.
-pub const RELATIVE_TOLERANCE: f64 = 0.02;
 
 /// One provider's valid, current answer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,7 +49,7 @@ pub struct Agreement {
     /// How many valid answers there were, agreeing or not.
     pub valid: usize,
     /// How far apart the agreeing answers are: (highest − lowest) / price, 0 for one answer.
-    /// Up to about twice [`RELATIVE_TOLERANCE`]; a spread growing toward it means the
+    /// Up to about twice [`AGREEMENT_TOLERANCE`]; a spread growing toward it means the
     /// exchanges drift apart (or one lags) before any of them is outvoted.
     pub spread_ratio: f64,
 }
@@ -71,7 +68,7 @@ pub fn combine(quotes: &[Quote]) -> Result<Agreement, NoPrice> {
     };
     let (agreeing, outliers): (Vec<Quote>, Vec<Quote>) = quotes
         .iter()
-        .partition(|q| (q.price_usd - center).abs() <= RELATIVE_TOLERANCE * center);
+        .partition(|q| (q.price_usd - center).abs() <= AGREEMENT_TOLERANCE * center);
     if agreeing.len() * 2 <= quotes.len() {
         return Err(NoPrice::NoMajority {
             valid: quotes.len(),
@@ -89,18 +86,6 @@ pub fn combine(quotes: &[Quote]) -> Result<Agreement, NoPrice> {
         spread_ratio: (highest - lowest) / price_usd,
         agreeing,
     })
-}
-
-/// The middle value, or the mean of the two middle ones; `None` for no values.
-fn median(values: &[f64]) -> Option<f64> {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let middle = sorted.len() / 2;
-    match sorted.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(sorted[middle]),
-        _ => Some((sorted[middle - 1] + sorted[middle]) / 2.0),
-    }
 }
 
 #[cfg(test)]
@@ -151,10 +136,10 @@ mod tests {
     fn outliers_beyond_the_tolerance_are_dropped_and_those_within_kept() {
         let agreement = combine(&quotes(&[
             (Coinbase, 100_000.0),
-            (Kraken, 101_900.0),
-            (Bitstamp, 98_100.0),
-            (Gemini, 102_100.0),
-            (Bitfinex, 97_000.0),
+            (Kraken, 100_900.0),
+            (Bitstamp, 99_100.0),
+            (Gemini, 101_100.0),
+            (Bitfinex, 98_900.0),
         ]))
         .unwrap();
         assert_eq!(agreement.sources(), [Coinbase, Kraken, Bitstamp]);
@@ -240,6 +225,28 @@ mod tests {
                 agreeing: 3
             })
         );
+    }
+
+    /// Found by an independent attack with the tolerance at 2 %: three answers at 100 000 and
+    /// three at 104 000 were all within 2 % of their midpoint, and that midpoint was published as
+    /// a quorum's price.
+    #[test]
+    fn two_camps_of_equal_size_a_few_percent_apart_have_no_majority() {
+        for (liars, at) in [(3, 104_000.0), (2, 104_000.0), (3, 102_100.0)] {
+            let honest = [Coinbase, Gemini, Coingecko];
+            let lying = [Kraken, Bitstamp, Bitfinex];
+            let mut answers: Vec<(Provider, f64)> =
+                honest[..liars].iter().map(|&p| (p, 100_000.0)).collect();
+            answers.extend(lying[..liars].iter().map(|&p| (p, at)));
+            assert_eq!(
+                combine(&quotes(&answers)),
+                Err(NoPrice::NoMajority {
+                    valid: 2 * liars,
+                    agreeing: 0
+                }),
+                "{liars} at {at}"
+            );
+        }
     }
 
     #[test]

@@ -4,55 +4,30 @@
 //! With most exchanges down, the one or two left could be wrong in a way nothing else shows (a
 //! ticker in cents, a decimal slip, a frozen feed), so their price is checked against the last
 //! price a quorum confirmed, [`Confirmed`]:
+//! - every valid answer must agree: with no quorum to say which is right, a dissenting answer
+//!   (one that is live while the agreeing pair is frozen, say) means nothing is published;
 //! - it must be within [`allowed_deviation`] of it: [`BAND_AT_CONFIRMATION`] at first, widening by
 //!   [`BAND_WIDENING_PER_MINUTE`] (the market may have moved since), so real moves of a few
 //!   percent get through while a 10× or 100× error never does;
 //! - the confirmation must be at most [`CONFIRMATION_LASTS`] old; after that, or before the first
 //!   confirmation (a cold start), fewer than a quorum publish nothing;
-//! - two or more of them must agree within [`MAX_UNCONFIRMED_SPREAD`]: with no quorum to say
-//!   which is right, sources further apart than exchanges ever are publish nothing.
+//! - two or more of them must agree within [`MAX_UNCONFIRMED_SPREAD`]: sources further apart than
+//!   exchanges ever are publish nothing.
+//!
+//! The numbers are `common::samples::rules`', which api-a checks every sample against.
 //!
 //! A continuity price never renews the confirmation: only a quorum does, so a source cannot walk
 //! the price away one step at a time. The threat model in `docs/price-integrity.md` says what
 //! this guarantees.
 
-use std::time::Duration;
-
+pub use common::samples::rules::{
+    BAND_AT_CONFIRMATION, BAND_WIDENING_PER_MINUTE, CONFIRMATION_LASTS, MAX_UNCONFIRMED_SPREAD,
+    QUORUM, allowed_deviation, quorum_for,
+};
 use tokio::time::Instant;
 
 use super::NoPrice;
 use super::combine::Agreement;
-
-/// The quorum when at least that many providers are configured: the fewest agreeing sources
-/// among which one liar is always outvoted.
-pub const QUORUM: usize = 3;
-
-/// How far a price backed by fewer than a quorum may be from the confirmed one, just after the
-/// confirmation: 2 %, about the most BTC moves within a minute outside a crash.
-pub const BAND_AT_CONFIRMATION: f64 = 0.02;
-
-/// How much the band widens per minute since the confirmation: 0.5 %, so 7 % when the
-/// confirmation expires.
-pub const BAND_WIDENING_PER_MINUTE: f64 = 0.005;
-
-/// How long a confirmation lets fewer than a quorum publish: 10 minutes, the averaging window.
-pub const CONFIRMATION_LASTS: Duration = Duration::from_secs(600);
-
-/// How far apart the sources of a price backed by fewer than a quorum may be: 1 %, several
-/// times what exchanges differ by.
-pub const MAX_UNCONFIRMED_SPREAD: f64 = 0.01;
-
-/// The quorum for `providers` configured providers: [`QUORUM`], or all of them when there are
-/// fewer (then one provider's error can go unnoticed, which the poller warns about at start-up).
-pub fn quorum_for(providers: usize) -> usize {
-    QUORUM.min(providers).max(1)
-}
-
-/// How far, as a ratio, a price backed by fewer than a quorum may be from the price a quorum
-/// confirmed `since` ago.
-pub fn allowed_deviation(since: Duration) -> f64 {
-    BAND_AT_CONFIRMATION + BAND_WIDENING_PER_MINUTE * since.as_secs_f64() / 60.0
-}
 
 /// A price a quorum agreed on, and when.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -114,6 +89,12 @@ impl Confirmations {
         if since > CONFIRMATION_LASTS {
             return Err(unconfirmed);
         }
+        if !agreement.outliers.is_empty() {
+            return Err(NoPrice::Disputed {
+                agreeing,
+                disagreeing: agreement.outliers.len(),
+            });
+        }
         if agreement.spread_ratio > MAX_UNCONFIRMED_SPREAD {
             return Err(NoPrice::SourcesApart {
                 spread: agreement.spread_ratio,
@@ -131,6 +112,8 @@ impl Confirmations {
 #[cfg(test)]
 mod tests {
     use super::super::combine::{Quote, combine};
+    use std::time::Duration;
+
     use super::*;
     use crate::providers::Provider::{self, *};
 
@@ -150,14 +133,6 @@ mod tests {
         let all = agreement(&[(Coinbase, HONEST), (Kraken, HONEST), (Bitstamp, HONEST)]);
         assert_eq!(confirmations.judge(&all, start, 0), Ok(Basis::Quorum));
         confirmations
-    }
-
-    #[test]
-    fn the_quorum_is_three_or_every_provider_when_fewer_are_configured() {
-        assert_eq!(quorum_for(6), 3);
-        assert_eq!(quorum_for(3), 3);
-        assert_eq!(quorum_for(2), 2);
-        assert_eq!(quorum_for(1), 1);
     }
 
     #[tokio::test(start_paused = true)]
@@ -252,10 +227,12 @@ mod tests {
     fn two_sources_further_apart_than_exchanges_ever_are_publish_nothing() {
         let start = Instant::now();
         let mut confirmations = confirmed_at(start);
-        let apart = agreement(&[(Kraken, HONEST), (Gemini, HONEST * 1.03)]);
+        // 1.5 % apart: they agree (each within 1 % of their midpoint), but are not close enough
+        // to stand without a quorum.
+        let apart = agreement(&[(Kraken, HONEST), (Gemini, HONEST * 1.015)]);
         assert!(matches!(
             confirmations.judge(&apart, start, 0),
-            Err(NoPrice::SourcesApart { spread }) if spread > 0.029
+            Err(NoPrice::SourcesApart { spread }) if spread > 0.0148
         ));
     }
 
@@ -276,9 +253,24 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_band_widens_by_half_a_percent_a_minute() {
-        assert_eq!(allowed_deviation(Duration::ZERO), 0.02);
-        assert!((allowed_deviation(10 * MINUTE) - 0.07).abs() < 1e-12);
+    /// Found by an independent attack: two frozen feeds at the confirmed price, the one live
+    /// exchange 6 % away as their outlier; the frozen price went on for the ten minutes of the
+    /// confirmation.
+    #[tokio::test(start_paused = true)]
+    async fn fewer_than_a_quorum_with_a_valid_answer_against_them_publish_nothing() {
+        let start = Instant::now();
+        let mut confirmations = confirmed_at(start);
+        let frozen = agreement(&[
+            (Kraken, HONEST),
+            (Bitfinex, HONEST),
+            (Coinbase, HONEST * 1.06),
+        ]);
+        assert_eq!(
+            confirmations.judge(&frozen, start + MINUTE, 0),
+            Err(NoPrice::Disputed {
+                agreeing: 2,
+                disagreeing: 1
+            })
+        );
     }
 }

@@ -33,16 +33,22 @@ pub enum NoPrice {
         spread * 100.0, continuity::MAX_UNCONFIRMED_SPREAD * 100.0
     )]
     SourcesApart { spread: f64 },
+    #[error(
+        "{agreeing} agreeing sources, fewer than the quorum, and {disagreeing} other valid \
+         answers against them"
+    )]
+    Disputed { agreeing: usize, disagreeing: usize },
 }
 
 impl NoPrice {
     /// Every `result` label of the tick counter for a tick without a price.
-    pub const LABELS: [&str; 5] = [
+    pub const LABELS: [&str; 6] = [
         "no_valid_answer",
         "no_majority",
         "unconfirmed",
         "outside_band",
         "sources_apart",
+        "disputed",
     ];
 
     /// The `result` label of the tick counter, one of [`NoPrice::LABELS`].
@@ -53,6 +59,7 @@ impl NoPrice {
             NoPrice::Unconfirmed { .. } => "unconfirmed",
             NoPrice::OutsideBand { .. } => "outside_band",
             NoPrice::SourcesApart { .. } => "sources_apart",
+            NoPrice::Disputed { .. } => "disputed",
         }
     }
 }
@@ -124,6 +131,10 @@ mod tests {
                 allowed: 0.02,
             },
             NoPrice::SourcesApart { spread: 0.03 },
+            NoPrice::Disputed {
+                agreeing: 2,
+                disagreeing: 1,
+            },
         ];
         let labels: Vec<&str> = reasons.iter().map(NoPrice::label).collect();
         assert_eq!(labels, NoPrice::LABELS);

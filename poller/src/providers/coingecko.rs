@@ -1,6 +1,7 @@
 //! CoinGecko simple price: `{"bitcoin":{"usd":67187.3358936566,"last_updated_at":1711356300}}`,
 //! the price a JSON number (sometimes an integer), `last_updated_at` (Unix seconds) there when
-//! the URL asks for it (the default URL does). An unknown coin or currency is HTTP 200 with
+//! the URL asks for it. The poller requires it (the default URL asks): without a time, a frozen
+//! CoinGecko cache could not be told from a live one, so an answer without it is no price. An unknown coin or currency is HTTP 200 with
 //! `{}` or `{"bitcoin":{}}`. Errors: `{"error":".."}` and
 //! `{"status":{"error_code":429,"error_message":".."}}`.
 
@@ -31,6 +32,9 @@ struct Coin {
     last_updated_at: Option<u64>,
 }
 
+/// Why an answer without `last_updated_at` is refused.
+const NO_TIME: &str = "no last_updated_at (the URL must ask for include_last_updated_at=true)";
+
 fn parse(answer: &Answer) -> Result<Price, ProviderError> {
     let prices: Prices = decode(checked_json(answer, recognise_error)?)?;
     let coin = prices
@@ -39,12 +43,12 @@ fn parse(answer: &Answer) -> Result<Price, ProviderError> {
     let usd = coin
         .usd
         .ok_or_else(|| ProviderError::WrongMarket("no usd price for bitcoin".to_owned()))?;
-    match coin.last_updated_at {
-        None => Ok(Price::unstamped(usd)),
-        Some(seconds) => unix_seconds(seconds)
-            .map(|time| Price::stamped(usd, time))
-            .ok_or_else(|| ProviderError::UnexpectedJson("last_updated_at out of range".into())),
-    }
+    let seconds = coin
+        .last_updated_at
+        .ok_or_else(|| ProviderError::UnexpectedJson(NO_TIME.to_owned()))?;
+    unix_seconds(seconds)
+        .map(|time| Price::stamped(usd, time))
+        .ok_or_else(|| ProviderError::UnexpectedJson("last_updated_at out of range".into()))
 }
 
 fn recognise_error(json: &Value) -> Option<Failure> {

@@ -81,7 +81,7 @@ providers! {
     Gemini => gemini,
     /// Bitfinex ticker: element 6 of an array of numbers; no time.
     Bitfinex => bitfinex,
-    /// CoinGecko simple price: `bitcoin.usd` (a number), stamped `last_updated_at` when asked.
+    /// CoinGecko simple price: `bitcoin.usd` (a number), stamped `last_updated_at` (required).
     Coingecko => coingecko,
 }
 

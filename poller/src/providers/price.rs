@@ -11,17 +11,9 @@
 
 use std::time::{Duration, SystemTime};
 
+pub use common::samples::rules::{MAX_CLOCK_AHEAD, MAX_QUOTE_AGE};
+
 use super::error::ProviderError;
-
-/// The oldest a stamped price may be and still count as current. The coarsest stamps are about
-/// a minute behind the market: CoinGecko refreshes its simple price every 60 s, and Gemini's
-/// stamp (its volume's) is aligned to the minute. Two minutes leaves room for both, and for
-/// clocks a few seconds apart.
-pub const MAX_QUOTE_AGE: Duration = Duration::from_secs(120);
-
-/// How far ahead of our clock a stamp may be: clocks differ by a few seconds at most on
-/// synchronised hosts; 30 s is generous, and a stamp further ahead is no time at all.
-pub const MAX_CLOCK_AHEAD: Duration = Duration::from_secs(30);
 
 /// A valid answer's price, in USD, and the time the exchange put on it, if any.
 #[derive(Debug, Clone, Copy, PartialEq)]

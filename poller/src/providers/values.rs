@@ -1,7 +1,7 @@
 //! The values inside an answer: decoding it into a provider's own type, the strict decimal
 //! strings most exchanges send, and the plausibility rule every price passes.
 
-use common::samples::is_plausible;
+use common::samples::rules::is_plausible;
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -15,7 +15,7 @@ pub(crate) fn decode<T: DeserializeOwned>(json: Value) -> Result<T, ProviderErro
 }
 
 /// The shared plausibility rule: finite, positive and within
-/// [`common::samples::PLAUSIBLE_USD`], the range a stored sample's reader checks too.
+/// [`common::samples::rules::PLAUSIBLE_USD`], the range a stored sample's reader checks too.
 pub fn check_plausible(price: f64) -> Result<f64, ProviderError> {
     if is_plausible(price) {
         Ok(price)
@@ -114,26 +114,6 @@ mod tests {
             "1790515990",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn plausibility_rejects_non_finite_non_positive_and_absurd_prices() {
-        for bad in [
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.0,
-            -80_000.0,
-            0.8,
-            999.99,
-            80_000_000.0,
-            8e15,
-        ] {
-            assert!(check_plausible(bad).is_err(), "{bad}");
-        }
-        for good in [1_000.0, 3_200.0, 78_754.0, 10_000_000.0] {
-            assert_eq!(check_plausible(good), Ok(good));
         }
     }
 }

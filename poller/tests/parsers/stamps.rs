@@ -53,8 +53,6 @@ fn every_real_body_gives_the_time_its_exchange_put_on_it() {
             "coingecko/ok-all-includes.json",
             unix(1_711_356_300, 0),
         ),
-        // Asked without include_last_updated_at: no time.
-        (Provider::Coingecko, "coingecko/ok.json", None),
         (Provider::Kraken, "kraken/ok.json", None),
         (Provider::Bitfinex, "bitfinex/ok.json", None),
     ] {
@@ -127,6 +125,16 @@ fn a_missing_or_malformed_time_is_not_a_price() {
         (
             Provider::Coingecko,
             coingecko.replace(coingecko_time, r#""last_updated_at":1.5"#),
+        ),
+        // Found by an independent attack: a CoinGecko answer without its time was taken as an
+        // unstamped, current price.
+        (
+            Provider::Coingecko,
+            coingecko.replace(&format!(",{coingecko_time}"), ""),
+        ),
+        (
+            Provider::Coingecko,
+            coingecko.replace(coingecko_time, r#""last_updated_at":null"#),
         ),
     ] {
         let outcome = parse_stamped(provider, 200, &body);

@@ -247,12 +247,8 @@ async fn two_sources_three_percent_apart_without_a_quorum_move_nothing() {
     at_least_samples(&redis, 1).await;
 
     switch.flip();
-    metric_reaches(
-        &poller,
-        r#"poller_ticks_total{result="sources_apart"}"#,
-        3.0,
-    )
-    .await;
+    // 3 % apart, each 1.5 % from their midpoint: neither agrees with it.
+    metric_reaches(&poller, r#"poller_ticks_total{result="no_majority"}"#, 3.0).await;
     let redis = &redis;
     eventually("only honest prices", PATIENCE, async || {
         samples(redis)
@@ -262,5 +258,40 @@ async fn two_sources_three_percent_apart_without_a_quorum_move_nothing() {
             .then_some(())
     })
     .await;
+    stop(poller).await;
+}
+
+/// Found by an independent attack: two feeds frozen at the confirmed price outvoted the one live
+/// exchange, 6 % away, and their price went on for the ten minutes of the confirmation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_frozen_feeds_against_the_one_live_exchange_publish_nothing() {
+    let redis = RedisServer::start().await;
+    let upstream = MockServer::start().await;
+    let switch = Switch::new(down(), down());
+    for provider in Provider::ALL {
+        let later = match provider {
+            Provider::Kraken | Provider::Bitfinex => priced(provider, HONEST),
+            Provider::Coinbase => priced(provider, HONEST * 1.06),
+            _ => down(),
+        };
+        serve(
+            &upstream,
+            provider,
+            switch.also(priced(provider, HONEST), later),
+        )
+        .await;
+    }
+    let poller = start_poller(&redis.url(), &upstream, &Provider::ALL).await;
+    at_least_samples(&redis, 1).await;
+
+    switch.flip();
+    metric_reaches(&poller, r#"poller_ticks_total{result="disputed"}"#, 1.0).await;
+    let stored = ticks(&poller, "stored").await;
+    metric_reaches(&poller, r#"poller_ticks_total{result="disputed"}"#, 4.0).await;
+    assert_eq!(
+        ticks(&poller, "stored").await,
+        stored,
+        "nothing stored meanwhile"
+    );
     stop(poller).await;
 }
