@@ -24,18 +24,14 @@ pub struct State {
 }
 
 impl State {
-    /// `answer` computed from the snapshot of the latest read, unless Redis is unreachable. The
-    /// snapshot is borrowed for the computation only (microseconds): the refresher updates it
-    /// in place rather than copying a day of samples.
+    /// `answer` computed from the snapshot of the latest read. The snapshot is borrowed for the
+    /// computation only (microseconds): the refresher updates it in place rather than copying a
+    /// day of samples.
     fn answer<T>(
         &self,
         answer: impl FnOnce(&Snapshot) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let snapshot = self.snapshot.borrow();
-        if !snapshot.is_fresh(Instant::now()) {
-            return Err(ApiError::StoreUnavailable);
-        }
-        answer(&snapshot)
+        answer(&self.snapshot.borrow())
     }
 }
 
@@ -67,7 +63,7 @@ pub fn with_state(
 )]
 pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
-        let latest = snapshot.latest.as_ref().ok_or(ApiError::NoPriceYet)?;
+        let latest = snapshot.reading(Instant::now()).latest()?;
         let current = Current::new(latest, now_ms(), state.stale_after);
         Ok(price_json(&current))
     })
@@ -87,13 +83,7 @@ pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
 )]
 pub fn average(state: Arc<State>) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
-        if snapshot.latest.is_none() {
-            return Err(ApiError::NoPriceYet);
-        }
-        let stats = snapshot
-            .window
-            .stats(now_ms(), state.average_window)
-            .ok_or(ApiError::NoPriceInWindow)?;
+        let stats = snapshot.window_at(Instant::now(), now_ms(), state.average_window)?;
         let average = Average::new(&stats, state.average_window, snapshot.settings.as_ref());
         Ok(price_json(&average))
     })
@@ -132,14 +122,8 @@ pub const MAX_POINTS: RangeInclusive<usize> = 2..=5000;
 pub fn history(state: Arc<State>, query: String) -> Result<Response, ApiError> {
     let max_points = max_points(&query)?;
     state.answer(|snapshot| {
-        if snapshot.latest.is_none() {
-            return Err(ApiError::NoPriceYet);
-        }
         let now_ms = now_ms();
-        let stats = snapshot
-            .window
-            .stats(now_ms, state.average_window)
-            .ok_or(ApiError::NoPriceInWindow)?;
+        let stats = snapshot.window_at(Instant::now(), now_ms, state.average_window)?;
         let points = snapshot
             .window
             .points(now_ms, state.average_window, max_points);
