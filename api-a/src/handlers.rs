@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::headers::{Caching, cached};
-use common::http::ErrorBody;
+use common::http::Problem;
 use serde::Serialize;
 use tokio::sync::watch;
 use warp::Filter;
@@ -52,12 +52,18 @@ pub fn with_state(
     responses(
         (status = 200, description = "The latest price.", body = Current),
         (status = 503, description = "Nothing honest to say: no price stored yet, or the price \
-            store (Redis) unavailable.", body = ErrorBody,
+            store (Redis) unavailable.", body = Problem,
+            content_type = "application/problem+json",
             headers(("Retry-After" = u32, description = "Seconds before asking again: 10 \
                 before a first price, 1 while the store is unavailable.")),
             examples(
-                ("no price yet" = (value = json!({"error": "no price yet"}))),
-                ("store unavailable" = (value = json!({"error": "price store unavailable"}))),
+                ("no price yet" = (value = json!({
+                    "type": "tag:btc-price-services,2026:no-price-yet",
+                    "title": "No price yet", "status": 503, "detail": "no price yet"}))),
+                ("store unavailable" = (value = json!({
+                    "type": "tag:btc-price-services,2026:store-unavailable",
+                    "title": "Price store unavailable", "status": 503,
+                    "detail": "price store unavailable"}))),
             )),
     )
 )]
@@ -114,8 +120,10 @@ pub const MAX_POINTS: RangeInclusive<usize> = 2..=5000;
     responses(
         (status = 200, description = "The window's samples.", body = History),
         (status = 400, description = "`max_points` is not a whole number from 2 to 5000.",
-            body = ErrorBody,
-            example = json!({"error": "max_points must be a whole number from 2 to 5000"})),
+            body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "tag:btc-price-services,2026:invalid-max-points",
+                "title": "Invalid max_points", "status": 400,
+                "detail": "max_points must be a whole number from 2 to 5000"})),
         (status = 503, response = inline(WindowUnavailable)),
     )
 )]

@@ -23,6 +23,7 @@ use warp::reply::Response;
 
 pub use assets::{ASSETS, Asset};
 
+use crate::errors::{NO_PRICE_IN_WINDOW, NO_PRICE_YET, STORE_UNAVAILABLE};
 use crate::handlers::State;
 use crate::models::{Current, now_ms, rfc3339, round_to_cent};
 use crate::snapshot::{Reading, Snapshot};
@@ -80,6 +81,8 @@ struct Page<'a> {
     /// The routes' URL relative to the page's: `` when the page's URL ends with `/`.
     api: &'a str,
     messages: &'static [(&'static str, &'static str)],
+    /// The problem types the script tells the states by, by code.
+    problems: [(&'static str, String); 3],
     refresh_ms: u128,
     chart_points: usize,
     window: String,
@@ -174,6 +177,8 @@ fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duratio
     let page = Page {
         api,
         messages: &messages::MESSAGES,
+        problems: [NO_PRICE_YET, NO_PRICE_IN_WINDOW, STORE_UNAVAILABLE]
+            .map(|problem| (problem.code, problem.uri())),
         refresh_ms: refresh.as_millis(),
         chart_points: CHART_POINTS,
         summary: summary(
