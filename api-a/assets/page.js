@@ -22,11 +22,13 @@
     seconds < 120 ? `${Math.floor(seconds)} s ago`
       : seconds < 7200 ? `${Math.floor(seconds / 60)} min ago`
         : `${Math.floor(seconds / 3600)} h ago`;
-  // The page's message `name` (src/page/mod.rs) with each `{key}` of `fill` filled in.
+  // A data- attribute of the page by its name after `data-`, e.g. `message-no-price`.
+  const data = (name) => app.dataset[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())];
+  // The page's message `name` (src/page/messages.rs) with each `{key}` of `fill` filled in.
   const message = (name, fill = {}) =>
     Object.entries({ window: app.dataset.window, ...fill }).reduce(
       (text, [key, value]) => text.replaceAll(`{${key}}`, value),
-      app.dataset[`message${name.replace(/(^|-)(\w)/g, (_, _dash, c) => c.toUpperCase())}`],
+      data(`message-${name}`),
     );
 
   function setTime(id, iso) {
@@ -201,15 +203,15 @@
       return;
     }
     const [current, average, history] = answers;
-    // The service's own 503s name their state; any other failure (a proxy's 502, a restart)
-    // is a request that failed.
-    const says = (answer, error) => answer.status === 503 && answer.body.error === error;
-    const windowAnswer = (answer) => answer.ok || says(answer, "no price within the averaging window");
-    if (answers.some((a) => says(a, "price store unavailable"))) {
+    // The service's own 503s name their state by their problem type (src/errors.rs); any other
+    // failure (a proxy's 502, a restart) is a request that failed.
+    const says = (answer, code) => answer.status === 503 && answer.body.type === data(`problem-${code}`);
+    const windowAnswer = (answer) => answer.ok || says(answer, "no-price-in-window");
+    if (answers.some((a) => says(a, "store-unavailable"))) {
       // Nothing honest to add: keep what is shown and say why it does not move.
       setNotice("error", message("unavailable"));
       ageShownPrice();
-    } else if (says(current, "no price yet")) {
+    } else if (says(current, "no-price-yet")) {
       // The store holds nothing (e.g. it restarted empty): the page shows what the server would.
       clearCurrent();
       clearAverage();

@@ -33,6 +33,7 @@ use tokio::net::TcpListener;
 pub use config::Config;
 use handlers::State;
 pub use routes::openapi;
+use snapshot::Reading;
 
 /// Serves Service A's API on `listener` until `shutdown` completes and in-flight requests are
 /// done.
@@ -57,7 +58,7 @@ pub async fn run(
             let snapshot = snapshot.clone();
             move || {
                 let snapshot = snapshot.borrow();
-                snapshot.is_fresh(Instant::now()) && snapshot.latest.is_some()
+                matches!(snapshot.reading(Instant::now()), Reading::Latest(_))
             }
         },
     );

@@ -30,6 +30,16 @@ async fn json_of(response: reqwest::Response) -> Value {
     response.json().await.unwrap()
 }
 
+/// The problem details of an error answer, checked to be `application/problem+json`.
+async fn problem_of(response: reqwest::Response) -> Value {
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/problem+json",
+        "{response:?}"
+    );
+    response.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn root_under_the_base_path_answers_ok() {
     let server = start(&[("BASE_PATH", "/service2")]).await;
@@ -66,7 +76,7 @@ async fn head_answers_like_get_without_a_body() {
 }
 
 #[tokio::test]
-async fn unknown_paths_are_json_404s_whatever_the_method() {
+async fn unknown_paths_are_problem_404s_whatever_the_method() {
     let server = start(&[("BASE_PATH", "/service2")]).await;
     for path in [
         "/",
@@ -79,13 +89,21 @@ async fn unknown_paths_are_json_404s_whatever_the_method() {
         for method in [Method::GET, Method::POST, Method::DELETE] {
             let response = request(method.clone(), &server.url(path)).await;
             assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
-            assert_eq!(json_of(response).await, json!({"error": "not found"}));
+            assert_eq!(
+                problem_of(response).await,
+                json!({
+                    "type": "tag:btc-price-services,2026:not-found",
+                    "title": "Not found",
+                    "status": 404,
+                    "detail": "no route at this path"
+                })
+            );
         }
     }
 }
 
 #[tokio::test]
-async fn known_paths_with_the_wrong_method_are_json_405s_with_allow() {
+async fn known_paths_with_the_wrong_method_are_problem_405s_with_allow() {
     let server = start(&[("BASE_PATH", "/service2")]).await;
     for path in ["/service2/", "/healthz", "/readyz", "/metrics"] {
         for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
@@ -97,8 +115,13 @@ async fn known_paths_with_the_wrong_method_are_json_405s_with_allow() {
             );
             assert_eq!(response.headers()[header::ALLOW], "GET, HEAD");
             assert_eq!(
-                json_of(response).await,
-                json!({"error": "method not allowed"})
+                problem_of(response).await,
+                json!({
+                    "type": "tag:btc-price-services,2026:method-not-allowed",
+                    "title": "Method not allowed",
+                    "status": 405,
+                    "detail": "this path takes GET, HEAD"
+                })
             );
         }
     }

@@ -1,8 +1,11 @@
-//! Routing helpers shared by every service: exact-path endpoints, JSON errors, one `recover`.
+//! Routing helpers shared by every service: exact-path endpoints, errors as problem details, one
+//! `recover`.
 //!
 //! Routes match the full request path exactly and check the method only after the path, so an
 //! unknown path is always a 404 and a known path with the wrong method always a 405 that says
-//! which methods it takes.
+//! which methods it takes. Every error is RFC 9457 problem details (`application/problem+json`)
+//! whose `type` names the kind of problem for good ([`ProblemType`]): clients key on it, never on
+//! the words of `title` or `detail`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -104,32 +107,98 @@ struct MethodNotAllowed {
 
 impl warp::reject::Reject for MethodNotAllowed {}
 
-/// The body of every error: what went wrong, in a few words.
+/// The media type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// What every problem type starts with: a tag URI (RFC 4151), an identifier that stays the same
+/// whatever the deployment's address.
+pub const PROBLEM_TYPE_PREFIX: &str = "tag:btc-price-services,2026:";
+
+/// A kind of problem: its `type` (the prefix, then `code`), a `title` that does not change from
+/// one occurrence to the next, and its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProblemType {
+    pub code: &'static str,
+    pub title: &'static str,
+    pub status: StatusCode,
+}
+
+impl ProblemType {
+    /// The `type` member: a URI naming the problem.
+    pub fn uri(&self) -> String {
+        format!("{PROBLEM_TYPE_PREFIX}{}", self.code)
+    }
+
+    /// This problem as an answer, `detail` saying what happened this time.
+    pub fn answer(&self, detail: &str) -> Response {
+        let body = Problem {
+            kind: self.uri(),
+            title: self.title,
+            status: self.status.as_u16(),
+            detail,
+        };
+        let mut response =
+            warp::reply::with_status(warp::reply::json(&body), self.status).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
+/// No route at this path.
+pub const NOT_FOUND: ProblemType = ProblemType {
+    code: "not-found",
+    title: "Not found",
+    status: StatusCode::NOT_FOUND,
+};
+/// A known path asked with a method it does not take.
+pub const METHOD_NOT_ALLOWED: ProblemType = ProblemType {
+    code: "method-not-allowed",
+    title: "Method not allowed",
+    status: StatusCode::METHOD_NOT_ALLOWED,
+};
+/// A fault of the service itself.
+pub const INTERNAL_ERROR: ProblemType = ProblemType {
+    code: "internal-error",
+    title: "Internal error",
+    status: StatusCode::INTERNAL_SERVER_ERROR,
+};
+
+/// The body of every error answer: RFC 9457 problem details.
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorBody<'a> {
-    #[schema(example = "not found")]
-    error: &'a str,
+#[schema(title = "Problem")]
+pub struct Problem<'a> {
+    /// What kind of problem this is, for good: `tag:btc-price-services,2026:` and a code
+    /// (see the API documentation's list).
+    #[serde(rename = "type")]
+    #[schema(example = "tag:btc-price-services,2026:not-found")]
+    kind: String,
+    /// The kind of problem in words; the same for every occurrence.
+    #[schema(example = "Not found")]
+    title: &'a str,
+    /// The HTTP status.
+    #[schema(example = 404, minimum = 400, maximum = 599)]
+    status: u16,
+    /// What happened this time.
+    #[schema(example = "no route at /service1/nope")]
+    detail: &'a str,
 }
 
-/// `{"error": message}` with `status`.
-pub fn json_error(status: StatusCode, message: &str) -> Response {
-    warp::reply::with_status(warp::reply::json(&ErrorBody { error: message }), status)
-        .into_response()
-}
-
-/// The one place where rejections become responses: every error is JSON.
+/// The one place where rejections become responses: every error is a problem.
 pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     let response = if let Some(not_allowed) = rejection.find::<MethodNotAllowed>() {
-        let mut response = json_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+        let detail = format!("this path takes {}", not_allowed.allow);
+        let mut response = METHOD_NOT_ALLOWED.answer(&detail);
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static(not_allowed.allow));
         response
     } else if rejection.is_not_found() {
-        json_error(StatusCode::NOT_FOUND, "not found")
+        NOT_FOUND.answer("no route at this path")
     } else {
         log::error!("unhandled rejection: {rejection:?}");
-        json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        INTERNAL_ERROR.answer("the service failed to answer; its log says why")
     };
     Ok(response)
 }
@@ -171,5 +240,20 @@ mod tests {
         let _ = endpoints.get("/");
         assert_eq!(endpoints.template_for("/"), Some("/"));
         assert_eq!(endpoints.template_for(""), None);
+    }
+
+    #[tokio::test]
+    async fn a_problem_is_problem_json_with_its_type_title_status_and_detail() {
+        let response = METHOD_NOT_ALLOWED.answer("this path takes GET, HEAD");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"type":"tag:btc-price-services,2026:method-not-allowed","title":"Method not allowed","status":405,"detail":"this path takes GET, HEAD"}"#
+        );
     }
 }

@@ -27,7 +27,8 @@ FIRST_503_WITHIN = 1.0
 BACK_WITHIN = 2.0
 HANG = 1.0
 """An answer slower than this counts as a hang."""
-UNAVAILABLE = {"error": "price store unavailable"}
+UNAVAILABLE = "tag:btc-price-services,2026:store-unavailable"
+"""The problem type of api-a's answer while its price store does not answer."""
 SAMPLES_KEY = "btc_usd:samples:v2"
 
 
@@ -179,7 +180,7 @@ def acceptable(answer: Answer) -> bool:
     if answer.status == 200:
         return True
     try:
-        return answer.status == 503 and json.loads(answer.body) == UNAVAILABLE
+        return answer.status == 503 and json.loads(answer.body).get("type") == UNAVAILABLE
     except ValueError:
         return False
 

@@ -13,7 +13,7 @@ mod format;
 mod messages;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use askama::Template;
 use common::headers::{Caching, cached};
@@ -23,9 +23,10 @@ use warp::reply::Response;
 
 pub use assets::{ASSETS, Asset};
 
+use crate::errors::{NO_PRICE_IN_WINDOW, NO_PRICE_YET, STORE_UNAVAILABLE};
 use crate::handlers::State;
 use crate::models::{Current, now_ms, rfc3339, round_to_cent};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Reading, Snapshot};
 use chart::Chart;
 use messages::message;
 
@@ -80,6 +81,8 @@ struct Page<'a> {
     /// The routes' URL relative to the page's: `` when the page's URL ends with `/`.
     api: &'a str,
     messages: &'static [(&'static str, &'static str)],
+    /// The problem types the script tells the states by, by code.
+    problems: [(&'static str, String); 3],
     refresh_ms: u128,
     chart_points: usize,
     window: String,
@@ -153,10 +156,10 @@ fn relative_root(path: &str) -> String {
 
 /// The page as `snapshot` shows it now.
 fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duration) -> String {
-    let now_ms = now_ms();
-    let fresh = snapshot.is_fresh(std::time::Instant::now());
-    let latest = snapshot.latest.as_ref().filter(|_| fresh);
-    let stats = latest.and_then(|_| snapshot.window.stats(now_ms, window));
+    let (now, now_ms) = (Instant::now(), now_ms());
+    let reading = snapshot.reading(now);
+    let latest = reading.latest().ok();
+    let stats = snapshot.window_at(now, now_ms, window).ok();
     let points = match &stats {
         Some(_) => snapshot.window.points(now_ms, window, CHART_POINTS),
         None => Vec::new(),
@@ -164,13 +167,7 @@ fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duratio
     let average = stats.as_ref().map(|s| round_to_cent(s.mean_price));
     let current = latest.map(|sample| current_view(sample, now_ms, stale_after));
     let window_text = format::span(window);
-    let notice = notice(
-        fresh,
-        latest,
-        current.as_ref(),
-        stats.is_some(),
-        &window_text,
-    );
+    let notice = notice(&reading, current.as_ref(), stats.is_some(), &window_text);
     let refresh = snapshot
         .window
         .recent_spacing_ms()
@@ -180,6 +177,8 @@ fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duratio
     let page = Page {
         api,
         messages: &messages::MESSAGES,
+        problems: [NO_PRICE_YET, NO_PRICE_IN_WINDOW, STORE_UNAVAILABLE]
+            .map(|problem| (problem.code, problem.uri())),
         refresh_ms: refresh.as_millis(),
         chart_points: CHART_POINTS,
         summary: summary(
@@ -229,16 +228,15 @@ fn current_view(latest: &Sample, now_ms: i64, stale_after: Duration) -> CurrentV
 
 /// The state worth saying first, if any.
 fn notice(
-    fresh: bool,
-    latest: Option<&Sample>,
+    reading: &Reading,
     current: Option<&CurrentView>,
     has_average: bool,
     window: &str,
 ) -> Option<Notice> {
-    let (kind, text) = match (fresh, latest, current) {
-        (false, _, _) => ("error", message("unavailable").to_owned()),
-        (true, None, _) => ("info", message("no-price").to_owned()),
-        (true, Some(_), Some(current)) if current.stale => (
+    let (kind, text) = match (reading, current) {
+        (Reading::StoreUnavailable, _) => ("error", message("unavailable").to_owned()),
+        (Reading::NoPriceYet, _) => ("info", message("no-price").to_owned()),
+        (Reading::Latest(_), Some(current)) if current.stale => (
             "warning",
             message("stale").replace("{time}", &current.as_of_clock),
         ),

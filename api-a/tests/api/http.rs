@@ -29,7 +29,7 @@ async fn head_answers_like_get_without_a_body() {
 }
 
 #[tokio::test]
-async fn unknown_paths_are_json_404s_and_wrong_methods_json_405s() {
+async fn unknown_paths_are_problem_404s_and_wrong_methods_problem_405s() {
     let redis = RedisServer::start().await;
     let server = start(&redis, &[]).await;
     for path in [
@@ -45,7 +45,7 @@ async fn unknown_paths_are_json_404s_and_wrong_methods_json_405s() {
         for method in [Method::GET, Method::POST] {
             let answer = request(method.clone(), &server.url(path)).await;
             assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {path}");
-            assert_eq!(answer.json(), json!({"error": "not found"}));
+            assert_eq!(answer.problem_code(), "not-found");
         }
     }
     for path in [
@@ -64,7 +64,13 @@ async fn unknown_paths_are_json_404s_and_wrong_methods_json_405s() {
                 "{method} {path}"
             );
             assert_eq!(answer.headers[header::ALLOW], "GET, HEAD");
-            assert_eq!(answer.json(), json!({"error": "method not allowed"}));
+            assert_eq!(
+                answer.problem(),
+                (
+                    "method-not-allowed".to_owned(),
+                    "this path takes GET, HEAD".to_owned()
+                )
+            );
         }
     }
 }

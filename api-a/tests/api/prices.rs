@@ -224,10 +224,7 @@ async fn the_average_window_slides_with_time() {
     .await;
     assert!(unix_ms(SystemTime::now()) > newer.fetched_at_ms + window_ms);
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        answer.json(),
-        json!({"error": "no price within the averaging window"})
-    );
+    assert_eq!(answer.problem_code(), "no-price-in-window");
     // The latest price is still served, however old.
     assert_eq!(
         get(&server.url("/service1/current")).await.status,
@@ -243,7 +240,7 @@ async fn no_sample_stored_yet_is_a_503_with_retry_after_on_both_routes() {
         let answer = get(&server.url(path)).await;
         assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
         assert_eq!(answer.retry_after(), "10", "{path}");
-        assert_eq!(answer.json(), json!({"error": "no price yet"}), "{path}");
+        assert_eq!(answer.problem_code(), "no-price-yet", "{path}");
     }
     // Nothing to serve yet: a fresh replica takes no traffic until its poller stored a price.
     let readyz = get(&server.url("/readyz")).await;
@@ -271,10 +268,7 @@ async fn no_sample_inside_the_window_is_a_503_for_average_only() {
     let average = get(&server.url("/service1/average")).await;
     assert_eq!(average.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(average.retry_after(), "10");
-    assert_eq!(
-        average.json(),
-        json!({"error": "no price within the averaging window"})
-    );
+    assert_eq!(average.problem_code(), "no-price-in-window");
     let current = get(&server.url("/service1/current")).await;
     assert_eq!(current.status, StatusCode::OK);
     assert_eq!(current.json()["stale"], true);

@@ -108,6 +108,33 @@ impl Answer {
         serde_json::from_str(&self.body).unwrap()
     }
 
+    /// The problem details of an error answer, checked to be `application/problem+json` with
+    /// this answer's status: its `type`'s code (what follows the common prefix) and `detail`.
+    pub fn problem(&self) -> (String, String) {
+        assert_eq!(
+            self.headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{}",
+            self.body
+        );
+        let body: Value = serde_json::from_str(&self.body).unwrap();
+        assert_eq!(body["status"], self.status.as_u16(), "{body}");
+        assert!(
+            body["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "{body}"
+        );
+        let kind = body["type"].as_str().unwrap();
+        let code = kind
+            .strip_prefix("tag:btc-price-services,2026:")
+            .unwrap_or_else(|| panic!("{kind}"));
+        (code.to_owned(), body["detail"].as_str().unwrap().to_owned())
+    }
+
+    /// The code of the problem this error answer is.
+    pub fn problem_code(&self) -> String {
+        self.problem().0
+    }
+
     pub fn retry_after(&self) -> &str {
         self.headers[header::RETRY_AFTER].to_str().unwrap()
     }
@@ -158,15 +185,14 @@ pub fn metric(text: &str, name: &str) -> f64 {
         .unwrap()
 }
 
-/// Waits for `url` to answer `status` with the JSON error `error`.
-pub async fn answers_status(url: &str, status: StatusCode, error: &str) {
+/// Waits for `url` to answer `status` with the problem `code`.
+pub async fn answers_status(url: &str, status: StatusCode, code: &str) {
     eventually(
-        &format!("{url} answers {status} {error}"),
+        &format!("{url} answers {status} {code}"),
         PATIENCE,
         async || {
             let answer = get(url).await;
-            (answer.status == status && answer.json() == serde_json::json!({ "error": error }))
-                .then_some(())
+            (answer.status == status && answer.problem_code() == code).then_some(())
         },
     )
     .await;
