@@ -108,6 +108,6 @@ fn usage(name: &str) -> String {
         "usage: {name} [--health-check]\n\n\
          Without arguments, serves until SIGTERM or SIGINT.\n\
          --health-check  asks the running instance's /healthz and exits 0 if it answers 200.\n\
-         Configuration comes from environment variables (see the README)."
+         Configuration comes from environment variables (see docs/configuration.md)."
     )
 }

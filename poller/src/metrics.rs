@@ -1,4 +1,4 @@
-//! The poller's own metrics, next to the HTTP metrics every service has. The README's
+//! The poller's own metrics, next to the HTTP metrics every service has. docs/operations.md's
 //! metrics table documents each one; `observability/alerts.yaml` alerts on them.
 //!
 //! Every series an alert or a dashboard reads exists from the start (at 0), so that "none yet"

@@ -25,7 +25,7 @@ async fn upstream_answering(response: ResponseTemplate) -> (MockServer, Url) {
 
 #[tokio::test]
 async fn asks_for_json_naming_itself_as_the_readme_says() {
-    // Written out, not taken from the poller: the README promises exactly this.
+    // Written out, not taken from the poller: docs/design.md promises exactly this.
     let user_agent = format!("btc-price-poller/{}", env!("CARGO_PKG_VERSION"));
     let upstream = MockServer::start().await;
     Mock::given(method("GET"))

@@ -2,7 +2,7 @@
 1 000 slow-header connections and 1 000 idle keep-alive connections at once, oversized request
 heads, and a bounded fuzz.
 
-Expected (issue 12, item 1; README "Configuration"): a normal client is answered within 100 ms
+Expected (docs/configuration.md): a normal client is answered within 100 ms
 meanwhile; slow heads are closed within `HEADER_TIMEOUT` of their first byte and idle
 connections within `IDLE_TIMEOUT`; a head over 16 KiB gets 431; the fuzz gets no 5xx but the
 documented 503s; resident memory is back within 10 % of its idle level afterwards.

@@ -1,7 +1,7 @@
 """Redis faults: the pod's Redis killed and restarted on the same port, then frozen and thawed,
 then restarted with its append-only file, while a client keeps asking api-a.
 
-Expected (README "Routes" and "How it works"): api-a answers 503 JSON within 1 s and no request
+Expected (docs/api.md and docs/design.md): api-a answers 503 JSON within 1 s and no request
 hangs; the poller keeps ticking, logs the outage once and writes what it held back when Redis
 returns; api-a answers 200 again within 2 s of Redis answering, without a restart; with the
 append-only file the window's samples survive a restart, so the average is unchanged.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The reliability drills of issue 12, against the release binaries, a real redis-server, a real
+# The reliability drills, against the release binaries, a real redis-server, a real
 # nginx running gateway/nginx.conf, wrk and a fake exchange; prints one table and fails if any
 # drill fails. DRILLS=name,... runs some of them; SOAK_SECONDS=600 soaks for longer;
 # DRILLS_LONG=1 drills every combination (local runs). See tests/drills/__main__.py.
