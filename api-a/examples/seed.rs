@@ -5,14 +5,14 @@
 //!
 //! writes COUNT samples (default 60), one every INTERVAL (default 10s), the newest fetched now,
 //! each confirmed by three sources, as a poller with a window of COUNT × INTERVAL would.
-//! Each goes through `common::samples::write`, as the poller writes, so the write counter
+//! Each goes through `price_store::write`, as the poller writes, so the write counter
 //! counts it; up to `IN_FLIGHT` writes are pipelined on one connection (86 400 samples take
 //! about a second instead of ten).
 
 use std::time::{Duration, SystemTime};
 
-use common::samples::{WriterSettings, unix_ms, write};
-use common::testing::samples::confirmed;
+use price_store::{WriterSettings, unix_ms, write};
+use test_support::samples::confirmed;
 use tokio::task::JoinSet;
 
 /// Writes sent before waiting for the oldest answer: enough to hide the round trip.

@@ -1,8 +1,8 @@
 //! Why a price cannot be served, and the one place that turns it into an HTTP answer: problem
-//! details (`common::http::ProblemType`) whose `type` each client, the page's script included,
+//! details (`service_kit::http::ProblemType`) whose `type` each client, the page's script included,
 //! keys on.
 
-use common::http::ProblemType;
+use service_kit::http::ProblemType;
 use warp::http::StatusCode;
 use warp::http::header::{HeaderValue, RETRY_AFTER};
 use warp::reply::{Reply, Response};
@@ -105,7 +105,7 @@ impl Reply for ApiError {
             "detail": "price store unavailable"}))),
     )
 )]
-pub struct WindowUnavailable(#[allow(dead_code)] common::http::Problem<'static>);
+pub struct WindowUnavailable(#[allow(dead_code)] service_kit::http::Problem<'static>);
 
 #[cfg(test)]
 mod tests {

@@ -5,9 +5,9 @@ use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::headers::{Caching, cached};
-use common::http::Problem;
 use serde::Serialize;
+use service_kit::headers::{Caching, cached};
+use service_kit::http::Problem;
 use tokio::sync::watch;
 use warp::Filter;
 use warp::reply::Response;

@@ -9,9 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use common::metrics::register;
-use common::samples::{Rejection, Store, WriterSettings};
+use price_store::{Rejection, Store, WriterSettings};
 use prometheus::{Gauge, IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
+use service_kit::metrics::register;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -203,7 +203,7 @@ async fn refresh_forever(
             replica.refresh(&sender, now_ms(), read_at),
         )
         .await
-        .unwrap_or_else(|_| Err(common::samples::StoreError::TimedOut(MAX_SNAPSHOT_AGE)));
+        .unwrap_or_else(|_| Err(price_store::StoreError::TimedOut(MAX_SNAPSHOT_AGE)));
         let changed = told.available.replace(outcome.is_ok()) != Some(outcome.is_ok());
         match outcome {
             Ok(refreshed) => {

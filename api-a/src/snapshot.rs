@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::samples::{Sample, WriterSettings};
+use price_store::{Sample, WriterSettings};
 
 use crate::errors::ApiError;
 use crate::window::{Window, WindowStats};
@@ -89,7 +89,7 @@ mod tests {
     fn a_reading_says_unavailable_before_no_price_and_a_price_only_when_fresh() {
         let read_at = Instant::now();
         let later = read_at + MAX_SNAPSHOT_AGE + Duration::from_millis(1);
-        let sample = common::testing::samples::confirmed(1_000, 97_000.0);
+        let sample = test_support::samples::confirmed(1_000, 97_000.0);
         let mut snapshot = Snapshot::default();
         assert_eq!(snapshot.reading(read_at), Reading::StoreUnavailable);
         snapshot.read_at = Some(read_at);

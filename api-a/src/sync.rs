@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::samples::{Changes, Sample, Store, StoreError, Stored, WriterSettings, duration_ms};
+use price_store::{Changes, Sample, Store, StoreError, Stored, WriterSettings, duration_ms};
 use tokio::sync::watch;
 
 use crate::snapshot::Snapshot;

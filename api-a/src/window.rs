@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use common::samples::{Rejection, Sample, duration_ms};
+use price_store::{Rejection, Sample, duration_ms};
 
 /// Nano-dollars per dollar: the unit of the running sums.
 const NANOS_PER_USD: f64 = 1e9;
@@ -217,7 +217,7 @@ mod tests {
     const WINDOW: Duration = Duration::from_secs(600);
 
     fn sample(fetched_at_ms: i64, price_usd: f64) -> Sample {
-        common::testing::samples::confirmed(fetched_at_ms, price_usd)
+        test_support::samples::confirmed(fetched_at_ms, price_usd)
     }
 
     fn window_of(list: &[(i64, f64)]) -> Window {

@@ -2,14 +2,14 @@
 
 use std::time::{Duration, SystemTime};
 
-use common::samples::unix_ms;
-use common::testing::samples::{confirmed, settings};
-use common::testing::{
+use nix::sys::signal::Signal;
+use price_store::unix_ms;
+use reqwest::StatusCode;
+use test_support::samples::{confirmed, settings};
+use test_support::{
     RedisServer, RunningBinary, assert_each_bad_value_exits_2,
     assert_health_check_follows_the_instance, assert_unknown_argument_exits_2, eventually,
 };
-use nix::sys::signal::Signal;
-use reqwest::StatusCode;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_api-a");
 
@@ -42,7 +42,7 @@ fn an_unknown_argument_exits_2_with_usage() {
 async fn serves_the_price_from_redis_and_exits_0_on_sigterm() {
     let redis = RedisServer::start().await;
     let sample = confirmed(unix_ms(SystemTime::now()), 97_123.456_7);
-    common::samples::write(&mut redis.connection().await, &sample, &settings())
+    price_store::write(&mut redis.connection().await, &sample, &settings())
         .await
         .unwrap();
     let service = RunningBinary::start(

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use api_b::Config;
-use common::config::Env;
-use common::testing::{TestServer, eventually};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
+use service_kit::config::Env;
+use test_support::{TestServer, eventually};
 
 async fn start(env: &[(&str, &str)]) -> TestServer {
     let config = Config::from_env(&Env::from_pairs(env.iter().copied())).unwrap();
@@ -243,5 +243,5 @@ async fn the_openapi_document_is_served_and_is_the_committed_copy() {
     let body = response.text().await.unwrap();
     let document: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(document["openapi"], "3.1.0");
-    common::testing::assert_committed_document(&body, "docs/openapi/api-b.json");
+    test_support::assert_committed_document(&body, "docs/openapi/api-b.json");
 }

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use common::testing::{
+use nix::sys::signal::Signal;
+use reqwest::StatusCode;
+use test_support::{
     RunningBinary, assert_each_bad_value_exits_2, assert_health_check_follows_the_instance,
     assert_unknown_argument_exits_2, eventually,
 };
-use nix::sys::signal::Signal;
-use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_api-b");

@@ -6,9 +6,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use common::config::{ConfigError, Env, ServerConfig, average_window};
-use common::samples::rules::LONGEST_FETCH;
+use price_store::rules::LONGEST_FETCH;
 use reqwest::Url;
+use service_kit::config::{ConfigError, Env, ServerConfig, average_window};
 
 use crate::providers::Provider;
 
@@ -87,7 +87,7 @@ impl Config {
             .collect();
         Ok(Self {
             server: ServerConfig::from_env(env, DEFAULT_LISTEN_ADDR)?,
-            redis_url: common::samples::redis_url(env)?,
+            redis_url: price_store::redis_url(env)?,
             poll_interval,
             fetch_timeout,
             average_window,

@@ -18,11 +18,11 @@ mod store;
 
 use std::future::Future;
 
-use common::health::Health;
-use common::http::{Endpoints, no_routes};
-use common::metrics::Metrics;
-use common::samples::{Sample, Store, WriterSettings};
-use common::server::{Ops, serve};
+use price_store::{Sample, Store, WriterSettings};
+use service_kit::health::Health;
+use service_kit::http::{Endpoints, no_routes};
+use service_kit::metrics::Metrics;
+use service_kit::server::{Ops, serve};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;

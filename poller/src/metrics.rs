@@ -6,11 +6,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use common::metrics::register;
 use prometheus::{
     Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry,
 };
+use service_kit::metrics::register;
 
 use crate::backoff::Hold;
 use crate::decision::continuity::Basis;

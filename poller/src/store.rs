@@ -3,10 +3,10 @@
 //! Samples that cannot be written wait in memory, oldest first, for as long as they are within
 //! the retention; once Redis answers again they are all written, so the average over the window
 //! stays true after an outage (or after Redis restarts empty). The key and the format are
-//! `common::samples`'s.
+//! `price_store`'s.
 //!
 //! The wall clock can step (a bad NTP source, a host resumed from suspend). Samples stamped while
-//! it ran ahead are removed by the first write after it is back ([`common::samples::write`]
+//! it ran ahead are removed by the first write after it is back ([`price_store::write`]
 //! drops every sample stamped after the one it writes), and the trimming of old samples never
 //! moves on faster than the monotonic clock ([`TrimLine`]), so an hour's step ahead does not
 //! trim the real history.
@@ -14,7 +14,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use common::samples::{Sample, Store, StoreError, WriterSettings, duration_ms};
+use price_store::{Sample, Store, StoreError, WriterSettings, duration_ms};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -165,7 +165,7 @@ mod tests {
     }
 
     fn sample(fetched_at_ms: i64) -> Sample {
-        common::testing::samples::confirmed(fetched_at_ms, 78_754.0)
+        test_support::samples::confirmed(fetched_at_ms, 78_754.0)
     }
 
     /// Found by an independent attack: with the wall clock stepped an hour ahead, a write

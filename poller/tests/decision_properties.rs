@@ -15,13 +15,13 @@
 
 use std::time::Duration;
 
-use common::samples::rules::AGREEMENT_TOLERANCE;
 use poller::decision::combine::Quote;
 use poller::decision::continuity::{
     Basis, CONFIRMATION_LASTS, Confirmations, MAX_UNCONFIRMED_SPREAD, QUORUM, allowed_deviation,
 };
 use poller::decision::decide;
 use poller::providers::{Provider, check_plausible};
+use price_store::rules::AGREEMENT_TOLERANCE;
 use proptest::prelude::*;
 use tokio::time::Instant;
 

@@ -62,7 +62,14 @@ fn every_row_of_the_threat_model_names_tests_that_exist() {
     let root = repository();
     let page = std::fs::read_to_string(root.join("docs/price-integrity.md")).unwrap();
     let mut sources = String::new();
-    for crate_dir in ["common", "api-a", "api-b", "poller"] {
+    for crate_dir in [
+        "service-kit",
+        "price-store",
+        "test-support",
+        "api-a",
+        "api-b",
+        "poller",
+    ] {
         rust_sources(&root.join(crate_dir), &mut sources);
     }
     let drills = std::fs::read_to_string(root.join("tests/drills/__main__.py")).unwrap();

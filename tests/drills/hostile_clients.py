@@ -31,7 +31,7 @@ CLOSE_SLACK = 1.0
 NORMAL_ANSWER_WITHIN = 0.100
 MEMORY_TOLERANCE = 0.10
 MEMORY_RELEASE_EVERY = 2.0
-"""How often a service looks for freed memory to give back (`common/src/memory.rs`)."""
+"""How often a service looks for freed memory to give back (`service-kit/src/memory.rs`)."""
 HEAD_LIMIT = 16 * 1024
 DOCUMENTED_503 = [
     {"type": f"tag:btc-price-services,2026:{code}"}

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use common::samples::{Basis, Sample, duration_ms};
+use price_store::{Basis, Sample, duration_ms};
 use serde::Serialize;
 
 use super::{CURRENCY, Currency, percent, rfc3339, round_to_cent, round_to_tenth};
@@ -162,7 +162,7 @@ mod tests {
     const NOW_MS: i64 = 1_763_730_000_000;
 
     fn sample(age_ms: i64, price_usd: f64) -> Sample {
-        common::testing::samples::confirmed(NOW_MS - age_ms, price_usd)
+        test_support::samples::confirmed(NOW_MS - age_ms, price_usd)
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::samples::WriterSettings;
+use price_store::WriterSettings;
 use serde::Serialize;
 
 use crate::window::{PricePoint, WindowStats};
@@ -143,7 +143,7 @@ pub fn rfc3339(unix_ms: i64) -> String {
 
 /// Now in Unix milliseconds, the unit of sample timestamps.
 pub fn now_ms() -> i64 {
-    common::samples::unix_ms(SystemTime::now())
+    price_store::unix_ms(SystemTime::now())
 }
 
 #[cfg(test)]
@@ -201,7 +201,7 @@ mod tests {
             oldest_ms: NOW_MS - 590_000,
             newest_ms: NOW_MS,
         };
-        let settings = common::testing::samples::settings();
+        let settings = test_support::samples::settings();
         let average = Average::new(&stats, Duration::from_secs(600), Some(&settings));
         assert_eq!(
             serde_json::to_string(&average).unwrap(),
@@ -213,7 +213,7 @@ mod tests {
 
     #[test]
     fn coverage_is_the_share_of_the_window_the_samples_stand_for() {
-        let every_10_s = common::testing::samples::settings();
+        let every_10_s = test_support::samples::settings();
         let window = Duration::from_secs(600);
         assert_eq!(coverage(60, &every_10_s, window), 1.0);
         assert_eq!(coverage(30, &every_10_s, window), 0.5);

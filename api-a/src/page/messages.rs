@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use common::samples::{Basis, Sample, WriterSettings};
+use price_store::{Basis, Sample, WriterSettings};
 
 use super::format;
 use crate::models::{Current, coverage as coverage_share};
@@ -115,7 +115,7 @@ pub fn coverage(stats: &WindowStats, settings: &WriterSettings, window: Duration
 
 #[cfg(test)]
 mod tests {
-    use common::samples::Basis;
+    use price_store::Basis;
 
     use super::*;
 
@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn the_page_says_how_many_exchanges_agree_and_how_closely() {
-        let mut three = common::testing::samples::confirmed(NOW_MS, 90_000.0);
+        let mut three = test_support::samples::confirmed(NOW_MS, 90_000.0);
         three.providers = 6;
         three.quotes[2].price_usd = 90_036.0;
         let current = Current::new(&three, NOW_MS, Duration::from_secs(30));
@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn the_page_says_how_many_more_answered_and_were_further_off() {
-        let mut four = common::testing::samples::confirmed(NOW_MS, 90_000.0);
+        let mut four = test_support::samples::confirmed(NOW_MS, 90_000.0);
         four.providers = 6;
         four.answered = 4;
         let current = Current::new(&four, NOW_MS, Duration::from_secs(30));
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn a_price_fewer_than_the_quorum_back_says_what_it_stays_close_to() {
-        let mut lone = common::testing::samples::confirmed(NOW_MS, 91_000.0);
+        let mut lone = test_support::samples::confirmed(NOW_MS, 91_000.0);
         lone.quotes.truncate(1);
         lone.answered = 1;
         lone.basis = Basis::Continuity {

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use askama::Template;
-use common::headers::{Caching, cached};
-use common::samples::Sample;
+use price_store::Sample;
+use service_kit::headers::{Caching, cached};
 use warp::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use warp::reply::Response;
 

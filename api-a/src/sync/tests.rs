@@ -6,10 +6,10 @@
 
 use std::time::{Duration, Instant};
 
-use common::samples::{
+use price_store::{
     SAMPLES_KEY, Sample, Store, Stored, WRITES_KEY, WriterSettings, read_recent, write,
 };
-use common::testing::RedisServer;
+use test_support::RedisServer;
 use tokio::sync::watch;
 
 use super::{READ_MARGIN, Refreshed, Replica};
@@ -59,7 +59,7 @@ impl Scenario {
         let cents = 9_700_000 + self.rng.below(100_000) as i64;
         // Prices with sub-cent digits, as the median of exchanges' prices has.
         let price_usd = cents as f64 / 100.0 + self.rng.below(100) as f64 / 10_000.0;
-        let mut sample = common::testing::samples::confirmed(at_ms, price_usd);
+        let mut sample = test_support::samples::confirmed(at_ms, price_usd);
         sample.answered += self.rng.below(4) as u32;
         sample
     }
@@ -301,7 +301,7 @@ async fn a_replica_that_holds_nothing_is_not_thrown_by_a_sample_just_before_its_
     let since_ms = now_ms - (WINDOW + READ_MARGIN).as_millis() as i64;
     let settings = WriterSettings::new(WINDOW, RETENTION, Duration::from_secs(1));
     for at_ms in [since_ms - 1, now_ms - 1_000] {
-        let sample = common::testing::samples::confirmed(at_ms, 97_000.0);
+        let sample = test_support::samples::confirmed(at_ms, 97_000.0);
         write(&mut conn, &sample, &settings).await.unwrap();
     }
     let mut replica = Replica::new(Store::new(&redis.url(), Duration::from_secs(2)), WINDOW);

@@ -4,10 +4,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use common::samples::{Basis, SAMPLES_KEY, WRITES_KEY, WriterSettings, unix_ms};
-use common::testing::RedisServer;
+use price_store::{Basis, SAMPLES_KEY, WRITES_KEY, WriterSettings, unix_ms};
 use reqwest::StatusCode;
 use serde_json::json;
+use test_support::RedisServer;
 
 use crate::support::*;
 
@@ -136,7 +136,7 @@ async fn a_poller_keeping_another_window_is_reported_until_they_agree() {
         Duration::from_secs(10),
     );
     let sample = sample_aged(Duration::ZERO, 97_000.0, &["kraken"]);
-    common::samples::write(&mut redis.connection().await, &sample, &shorter)
+    price_store::write(&mut redis.connection().await, &sample, &shorter)
         .await
         .unwrap();
     let server = start(&redis, &[]).await;
@@ -150,10 +150,10 @@ async fn a_poller_keeping_another_window_is_reported_until_they_agree() {
 
     let later = sample_aged(Duration::ZERO, 97_000.0, &["kraken"]);
     assert!(later.fetched_at_ms >= now);
-    common::samples::write(&mut redis.connection().await, &later, &writer_settings())
+    price_store::write(&mut redis.connection().await, &later, &writer_settings())
         .await
         .unwrap();
-    common::testing::eventually("the mismatch gone", PATIENCE, async || {
+    test_support::eventually("the mismatch gone", PATIENCE, async || {
         let metrics = get(&server.url("/metrics")).await.body;
         (metric(&metrics, "price_window_mismatch") == 0.0).then_some(())
     })

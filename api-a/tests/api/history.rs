@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use common::testing::RedisServer;
 use reqwest::StatusCode;
 use serde_json::json;
+use test_support::RedisServer;
 
 use crate::support::*;
 

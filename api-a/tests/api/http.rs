@@ -1,11 +1,11 @@
 //! The HTTP surface: HEAD, JSON 404/405, the base path, request metrics, readiness at shutdown.
 
 use api_a::Config;
-use common::config::Env;
-use common::testing::{RedisServer, TestServer, eventually};
 use reqwest::header;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use service_kit::config::Env;
+use test_support::{RedisServer, TestServer, eventually};
 
 use crate::support::*;
 
@@ -163,5 +163,5 @@ async fn the_openapi_document_is_served_and_is_the_committed_copy() {
     let document = answer.json();
     assert_eq!(document["openapi"], "3.1.0");
     assert_eq!(document["servers"][0]["url"], "/");
-    common::testing::assert_committed_document(&answer.body, "docs/openapi/api-a.json");
+    test_support::assert_committed_document(&answer.body, "docs/openapi/api-a.json");
 }

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use common::samples::unix_ms;
-use common::testing::{RedisServer, eventually};
+use price_store::unix_ms;
 use reqwest::StatusCode;
 use serde_json::json;
+use test_support::{RedisServer, eventually};
 
 use crate::support::*;
 

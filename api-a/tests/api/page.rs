@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use common::testing::RedisServer;
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use test_support::RedisServer;
 
 use crate::support::*;
 
 /// The page at `path`, checked to be an HTML answer.
-async fn page(server: &common::testing::TestServer, path: &str) -> String {
+async fn page(server: &test_support::TestServer, path: &str) -> String {
     let answer = get(&server.url(path)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.headers[CONTENT_TYPE], "text/html; charset=utf-8");
@@ -158,8 +158,8 @@ async fn each_state_has_its_own_message() {
 }
 
 /// Waits for the page to show a notice starting with `start`.
-async fn eventually_page(server: &common::testing::TestServer, start: &str) -> String {
-    common::testing::eventually(&format!("the notice {start}"), PATIENCE, async || {
+async fn eventually_page(server: &test_support::TestServer, start: &str) -> String {
+    test_support::eventually(&format!("the notice {start}"), PATIENCE, async || {
         let html = page(server, "/service1/").await;
         text_of(&html, "notice")
             .is_some_and(|text| text.starts_with(start))

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use common::samples::{Sample, unix_ms};
-use common::testing::{RedisServer, eventually};
+use price_store::{Sample, unix_ms};
 use reqwest::StatusCode;
 use serde_json::json;
+use test_support::{RedisServer, eventually};
 
 use crate::support::*;
 

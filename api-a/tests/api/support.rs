@@ -4,12 +4,12 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use api_a::Config;
-use common::config::Env;
-use common::samples::{Basis, Sample, SourceQuote, WriterSettings, unix_ms};
-use common::testing::{RedisServer, TestServer, eventually};
+use price_store::{Basis, Sample, SourceQuote, WriterSettings, unix_ms};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use service_kit::config::Env;
+use test_support::{RedisServer, TestServer, eventually};
 
 pub const BASE_PATH: &str = "/service1";
 /// Longer than any window used here, so the writer never trims what a test wants to see.
@@ -58,7 +58,7 @@ pub async fn seed(redis: &RedisServer, samples: &[Sample]) {
     let mut samples = samples.to_vec();
     samples.sort_by_key(|sample| sample.fetched_at_ms);
     for sample in &samples {
-        common::samples::write(&mut conn, sample, &writer_settings())
+        price_store::write(&mut conn, sample, &writer_settings())
             .await
             .unwrap();
     }

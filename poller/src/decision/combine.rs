@@ -13,7 +13,7 @@
 
 use std::time::SystemTime;
 
-use common::samples::rules::{AGREEMENT_TOLERANCE, median};
+use price_store::rules::{AGREEMENT_TOLERANCE, median};
 
 use super::NoPrice;
 use crate::providers::Provider;

@@ -14,13 +14,13 @@
 //! - two or more of them must agree within [`MAX_UNCONFIRMED_SPREAD`]: sources further apart than
 //!   exchanges ever are publish nothing.
 //!
-//! The numbers are `common::samples::rules`', which api-a checks every sample against.
+//! The numbers are `price_store::rules`', which api-a checks every sample against.
 //!
 //! A continuity price never renews the confirmation: only a quorum does, so a source cannot walk
 //! the price away one step at a time. The threat model in `docs/price-integrity.md` says what
 //! this guarantees.
 
-pub use common::samples::rules::{
+pub use price_store::rules::{
     BAND_AT_CONFIRMATION, BAND_WIDENING_PER_MINUTE, CONFIRMATION_LASTS, MAX_UNCONFIRMED_SPREAD,
     QUORUM, allowed_deviation, quorum_for,
 };

@@ -12,7 +12,7 @@ mod record;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use common::samples::{self, Sample, SourceQuote, unix_ms};
+use price_store::{Sample, SourceQuote, unix_ms};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
@@ -219,8 +219,8 @@ impl PricePoller {
             answered: count(agreement.valid),
             quorum: count(self.confirmations.quorum()),
             basis: match basis {
-                Basis::Quorum => samples::Basis::Quorum,
-                Basis::Continuity(confirmed) => samples::Basis::Continuity {
+                Basis::Quorum => price_store::Basis::Quorum,
+                Basis::Continuity(confirmed) => price_store::Basis::Continuity {
                     confirmed_usd: confirmed.price_usd,
                     confirmed_at_ms: confirmed.at_ms,
                 },

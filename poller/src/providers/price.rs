@@ -11,7 +11,7 @@
 
 use std::time::{Duration, SystemTime};
 
-pub use common::samples::rules::{MAX_CLOCK_AHEAD, MAX_QUOTE_AGE};
+pub use price_store::rules::{MAX_CLOCK_AHEAD, MAX_QUOTE_AGE};
 
 use super::error::ProviderError;
 

@@ -1,7 +1,7 @@
 //! The values inside an answer: decoding it into a provider's own type, the strict decimal
 //! strings most exchanges send, and the plausibility rule every price passes.
 
-use common::samples::rules::is_plausible;
+use price_store::rules::is_plausible;
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -15,7 +15,7 @@ pub(crate) fn decode<T: DeserializeOwned>(json: Value) -> Result<T, ProviderErro
 }
 
 /// The shared plausibility rule: finite, positive and within
-/// [`common::samples::rules::PLAUSIBLE_USD`], the range a stored sample's reader checks too.
+/// [`price_store::rules::PLAUSIBLE_USD`], the range a stored sample's reader checks too.
 pub fn check_plausible(price: f64) -> Result<f64, ProviderError> {
     if is_plausible(price) {
         Ok(price)

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use common::samples::unix_ms;
-use common::testing::{RedisServer, eventually};
 use poller::decision::NoPrice;
 use poller::providers::Provider;
+use price_store::unix_ms;
+use test_support::{RedisServer, eventually};
 use wiremock::MockServer;
 
 use crate::fixtures::fixture;

@@ -5,9 +5,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use common::samples::{Basis, WriterSettings, read_after, unix_ms};
-use common::testing::{RedisServer, eventually};
 use poller::providers::Provider;
+use price_store::{Basis, WriterSettings, read_after, unix_ms};
+use test_support::{RedisServer, eventually};
 use wiremock::{MockServer, ResponseTemplate};
 
 use crate::fixtures::OkBody;
@@ -47,7 +47,7 @@ async fn all_then_kraken_alone(upstream: &MockServer, after: ResponseTemplate) -
     switch
 }
 
-async fn ticks(poller: &common::testing::TestServer, result: &str) -> f64 {
+async fn ticks(poller: &test_support::TestServer, result: &str) -> f64 {
     let series = format!(r#"poller_ticks_total{{result="{result}"}}"#);
     metric(poller, &series).await.unwrap_or(0.0)
 }

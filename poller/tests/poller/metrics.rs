@@ -4,8 +4,8 @@
 
 use std::time::SystemTime;
 
-use common::testing::RedisServer;
 use poller::providers::Provider;
+use test_support::RedisServer;
 use wiremock::{MockServer, ResponseTemplate};
 
 use crate::fixtures::OkBody;

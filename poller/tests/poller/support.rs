@@ -5,13 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::config::Env;
-use common::samples::{Sample, Stored, read_recent};
-use common::testing::{RedisServer, TestServer, eventually};
 use poller::Config;
 use poller::decision::NoPrice;
 use poller::providers::Provider;
+use price_store::{Sample, Stored, read_recent};
 use reqwest::StatusCode;
+use service_kit::config::Env;
+use test_support::{RedisServer, TestServer, eventually};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 

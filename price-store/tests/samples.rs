@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use common::samples::{
+use price_store::{
     Rejection, SAMPLES_KEY, SETTINGS_KEY, Sample, Store, StoreError, Stored, WRITES_KEY,
     WriterSettings, read_after, read_recent, write, write_keeping,
 };
-use common::testing::RedisServer;
-use common::testing::samples::confirmed;
+use test_support::RedisServer;
+use test_support::samples::confirmed;
 
 /// A confirmed sample at `fetched_at_ms`, its price `offset` above 90 000 USD.
 fn sample(fetched_at_ms: i64, offset: f64) -> Sample {

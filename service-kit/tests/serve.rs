@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::config::ServingConfig;
-use common::health::Health;
-use common::http::Endpoints;
-use common::metrics::Metrics;
-use common::server::{Ops, serve};
-use common::testing::{ShutdownSignal, TestServer, eventually};
+use service_kit::config::ServingConfig;
+use service_kit::health::Health;
+use service_kit::http::Endpoints;
+use service_kit::metrics::Metrics;
+use service_kit::server::{Ops, serve};
+use test_support::{ShutdownSignal, TestServer, eventually};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use warp::Filter;

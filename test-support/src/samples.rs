@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::samples::{Basis, Sample, SourceQuote, WriterSettings};
+use price_store::{Basis, Sample, SourceQuote, WriterSettings};
 
 /// The sources of [`confirmed`] samples.
 pub const SOURCES: [&str; 3] = ["coinbase", "kraken", "bitstamp"];

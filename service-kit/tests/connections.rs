@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use common::config::ServingConfig;
-use common::health::Health;
-use common::http::Endpoints;
-use common::metrics::Metrics;
-use common::server::{MAX_HEAD_BYTES, Ops, serve};
-use common::testing::{TestServer, eventually};
+use service_kit::config::ServingConfig;
+use service_kit::health::Health;
+use service_kit::http::Endpoints;
+use service_kit::metrics::Metrics;
+use service_kit::server::{MAX_HEAD_BYTES, Ops, serve};
+use test_support::{TestServer, eventually};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use warp::Filter;

@@ -1,5 +1,6 @@
-//! The price samples in Redis: the contract between the poller (the only writer) and api-a
-//! (the reader). Nothing else knows the keys or the format.
+//! The price samples in the pod-local Redis: the contract between the poller (the only writer)
+//! and api-a (the reader). Nothing else knows the keys, the format or the rules a published price
+//! obeys ([`rules`]).
 //!
 //! One sorted set, [`SAMPLES_KEY`]:
 //! - **score**: when the sample was fetched, in Unix milliseconds;
@@ -28,7 +29,7 @@ mod store;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::config::{ConfigError, Env};
+use service_kit::config::{ConfigError, Env};
 
 pub use commands::{Changes, Recent, read_after, read_recent, write, write_keeping};
 pub use sample::{Basis, Rejection, Sample, SourceQuote, Stored};

@@ -1,11 +1,10 @@
-//! Test support (feature `testing`): run a service in-process on `127.0.0.1:0` ([`TestServer`]),
-//! or its real binary ([`binary`]), against a real `redis-server` ([`redis`], with feature
-//! `store`, with [`samples`] to write); wait for conditions with [`eventually`] rather than fixed sleeps.
+//! What the services' tests share (a dev-dependency only): run a service in-process on
+//! `127.0.0.1:0` ([`TestServer`]), or its real binary ([`binary`]), against a real `redis-server`
+//! ([`RedisServer`]) holding [`samples`] as the poller writes them; wait for conditions with
+//! [`eventually`] rather than fixed sleeps.
 
 mod binary;
-#[cfg(feature = "store")]
 mod redis;
-#[cfg(feature = "store")]
 pub mod samples;
 
 use std::future::Future;
@@ -20,7 +19,6 @@ pub use binary::{
     RunningBinary, assert_each_bad_value_exits_2, assert_health_check_follows_the_instance,
     assert_unknown_argument_exits_2, config_error_line, run_to_exit,
 };
-#[cfg(feature = "store")]
 pub use redis::RedisServer;
 
 /// A service running in this process, stopped by [`TestServer::shutdown`] like SIGTERM would.
