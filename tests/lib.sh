@@ -36,22 +36,38 @@ require_packages() {
   [ ${#missing[@]} -eq 0 ] || install_packages "${missing[@]}"
 }
 
-# require_pip_tools REQUIREMENT...
-# Installs pinned Python tools (e.g. yamllint==1.35.1) into the project's own virtualenv,
-# .venv (or $PIP_TOOLS_VENV, for tools whose dependencies clash with the others'), and puts it
-# first on PATH. Re-installs only when the requirements change.
-require_pip_tools() {
-  local venv=${PIP_TOOLS_VENV:-.venv}
+# require_python_env [GROUP]
+# The Python test project's environment (pyproject.toml, uv.lock), first on PATH: .venv with the
+# default group (pytest, Playwright, Schemathesis and the linters, the harness installed as a
+# package), or .venv-GROUP with GROUP's tools alone (a group whose pins clash with the default
+# one). Made exactly as the lock says (`uv sync --frozen`), again only when pyproject.toml or
+# uv.lock changed; uv itself is bootstrapped with pip into .venv, at the version the lock pins.
+require_python_env() {
+  local group=${1:-} venv=.venv uv_version stamp
+  [ -z "$group" ] || venv=.venv-$group
   if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
     install_packages python3-venv
   fi
-  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv" || die "cannot create the virtualenv $venv"
-  local stamp
-  stamp="$venv/.installed-$(printf '%s\n' "$@" | sort | sha256sum | cut -c1-16)"
+  # The machine's CA bundle (a TLS-intercepting proxy's CA may be in it), the machine's Python.
+  export UV_SYSTEM_CERTS=1 UV_PYTHON_DOWNLOADS=never UV_PYTHON_PREFERENCE=only-system
+  uv_version=$(sed -n 's/^ *"uv==\([0-9.]*\)",$/\1/p' pyproject.toml)
+  [ -n "$uv_version" ] || die "pyproject.toml pins no uv version"
+  if [ "$(.venv/bin/uv --version 2>/dev/null)" != "uv $uv_version" ]; then
+    [ -x .venv/bin/python ] || python3 -m venv .venv || die "cannot create the virtualenv .venv"
+    log "installing uv $uv_version (pip, into .venv)"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$uv_version"
+  fi
+  stamp="$venv/.synced-$(cat pyproject.toml uv.lock | sha256sum | cut -c1-16)"
   if [ ! -e "$stamp" ]; then
-    log "installing $* (pip, into $venv)"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "$@"
-    touch "$stamp"
+    # One sync at a time: suites running side by side share the environments.
+    (
+      flock 9
+      if [ ! -e "$stamp" ]; then
+        log "syncing $venv with uv.lock (${group:-default} group)"
+        UV_PROJECT_ENVIRONMENT=$venv .venv/bin/uv sync --frozen --quiet ${group:+--only-group "$group"}
+        touch "$stamp"
+      fi
+    ) 9>"$PWD/.venv/.sync-lock"
   fi
   PATH="$PWD/$venv/bin:$PATH"
   export PATH

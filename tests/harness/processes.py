@@ -2,7 +2,9 @@
 captured logs, and resident memory and CPU time read from /proc.
 
 Every child gets its own session, so a signal reaches that process alone, and writes stdout
-and stderr to files in a work directory: the logs stay readable after a failed run.
+and stderr to files in a work directory: the logs stay readable after a failed run. Killing a
+child kills its whole session (nginx's workers with their master); every session started is
+remembered (`STARTED`) so that a run can check that none of them outlived it (`leaks`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PR_SET_PDEATHSIG = 1
 # Looked up once here: between fork and exec the child should do as little as possible.
 _prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+STARTED: set[int] = set()
+"""The session of every child started by this process (a session's id is its first process's)."""
 
 
 def _die_with_parent() -> None:
@@ -88,6 +93,7 @@ class Process:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
+        STARTED.add(self._popen.pid)
         return self
 
     @property
@@ -110,10 +116,13 @@ class Process:
         self.signal(signal.SIGTERM)
 
     def kill(self) -> None:
-        """SIGKILL, and wait until it is gone."""
-        self.signal(signal.SIGKILL)
-        if self._popen is not None:
-            self._popen.wait()
+        """SIGKILL to the process and everything it started in its session (nginx's workers
+        would outlive their master otherwise), and wait until it is gone."""
+        if self._popen is None:
+            return
+        # Even when it is gone already: its session may hold processes still.
+        kill_session(self.pid)
+        self._popen.wait()
 
     def pause(self) -> None:
         self.signal(signal.SIGSTOP)
@@ -168,6 +177,37 @@ class Process:
 
     def __exit__(self, *_exc) -> None:
         self.kill()
+
+
+def kill_session(sid: int) -> None:
+    """SIGKILL to every process of the session `sid` (each child is the leader of its own
+    session and process group, which its own children inherit unless they leave it)."""
+    try:
+        os.killpg(sid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for pid in session_members({sid}):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def session_members(sessions: set[int]) -> list[int]:
+    """The live processes (zombies aside) whose session is one of `sessions`."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        # After the command name (which may hold spaces and parentheses): state, ppid, pgrp, session.
+        state, _ppid, _pgrp, session = stat[stat.rindex(")") + 2 :].split()[:4]
+        if state != "Z" and int(session) in sessions:
+            members.append(int(entry.name))
+    return members
 
 
 class ProcessExited(AssertionError):

@@ -7,8 +7,8 @@ import json
 import urllib.parse
 from pathlib import Path
 
-from harness import httpclient
-from harness.processes import Process, free_port
+from . import httpclient
+from .processes import Process, free_port
 
 
 class PrometheusApi:
