@@ -54,7 +54,7 @@ def workdir(request: pytest.FixtureRequest) -> Path:
     """The suite's folder, `target/<suite>/` (its folder under tests/), emptied when the suite
     starts. A pytest session runs one suite (`tests/run SUITE` runs each in its own), so
     session-scoped fixtures are the suite's."""
-    return suite_folder(Path(request.path).relative_to(TESTS).parts[0])
+    return suite_folder(Path(request.session.items[0].path).relative_to(TESTS).parts[0])
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,7 @@ require_python_env() {
   export UV_SYSTEM_CERTS=1 UV_PYTHON_DOWNLOADS=never UV_PYTHON_PREFERENCE=only-system
   uv_version=$(sed -n 's/^ *"uv==\([0-9.]*\)",$/\1/p' pyproject.toml)
   [ -n "$uv_version" ] || die "pyproject.toml pins no uv version"
-  if [ "$(.venv/bin/uv --version 2>/dev/null)" != "uv $uv_version" ]; then
+  if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d" " -f1-2)" != "uv $uv_version" ]; then
     [ -x .venv/bin/python ] || python3 -m venv .venv || die "cannot create the virtualenv .venv"
     log "installing uv $uv_version (pip, into .venv)"
     .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$uv_version"

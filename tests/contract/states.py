@@ -10,19 +10,13 @@ not part of it: they are the contract Schemathesis judges.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from pathlib import Path
 
-from harness import httpclient, services
-from harness.binaries import Binaries
-from harness.exchange import FakeExchange
-from harness.redis import RedisServer
-from harness.services import Service
+from harness import httpclient
+from harness.pod import ServiceAPod
 from harness.waiting import NotInTime, eventually
 
 PRICES = {"coinbase": 80_000.0, "kraken": 80_010.0, "bitstamp": 80_020.0}
-POLL_INTERVAL = "1s"
 STATE_TIMEOUT_SECONDS = 20.0
 
 
@@ -46,40 +40,26 @@ STATES = (NO_PRICE_YET, PRICE_AVAILABLE, REDIS_HANGING, REDIS_DOWN)
 
 
 class ServiceA:
-    def __init__(self, binaries: Binaries, workdir: Path):
-        self.binaries = binaries
-        self.workdir = workdir
-        # No append-only file: the Redis starts empty whatever an earlier run left in `workdir`.
-        self.redis = RedisServer(workdir, appendonly=False)
-        self.exchange = FakeExchange(list(PRICES), PRICES)
-        self.api: Service | None = None
-        self._stack = contextlib.ExitStack()
+    """api-a of a pod started without its poller (`start_pod(..., poller=False,
+    appendonly=False)`: no append-only file, so the Redis starts empty whatever an earlier run
+    left), taken through `STATES` in order."""
 
-    def start(self) -> "ServiceA":
-        """api-a on an empty Redis, alive (`/healthz`) but not ready: no price yet."""
-        try:
-            self._stack.enter_context(self.exchange)
-            self._stack.enter_context(self.redis.start())
-            self.api = self._stack.enter_context(
-                services.start_api_a(self.binaries, self.workdir, self.redis.url, ready_path="/healthz")
-            )
-        except BaseException:
-            self._stack.close()
-            raise
-        return self
+    def __init__(self, pod: ServiceAPod):
+        self.pod = pod
+        self.api = pod.api
+        self.entered: list[State] = [NO_PRICE_YET]
 
     def enter(self, state: State) -> str | None:
-        """Brings about `state` (each one from the one before it in `STATES`) and waits until
-        api-a says so; returns what it says instead if it does not."""
-        if state is PRICE_AVAILABLE:
-            env = {"POLL_INTERVAL": POLL_INTERVAL, "FETCH_TIMEOUT": "300ms"}
-            self._stack.enter_context(
-                services.start_poller(self.binaries, self.workdir, self.redis.url, self.exchange.env(), env=env)
-            )
-        elif state is REDIS_HANGING:
-            self.redis.pause()
-        elif state is REDIS_DOWN:
-            self.redis.kill()
+        """Brings about `state`, and each state before it in `STATES` not yet brought about, and
+        waits until api-a says so; returns what it says instead if it does not."""
+        for step in STATES[len(self.entered) : STATES.index(state) + 1]:
+            if step is PRICE_AVAILABLE:
+                self.pod.start_poller()
+            elif step is REDIS_HANGING:
+                self.pod.redis.pause()
+            elif step is REDIS_DOWN:
+                self.pod.redis.kill()
+            self.entered.append(step)
         try:
             eventually(lambda: self.problem(state) is None, STATE_TIMEOUT_SECONDS, f"api-a: {state.name}")
         except NotInTime:
@@ -99,12 +79,6 @@ class ServiceA:
         if problem == state.problem and (readyz == 200) == state.ready:
             return None
         return f"not {state.name}: /service1/current answers {current.status} {problem or 'a price'}, /readyz {readyz}"
-
-    def __enter__(self) -> "ServiceA":
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._stack.close()
 
 
 PROBLEM_TYPE_PREFIX = "tag:btc-price-services,2026:"
