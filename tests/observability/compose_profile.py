@@ -1,6 +1,5 @@
-"""The compose file's observability profile, checked on the config `docker compose` renders:
-`python3 -m observability.compose_profile RENDERED.yml` (tests/suites/observability.sh renders
-it with `--profile observability`). Prints each check; exits 1 if one fails.
+"""The compose file's observability profile, checked on the config `docker compose` renders with
+`--profile observability` (test_compose.py):
 
 - Prometheus is in the `observability` profile and nothing else is (the stack is unchanged
   without it), in neither pod A's network namespace nor Service B's, and A and B still share
@@ -13,12 +12,6 @@ it with `--profile observability`). Prints each check; exits 1 if one fails.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-import yaml
-
-from . import rendering
 
 PROFILE = "observability"
 SERVICE = "prometheus"
@@ -93,17 +86,3 @@ def checks(rendered: dict, scrape: dict) -> list[tuple[bool, str]]:
         reachable = bool(networks(prometheus) & networks(services[host]))
         results.append((targets == [expected] and reachable, f"job {name} scrapes {targets}: {name} listens on {expected}, over a shared network: {reachable}"))
     return results
-
-
-def main(rendered_path: str) -> int:
-    rendered = yaml.safe_load(Path(rendered_path).read_text())
-    scrape = yaml.safe_load((rendering.SHIPPED / "prometheus.yml").read_text())
-    failed = 0
-    for ok, what in checks(rendered, scrape):
-        print(f"{'ok' if ok else 'FAILED'}: {what}")
-        failed += not ok
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))

@@ -10,7 +10,7 @@ from typing import Callable
 
 from harness.waiting import NotInTime
 
-from .prometheus_server import PrometheusServer
+from harness.prometheus_server import PrometheusServer
 
 # How often the alerts are read: well under Prometheus's evaluation interval in the live test.
 POLL_SECONDS = 0.2
