@@ -1,6 +1,6 @@
-"""Debian's Chromium driven by Playwright (its own browser download cannot work here), and pages
-watched from their first byte: script errors, console errors, Content-Security-Policy
-violations, navigations of the main frame, and the bytes of every response.
+"""Pages in Chromium (the shared fixture `chromium`: Debian's, driven by Playwright) watched from
+their first byte: script errors, console errors, Content-Security-Policy violations,
+navigations of the main frame, and the bytes of every response.
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Response
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response
 
-CHROMIUM = "/usr/bin/chromium"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 
@@ -29,10 +28,6 @@ PAGE_SCRIPT = "**/assets/page.js?*"
 # What Chromium logs for an answer with an error status: the page's own requests get honest
 # 503s in some states, which is not a script error.
 FAILED_STATUS = re.compile(r"^Failed to load resource: the server responded with a status of (\d+)")
-
-
-def launch(playwright: Playwright) -> Browser:
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""Service A as the browser meets it: a fake exchange, a real `redis-server`, the real poller
-asking the exchange every `POLL_INTERVAL`, and two api-a's reading that Redis:
+"""Service A as the browser meets it: its pod (the shared fixture: a fake exchange, a real
+`redis-server`, the real poller asking the exchange every `POLL_INTERVAL`) and two api-a's
+reading that Redis:
 
 - `main`: the page as deployed (a 10-minute window), with a `STALE_AFTER` of a few poll
   intervals so the stale state comes quickly; the gateway (`gateway/nginx.conf`) routes
@@ -15,24 +16,20 @@ price again.
 
 from __future__ import annotations
 
-import contextlib
 import random
-from pathlib import Path
 
 from harness import httpclient, services
-from harness.binaries import Binaries
-from harness.exchange import REFUSED, FakeExchange
+from harness.exchange import REFUSED
 from harness.gateway import Gateway
-from harness.processes import free_port
-from harness.redis import RedisServer
+from harness.pod import ServiceAPod
 from harness.services import Service
 from harness.waiting import eventually
 
 POLL_INTERVAL = 1.0
+"""Seconds between the poller's ticks (`POLL_INTERVAL`): short, so the test is quick."""
 FETCH_TIMEOUT = "800ms"
 """Most of the interval: on a busy machine the fake exchange may take a few hundred ms, and an
 exchange timing out leaves fewer than the three the figures expect."""
-"""Seconds between the poller's ticks (`POLL_INTERVAL`): short, so the test is quick."""
 STALE_AFTER = 4.0
 """The main api-a's `STALE_AFTER`: a few missed ticks, never a slow one."""
 BRIEF_WINDOW = 3
@@ -52,42 +49,32 @@ MAIN_ENV = {"STALE_AFTER": seconds(STALE_AFTER)}
 
 
 class ServiceA:
-    def __init__(self, binaries: Binaries, workdir: Path):
-        self.binaries = binaries
-        self.workdir = workdir
-        self.exchange = FakeExchange(PROVIDERS, {p: FIRST_PRICE for p in PROVIDERS})
-        self.redis = RedisServer(workdir)
+    def __init__(self, pod: ServiceAPod, brief: Service, gateway: Gateway):
+        self.pod = pod
+        self.binaries = pod.binaries
+        self.workdir = pod.workdir
+        self.exchange = pod.exchange
+        self.redis = pod.redis
         self.price = FIRST_PRICE
-        self.poller: Service | None = None
-        self.main: Service | None = None
-        self.brief: Service | None = None
-        self.gateway: Gateway | None = None
-        self._stack = contextlib.ExitStack()
+        self.poller = pod.poller
+        self.main = pod.api
+        self.brief = brief
+        self.gateway = gateway
 
-    def start(self) -> "ServiceA":
-        try:
-            self._stack.enter_context(self.exchange)
-            self._stack.enter_context(self.redis.start())
-            self.poller = self._stack.enter_context(
-                services.start_poller(
-                    self.binaries,
-                    self.workdir,
-                    self.redis.url,
-                    self.exchange.env(),
-                    env={"POLL_INTERVAL": seconds(POLL_INTERVAL), "FETCH_TIMEOUT": FETCH_TIMEOUT},
-                )
-            )
-            self.main = self._stack.enter_context(self._api("api-a", MAIN_ENV))
-            self.brief = self._stack.enter_context(self._api("api-a-brief", {"AVERAGE_WINDOW": f"{BRIEF_WINDOW}s"}))
-            upstreams = {"service_a": [f"127.0.0.1:{self.main.port}"], "service_b": [f"127.0.0.1:{free_port()}"]}
-            self.gateway = self._stack.enter_context(Gateway(self.workdir, upstreams).start())
-        except BaseException:
-            self._stack.close()
-            raise
-        return self
-
-    def _api(self, name: str, env: dict[str, str], port: int | None = None) -> Service:
-        return services.start_api_a(self.binaries, self.workdir, self.redis.url, name=name, env=env, port=port)
+    @classmethod
+    def start(cls, start_pod, start_gateway) -> "ServiceA":
+        """The pod (the main api-a its own), the brief api-a on its Redis, and the gateway in
+        front of the main one; stopped with the suite (the shared fixtures)."""
+        pod = start_pod(
+            {p: FIRST_PRICE for p in PROVIDERS},
+            poll_interval=seconds(POLL_INTERVAL),
+            fetch_timeout=FETCH_TIMEOUT,
+            api_env=MAIN_ENV,
+        )
+        brief = pod.keep(
+            services.start_api_a(pod.binaries, pod.workdir, pod.redis.url, name="api-a-brief", env={"AVERAGE_WINDOW": f"{BRIEF_WINDOW}s"})
+        )
+        return cls(pod, brief, start_gateway(service_a=[f"127.0.0.1:{pod.api.port}"]))
 
     def warm_up(self, ticks: int = WARM_UP_TICKS, seed: int = 14) -> None:
         """Stores `ticks` samples of a random walk (a few dollars a tick) ending at the current
@@ -159,7 +146,7 @@ class ServiceA:
         if not self.redis.process.running():
             self.redis.start()
         if not self.main.process.running():
-            self.main = self._stack.enter_context(self._api("api-a", MAIN_ENV, port=self.main.port))
+            self.main = self.pod.keep(self.pod.start_api("api-a", port=self.main.port))
         self.set_price(self.price)
         timeout = 10 * POLL_INTERVAL
         first = self.wait_for_price(self.price, "main", timeout)["as_of"]
@@ -167,9 +154,3 @@ class ServiceA:
         eventually(lambda: self.route("current").json()["as_of"] != first, timeout, "a second sample")
         self.wait_for_price(self.price, "brief", timeout)
         eventually(lambda: self.route("average", "brief").status == 200, timeout, "the brief window holds a price")
-
-    def __enter__(self) -> "ServiceA":
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._stack.close()

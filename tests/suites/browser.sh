@@ -8,15 +8,13 @@ cd "$(dirname "$0")/../.."
 source tests/lib.sh
 
 command -v cargo >/dev/null || die "cargo not found: install Rust with https://rustup.rs"
-python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "the browser tests need Python 3.11 or newer"
 # Playwright's own browser download cannot work without the internet: it drives Debian's.
 require_packages chromium:chromium redis-server:redis-server nginx:nginx npm:npm
 
-# Playwright's dependencies are its own: a virtualenv of its own.
-PIP_TOOLS_VENV=.venv-browser require_pip_tools playwright==1.65.2
+require_python_env
 
 log "axe-core (npm, as pinned in tests/browser/package-lock.json)"
 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
-log "the page in Chromium (release binaries are built first)"
-PYTHONPATH=tests python -m browser "$@"
+log "the page in Chromium"
+pytest tests/browser "$@"
