@@ -12,6 +12,7 @@ job:
 - `goals`: the benchmark's goals, judged (printed, never enforced);
 - `report`: the tables, the machine's description and RESULTS.md.
 
-It reuses the test harness (`tests/harness`: processes, redis-server, release binaries, fake
-exchange, the gateway's nginx, wrk, idle-connection floods).
+It is built on the test harness, the `harness` package of the Python test project
+(pyproject.toml): processes, redis-server, release binaries, Service A's pod and its fake
+exchange, the gateway's nginx, wrk, idle-connection floods.
 """

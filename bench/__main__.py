@@ -1,4 +1,5 @@
-"""Runs the benchmark: `bench/run [--smoke]` (which calls `PYTHONPATH=tests python3 -m bench`).
+"""Runs the benchmark: `bench/run [--smoke]` (which calls `python -m bench` in the test project's
+environment).
 
 Order: everything started (see `stack`); the pods at rest (idle CPU and memory); every target
 under wrk, round after round; each binary's exec to ready and the poller's CPU per tick; the

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import time
 
+from harness.pod import ServiceAPod
+
 from .figures import WindowIdle, cpu_percent
-from .stack import WindowPod
 
 
-def measure(pods: dict[str, WindowPod], seconds: float) -> dict[str, WindowIdle]:
+def measure(pods: dict[str, ServiceAPod], seconds: float) -> dict[str, WindowIdle]:
     """Each pod's api-a and Redis CPU over the same `seconds`, and api-a's memory at the end."""
     processes = {
         (key, role): process

@@ -1,6 +1,7 @@
 """Everything the benchmark measures, running at once on loopback: for each window of
-`targets.WINDOWS` a Redis seeded with its samples, a poller writing one more every interval
-(from a fake exchange) and an api-a holding the window; a second api-a for the idle connections;
+`targets.WINDOWS` Service A's pod (the harness's), its Redis seeded with the window's samples,
+its poller writing one more every interval (from one fake exchange) and its api-a holding the
+window; a second api-a for the idle connections;
 api-b; nginx answering a fixed body (the yardstick); the repository's gateway in front of the
 services, and the same gateway in front of that nginx.
 """
@@ -15,9 +16,9 @@ from harness import httpclient, services
 from harness.binaries import REPO_ROOT, Binaries, target_directory
 from harness.exchange import FakeExchange
 from harness.gateway import Gateway
+from harness.pod import ServiceAPod
 from harness.processes import Process, cpu_seconds, free_port
 from harness.redis import RedisServer
-from harness.services import Service
 
 from .targets import WINDOWS, Window
 
@@ -89,17 +90,6 @@ def build_seed() -> Path:
     return target_directory() / "release" / "examples" / "seed"
 
 
-class WindowPod:
-    """Service A's pod holding one window: Redis with the window's samples seeded (as the poller
-    writes them), the poller adding one every interval, api-a ready."""
-
-    def __init__(self, window: Window, redis: RedisServer, poller: Service, api: Service):
-        self.window = window
-        self.redis = redis
-        self.poller = poller
-        self.api = api
-
-
 class Stack:
     def __init__(self, binaries: Binaries, seed: Path, workdir: Path, idle_timeout_seconds: int):
         self.binaries = binaries
@@ -107,7 +97,7 @@ class Stack:
         self.workdir = workdir
         self.idle_timeout_seconds = idle_timeout_seconds
         self.exchange = FakeExchange(list(PRICES), PRICES)
-        self.pods: dict[str, WindowPod] = {}
+        self.pods: dict[str, ServiceAPod] = {}
         self.urls: dict[str, str] = {}
         self.processes: dict[str, Process] = {}
         self.serving: dict[str, list[Process]] = {}
@@ -157,28 +147,30 @@ class Stack:
         )
         self._add("gw-static", self._stack.enter_context(to_static.start()).url(), to_static.process, [static.process])
 
-    def _start_pod(self, window: Window) -> WindowPod:
-        workdir = self.workdir / f"window-{window.key}"
-        redis = self._stack.enter_context(RedisServer(workdir).start())
-        subprocess.run(
-            [str(self.seed), redis.url, str(window.samples), window.interval],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+    def _start_pod(self, window: Window) -> ServiceAPod:
+        """Service A's pod holding one window: Redis with the window's samples seeded (as the
+        poller writes them), the poller adding one every interval (from the shared exchange),
+        api-a ready."""
         settings = {"AVERAGE_WINDOW": window.average_window}
-        poller = services.start_poller(
+        pod = ServiceAPod(
             self.binaries,
-            workdir,
-            redis.url,
-            self.exchange.env(),
-            env={**settings, "POLL_INTERVAL": window.interval, "FETCH_TIMEOUT": FETCH_TIMEOUT},
+            self.workdir / f"window-{window.key}",
+            PRICES,
+            poll_interval=window.interval,
+            fetch_timeout=FETCH_TIMEOUT,
+            api_env=settings,
+            poller_env=settings,
+            exchange=self.exchange,
         )
-        self._stack.enter_context(poller)
+        self._stack.enter_context(pod)
+
+        def seed(redis: RedisServer) -> None:
+            subprocess.run(
+                [str(self.seed), redis.url, str(window.samples), window.interval], check=True, capture_output=True, text=True
+            )
+
         # The first read of a long window is a full one, in chunks: allow it time.
-        api = services.start_api_a(self.binaries, workdir, redis.url, env=settings, timeout=60)
-        self._stack.enter_context(api)
-        return WindowPod(window, redis, poller, api)
+        return pod.start(seed=seed, api_timeout=60)
 
     def _add(self, server: str, url: str, process: Process, upstreams: list[Process] | None = None) -> None:
         self.urls[server] = url

@@ -1,4 +1,4 @@
-"""The benchmark's own tests (`PYTHONPATH=tests python3 -m unittest discover -s bench -t .`): what
+"""The benchmark's own tests (`pytest bench`, in tests/run bench): what
 must be right for its figures to mean anything, checked without starting any server."""
 
 from __future__ import annotations

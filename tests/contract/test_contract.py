@@ -1,4 +1,4 @@
-"""The contract suite's own tests (`python3 -m unittest discover -s tests/contract -t tests`): the
+"""The contract suite's own tests: the
 parts that must be right for a Schemathesis run to mean anything, checked without running it."""
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""The suite's checks that need no running service (`python3 -m unittest discover -s
-tests/observability -t tests`): the shortened rules the live test runs, the dashboard's shape,
+"""The suite's checks that need no running service: the shortened rules the live test runs, the dashboard's shape,
 and docs/operations.md against the rules and the dashboard."""
 
 from __future__ import annotations

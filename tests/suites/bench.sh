@@ -8,10 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lib.sh
 
-python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "the benchmark needs Python 3.11 or newer"
+require_python_env
 
 log "the benchmark's own tests"
-PYTHONPATH=tests python3 -m unittest discover --start-directory bench --top-level-directory .
+pytest bench
 
 log "the benchmark, smoke mode"
 bench/run --smoke
