@@ -1,5 +1,5 @@
-"""The contract suite's own tests: the
-parts that must be right for a Schemathesis run to mean anything, checked without running it."""
+"""The contract suite's own tests: the parts that must be right for a Schemathesis run to mean
+anything, checked without running it."""
 
 from __future__ import annotations
 

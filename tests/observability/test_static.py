@@ -1,5 +1,5 @@
-"""The suite's checks that need no running service: the shortened rules the live test runs, the dashboard's shape,
-and docs/operations.md against the rules and the dashboard."""
+"""The suite's checks that need no running service: the shortened rules the live test runs, the
+dashboard's shape, and docs/operations.md against the rules and the dashboard."""
 
 from __future__ import annotations
 
