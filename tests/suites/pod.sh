@@ -35,7 +35,7 @@ trap cleanup EXIT
 quiet_podman() { podman "$@" 2> >(grep -v 'systemd' >&2); }
 
 require_packages curl:curl podman:podman runc:runc catatonit:catatonit nginx:nginx
-PIP_TOOLS_VENV=.venv-pod require_pip_tools pyyaml==6.0.3
+require_python_env
 ensure_docker
 # Without systemd, podman needs runc and raised ulimits (see ../shared/ci-environment.md).
 cat >"$work/containers.conf" <<'CONF'

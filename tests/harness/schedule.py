@@ -1,0 +1,159 @@
+"""How `tests/run` runs its suites: side by side where they do not compete for what they measure.
+
+Python's standard library only, run by the machine's python3 before any environment exists
+(`tests/run` calls `python3 -m harness.schedule SUITE...` from tests/). The release binaries are built once, first, as a job of their own (every
+suite that runs them finds them built); the Python test environments are made as another, while
+the compiler runs. Then the suites, two at a time at most, by their load:
+
+- `cpu`: a compiler or a CPU-bound checker (cargo, Docker builds, Schemathesis, checkov, the
+  aks mutants): one of the machine's two cores each;
+- `light`: mostly waiting (on Prometheus's alerts, a registry, installs): half a core;
+- `timing`: measures latency or throughput (the drills, the benchmark): runs beside no `cpu`
+  job, and while it runs none starts (`light` ones may run beside it);
+- `docker`: uses the Docker engine; one such job at a time.
+
+A job starts once the jobs it needs have passed; one whose need failed fails without running.
+Each job's output goes to target/test-run/NAME.log and is printed whole when it ends (a suite run
+alone prints as it goes). Then the times, one line `suites: N passed, N failed`, and the leak
+check (no nginx, Redis or service process of this checkout left: `harness.leaks`). Exits 1 if a
+job failed or a process was left.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LOGS = ROOT / "target" / "test-run"
+CORES = 2.0
+WEIGHT = {"cpu": 1.0, "light": 0.5, "timing": 1.0}
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    argv: tuple[str, ...]
+    load: str
+    needs: tuple[str, ...] = ()
+    docker: bool = False
+
+
+RELEASE = Job("release build", ("bash", "-c", "cargo build --release --locked -p api-a -p api-b -p poller && "
+                                 "cargo build --release --locked -p api-a --example seed"), "cpu")  # fmt: skip
+PYTHON = Job("python environments", ("bash", "-c", "source tests/lib.sh && require_python_env && require_python_env nca"), "light")
+
+
+def suite(name: str, load: str, needs: tuple[str, ...] = (), docker: bool = False) -> Job:
+    return Job(name, (f"tests/suites/{name}.sh",), load, needs, docker)
+
+
+# In the order they are started when several could: the long compiles first, the measuring last.
+SUITES = {
+    job.name: job
+    for job in (
+        suite("rust", "cpu"),
+        suite("manifests", "cpu", (PYTHON.name,)),
+        suite("aks", "cpu", (PYTHON.name,)),
+        suite("stack", "cpu", docker=True),
+        suite("pod", "cpu", docker=True),
+        suite("contract", "cpu", (PYTHON.name, RELEASE.name)),
+        suite("browser", "cpu", (PYTHON.name, RELEASE.name)),
+        suite("supply-chain", "light"),
+        suite("observability", "light", (PYTHON.name, RELEASE.name), docker=True),
+        suite("drills", "timing", (PYTHON.name, RELEASE.name)),
+        suite("bench", "timing", (PYTHON.name, RELEASE.name)),
+    )
+}
+
+
+def plan(names: list[str]) -> list[Job]:
+    """The suites named, with the jobs they need first."""
+    jobs = [SUITES[name] for name in SUITES if name in names]
+    needed = {need for job in jobs for need in job.needs}
+    return [job for job in (RELEASE, PYTHON) if job.name in needed] + jobs
+
+
+@dataclass
+class Running:
+    job: Job
+    process: subprocess.Popen
+    started: float
+
+
+def can_start(job: Job, running: list[Running]) -> bool:
+    loads = [r.job.load for r in running]
+    if sum(WEIGHT[load] for load in loads) + WEIGHT[job.load] > CORES:
+        return False
+    if job.docker and any(r.job.docker for r in running):
+        return False
+    if job.load == "timing":
+        return "cpu" not in loads and "timing" not in loads
+    return not (job.load == "cpu" and "timing" in loads)
+
+
+def run(jobs: list[Job], live: str | None = None) -> dict[str, tuple[bool, float]]:
+    """Runs `jobs` as the module says, the output of `live` as it comes; each job's outcome
+    (passed, seconds)."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    waiting, running, done = list(jobs), [], {}
+    while waiting or running:
+        for job in list(waiting):
+            if any(need in done and not done[need][0] for need in job.needs):
+                waiting.remove(job)
+                done[job.name] = (False, 0.0)
+                print(f"==> {job.name}: not run, {', '.join(job.needs)} failed", flush=True)
+            elif all(need in done for need in job.needs) and can_start(job, running):
+                waiting.remove(job)
+                output = None if job.name == live else open(LOGS / f"{job.name}.log", "wb")
+                print(f"==> {job.name}: started ({job.load})", flush=True)
+                process = subprocess.Popen(job.argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
+                running.append(Running(job, process, time.monotonic()))
+        for entry in list(running):
+            if entry.process.poll() is None:
+                continue
+            running.remove(entry)
+            seconds = time.monotonic() - entry.started
+            passed = entry.process.returncode == 0
+            done[entry.job.name] = (passed, seconds)
+            if entry.job.name != live:
+                sys.stdout.write(f"\n######## {entry.job.name}\n")
+                sys.stdout.write((LOGS / f"{entry.job.name}.log").read_text(errors="replace"))
+            print(f"==> {entry.job.name}: {'passed' if passed else 'FAILED'} in {seconds:.0f} s", flush=True)
+        time.sleep(0.2)
+    return done
+
+
+def leak_check() -> bool:
+    """No nginx, Redis or service process of this checkout left (`harness.leaks`)."""
+    return subprocess.run([sys.executable, "-m", "harness.leaks"], cwd=Path(__file__).resolve().parents[1]).returncode == 0
+
+
+def main(names: list[str]) -> int:
+    unknown = [name for name in names if name not in SUITES]
+    if unknown:
+        print(f"unknown suite: {', '.join(unknown)} (one of: {' '.join(SUITES)})", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    jobs = plan(names)
+    outcomes = run(jobs, live=names[0] if len(names) == 1 else None)
+    print("\n| job | result | seconds |\n|---|---|---|")
+    for job in jobs:
+        passed, seconds = outcomes[job.name]
+        print(f"| {job.name} | {'pass' if passed else 'FAIL'} | {seconds:.0f} |")
+    print(f"| total (wall) | | {time.monotonic() - started:.0f} |\n")
+    clean = leak_check()
+    suites = [outcomes[name][0] for name in names]
+    print(f"suites: {suites.count(True)} passed, {suites.count(False)} failed")
+    if not clean:
+        print("FAILED: processes left behind (above)")
+    return 0 if clean and all(passed for passed, _ in outcomes.values()) else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("CARGO_TERM_COLOR", "never")
+    sys.exit(main(sys.argv[1:] or list(SUITES)))

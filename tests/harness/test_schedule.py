@@ -1,0 +1,48 @@
+"""The schedule of `tests/run` (`schedule`): every suite in it, and what may run beside what."""
+
+from __future__ import annotations
+
+from harness import schedule
+from harness.schedule import PYTHON, RELEASE, SUITES, can_start, plan
+
+
+def running(*names: str) -> list[schedule.Running]:
+    jobs = {job.name: job for job in (RELEASE, PYTHON, *SUITES.values())}
+    return [schedule.Running(jobs[name], None, 0.0) for name in names]
+
+
+def test_every_suite_script_is_scheduled_and_nothing_else():
+    scripts = {path.stem for path in (schedule.ROOT / "tests" / "suites").glob("*.sh")}
+    assert set(SUITES) == scripts
+
+
+def test_the_release_binaries_are_built_once_before_the_suites_that_run_them():
+    jobs = plan(["drills", "browser"])
+    assert [job.name for job in jobs][:2] == [RELEASE.name, PYTHON.name]
+    assert all(RELEASE.name in SUITES[name].needs for name in ("drills", "browser", "contract", "observability", "bench"))
+
+
+def test_a_suite_that_needs_nothing_built_runs_alone():
+    assert [job.name for job in plan(["rust"])] == ["rust"]
+
+
+def test_the_measuring_suites_never_run_beside_a_compiler():
+    drills, bench = SUITES["drills"], SUITES["bench"]
+    assert not can_start(drills, running("rust"))
+    assert not can_start(drills, running("bench"))
+    assert not can_start(SUITES["rust"], running("drills"))
+    assert not can_start(RELEASE, running("bench"))
+    assert can_start(drills, running("supply-chain"))
+    assert can_start(bench, [])
+
+
+def test_two_cores_hold_two_compilers_or_one_and_two_waiting_suites():
+    assert can_start(SUITES["aks"], running("rust"))
+    assert not can_start(SUITES["aks"], running("rust", "manifests"))
+    assert can_start(SUITES["supply-chain"], running("rust", PYTHON.name))
+    assert not can_start(SUITES["contract"], running("rust", PYTHON.name))
+
+
+def test_one_suite_at_a_time_uses_docker():
+    assert not can_start(SUITES["pod"], running("stack"))
+    assert not can_start(SUITES["observability"], running("pod"))
