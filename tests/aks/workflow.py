@@ -6,6 +6,7 @@ signed, attested and verified (signing.py)."""
 
 import re
 import shlex
+from pathlib import Path
 
 import az_cli
 import signing
@@ -30,8 +31,7 @@ def check_workflow(path):
     uses = [step["uses"] for job in jobs.values() for step in job.get("steps", []) if "uses" in step]
     for action in uses:
         require(SHA_PIN.match(action), f"{path}: {action} is not pinned to a commit SHA")
-    test_runs = [step.get("run", "") for step in jobs["test"]["steps"]]
-    require(any(run.strip() == "tests/run" for run in test_runs), f"{path}: the test job must run tests/run")
+    check_test_matrix(path, jobs["test"])
     require("if" not in jobs["test"], f"{path}: the tests must run on every event")
     check_test_artefacts(path, jobs["test"]["steps"])
     deploying = [name for name, job in jobs.items()
@@ -57,7 +57,7 @@ def check_workflow(path):
     check_deploy_host(path, jobs)
     e2e = check_e2e_job(path, jobs)
     build, deploy = signing.check_signing(path, jobs)
-    print(f"  {path}: tests on every PR (screenshots and reports kept), end-to-end on kind for PRs "
+    print(f"  {path}: tests on every PR, one job per suite (screenshots and reports kept), end-to-end on kind for PRs "
           f"(job {e2e}), deploy on main via OIDC (jobs {deploying}), {len(uses)} actions pinned by SHA, "
           f"no secrets; job {build} signs, attests and locks the images, job {deploy} verifies them "
           "before it applies anything")
@@ -100,6 +100,21 @@ def workflow_env(path, job_name, values):
         print(f"{name}={value}")
 
 
+# The test job runs each suite of tests/run (tests/suites/SUITE.sh) as one job of its matrix.
+TEST_RUN = 'tests/run "${{ matrix.suite }}"'
+
+
+def check_test_matrix(path, job):
+    suites = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "suites").glob("*.sh"))
+    matrix = job.get("strategy", {}).get("matrix", {}).get("suite", [])
+    require(sorted(matrix) == suites and len(set(matrix)) == len(matrix),
+            f"{path}: the test job's matrix must name each suite of tests/run once: {suites}, found {matrix}")
+    require(job.get("strategy", {}).get("fail-fast") is False,
+            f"{path}: one failing suite must not cancel the others (fail-fast: false)")
+    runs = [step.get("run", "").strip() for step in job["steps"]]
+    require(TEST_RUN in runs, f"{path}: the test job must run {TEST_RUN}")
+
+
 # Where the suites leave what a person reads after a run (screenshots, reports, logs): the test
 # job keeps them as build artefacts.
 TEST_ARTEFACTS = ["target/browser/", "target/drills/", "target/contract/", "target/observability/",
@@ -113,7 +128,7 @@ def check_test_artefacts(path, steps):
             f"{path}: the test job must upload the suites' artefacts once, found {len(uploads)}")
     (index,) = uploads
     upload = steps[index]
-    runs = [i for i, step in enumerate(steps) if step.get("run", "").strip() == "tests/run"]
+    runs = [i for i, step in enumerate(steps) if step.get("run", "").strip() == TEST_RUN]
     require(runs and runs[0] < index, f"{path}: the artefacts must be uploaded after tests/run")
     require(upload.get("if") == "always()",
             f"{path}: the artefacts must be uploaded when the tests fail too (if: always())")
