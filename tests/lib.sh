@@ -36,15 +36,26 @@ require_packages() {
   [ ${#missing[@]} -eq 0 ] || install_packages "${missing[@]}"
 }
 
-# require_python_env [GROUP]
-# The Python test project's environment (pyproject.toml, uv.lock), first on PATH: .venv with the
-# default group (pytest, Playwright, Schemathesis and the linters, the harness installed as a
-# package), or .venv-GROUP with GROUP's tools alone (a group whose pins clash with the default
-# one). Made exactly as the lock says (`uv sync --frozen`), again only when pyproject.toml or
-# uv.lock changed; uv itself is bootstrapped with pip into .venv, at the version the lock pins.
+# require_python_env
+# The Python test project's environment (pyproject.toml, uv.lock), .venv, first on PATH: the
+# default group (pytest, Playwright, Schemathesis, checkov and the linters), the harness installed
+# as a package. Made exactly as the lock says (`uv sync --frozen`), again only when pyproject.toml
+# or uv.lock changed; uv itself is bootstrapped with pip into .venv, at the version the lock pins.
 require_python_env() {
-  local group=${1:-} venv=.venv uv_version stamp
-  [ -z "$group" ] || venv=.venv-$group
+  sync_python_env .venv
+}
+
+# require_python_group GROUP
+# .venv-GROUP, with GROUP's tools alone (a group whose pins clash with the default one), made from
+# the same lock; its tools are called by path ($PWD/.venv-GROUP/bin/...), not put on PATH.
+require_python_group() {
+  sync_python_env ".venv-$1" --only-group "$1"
+}
+
+# sync_python_env VENV [UV SYNC OPTION...]: see require_python_env.
+sync_python_env() {
+  local venv=$1 uv_version stamp
+  shift
   if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
     install_packages python3-venv
   fi
@@ -63,14 +74,13 @@ require_python_env() {
     (
       flock 9
       if [ ! -e "$stamp" ]; then
-        log "syncing $venv with uv.lock (${group:-default} group)"
-        UV_PROJECT_ENVIRONMENT=$venv .venv/bin/uv sync --frozen --quiet ${group:+--only-group "$group"}
+        log "syncing $venv with uv.lock"
+        UV_PROJECT_ENVIRONMENT=$venv .venv/bin/uv sync --frozen --quiet "$@"
         touch "$stamp"
       fi
     ) 9>"$PWD/.venv/.sync-lock"
   fi
-  PATH="$PWD/$venv/bin:$PATH"
-  export PATH
+  [ "$venv" != .venv ] || { PATH="$PWD/.venv/bin:$PATH"; export PATH; }
 }
 
 # require_cargo_tools CRATE@VERSION...

@@ -45,7 +45,7 @@ class Job:
 
 RELEASE = Job("release build", ("bash", "-c", "cargo build --release --locked -p api-a -p api-b -p poller && "
                                  "cargo build --release --locked -p api-a --example seed"), "cpu")  # fmt: skip
-PYTHON = Job("python environments", ("bash", "-c", "source tests/lib.sh && require_python_env && require_python_env nca"), "light")
+PYTHON = Job("python environments", ("bash", "-c", "source tests/lib.sh && require_python_env && require_python_group nca"), "light")
 
 
 def suite(name: str, load: str, needs: tuple[str, ...] = (), docker: bool = False) -> Job:

@@ -13,7 +13,7 @@ command -v kubectl >/dev/null || die "kubectl not found (it renders the overlays
 # network-config-analyzer pins networkx 3.2.1 while checkov needs networkx < 2.7: nca has a group
 # and an environment of its own (pyproject.toml); yamllint, kubernetes-validate and checkov are in
 # the test environment.
-require_python_env nca
+require_python_group nca
 require_python_env
 
 log "render, validate, invariants, checkov, yamllint, network-config-analyzer (tests/manifests/test_manifests.py)"
