@@ -21,7 +21,7 @@ Standard library only, Python 3.11. Each module has one job:
   and the benchmark start Service A;
 - `prometheus_server`: Debian's Prometheus on a free loopback port, and its HTTP API;
 - `floods`: many slow-header or idle keep-alive connections at once, and when each was closed;
-- `fuzz`: a bounded, seeded generator of odd requests, mostly well-formed.
+- `fuzz`: a bounded, seeded generator of odd requests, mostly well-formed;
 - `leaks`: the processes a run left behind (nginx workers, Redis, services);
 - `schedule`: how `tests/run` runs the suites side by side.
 """
