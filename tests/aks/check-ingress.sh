@@ -87,7 +87,7 @@ check_https() {
     '--install' '--version v1\.21\.1 ' '--namespace cert-manager ' '--create-namespace' '--set crds\.enabled=true' '--wait'
   refused ingress-https-other-flavour "$root" "built for f5-nginx-ingress only" \
     FAKE_KUBE_CONTEXT=btc-price-aks FAKE_SERVER_MINOR=35 AKS_INGRESS_FLAVOUR=ingress-nginx install-ingress.sh --host btc.example.org
-  refused ingress-https-bad-host "$root" "is not a DNS name" FAKE_KUBE_CONTEXT=btc-price-aks install-ingress.sh --host Not_A_Host
+  refused ingress-https-bad-host "$root" "AKS_HOST must be a DNS name" FAKE_KUBE_CONTEXT=btc-price-aks install-ingress.sh --host Not_A_Host
   refused ingress-https-unpublished "$root" "is not published" \
     FAKE_KUBE_CONTEXT=btc-price-aks AKS_CERT_MANAGER_CHART_VERSION=v1.99.0 install-ingress.sh --host btc.example.org
   lacks ingress-https-unpublished '^\+ '
@@ -100,6 +100,9 @@ check_https() {
   has deploy-https '^# expect 301 https://btc\.example\.org:443/service1/current$'
   cmd deploy-https '^\? curl .*--head' 'https://btc\.example\.org/service1/current$'
   has deploy-https '^# expect a Strict-Transport-Security header'
+  # Public DNS must point the host at the controller (check_public_dns_checked).
+  cmd deploy-https "^\\? curl .*'https://dns\\.google/resolve\\?name=btc\\.example\\.org&type=A'\$" "--header 'accept: application/dns-json'"
+  has deploy-https '^# expect public DNS to resolve btc\.example\.org to 20\.31\.0\.10 only'
   lacks deploy-https 'http://20\.31\.0\.10/service'
 }
 
