@@ -8,7 +8,8 @@
 #   "? command"    a read-only query (show, list, get): printed and run, also with --dry-run, so that
 #                  the plan reflects the real state (what exists, which version is current)
 #   "# text"       a note
-# Errors go to stderr. Settings are environment variables declared with `knob` (default, help).
+# Errors go to stderr. Settings are environment variables declared with `knob` (default, help,
+# rule; aks/settings.sh).
 
 # The runbook goes to the caller's stdout even from inside $(...) captures.
 exec 3>&1

@@ -100,9 +100,6 @@ check_https() {
   has deploy-https '^# expect 301 https://btc\.example\.org:443/service1/current$'
   cmd deploy-https '^\? curl .*--head' 'https://btc\.example\.org/service1/current$'
   has deploy-https '^# expect a Strict-Transport-Security header'
-  # Public DNS must point the host at the controller (check_public_dns_checked).
-  cmd deploy-https "^\\? curl .*'https://dns\\.google/resolve\\?name=btc\\.example\\.org&type=A'\$" "--header 'accept: application/dns-json'"
-  has deploy-https '^# expect public DNS to resolve btc\.example\.org to 20\.31\.0\.10 only'
   lacks deploy-https 'http://20\.31\.0\.10/service'
 }
 

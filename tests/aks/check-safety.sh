@@ -10,9 +10,17 @@ nothing_called() {
   ! grep '^az ' "$FAKE_LOG" >&2 || { echo "$1: called az before refusing (above)" >&2; return 1; }
 }
 
-# Every setting is checked before the first az command, with all problems in one message; values
-# are read in any case where az reads them so.
+# Every setting is checked before the first az command, with all problems in one message;
+# values are read in any case where az reads them so. (Split so that each mutation of the suite
+# runs only the check that catches it.)
 check_settings() {
+  check_settings_rules "$1"
+  check_pool_bounds "$1"
+  check_settings_case "$1"
+  check_plan_ranges
+}
+
+check_settings_rules() {
   local root=$1
   refused settings-bad "$root" "AKS_APPS_POOL_MIN must be a whole number from 0 to 1000 (got 'abc')" \
     AKS_APPS_POOL_MIN=abc AKS_SYSTEM_POOL_MAX=1001 AKS_ACR_NAME=btc_price AKS_TIER=bogus AKS_ZONES="1 1" create-cluster.sh
@@ -23,16 +31,25 @@ check_settings() {
   has settings-bad "AKS_ZONES must be zones from 1 2 3"
   refused settings-system-empty "$root" "AKS_SYSTEM_POOL_MIN must be a whole number from 1 to 1000 (got '0')" \
     AKS_SYSTEM_POOL_MIN=0 create-cluster.sh
-  refused settings-min-above-max "$root" "AKS_APPS_POOL_MIN (7) must not exceed AKS_APPS_POOL_MAX (6)" \
-    AKS_APPS_POOL_MIN=7 create-cluster.sh
-  nothing_called settings-min-above-max
   refused settings-deploy "$root" "AKS_SMOKE_TIMEOUT must be seconds" AKS_SMOKE_TIMEOUT=soon deploy.sh
   nothing_called settings-deploy
-  # Premium as az reads it (any case); a region without zones.
-  dry settings-premium "$root" AKS_KUBERNETES_VERSION=1.34.7 AKS_TIER=Premium AKS_ZONES=none create-cluster.sh
+}
+
+check_pool_bounds() {
+  refused settings-min-above-max "$1" "AKS_APPS_POOL_MIN (7) must not exceed AKS_APPS_POOL_MAX (6)" \
+    AKS_APPS_POOL_MIN=7 create-cluster.sh
+  nothing_called settings-min-above-max
+}
+
+# Premium as az reads it (any case); a region without zones.
+check_settings_case() {
+  dry settings-premium "$1" AKS_KUBERNETES_VERSION=1.34.7 AKS_TIER=Premium AKS_ZONES=none create-cluster.sh
   cmd settings-premium '^\+ az aks create' '--tier premium ' '--k8s-support-plan AKSLongTermSupport '
   lacks settings-premium '--zones'
-  # The suite's own check of planned commands applies az's types and ranges too.
+}
+
+# The suite's own check of planned commands applies az's types and ranges too.
+check_plan_ranges() {
   printf '+ az aks nodepool add --resource-group rg --cluster-name c --name apps \\\n   --min-count 1001\n' >"$work/bad-count.plan"
   if "${checks[@]}" az-plan "$work/bad-count.plan" 2>"$work/bad-count.err"; then
     echo "az-plan accepted --min-count 1001" >&2
@@ -44,13 +61,21 @@ check_settings() {
 # az's version (and no aks-preview) is checked before the first az command that changes anything.
 check_az_version() {
   local root=$1
-  refused az-old "$root" "azure-cli 2.85.0 is too old: these scripts need 2.86.0 or later" FAKE_AZ_VERSION=2.85.0 create-cluster.sh
-  [ "$(grep -m1 '^az ' "$FAKE_LOG")" = "az version --output json" ] || { echo "az-old: az version is not the first az call" >&2; return 1; }
-  refused az-preview "$root" "the aks-preview extension 19.0.0b1 is installed" FAKE_AKS_PREVIEW=19.0.0b1 create-cluster.sh
+  check_az_too_old "$root"
+  check_no_aks_preview "$root"
   refused az-old-ingress "$root" "azure-cli 2.79.0 is too old" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_AZ_VERSION=2.79.0 \
     AKS_INGRESS_FLAVOUR=app-routing install-ingress.sh
   refused az-old-deploy "$root" "azure-cli 2.79.0 is too old" FAKE_AZ_VERSION=2.79.0 deploy.sh --build-only
   refused az-old-destroy "$root" "azure-cli 2.79.0 is too old" FAKE_AZ_VERSION=2.79.0 FAKE_STATE=present destroy.sh --yes
+}
+
+check_az_too_old() {
+  refused az-old "$1" "azure-cli 2.85.0 is too old: these scripts need 2.86.0 or later" FAKE_AZ_VERSION=2.85.0 create-cluster.sh
+  [ "$(grep -m1 '^az ' "$FAKE_LOG")" = "az version --output json" ] || { echo "az-old: az version is not the first az call" >&2; return 1; }
+}
+
+check_no_aks_preview() {
+  refused az-preview "$1" "the aks-preview extension 19.0.0b1 is installed" FAKE_AKS_PREVIEW=19.0.0b1 create-cluster.sh
 }
 
 # A pinned preview version only with --allow-preview.
@@ -122,6 +147,16 @@ check_pipeline_keeps_https() {
   refused pipeline-deploy-drops-https "$PWD" "but no host was given" "${job_env[@]}" FAKE_KUBE_CONTEXT=btc-price-aks \
     FAKE_IMAGES=present FAKE_HTTPS_HOST=btc.example.org deploy.sh --skip-build
   lacks pipeline-deploy-drops-https '^\+ kubectl .* apply'
+}
+
+# A deploy with a host asks public DNS for it, after the smoke tests.
+check_public_dns_planned() {
+  dry deploy-https-dns "$1" FAKE_KUBE_CONTEXT=btc-price-aks "AKS_IMAGE_TAG=$tag" "AKS_DEPLOYER_GROUP_ID=$group_id" \
+    FAKE_IMAGES=present deploy.sh --skip-build --host btc.example.org
+  order deploy-https-dns '^# expect a Strict-Transport-Security header' '^# expect public DNS to resolve'
+  cmd deploy-https-dns '^\? curl .*dns\.google' "--header 'accept: application/dns-json' " \
+    "'https://dns\\.google/resolve\\?name=btc\\.example\\.org&type=A'\$"
+  has deploy-https-dns '^# expect public DNS to resolve btc\.example\.org to 20\.31\.0\.10 only'
 }
 
 # Public DNS must resolve the host to the controller's address, and only to it (the smoke tests'

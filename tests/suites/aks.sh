@@ -86,10 +86,12 @@ log "Kubernetes version selection (newest GA, non-preview, numerically) from az 
 echo "  1.36.10 chosen from a list with preview 1.37, GA 1.36.9/1.36.10, LTS-only 1.34; preview-only and LTS-only lists choose nothing; a cap of 1.35 chooses 1.35.10"
 
 # From here on the scripts run against the stand-ins; nothing of the caller's AKS_* settings leaks in.
-export FAKE_REAL_KUBECTL FAKE_LOG="$work/fake.log" FAKE_KUBECTL_CACHE="$work/kubectl-flags"
+export FAKE_REAL_KUBECTL FAKE_LOG="$work/fake.log"
 FAKE_REAL_KUBECTL=$(command -v kubectl)
 PATH="$PWD/$data/bin:$PATH"
-while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(AKS_|FAKE_(STATE|IMAGES|KUBE|SERVER|CAN|HELM|GROUP|AKS|GET|THIRD))' || true)
+while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(AKS_|FAKE_(STATE|IMAGES|KUBE|SERVER|CAN|HELM|GROUP|AKS|AZ|GET|THIRD|HTTPS|CERTIFICATE|PUBLIC))' || true)
+# The command lines the az and kubectl stand-ins found acceptable, shared by every run and mutant.
+export FAKE_KUBECTL_CACHE="$work/kubectl-flags" FAKE_AZ_CACHE="$work/az-accepted"
 
 # dry NAME ROOT [VAR=VALUE...] SCRIPT [ARG...]: ROOT/aks/SCRIPT --dry-run with those variables;
 # output in $work/NAME.out. Fails if the script fails or if a stand-in refused a command (a dry
@@ -169,6 +171,8 @@ source "$data/check-deploy.sh"
 source "$data/check-kind.sh"
 # shellcheck source=tests/aks/check-safety.sh
 source "$data/check-safety.sh"
+# shellcheck source=tests/aks/check-stand-ins.sh
+source "$data/check-stand-ins.sh"
 
 check_help() {
   local script runbook name
@@ -187,53 +191,9 @@ check_help() {
   echo "  -h of every script documents --dry-run and every setting the script uses"
 }
 
-log "the az stand-in refuses what az refuses (table read from the parser of azure-cli $(jq -r '."azure-cli"' "$data/az-cli-arguments.json"))"
-# Each case of tests/aks/az-refusals.txt through the az stand-in itself: az's exit status and
-# message, and the refusal in its log (a dry run that hits one fails).
-"${checks[@]}" az-cases "$data/az-refusals.txt"
-while IFS='|' read -r status message command; do
-  [[ $status =~ ^[0-9]$ ]] || continue
-  : >"$FAKE_LOG"
-  mapfile -t words < <(python3 -c 'import shlex, sys; print("\n".join(shlex.split(sys.argv[1])))' "$command")
-  got=0
-  az "${words[@]}" >"$work/az-case.out" 2>&1 || got=$?
-  if [ "$status" = 0 ]; then
-    # Accepted: past the argument checks (the stand-in then refuses it as a change, exit 97).
-    ! grep '^REFUSED (\(arguments\|the stand-in\)' "$FAKE_LOG" >&2 || die "the az stand-in refused the arguments of az $command"
-    continue
-  fi
-  if [ "$got" != "$status" ] || ! grep -qxF -- "ERROR: $message" "$work/az-case.out"; then
-    cat "$work/az-case.out" >&2
-    die "the az stand-in answered az $command with status $got (expected $status: $message)"
-  fi
-  grep -q '^REFUSED (arguments az refuses)' "$FAKE_LOG" || die "the az stand-in did not log its refusal of az $command"
-done <"$data/az-refusals.txt"
-echo "  the az stand-in: $(grep -c '^[12]|' "$data/az-refusals.txt") refusals with az's status and message, $(grep -c '^0|' "$data/az-refusals.txt") accepted"
-log "the kubectl stand-in: flags parsed by the real kubectl, objects selected as the API server selects them"
-# refused_by_kubectl MESSAGE ARG...: the stand-in refuses kubectl ARG... with the real kubectl's MESSAGE.
-refused_by_kubectl() {
-  local message=$1
-  shift
-  : >"$FAKE_LOG"
-  if kubectl "$@" >"$work/kubectl-case.out" 2>&1 || ! grep -qF -- "$message" "$work/kubectl-case.out"; then
-    cat "$work/kubectl-case.out" >&2
-    die "the kubectl stand-in answered kubectl $* (expected: $message)"
-  fi
-  grep -q '^REFUSED (flags kubectl refuses)' "$FAKE_LOG" || die "the kubectl stand-in did not log its refusal of kubectl $*"
-  echo "  kubectl $*: refused ($message)"
-}
-refused_by_kubectl "unknown flag: --outptu" --context c get ingress --namespace service-a --outptu 'jsonpath={.items}'
-refused_by_kubectl "unknown flag: --bogus" --context c get service api-a --namespace service-a --output 'jsonpath={.spec.clusterIP}' --bogus
-refused_by_kubectl "unknown flag: --as-bogus" --context c auth can-i create namespaces --as-bogus x
-refused_by_kubectl "flag needs an argument: --selector" --context c get pods --namespace nginx-ingress --selector
-f5_pods=app.kubernetes.io/instance=nginx-ingress,app.kubernetes.io/name=nginx-ingress
-[ "$(kubectl --context c get pods --namespace nginx-ingress --selector "$f5_pods" --output name)" = pod/nginx-ingress-controller-6b8c7d9f5-t4r2w ] \
-  || die "the kubectl stand-in did not find F5's controller pod by its labels"
-[ -z "$(kubectl --context c get pods --namespace nginx-ingress --selector "$f5_pods,app.kubernetes.io/component=controller" --output name)" ] \
-  || die "the kubectl stand-in answered a selector no pod matches"
-[ -z "$(kubectl --context c get pods --namespace ingress-nginx --selector "$f5_pods" --output name)" ] \
-  || die "the kubectl stand-in answered from another namespace"
-echo "  selectors: F5's controller pod found by its labels in its namespace; one label more, or another namespace, finds nothing"
+log "the az stand-in refuses what az refuses (table read from the parser of azure-cli $(jq -r '."azure-cli"' "$data/az-cli-arguments.json")), the kubectl stand-in what kubectl refuses"
+check_az_stand_in
+check_kubectl_stand_in
 
 # The same table, used on a runbook: a planned `az aks create --localdns-config` fails the check.
 printf '+ az aks create --resource-group rg --name c \\\n   --localdns-config aks/localdns.json\n' >"$work/bad-plan.plan"
@@ -296,6 +256,7 @@ echo "  a deploy job without AKS_HOST: caught by the invariant and by the run"
 log "HTTPS kept: a deploy without a host on a cluster serving HTTPS stops (by hand and in the pipeline); public DNS checked"
 check_keep_https "$PWD"
 check_pipeline_keeps_https .github/workflows/ci-cd.yml
+check_public_dns_planned "$PWD"
 check_public_dns_checked "$PWD"
 echo "  without a host (or AKS_HOST in the pipeline) a cluster with TLS or the Certificate is refused unless --remove-https;"
 echo "  the host must resolve, in public DNS, to the controller's address only"
@@ -346,15 +307,15 @@ mutations() {
   mutate localdns-reimaged-unasked check_localdns_existing create-cluster.sh 's/\[ "$disable_localdns" != true \]/false/'
   mutate localdns-preferred-ignored check_localdns_existing create-cluster.sh 's/Preferred) localdns_pools+=/Preferred) true || localdns_pools+=/'
   mutate localdns-no-profile-reimaged check_localdns_existing create-cluster.sh 's/if \[\[ $policy == cilium || $policy == calico \]\]; then/if false; then/'
-  mutate settings-unchecked check_settings settings.sh 's/^  check_knobs$/  true/'
-  mutate pool-bounds-unchecked check_settings create-cluster.sh 's/\[ "${!min}" -le "${!max}" \]/true/'
-  mutate tier-case-sensitive check_settings settings.sh 's/"${value,,}" = "${choice,,}"/"$value" = "$choice"/'
-  mutate az-version-unchecked check_az_version lib.sh 's/^  version_at_least "$version" "$AZ_MIN_VERSION" \\$/  true \\/'
-  mutate aks-preview-allowed check_az_version lib.sh 's/^  \[ -z "$preview" \] \\$/  true \\/'
+  mutate settings-unchecked check_settings_rules settings.sh 's/^  check_knobs$/  true/'
+  mutate pool-bounds-unchecked check_pool_bounds create-cluster.sh 's/\[ "${!min}" -le "${!max}" \]/true/'
+  mutate tier-case-sensitive check_settings_case settings.sh 's/"${value,,}" = "${choice,,}"/"$value" = "$choice"/'
+  mutate az-version-unchecked check_az_too_old lib.sh 's/^  version_at_least "$version" "$AZ_MIN_VERSION" \\$/  true \\/'
+  mutate aks-preview-allowed check_no_aks_preview lib.sh 's/^  \[ -z "$preview" \] \\$/  true \\/'
   mutate preview-pinned check_preview lib.sh 's/and .isPreview == true/and false/'
   mutate lock-not-resumed check_lock_resumed images.sh 's/elif copy_locked "$copy"; then/elif true; then/'
   mutate https-removal-unchecked check_keep_https deploy.sh '/^  keep_https "$remove_https"$/d'
-  mutate public-dns-unchecked check_https deploy.sh '/^  check_public_dns "$AKS_HOST" "$ip"$/d'
+  mutate public-dns-unchecked check_public_dns_planned deploy.sh '/^  check_public_dns "$AKS_HOST" "$ip"$/d'
   mutate public-dns-any-answer check_public_dns_checked https.sh 's/ != "$address" \] || {/ = "$address" ] \&\& true || {/'
   mutate lts-without-premium check_create_cluster_more create-cluster.sh 's/\[ "$AKS_TIER" = premium \]/true/'
   mutate gateway-pods-unchecked check_deploy_more deploy.sh 's/pods=$(kq get pods --namespace "$CONTROLLER_NAMESPACE"/pods=$(true/'
