@@ -38,13 +38,26 @@ copy_image() {
       "docker://$1" "docker://$KIND_REGISTRY/$2"
   else
     run az acr import --name "$AKS_ACR_NAME" --source "$1" --image "$2"
-    # Locked: the tag can no longer be moved or the image deleted, so the copy stays what it was.
-    run az acr repository update --name "$AKS_ACR_NAME" --image "$2" --write-enabled false --delete-enabled false
+    lock_copy "$2"
   fi
 }
 
+# lock_copy COPY: the ACR tag can no longer be moved or the image deleted, so the copy stays what
+# it was.
+lock_copy() {
+  run az acr repository update --name "$AKS_ACR_NAME" --image "$1" --write-enabled false --delete-enabled false
+}
+
+# copy_locked COPY: whether the ACR's copy can be neither overwritten nor deleted.
+copy_locked() {
+  query az acr repository show --name "$AKS_ACR_NAME" --image "$1" \
+    --query "changeableAttributes.{write: writeEnabled, delete: deleteEnabled}" --output json \
+    | jq -e '.write == false and .delete == false' >/dev/null
+}
+
 # ensure_third_party_images: each listed image copied into the registry (by digest where one is
-# listed) and locked, unless the copy exists; an existing copy must have the listed digest.
+# listed) and locked, unless the copy exists; an existing copy must have the listed digest, and is
+# locked if it is not (a run interrupted between the import and the lock).
 ensure_third_party_images() {
   local use copy source digest found
   while read -r use copy source digest; do
@@ -52,7 +65,14 @@ ensure_third_party_images() {
     if [ -n "$found" ]; then
       [ "$digest" = - ] || [ "$found" = "$digest" ] \
         || die "$copy in the registry is $found, not $digest as aks/third-party-images.txt says"
-      note "$copy ($use) exists, $found, unchanged"
+      if on_kind; then
+        note "$copy ($use) exists, $found, unchanged (the kind registry has no locks)"
+      elif copy_locked "$copy"; then
+        note "$copy ($use) exists, $found, locked, unchanged"
+      else
+        note "$copy ($use) exists, $found, but is not locked (a run stopped before locking it): locking it"
+        lock_copy "$copy"
+      fi
       continue
     fi
     if [ "$digest" = - ]; then

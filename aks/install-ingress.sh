@@ -20,8 +20,8 @@ knob AKS_F5_CHART_VERSION 2.6.4 "chart version of F5's nginx-ingress (controller
 knob AKS_INGRESS_NGINX_CHART_VERSION 4.15.1 "chart version of the community ingress-nginx (controller 1.15.1, Kubernetes <= 1.35)"
 # cert-manager v1.21.1 (tag of github.com/cert-manager/cert-manager, 2026-07-29), for AKS_HOST.
 knob AKS_CERT_MANAGER_CHART_VERSION v1.21.1 "chart version of cert-manager, installed when AKS_HOST is set (HTTPS)"
-knob AKS_RBAC_TIMEOUT 360 "seconds to wait for the cluster to grant this identity the rights the installation needs (a new Azure role assignment takes up to 5 minutes)"
-knob AKS_INGRESS_TIMEOUT 10m "how long to wait for the controller and its external IP (minutes, e.g. 10m)"
+knob AKS_RBAC_TIMEOUT 360 "seconds to wait for the cluster to grant this identity the rights the installation needs (a new Azure role assignment takes up to 5 minutes)" seconds
+knob AKS_INGRESS_TIMEOUT 10m "how long to wait for the controller and its external IP (minutes, e.g. 10m)" minutes
 
 print_usage() {
   usage "aks/install-ingress.sh [--dry-run] [--host NAME] [-h]" \
@@ -42,8 +42,6 @@ print_usage() {
 
 parse_common_args "$@"
 [ ${#ARGS[@]} -eq 0 ] || die "unexpected arguments: ${ARGS[*]} (see -h)"
-[[ $AKS_RBAC_TIMEOUT =~ ^[0-9]+$ ]] || die "AKS_RBAC_TIMEOUT must be seconds (got '$AKS_RBAC_TIMEOUT')"
-[[ $AKS_INGRESS_TIMEOUT =~ ^[0-9]+m$ ]] || die "AKS_INGRESS_TIMEOUT must be minutes, e.g. 10m (got '$AKS_INGRESS_TIMEOUT')"
 overlay=$(flavour_overlay "$AKS_INGRESS_FLAVOUR")
 case $AKS_PLATFORM:$AKS_INGRESS_FLAVOUR in
   kind:app-routing) die "the app routing add-on exists on AKS only" ;;
@@ -52,6 +50,7 @@ case $AKS_PLATFORM:$AKS_INGRESS_FLAVOUR in
   aks:*) require_tools az kubectl kubelogin helm jq ;;
 esac
 announce_mode
+on_kind || require_az_version
 show_settings
 
 # What each flavour installs; where its pods run and the labels its NetworkPolicy admits

@@ -10,9 +10,11 @@
 //! changed) without one bad member forcing a full read every time.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::time::Duration;
 
 use price_store::{Rejection, Sample, duration_ms};
+use service_kit::clock;
 
 /// Nano-dollars per dollar: the unit of the running sums.
 const NANOS_PER_USD: f64 = 1e9;
@@ -145,20 +147,32 @@ impl Window {
     }
 
     /// Mean, count and time span of the samples fetched within `window` before `now_ms`: a
-    /// sample exactly `window` old still counts, an older one never does; so does one fetched
-    /// after `now_ms` (a clock step). `None` when the window holds no sample.
+    /// sample exactly `window` old still counts, an older one never does, and one stamped more
+    /// than [`clock::STEP`] after `now_ms` (by a clock that stepped ahead) does not count until
+    /// its time comes. `None` when the window holds no such sample.
     pub fn stats(&self, now_ms: i64, window: Duration) -> Option<WindowStats> {
-        let start_ms = now_ms.saturating_sub(duration_ms(window));
-        let first = self.points.partition_point(|point| point.at_ms < start_ms);
-        let (oldest, newest) = (self.points.get(first)?, self.points.back()?);
-        let count = self.points.len() - first;
-        let sum = self.total - self.sums_before[first];
+        let held = self.within(now_ms, window);
+        if held.is_empty() {
+            return None;
+        }
+        let (oldest, newest) = (self.points[held.start], self.points[held.end - 1]);
+        let sum_to = |end: usize| self.sums_before.get(end).copied().unwrap_or(self.total);
+        let sum = sum_to(held.end) - sum_to(held.start);
         Some(WindowStats {
-            mean_price: sum as f64 / count as f64 / NANOS_PER_USD,
-            count,
+            mean_price: sum as f64 / held.len() as f64 / NANOS_PER_USD,
+            count: held.len(),
             oldest_ms: oldest.at_ms,
             newest_ms: newest.at_ms,
         })
+    }
+
+    /// The positions of the samples [`Window::stats`] counts.
+    fn within(&self, now_ms: i64, window: Duration) -> Range<usize> {
+        let start_ms = now_ms.saturating_sub(duration_ms(window));
+        let end_ms = now_ms.saturating_add(duration_ms(clock::STEP));
+        let first = self.points.partition_point(|point| point.at_ms < start_ms);
+        let end = self.points.partition_point(|point| point.at_ms <= end_ms);
+        first..end.max(first)
     }
 }
 
@@ -168,9 +182,8 @@ impl Window {
     /// spaced ones by rank, always the oldest and the newest. Costs `max_points`, not the
     /// window's length.
     pub fn points(&self, now_ms: i64, window: Duration, max_points: usize) -> Vec<PricePoint> {
-        let start_ms = now_ms.saturating_sub(duration_ms(window));
-        let first = self.points.partition_point(|point| point.at_ms < start_ms);
-        let count = self.points.len() - first;
+        let held = self.within(now_ms, window);
+        let (first, count) = (held.start, held.len());
         let picked = count.min(max_points.max(2));
         (0..picked)
             .map(|k| {
@@ -257,6 +270,31 @@ mod tests {
         assert_eq!(mean_at(NOW_MS + 10_001), Some((2, 400.0)));
         assert_eq!(mean_at(NOW_MS + 300_001), Some((1, 600.0)));
         assert_eq!(mean_at(NOW_MS + 600_001), None);
+    }
+
+    /// Found by an independent attack: a sample the poller stamped while its clock stood 100 s
+    /// ahead was averaged and drawn at once, and the average's `to` lay in the future.
+    #[test]
+    fn a_sample_stamped_ahead_counts_only_once_its_time_comes() {
+        let held = window_of(&[
+            (NOW_MS - 10_000, 100.0),
+            (NOW_MS, 200.0),
+            (NOW_MS + 1_000, 300.0),
+            (NOW_MS + 100_000, 900.0),
+        ]);
+        let stats = held.stats(NOW_MS, WINDOW).unwrap();
+        assert_eq!((stats.count, stats.mean_price), (3, 200.0));
+        assert_eq!(stats.newest_ms, NOW_MS + 1_000, "a second ahead is no step");
+        let drawn: Vec<_> = held
+            .points(NOW_MS, WINDOW, 10)
+            .iter()
+            .map(|p| p.at_ms)
+            .collect();
+        assert_eq!(drawn, [NOW_MS - 10_000, NOW_MS, NOW_MS + 1_000]);
+        assert_eq!(held.stats(NOW_MS + 100_000, WINDOW).unwrap().count, 4);
+        let only_ahead = window_of(&[(NOW_MS + 100_000, 900.0)]);
+        assert_eq!(only_ahead.stats(NOW_MS, WINDOW), None);
+        assert!(only_ahead.points(NOW_MS, WINDOW, 10).is_empty());
     }
 
     #[test]

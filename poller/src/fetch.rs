@@ -2,7 +2,9 @@
 //! provider's parser. The fetcher only moves bytes; what an answer means (an oversized body
 //! included) is decided by [`crate::providers`], which knows nothing of HTTP clients.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+
+use service_kit::clock;
 
 use reqwest::header::ACCEPT;
 use reqwest::{Client, Response, Url};
@@ -51,7 +53,7 @@ impl Fetcher {
             headers,
             body,
         };
-        provider.read(&answer, SystemTime::now())
+        provider.read(&answer, clock::now())
     }
 
     /// The whole body, or [`BodyProblem::TooLarge`] as soon as it is known to exceed

@@ -10,6 +10,7 @@ use prometheus::{
     Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry,
 };
+use service_kit::clock;
 use service_kit::metrics::register;
 
 use crate::backoff::Hold;
@@ -305,7 +306,7 @@ impl PollerMetrics {
     pub fn valid_answer(&self, provider: &str) {
         self.last_valid_answer
             .with_label_values(&[provider])
-            .set(unix_seconds(SystemTime::now()));
+            .set(unix_seconds(clock::now()));
     }
 
     /// Where `provider` stands: why it sits out ticks (if it does) and its failures in a row.

@@ -4,6 +4,7 @@
 //! assembly, `--health-check`, and memory given back after a burst. Each service is a library plus
 //! a `main` that calls [`service::main`].
 
+pub mod clock;
 pub mod config;
 pub mod headers;
 pub mod health;

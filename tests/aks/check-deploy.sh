@@ -69,7 +69,7 @@ check_deploy_more() {
   cmd deploy-app-routing '^\? kubectl --context btc-price-aks get gateway btc-price' '--namespace btc-price-gateway ' \
     'jsonpath=\{\.status\.addresses\[0\]\.value\}'
   has deploy-app-routing "^# +value: $group_id\$"
-  lacks deploy-app-routing 'get ingress '
+  lacks deploy-app-routing 'get ingress --namespace'
 
 
   refused deploy-placeholder-group "$root" "still name the placeholder group" \

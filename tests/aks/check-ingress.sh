@@ -87,7 +87,7 @@ check_https() {
     '--install' '--version v1\.21\.1 ' '--namespace cert-manager ' '--create-namespace' '--set crds\.enabled=true' '--wait'
   refused ingress-https-other-flavour "$root" "built for f5-nginx-ingress only" \
     FAKE_KUBE_CONTEXT=btc-price-aks FAKE_SERVER_MINOR=35 AKS_INGRESS_FLAVOUR=ingress-nginx install-ingress.sh --host btc.example.org
-  refused ingress-https-bad-host "$root" "is not a DNS name" FAKE_KUBE_CONTEXT=btc-price-aks install-ingress.sh --host Not_A_Host
+  refused ingress-https-bad-host "$root" "AKS_HOST must be a DNS name" FAKE_KUBE_CONTEXT=btc-price-aks install-ingress.sh --host Not_A_Host
   refused ingress-https-unpublished "$root" "is not published" \
     FAKE_KUBE_CONTEXT=btc-price-aks AKS_CERT_MANAGER_CHART_VERSION=v1.99.0 install-ingress.sh --host btc.example.org
   lacks ingress-https-unpublished '^\+ '

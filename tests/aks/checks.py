@@ -19,6 +19,9 @@
   checks.py az-plan RUNBOOK...                every az command a runbook plans (+) or runs (?)
                                               is one the Azure CLI accepts (tests/aks/az_cli.py)
   checks.py az-workflow WORKFLOW              likewise for the az commands of the run: steps
+  checks.py az-cases CASES                    the stand-in refuses each case of az-refusals.txt as listed
+  checks.py az-compare AZ CASES RUNBOOK...    the real CLI AZ agrees with the stand-in on the cases
+                                              and on every az command of the runbooks (local)
 
 Each prints what it checked and exits 1 with the reason when a check fails.
 """
@@ -29,6 +32,7 @@ import shlex
 import sys
 
 import az_cli
+import az_compare
 import workflow
 from common import CheckFailed, check_az_words, require
 
@@ -330,6 +334,11 @@ def main(argv):
             check_az_plan(args)
         elif command == "az-workflow":
             workflow.check_az_workflow(*args)
+        elif command == "az-cases":
+            az_compare.check_cases(*args)
+        elif command == "az-compare":
+            blocks = [block for path in args[2:] for block in command_blocks(read_lines(path))]
+            az_compare.compare(args[0], args[1], az_compare.planned_commands(blocks))
         else:
             raise CheckFailed(f"unknown check {command}")
     except CheckFailed as failure:

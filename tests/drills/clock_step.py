@@ -1,9 +1,11 @@
 """Clock step: the poller's wall clock jumps ahead for three seconds and back (a bad NTP source, a
 host resumed from suspend), as an independent attack did with libfaketime, while the market stays,
-then moves: first 100 s ahead (the exchanges' stamps still current, so a quorum's samples are
-stamped 100 s ahead), then an hour (only unstamped exchanges' answers count, a continuity
-price). Samples stamped ahead must not pin an old price as a fresh one, and the step must not
-trim the real history (docs/price-integrity.md).
+then moves: first 100 s ahead, then an hour, then an hour with every exchange going down during
+the step and staying down after it (the samples last written are the ones stamped while the
+clock was ahead, if any were). The poller keeps its time by the monotonic clock
+(`service_kit::clock`), so no answer may ever present a price as of a time still to come, the
+new price must be served once the market moves, and the step must not trim the real history
+(docs/price-integrity.md).
 
 Only the poller's clock steps (libfaketime, its monotonic clock left alone); api-a keeps the real
 one, so it sees the poller's samples from the future.
@@ -17,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from harness import fixtures, httpclient
+from harness.exchange import REFUSED
 from harness.pod import ServiceAPod
 from harness.probe import Prober
 from harness.waiting import eventually
@@ -27,13 +30,20 @@ LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 BEFORE = 100_000.0
 STEPS = (("+100s", 95_000.0), ("+1h", 90_000.0))
 """Each step ahead, and the market's price once the clock is back."""
+OUTAGE_STEP = "+20s"
+"""The last step, during which every exchange goes down: within what api-a accepts from a clock
+ahead (`MAX_CLOCK_AHEAD`), so only the poller's own clock can keep such a price from being served."""
 INTERVAL = 1.0
 STEP_SECONDS = 3.0
 
 
 def run(context: Context) -> Row:
     steps = " then ".join(step for step, _ in STEPS)
-    row = Row("clock-step", injected=f"the poller's clock {steps} for {STEP_SECONDS:g} s each, the market moving")
+    row = Row(
+        "clock-step",
+        injected=f"the poller's clock {steps} for {STEP_SECONDS:g} s each, the market moving; "
+        f"then {OUTAGE_STEP} with every exchange going down",
+    )
     if not LIBFAKETIME.exists():
         row.problems.append(f"{LIBFAKETIME} is missing (Debian package faketime)")
         return row
@@ -72,7 +82,13 @@ def run(context: Context) -> Row:
             )
             recoveries.append(f"{step}: {followed - corrected:.2f} s")
         row.recovery = "new price after the clock was back: " + ", ".join(recoveries)
-        time.sleep(2 * INTERVAL)
+        offset.write_text(f"{OUTAGE_STEP}\n")
+        time.sleep(STEP_SECONDS / 2)
+        for provider in fixtures.PROVIDERS:
+            pod.exchange.inject(provider, REFUSED)
+        time.sleep(STEP_SECONDS / 2)
+        offset.write_text("+0\n")
+        time.sleep(4 * INTERVAL)
         answers = prober.stop()
         memory.measure_after()
         kept = average(pod)
@@ -81,8 +97,8 @@ def run(context: Context) -> Row:
             continue
         body = json.loads(answer.body)
         ahead = unix_time(body["as_of"]) - time_of(answer.at)
-        if ahead > 1.0 and not body["stale"]:
-            row.problems.append(f"a sample stamped {ahead:.0f} s ahead served as fresh: {body}")
+        if ahead > 1.0:
+            row.problems.append(f"a price as of {ahead:.0f} s in the future: {body}")
             break
     row.expect(
         kept is not None and kept["samples"] >= history,

@@ -125,8 +125,9 @@ def check_cents(row: Row, answers: list[Answer], pod: ServiceAPod) -> None:
         body is not None and abs(body["average"] - HONEST) <= 0.01 * HONEST,
         f"one in cents: the {WINDOW} s average is {body and body['average']} (honest {HONEST})",
     )
-    withheld = poller_metric(pod, "poller_ticks_total", result="outside_band")
-    row.expect(withheld >= PHASE / INTERVAL / 2, f"one in cents: only {withheld:g} ticks withheld as outside the band")
+    # Disputed while the others' last answers are recent (two minutes), outside the band after.
+    withheld = sum(poller_metric(pod, "poller_ticks_total", result=r) for r in ("outside_band", "disputed"))
+    row.expect(withheld >= PHASE / INTERVAL / 2, f"one in cents: only {withheld:g} ticks withheld")
 
 
 def average_body(pod: ServiceAPod) -> dict | None:

@@ -11,6 +11,8 @@ cd "$(dirname "$0")/../.."
 source tests/lib.sh
 
 data=tests/aks
+# Local only: a real Azure CLI to hold the az stand-in against (tests/aks/README.md).
+readonly real_az=${AKS_REAL_AZ:-}
 readonly tag=0123456789abcdef0123456789abcdef01234567
 readonly group_id=3f2e1d0c-9b8a-4765-8432-10fedcba9876
 readonly registry=btcprice0f1e2d3c.azurecr.io
@@ -19,7 +21,8 @@ readonly test_public_key="ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDtestKeyForTheAk
 
 require_packages shellcheck:shellcheck jq:jq
 command -v kubectl >/dev/null || die "kubectl not found (the deploy dry run renders the overlays with kubectl kustomize)"
-# actionlint, yamllint and PyYAML: the Python test project's (pyproject.toml, uv.lock).
+# actionlint, yamllint, PyYAML and jmespath (the az stand-in compiles --query values as az does;
+# azure-cli 2.91.0 ships jmespath 1.1.0): the Python test project's (pyproject.toml, uv.lock).
 require_python_env
 checks=("$PWD/.venv/bin/python" "$PWD/$data/checks.py")
 
@@ -103,7 +106,9 @@ echo "  1.36.10 chosen from a list with preview 1.37, GA 1.36.9/1.36.10, LTS-onl
 export FAKE_REAL_KUBECTL FAKE_LOG="$work/fake.log"
 FAKE_REAL_KUBECTL=$(command -v kubectl)
 PATH="$PWD/$data/bin:$PATH"
-while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(AKS_|FAKE_(STATE|IMAGES|KUBE|SERVER|CAN|HELM|GROUP|AKS|GET|THIRD))' || true)
+while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(AKS_|FAKE_(STATE|IMAGES|KUBE|SERVER|CAN|HELM|GROUP|AKS|AZ|GET|THIRD|HTTPS|CERTIFICATE|PUBLIC))' || true)
+# The command lines the az and kubectl stand-ins found acceptable, shared by every run and mutant.
+export FAKE_KUBECTL_CACHE="$work/kubectl-flags" FAKE_AZ_CACHE="$work/az-accepted"
 
 # dry NAME ROOT [VAR=VALUE...] SCRIPT [ARG...]: ROOT/aks/SCRIPT --dry-run with those variables;
 # output in $work/NAME.out. Fails if the script fails or if a stand-in refused a command (a dry
@@ -181,6 +186,10 @@ source "$data/check-ingress.sh"
 source "$data/check-deploy.sh"
 # shellcheck source=tests/aks/check-kind.sh
 source "$data/check-kind.sh"
+# shellcheck source=tests/aks/check-safety.sh
+source "$data/check-safety.sh"
+# shellcheck source=tests/aks/check-stand-ins.sh
+source "$data/check-stand-ins.sh"
 
 check_help() {
   local script runbook name
@@ -199,23 +208,13 @@ check_help() {
   echo "  -h of every script documents --dry-run and every setting the script uses"
 }
 
-log "the az stand-in refuses what az refuses (table read from the parser of azure-cli $(jq -r '."azure-cli"' "$data/az-cli-arguments.json"))"
-for refusal in "unrecognized arguments: --localdns-config aks/localdns.json|aks create --resource-group rg --name c --localdns-config aks/localdns.json" \
-    "the following arguments are required: --nodepool-name/--name/-n|aks nodepool add --resource-group rg --cluster-name c" \
-    "'bogus' is not a valid value for '--tier'|aks create --resource-group rg --name c --tier bogus" \
-    "expected at least one argument|aks create --resource-group rg --name c --zones"; do
-  : >"$FAKE_LOG"
-  read -ra words <<<"${refusal#*|}"
-  if az "${words[@]}" >"$work/az-refusal.out" 2>&1 || ! grep -qF -- "${refusal%%|*}" "$work/az-refusal.out"; then
-    cat "$work/az-refusal.out" >&2
-    die "the az stand-in accepted az ${refusal#*|} (expected: ${refusal%%|*})"
-  fi
-  grep -q '^REFUSED (arguments az refuses)' "$FAKE_LOG" || die "the az stand-in did not log its refusal of az ${refusal#*|}"
-  echo "  az ${refusal#*|}: refused (${refusal%%|*})"
-done
+log "the az stand-in refuses what az refuses (table read from the parser of azure-cli $(jq -r '."azure-cli"' "$data/az-cli-arguments.json")), the kubectl stand-in what kubectl refuses"
+check_az_stand_in
+check_kubectl_stand_in
+
 # The same table, used on a runbook: a planned `az aks create --localdns-config` fails the check.
-printf '+ az aks create --resource-group rg --name c \\\n   --localdns-config aks/localdns.json\n' >"$work/bad-plan.out"
-if "${checks[@]}" az-plan "$work/bad-plan.out" 2>"$work/bad-plan.err"; then die "az-plan accepted az aks create --localdns-config"; fi
+printf '+ az aks create --resource-group rg --name c \\\n   --localdns-config aks/localdns.json\n' >"$work/bad-plan.plan"
+if "${checks[@]}" az-plan "$work/bad-plan.plan" 2>"$work/bad-plan.err"; then die "az-plan accepted az aks create --localdns-config"; fi
 grep -qF 'unrecognized arguments: --localdns-config' "$work/bad-plan.err" || { cat "$work/bad-plan.err" >&2; die "az-plan refused for another reason"; }
 echo "  a runbook planning az aks create --localdns-config: refused"
 
@@ -224,6 +223,17 @@ check_create_cluster "$PWD"
 check_create_cluster_more "$PWD"
 echo "  new cluster: group, registry, newest GA version, Cilium policy, Entra ID + Azure RBAC, zones, autoscaler, upgrades, AcrPull, admin role, credentials"
 echo "  everything exists: no command that changes anything"
+
+log "what the scripts refuse before any Azure call: bad settings, an old az or aks-preview, a preview version"
+check_settings "$PWD"
+check_az_version "$PWD"
+check_preview "$PWD"
+echo "  settings checked (types, ranges, names, case as az reads it) and az's version, before any az call; previews only with --allow-preview"
+
+log "an existing cluster: LocalDNS changes (they reimage pools) only with --disable-localdns; unlocked copies locked"
+check_localdns_existing "$PWD"
+check_lock_resumed "$PWD"
+echo "  no profile is off with Cilium policies (left alone), Preferred and Required reported; a copy left unlocked is locked"
 
 log "install-ingress.sh: F5 (default), re-run, new cluster, ingress-nginx on 1.36 and 1.35, app routing, unpublished charts, RBAC propagation"
 check_install_ingress "$PWD"
@@ -260,6 +270,14 @@ set -e
 [ "$status" -ne 0 ] || die "a deploy job without AKS_HOST still applied the HTTPS overlay"
 echo "  a deploy job without AKS_HOST: caught by the invariant and by the run"
 
+log "HTTPS kept: a deploy without a host on a cluster serving HTTPS stops (by hand and in the pipeline); public DNS checked"
+check_keep_https "$PWD"
+check_pipeline_keeps_https .github/workflows/ci-cd.yml
+check_public_dns_planned "$PWD"
+check_public_dns_checked "$PWD"
+echo "  without a host (or AKS_HOST in the pipeline) a cluster with TLS or the Certificate is refused unless --remove-https;"
+echo "  the host must resolve, in public DNS, to the controller's address only"
+
 log "-h"
 check_help
 
@@ -293,7 +311,7 @@ mutations() {
   mutate no-azure-rbac check_create_cluster create-cluster.sh '/--enable-azure-rbac/d'
   mutate local-accounts-kept check_create_cluster create-cluster.sh '/--disable-local-accounts/d'
   mutate no-attach-acr check_create_cluster create-cluster.sh '/--attach-acr "$AKS_ACR_NAME" \\$/d'
-  mutate no-zones check_create_cluster create-cluster.sh 's/--zones "${zones\[@\]}" \\$/\\/'
+  mutate no-zones check_create_cluster create-cluster.sh '/^    "${zone_args\[@\]}" \\$/d'
   mutate no-autoscaler check_create_cluster create-cluster.sh '/--enable-cluster-autoscaler/d'
   mutate preview-allowed check_create_cluster lib.sh 's/select((.isPreview \/\/ false) | not)/./'
   mutate lexical-version-sort check_create_cluster lib.sh 's/sort_by(numeric)/sort/'
@@ -302,8 +320,20 @@ mutations() {
   mutate localdns-default check_create_cluster create-cluster.sh '/--localdns-config aks\/localdns.json/d'
   mutate localdns-preferred check_create_cluster localdns.json 's/Disabled/Preferred/'
   mutate localdns-on-az-aks-create check_create_cluster create-cluster.sh '/--nodepool-taints CriticalAddonsOnly=true:NoSchedule \\$/a\    --localdns-config aks/localdns.json \\'
-  mutate system-pool-localdns-undecided check_create_cluster create-cluster.sh '/^  localdns_pools=system$/d'
-  mutate existing-pools-localdns-unchecked check_create_cluster_more create-cluster.sh 's/select(.localDns != "Disabled")/select(false)/'
+  mutate system-pool-localdns-undecided check_create_cluster create-cluster.sh 's/^  localdns_pools=(system) /  localdns_pools=() /'
+  mutate localdns-reimaged-unasked check_localdns_existing create-cluster.sh 's/\[ "$disable_localdns" != true \]/false/'
+  mutate localdns-preferred-ignored check_localdns_existing create-cluster.sh 's/Preferred) localdns_pools+=/Preferred) true || localdns_pools+=/'
+  mutate localdns-no-profile-reimaged check_localdns_existing create-cluster.sh 's/if \[\[ $policy == cilium || $policy == calico \]\]; then/if false; then/'
+  mutate settings-unchecked check_settings_rules settings.sh 's/^  check_knobs$/  true/'
+  mutate pool-bounds-unchecked check_pool_bounds create-cluster.sh 's/\[ "${!min}" -le "${!max}" \]/true/'
+  mutate tier-case-sensitive check_settings_case settings.sh 's/"${value,,}" = "${choice,,}"/"$value" = "$choice"/'
+  mutate az-version-unchecked check_az_too_old lib.sh 's/^  version_at_least "$version" "$AZ_MIN_VERSION" \\$/  true \\/'
+  mutate aks-preview-allowed check_no_aks_preview lib.sh 's/^  \[ -z "$preview" \] \\$/  true \\/'
+  mutate preview-pinned check_preview lib.sh 's/and .isPreview == true/and false/'
+  mutate lock-not-resumed check_lock_resumed images.sh 's/elif copy_locked "$copy"; then/elif true; then/'
+  mutate https-removal-unchecked check_keep_https deploy.sh '/^  keep_https "$remove_https"$/d'
+  mutate public-dns-unchecked check_public_dns_planned deploy.sh '/^  check_public_dns "$AKS_HOST" "$ip"$/d'
+  mutate public-dns-any-answer check_public_dns_checked https.sh 's/ != "$address" \] || {/ = "$address" ] \&\& true || {/'
   mutate lts-without-premium check_create_cluster_more create-cluster.sh 's/\[ "$AKS_TIER" = premium \]/true/'
   mutate gateway-pods-unchecked check_deploy_more deploy.sh 's/pods=$(kq get pods --namespace "$CONTROLLER_NAMESPACE"/pods=$(true/'
   mutate app-routing-gateway-api-crds-not-enabled check_install_ingress_more install-ingress.sh 's/|| enable_args+=(--enable-gateway-api)/|| true/'
@@ -329,7 +359,7 @@ mutations() {
   mutate kind-copies-every-platform check_kind images.sh 's/run skopeo --override-os linux --override-arch amd64 copy/run skopeo copy --all/'
   mutate import-from-docker-hub check_create_cluster third-party-images.txt 's#public.ecr.aws/docker/library/redis:#docker.io/library/redis:#'
   mutate controller-from-docker-hub check_install_ingress install-ingress.sh '/"${image_args\[@\]}" \\$/d'
-  mutate https-host-not-pinned check_https deploy.sh 's#dnsNames/0\\", \\"value\\": \\"$AKS_HOST#dnsNames/0\\", \\"value\\": \\"btc-price.example.com#'
+  mutate https-host-not-pinned check_https https.sh 's#dnsNames/0\\", \\"value\\": \\"$1#dnsNames/0\\", \\"value\\": \\"btc-price.example.com#'
   mutate cert-manager-not-installed check_https install-ingress.sh 's/run helm --kube-context "$AKS_KUBE_CONTEXT" upgrade cert-manager/true/'
   mutate https-smoke-over-http check_https deploy.sh 's#base_url="https://$AKS_HOST" resolve=#base_url="http://$ip" resolve=#'
   mutate kind-keeps-kindnet check_kind kind/cluster.yaml 's/disableDefaultCNI: true/disableDefaultCNI: false/'
@@ -344,6 +374,12 @@ for mutant in "${MUTANTS[@]}"; do
   [ "$(cat "$work/mutants/${mutant%%:*}/status")" -ne 0 ] || die "mutation ${mutant%%:*} went unnoticed by ${mutant#*:}"
   echo "  ${mutant%%:*}: caught"
 done
+
+if [ -n "$real_az" ]; then
+  log "the real Azure CLI ($real_az, not logged in) and the az stand-in agree on the cases and every planned command"
+  # shellcheck disable=SC2031 # the real runs' directory, not a mutant's
+  "${checks[@]}" az-compare "$real_az" "$data/az-refusals.txt" "$work"/*.out
+fi
 
 log "the runbooks (--dry-run output): a new cluster, then the controller and the deployment on it"
 for runbook in create-new ingress-f5 deploy; do

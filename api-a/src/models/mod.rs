@@ -3,7 +3,7 @@
 //! price, their spread, how many providers answered, the quorum and what confirmed the price),
 //! `/average` how much of its window the samples cover.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use price_store::WriterSettings;
 use serde::Serialize;
@@ -141,9 +141,10 @@ pub fn rfc3339(unix_ms: i64) -> String {
     humantime::format_rfc3339_millis(UNIX_EPOCH + since_epoch).to_string()
 }
 
-/// Now in Unix milliseconds, the unit of sample timestamps.
+/// Now in Unix milliseconds, the unit of sample timestamps, by the clock the poller stamps them
+/// with (`service_kit::clock`: a system clock that steps does not move it).
 pub fn now_ms() -> i64 {
-    price_store::unix_ms(SystemTime::now())
+    price_store::unix_ms(service_kit::clock::now())
 }
 
 #[cfg(test)]

@@ -5,7 +5,10 @@
 //! ticker in cents, a decimal slip, a frozen feed), so their price is checked against the last
 //! price a quorum confirmed, [`Confirmed`]:
 //! - every valid answer must agree: with no quorum to say which is right, a dissenting answer
-//!   (one that is live while the agreeing pair is frozen, say) means nothing is published;
+//!   (one that is live while the agreeing pair is frozen, say) means nothing is published; so
+//!   does a provider's last valid answer, heard within [`DISSENT_LASTS`], that disagrees, so
+//!   that a dissenter answering every other tick (rate-limited, in back-off) does not leave the
+//!   ticks between to the agreeing pair;
 //! - it must be within [`allowed_deviation`] of it: [`BAND_AT_CONFIRMATION`] at first, widening by
 //!   [`BAND_WIDENING_PER_MINUTE`] (the market may have moved since), so real moves of a few
 //!   percent get through while a 10× or 100× error never does;
@@ -20,14 +23,22 @@
 //! the price away one step at a time. The threat model in `docs/price-integrity.md` says what
 //! this guarantees.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 pub use price_store::rules::{
-    BAND_AT_CONFIRMATION, BAND_WIDENING_PER_MINUTE, CONFIRMATION_LASTS, MAX_UNCONFIRMED_SPREAD,
-    QUORUM, allowed_deviation, quorum_for,
+    AGREEMENT_TOLERANCE, BAND_AT_CONFIRMATION, BAND_WIDENING_PER_MINUTE, CONFIRMATION_LASTS,
+    MAX_QUOTE_AGE, MAX_UNCONFIRMED_SPREAD, QUORUM, allowed_deviation, quorum_for,
 };
 use tokio::time::Instant;
 
 use super::NoPrice;
-use super::combine::Agreement;
+use super::combine::{Agreement, Quote};
+use crate::providers::Provider;
+
+/// How long a provider's last valid answer still counts against fewer than a quorum when it
+/// does not answer: as long as an exchange's stamped quote counts as current.
+pub const DISSENT_LASTS: Duration = MAX_QUOTE_AGE;
 
 /// A price a quorum agreed on, and when.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,16 +58,45 @@ pub enum Basis {
     Continuity(Confirmed),
 }
 
-/// The quorum and the last confirmation.
+/// The quorum, the last confirmation, and each provider's last valid answer.
 #[derive(Debug)]
 pub struct Confirmations {
     quorum: usize,
     last: Option<Confirmed>,
+    heard: HashMap<Provider, (f64, Instant)>,
 }
 
 impl Confirmations {
     pub fn new(quorum: usize) -> Self {
-        Self { quorum, last: None }
+        Self {
+            quorum,
+            last: None,
+            heard: HashMap::new(),
+        }
+    }
+
+    /// Remembers the valid answers of a tick at `now`, whatever is made of them.
+    pub fn hear(&mut self, quotes: &[Quote], now: Instant) {
+        for quote in quotes {
+            self.heard.insert(quote.provider, (quote.price_usd, now));
+        }
+    }
+
+    /// The providers absent from `agreement` whose last valid answer, heard within
+    /// [`DISSENT_LASTS`] of `now`, disagrees with its price.
+    fn recent_dissent(&self, agreement: &Agreement, now: Instant) -> usize {
+        let price = agreement.price_usd;
+        self.heard
+            .iter()
+            .filter(|(provider, _)| {
+                !agreement.outliers.contains(provider)
+                    && !agreement.agreeing.iter().any(|q| q.provider == **provider)
+            })
+            .filter(|(_, (heard, at))| {
+                now.saturating_duration_since(*at) <= DISSENT_LASTS
+                    && (heard - price).abs() > AGREEMENT_TOLERANCE * price
+            })
+            .count()
     }
 
     pub fn quorum(&self) -> usize {
@@ -64,7 +104,8 @@ impl Confirmations {
     }
 
     /// Whether `agreement`, reached at `now` (`now_ms` in Unix milliseconds), is published and
-    /// why; a quorum's agreement becomes the new confirmation.
+    /// why; a quorum's agreement becomes the new confirmation. The tick's answers must have been
+    /// heard ([`Confirmations::hear`]) first.
     pub fn judge(
         &mut self,
         agreement: &Agreement,
@@ -89,10 +130,11 @@ impl Confirmations {
         if since > CONFIRMATION_LASTS {
             return Err(unconfirmed);
         }
-        if !agreement.outliers.is_empty() {
+        let disagreeing = agreement.outliers.len() + self.recent_dissent(agreement, now);
+        if disagreeing > 0 {
             return Err(NoPrice::Disputed {
                 agreeing,
-                disagreeing: agreement.outliers.len(),
+                disagreeing,
             });
         }
         if agreement.spread_ratio > MAX_UNCONFIRMED_SPREAD {
@@ -272,5 +314,48 @@ mod tests {
                 disagreeing: 1
             })
         );
+    }
+
+    /// Found by an independent attack: the live exchange answering only every other tick (held
+    /// back by its rate limit) against a frozen pair; on the ticks it was silent, the pair's
+    /// price was published.
+    #[tokio::test(start_paused = true)]
+    async fn a_dissenter_silent_this_tick_still_disputes_fewer_than_a_quorum() {
+        let start = Instant::now();
+        let mut confirmations = confirmed_at(start);
+        let live = [
+            Quote::new(Kraken, HONEST),
+            Quote::new(Bitfinex, HONEST),
+            Quote::new(Coinbase, HONEST * 1.06),
+        ];
+        confirmations.hear(&live, start + MINUTE);
+        let frozen = agreement(&[(Kraken, HONEST), (Bitfinex, HONEST)]);
+        let silent_tick = start + MINUTE + Duration::from_secs(10);
+        confirmations.hear(&frozen.agreeing, silent_tick);
+        assert_eq!(
+            confirmations.judge(&frozen, silent_tick, 0),
+            Err(NoPrice::Disputed {
+                agreeing: 2,
+                disagreeing: 1
+            })
+        );
+        let forgotten = start + MINUTE + DISSENT_LASTS + Duration::from_millis(1);
+        assert_eq!(
+            confirmations.judge(&frozen, forgotten, 0),
+            Ok(Basis::Continuity(confirmations.last.unwrap())),
+            "an answer older than a current quote no longer counts"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_provider_that_last_agreed_does_not_dispute() {
+        let start = Instant::now();
+        let mut confirmations = confirmed_at(start);
+        confirmations.hear(&[Quote::new(Coinbase, HONEST * 1.009)], start);
+        let pair = agreement(&[(Kraken, HONEST), (Bitfinex, HONEST)]);
+        assert!(matches!(
+            confirmations.judge(&pair, start + MINUTE, 0),
+            Ok(Basis::Continuity(_))
+        ));
     }
 }

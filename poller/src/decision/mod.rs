@@ -35,7 +35,7 @@ pub enum NoPrice {
     SourcesApart { spread: f64 },
     #[error(
         "{agreeing} agreeing sources, fewer than the quorum, and {disagreeing} other valid \
-         answers against them"
+         answers (of this tick, or a provider's last within two minutes) against them"
     )]
     Disputed { agreeing: usize, disagreeing: usize },
 }
@@ -98,6 +98,7 @@ pub fn decide(
     now: Instant,
     now_ms: i64,
 ) -> Verdict {
+    confirmations.hear(quotes, now);
     match combine(quotes) {
         Ok(agreement) => Verdict {
             published: confirmations.judge(&agreement, now, now_ms),

@@ -10,7 +10,9 @@ mod ask;
 mod record;
 
 use std::future::Future;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+
+use service_kit::clock;
 
 use price_store::{Sample, SourceQuote, unix_ms};
 use tokio::sync::mpsc;
@@ -106,7 +108,7 @@ impl PricePoller {
     /// One tick, scheduled for `scheduled`. Never longer than the fetch timeout.
     async fn tick(&mut self, scheduled: Instant) {
         self.heartbeat.beat();
-        let fetched_at = SystemTime::now();
+        let fetched_at = clock::now();
         let turn = self.pacing.turn(scheduled);
         let asked = self.asked(&turn);
         let outcomes = ask_all(&self.fetcher, asked, self.fetch_timeout, &self.metrics).await;
@@ -190,7 +192,7 @@ impl PricePoller {
             Err(err) => {
                 let answered = Instant::now();
                 let was_held = self.pacing.backoff(index).hold().is_some();
-                let retry = err.retry(SystemTime::now());
+                let retry = err.retry(clock::now());
                 let until = self.pacing.failed(index, scheduled, answered, retry);
                 let wait = until.map(|until| until.saturating_duration_since(answered));
                 slot.log.failed(name, err, wait, was_held, &self.metrics);
