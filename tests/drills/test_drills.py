@@ -1,0 +1,72 @@
+"""The reliability drills (`tests/run drills`), one test each, against the release binaries, a
+real redis-server, a real nginx running gateway/nginx.conf, wrk and a fake exchange. Every
+expectation a drill records (`Row.expect`) is one of its checks; a drill passes when none is
+broken, and one that stops early fails with what stopped it. The table of the drills run is
+printed at the end and written to target/drills/report.md; each drill's logs stay in
+target/drills/NAME/.
+
+Environment:
+- `DRILLS=name,...`: only these (default: all, in the order of `DRILLS`);
+- `SOAK_SECONDS`: how long the soak lasts (default 60, as in CI);
+- `DRILLS_LONG=1`: the longer local mode (every provider with every fault, longer floods);
+- `BINARY_DIR=DIR`: drill the binaries already built in DIR (e.g. another checkout's
+  `target/release`) instead of building this checkout's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable
+
+import pytest
+
+from drills import clock_step, hostile_clients, price_integrity, redis_faults, rolling_restart, soak, upstream_chaos
+from drills.report import Context, Row, table
+
+DRILLS: dict[str, Callable[[Context], Row]] = {
+    "price-integrity": price_integrity.run,
+    "clock-step": clock_step.run,
+    "upstream-chaos": upstream_chaos.run,
+    "redis-faults": redis_faults.run,
+    "rolling-restart": rolling_restart.run,
+    "hostile-clients": hostile_clients.run,
+    "soak": soak.run,
+}
+
+
+def selected() -> list[str]:
+    names = [n.strip() for n in os.environ.get("DRILLS", "").split(",") if n.strip()] or list(DRILLS)
+    unknown = [n for n in names if n not in DRILLS]
+    if unknown:
+        raise pytest.UsageError(f"unknown drill(s): {', '.join(unknown)} (known: {', '.join(DRILLS)})")
+    return names
+
+
+@pytest.fixture(scope="module")
+def rows(workdir, report) -> list[Row]:
+    """Every drill's row, in the order run; the table once they are done."""
+    rows: list[Row] = []
+    yield rows
+    text = table(rows)
+    (workdir / "report.md").write_text(text + "\n")
+    report.add("drills", text)
+
+
+@pytest.mark.parametrize("name", selected())
+def test_the_drill_holds_every_expectation(name: str, binaries, workdir, rows: list[Row]):
+    context = Context(
+        binaries=binaries,
+        workdir=workdir / name,
+        long=os.environ.get("DRILLS_LONG") == "1",
+        soak_seconds=int(os.environ.get("SOAK_SECONDS", "60")),
+    )
+    started = time.monotonic()
+    try:
+        row = DRILLS[name](context)
+    except Exception as err:
+        rows.append(Row(drill=name, problems=[f"stopped early: {err}"], seconds=time.monotonic() - started))
+        raise
+    row.seconds = time.monotonic() - started
+    rows.append(row)
+    assert row.problems == [], f"{name}: logs in {context.workdir}"
