@@ -21,7 +21,9 @@ job failed or a process was left.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -98,9 +100,21 @@ def can_start(job: Job, running: list[Running]) -> bool:
 
 def run(jobs: list[Job], live: str | None = None) -> dict[str, tuple[bool, float]]:
     """Runs `jobs` as the module says, the output of `live` as it comes; each job's outcome
-    (passed, seconds)."""
+    (passed, seconds). Interrupted (Ctrl-C, SIGTERM), it stops every job it started, each job's
+    process group whole."""
     LOGS.mkdir(parents=True, exist_ok=True)
-    waiting, running, done = list(jobs), [], {}
+    running: list[Running] = []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        return schedule(jobs, live, running)
+    finally:
+        for entry in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(entry.process.pid, signal.SIGTERM)
+
+
+def schedule(jobs: list[Job], live: str | None, running: list[Running]) -> dict[str, tuple[bool, float]]:
+    waiting, done = list(jobs), {}
     while waiting or running:
         for job in list(waiting):
             if any(need in done and not done[need][0] for need in job.needs):
@@ -111,7 +125,8 @@ def run(jobs: list[Job], live: str | None = None) -> dict[str, tuple[bool, float
                 waiting.remove(job)
                 output = None if job.name == live else open(LOGS / f"{job.name}.log", "wb")
                 print(f"==> {job.name}: started ({job.load})", flush=True)
-                process = subprocess.Popen(job.argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
+                process = subprocess.Popen(job.argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=output,
+                                           stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
                 running.append(Running(job, process, time.monotonic()))
         for entry in list(running):
             if entry.process.poll() is None:
