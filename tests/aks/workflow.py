@@ -13,6 +13,14 @@ import signing
 from common import check_az_words, require
 
 SHA_PIN = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
+SHELL_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+EXAMPLE_VALUES = {
+    "AKS_ACR_NAME": "btcprice0123abcd",
+    "ACR": "btcprice0123abcd",
+    "tag": "btc-price/api-a:0123456789abcdef0123456789abcdef01234567",
+}
+"""What the variables of the workflow's az command lines hold on a real run (the repository
+variables' rules are in aks/settings.sh), so that az's validators judge real values."""
 
 
 def check_workflow(path):
@@ -156,6 +164,12 @@ def check_e2e_job(path, jobs):
     return e2e[0]
 
 
+def example(path, variable):
+    require(variable in EXAMPLE_VALUES,
+            f"{path}: an az command line uses ${variable}: add an example value to EXAMPLE_VALUES")
+    return EXAMPLE_VALUES[variable]
+
+
 def check_az_workflow(path):
     """Every az command of the workflow's run: steps (one command per line, continuation lines
     joined, `sudo az` too)."""
@@ -171,6 +185,7 @@ def check_az_workflow(path):
                 words = shlex.split(line)
                 words = words[1:] if words[:1] == ["sudo"] else words
                 if words[:1] == ["az"]:
+                    words = [SHELL_VARIABLE.sub(lambda m: example(path, m.group(1)), w) for w in words]
                     checked.append(check_az_words(f"{path}: job {name}", words[1:], table))
     require(checked, f"{path}: no az command found in the run: steps")
     print(f"  {path}: {len(checked)} az commands ({', '.join(checked)}) accepted by azure-cli "
