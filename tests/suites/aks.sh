@@ -62,6 +62,12 @@ unsigned_pipeline signature-failure-ignored '/cosign verify "/s#>/dev/null \\$#>
 unsigned_pipeline provenance-not-verified '/gh attestation verify/,/|| die/d'
 unsigned_pipeline advisories-from-the-snapshot 's/^      RUSTSEC_DB: live$/      RUSTSEC_DB: snapshot/'
 
+log "the test matrix's invariants notice (each mutated copy of the workflow must fail them)"
+unsigned_pipeline suite-left-out-of-the-matrix 's/^        suite: \[rust, /        suite: [/'
+unsigned_pipeline suite-twice-in-the-matrix 's/^        suite: \[rust, /        suite: [rust, rust, /'
+unsigned_pipeline one-failure-cancels-the-others 's/^      fail-fast: false$/      fail-fast: true/'
+unsigned_pipeline every-suite-in-each-job 's/^        run: tests\/run "${{ matrix.suite }}"$/        run: tests\/run/'
+
 log "third-party images: the one list agrees with the kustomize images and the Dockerfile's build base"
 "${checks[@]}" third-party aks/third-party-images.txt manifests/components/settings/kustomization.yaml \
   manifests/base/kustomization.yaml Dockerfile
