@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from harness import httpclient, services
-from harness.binaries import REPO_ROOT, Binaries, target_directory
+from harness.binaries import Binaries
 from harness.exchange import FakeExchange
 from harness.gateway import Gateway
 from harness.pod import ServiceAPod
@@ -79,15 +79,6 @@ class StaticNginx:
         self.process.start()
         self.process.wait_http(self.url("/"))
         return self
-
-
-def build_seed() -> Path:
-    """`api-a/examples/seed.rs` in release, where `harness.binaries.build_release` puts its
-    binaries."""
-    subprocess.run(
-        ["cargo", "build", "--release", "--locked", "-p", "api-a", "--example", "seed"], cwd=REPO_ROOT, check=True
-    )
-    return target_directory() / "release" / "examples" / "seed"
 
 
 class Stack:
