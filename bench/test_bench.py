@@ -163,7 +163,3 @@ class Report(unittest.TestCase):
         lines = report.table(["a", "bb"], [["xyz", "1"], ["q", "22"]]).splitlines()
         self.assertEqual(len({len(line) for line in lines}), 1)
         self.assertEqual(lines[2], "| xyz |  1 |")
-
-
-if __name__ == "__main__":
-    unittest.main()

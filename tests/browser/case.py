@@ -1,5 +1,5 @@
 """The base of every browser test: the service and the browser shared by the whole run (set by
-`__main__`), pages that are closed after each test, screenshots, and the checks every state
+`conftest`), pages that are closed after each test, screenshots, and the checks every state
 shares (axe in both schemes, no horizontal overflow on a phone)."""
 
 from __future__ import annotations

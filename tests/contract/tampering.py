@@ -2,7 +2,7 @@
 service disagree: each tampering changes one promise of api-a's served document that the
 service does not keep, and names the check that must then fail.
 
-They run in every suite run, after the real ones (see `__main__`): a suite whose checks had
+They run in every suite run, after the real ones of their state (see `test_live`): a suite whose checks had
 gone blind (a check switched off in the configuration, a report no longer read, a selection
 matching nothing) fails there. A tampering whose target is gone from the document raises
 `KeyError`: the suite fails loudly instead of tampering with nothing.

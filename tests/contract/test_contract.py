@@ -166,7 +166,3 @@ class Tables(unittest.TestCase):
         cells = [cell.strip() for cell in total.strip("|").split("|")]
         self.assertEqual(cells[:8], ["total", "2 runs", "", "4", "16", "10", "4", "2.0"])
         self.assertEqual(cells[8], "FAIL")
-
-
-if __name__ == "__main__":
-    unittest.main()

@@ -1,4 +1,4 @@
-"""The harness's own tests (`python3 -m unittest discover -s tests/harness -t tests`): the parts
+"""The harness's own tests (pytest, in the drills suite): the parts
 that must be right for a drill to mean anything, checked without starting any service."""
 
 from __future__ import annotations
@@ -106,7 +106,3 @@ class Fuzz(unittest.TestCase):
             head = request.split(b"\r\n\r\n", 1)[0]
             self.assertIn(b"\r\nConnection: close", head)
             self.assertLess(len(head), 16 * 1024)
-
-
-if __name__ == "__main__":
-    unittest.main()

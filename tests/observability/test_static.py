@@ -146,7 +146,3 @@ class Documentation(unittest.TestCase):
             documentation.metric_names('histogram_quantile(0.9, rate(poller_spread_ratio_bucket[5m])) + up'),
             {"poller_spread_ratio"},
         )
-
-
-if __name__ == "__main__":
-    unittest.main()
