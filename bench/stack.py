@@ -26,6 +26,10 @@ from .targets import WINDOWS, Window
 PRICES = {"coinbase": 97_120.0, "kraken": 97_125.0, "bitstamp": 97_130.0}
 # The fake exchange answers within milliseconds: shorter than every poll interval used here.
 FETCH_TIMEOUT = "500ms"
+# The Deployment's Redis limit (manifests/base/service-a/deployment.yaml): a day of samples at
+# 1 s takes 23-29 MB, which the compose file's 32mb cannot always hold beside the append-only
+# file's buffers (the seed's writes are then refused: OOM).
+REDIS_MAXMEMORY = "48mb"
 
 STATIC_CONFIG = """\
 # The yardstick: nginx answering a fixed body from its configuration, the cheapest answer an
@@ -152,12 +156,13 @@ class Stack:
             api_env=settings,
             poller_env=settings,
             exchange=self.exchange,
+            redis_maxmemory=REDIS_MAXMEMORY,
         )
         self._stack.enter_context(pod)
 
         def seed(redis: RedisServer) -> None:
             subprocess.run(
-                [str(self.seed), redis.url, str(window.samples), window.interval], check=True, capture_output=True, text=True
+                [str(self.seed), redis.url, str(window.samples), window.interval], check=True, stdout=subprocess.DEVNULL
             )
 
         # The first read of a long window is a full one, in chunks: allow it time.

@@ -32,15 +32,17 @@ class ServiceAPod:
         poller_env: dict[str, str] | None = None,
         appendonly: bool = True,
         exchange: FakeExchange | None = None,
+        redis_maxmemory: str = "32mb",
     ):
         """`prices`: each provider the poller asks and its sane price, on an exchange of the
         pod's own; or `exchange`, one the caller started and keeps (shared by several pods).
-        `appendonly=False`: a Redis that starts empty whatever an earlier run left in `workdir`."""
+        `appendonly=False`: a Redis that starts empty whatever an earlier run left in `workdir`;
+        `redis_maxmemory`: its memory limit (`RedisServer`)."""
         self.binaries = binaries
         self.workdir = workdir
         self.own_exchange = exchange is None
         self.exchange = exchange or FakeExchange(list(prices), prices)
-        self.redis = RedisServer(workdir, appendonly=appendonly)
+        self.redis = RedisServer(workdir, appendonly=appendonly, maxmemory=redis_maxmemory)
         self.poll_interval = poll_interval
         self.fetch_timeout = fetch_timeout
         self.api_env = api_env or {}

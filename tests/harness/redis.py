@@ -13,11 +13,13 @@ from .waiting import eventually
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, appendonly: bool = True, port: int | None = None):
+    def __init__(self, workdir: Path, appendonly: bool = True, port: int | None = None, maxmemory: str = "32mb"):
+        """`maxmemory`: the compose file's by default."""
         self.workdir = workdir
         self.data_dir = workdir / "redis-data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.appendonly = appendonly
+        self.maxmemory = maxmemory
         self.port = port or free_port()
         self.process: Process | None = None
         self.starts = 0
@@ -38,7 +40,7 @@ class RedisServer:
             "--appendonly", "yes" if self.appendonly else "no",
             "--appendfsync", "everysec",
             "--dir", str(self.data_dir),
-            "--maxmemory", "32mb",
+            "--maxmemory", self.maxmemory,
             "--maxmemory-policy", "noeviction",
         ]  # fmt: skip
         self.process = Process(f"redis-{self.starts}", argv, self.workdir).start()

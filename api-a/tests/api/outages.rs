@@ -21,7 +21,9 @@ async fn redis_killed_is_a_503_within_a_second_and_back_to_200_within_2s_of_its_
         StatusCode::OK
     );
     let metrics = get(&server.url("/metrics")).await.body;
-    assert_eq!(metric(&metrics, "price_snapshot_refresh_errors_total"), 0.0);
+    // Counted from here: on a loaded machine a read of the healthy Redis may already have
+    // outlived its timeout, and counting that is right too.
+    let errors_before = metric(&metrics, "price_snapshot_refresh_errors_total");
     assert_eq!(metric(&metrics, "price_snapshot_samples"), 1.0);
     let last_success = metric(&metrics, "price_snapshot_last_success_timestamp_seconds");
     let now = unix_ms(SystemTime::now()) as f64 / 1000.0;
@@ -59,7 +61,7 @@ async fn redis_killed_is_a_503_within_a_second_and_back_to_200_within_2s_of_its_
     assert_eq!(get(&server.url("/healthz")).await.status, StatusCode::OK);
     eventually("refresh errors are counted", PATIENCE, async || {
         let metrics = get(&server.url("/metrics")).await.body;
-        (metric(&metrics, "price_snapshot_refresh_errors_total") >= 1.0).then_some(())
+        (metric(&metrics, "price_snapshot_refresh_errors_total") > errors_before).then_some(())
     })
     .await;
 
