@@ -72,7 +72,7 @@ fn every_row_of_the_threat_model_names_tests_that_exist() {
     ] {
         rust_sources(&root.join(crate_dir), &mut sources);
     }
-    let drills = std::fs::read_to_string(root.join("tests/drills/__main__.py")).unwrap();
+    let drills = std::fs::read_to_string(root.join("tests/drills/test_drills.py")).unwrap();
     let rows = rows(&page);
     assert!(rows.len() >= 15, "{} rows", rows.len());
     for (threat, cell) in rows {
