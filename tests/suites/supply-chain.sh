@@ -80,7 +80,7 @@ if python3 tests/supply-chain/ignores.py "$mutated/deny.toml" 2>/dev/null; then
 fi
 echo "  caught: an ignore whose date to look again has passed"
 
-log "every image reference is pinned by digest (Dockerfiles, compose files, rendered manifests, aks/ scripts)"
+log "every image reference is pinned by digest (Dockerfiles, compose files, kustomizations rendered and their images: entries, other YAML, aks/ scripts), third-party digests as the list records them"
 python3 tests/supply-chain/pins.py check .
 
 # unpinned NAME FILE SED: the pin check must fail on a copy with FILE edited by SED.
@@ -89,17 +89,45 @@ unpinned() {
   mutated=$(copy "pins-$1")
   sed -i "$3" "$mutated/$2"
   cmp -s "$2" "$mutated/$2" && die "mutation $1 changed nothing in $2"
-  if python3 tests/supply-chain/pins.py check "$mutated" >/dev/null 2>&1; then
+  if python3 tests/supply-chain/pins.py check "$mutated" >/dev/null 2>"$mutated.err"; then
     die "mutation $1 ($2) went unnoticed by the pin check"
   fi
-  echo "  caught: $1"
+  echo "  caught: $1: $(head -n 1 "$mutated.err" | sed 's/^FAILED: //' | cut -c1-140)"
+}
+# added NAME FILE TEXT: the pin check must fail on a copy with FILE (TEXT) added.
+added() {
+  local mutated
+  mutated=$(copy "pins-$1")
+  mkdir -p "$(dirname "$mutated/$2")"
+  printf '%s\n' "$3" >"$mutated/$2"
+  if python3 tests/supply-chain/pins.py check "$mutated" >/dev/null 2>"$mutated.err"; then
+    die "mutation $1 (a new $2) went unnoticed by the pin check"
+  fi
+  echo "  caught: $1: $(head -n 1 "$mutated.err" | sed 's/^FAILED: //' | cut -c1-140)"
 }
 log "the pin check notices (each mutated copy must fail it)"
-unpinned compose-redis-by-tag docker-compose.yml '/REDIS_IMAGE/s#@sha256:[0-9a-f]*##'
-unpinned build-base-by-tag Dockerfile '/^ARG RUST_IMAGE=/s#@sha256:[0-9a-f]*##'
-unpinned kind-registry-by-tag aks/kind/create-cluster.sh '/REGISTRY_IMAGE=/s#@sha256:[0-9a-f]*##'
-unpinned overlays-redis-by-tag manifests/components/settings/kustomization.yaml '/^    digest: /d'
-unpinned redis-two-digests docker-compose.yml '/REDIS_IMAGE/s#@sha256:[0-9a-f]\{8\}#@sha256:00000000#'
+# shellcheck disable=SC2016 # Dockerfile and compose text, literally
+{
+  unpinned compose-redis-by-tag docker-compose.yml '/REDIS_IMAGE/s#@sha256:[0-9a-f]*##'
+  unpinned build-base-by-tag Dockerfile '/^ARG RUST_IMAGE=/s#@sha256:[0-9a-f]*##'
+  unpinned kind-registry-by-tag aks/kind/create-cluster.sh '/REGISTRY_IMAGE=/s#@sha256:[0-9a-f]*##'
+  unpinned overlays-redis-by-tag manifests/components/settings/kustomization.yaml '/^    digest: /d'
+  unpinned redis-digest-edited-in-compose docker-compose.yml '/REDIS_IMAGE/s#@sha256:[0-9a-f]\{8\}#@sha256:00000000#'
+  unpinned dockerfile-syntax-by-tag Dockerfile '1i # syntax=docker/dockerfile:1'
+  unpinned copy-from-an-image Dockerfile '/^FROM scratch AS api-a$/a COPY --from=busybox:1.37.0 /bin/busybox /bin/busybox'
+  unpinned run-mount-from-an-image Dockerfile '/^FROM dependencies AS builder$/a RUN --mount=type=bind,from=alpine:3.20,target=/mnt true'
+  unpinned from-an-arg-not-named-image Dockerfile '/^FROM scratch AS api-b$/i ARG BASE=debian:bookworm-slim\nFROM ${BASE} AS extra'
+  unpinned kind-node-in-config aks/kind/cluster.yaml 's/^  - role: control-plane$/&\n    image: kindest\/node:v1.35.1/'
+  unpinned lookalike-of-a-project-image docker-compose.yml 's#image: btc-price/poller:${IMAGE_TAG:-local}#image: evil.example/btc-price/poller:latest#'
+  # The list's note of the redis index (what compose and the base pin) says another digest.
+  unpinned redis-index-note-lies aks/third-party-images.txt '/8.10-alpine.md/,+1s/sha256:ba6e[0-9a-f]*/sha256:7a3ebe5bfd1a4a19797d20b0c0bb39d44393e9a03fd852c0865b0f540d868df0/'
+  unpinned overlay-redis-digest-of-another-image manifests/components/settings/kustomization.yaml 's/^    digest: sha256:.*/    digest: sha256:7a3ebe5bfd1a4a19797d20b0c0bb39d44393e9a03fd852c0865b0f540d868df0/'
+  added another-dockerfile tests/stack/base-images/extra.Dockerfile 'FROM alpine:3.20'
+  added a-containerfile tools/Containerfile 'FROM alpine:3.20'
+  added another-compose-file compose.override.yml $'services:\n  extra:\n    image: alpine:3.20'
+  added a-component-by-tag manifests/components/extra/kustomization.yaml $'apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nimages:\n  - name: docker.io/library/redis\n    newTag: 8.10-alpine'
+  added a-manifest-outside-kustomize aks/extra/pod.yaml $'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: x\n      image: alpine:3.20'
+}
 
 # sample_pushed TEXT: a one-platform image index (tests/supply-chain/sample_image.py) pushed as
 # $sample, printed as "index-digest linux/amd64-digest".
