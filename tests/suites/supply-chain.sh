@@ -70,15 +70,57 @@ SECONDS=0
 deny .
 echo "  cargo deny: ${SECONDS}s"
 
-log "ignored advisories: each with a reason and a date to look again, not yet past"
-python3 tests/supply-chain/ignores.py deny.toml
-mutated=$(copy ignores)
-expired='{ id = "RUSTSEC-2020-0071", reason = "no fix upstream; look again by 2020-01-01" }'
-sed -i "s#^ignore = \[\]\$#ignore = [$expired]#" "$mutated/deny.toml"
-if python3 tests/supply-chain/ignores.py "$mutated/deny.toml" 2>/dev/null; then
-  die "an ignore past its date to look again went unnoticed"
-fi
-echo "  caught: an ignore whose date to look again has passed"
+log "the policy stays strict: sources, bans, licences and their exceptions, ignored advisories with a reason and a date, path crates"
+python3 tests/supply-chain/policy.py .
+
+# loosened NAME FILE SED: the policy check must fail on a copy with FILE edited by SED.
+loosened() {
+  local mutated
+  mutated=$(copy "policy-$1")
+  sed -i "$3" "$mutated/$2"
+  cmp -s "$2" "$mutated/$2" && die "mutation $1 changed nothing in $2"
+  if python3 tests/supply-chain/policy.py "$mutated" >/dev/null 2>"$mutated.err"; then
+    die "mutation $1 ($2) went unnoticed by the policy check"
+  fi
+  echo "  caught: $1: $(head -n 1 "$mutated.err" | sed 's/^FAILED: //' | cut -c1-140)"
+}
+log "the policy check notices (each loosened copy must fail it)"
+yesterday=$(date -u -d yesterday +%F)
+far=$(date -u -d '+200 days' +%F)
+soon=$(date -u -d '+30 days' +%F)
+ignore() { printf 's#^ignore = \\[\\]$#ignore = [%s]#' "$1"; }
+# shellcheck disable=SC2016 # TOML text, literally
+{
+  mutated=$(copy policy-ignore-in-time)
+  sed -i "$(ignore "{ id = \"RUSTSEC-2020-0071\", reason = \"no fix upstream; look again by $soon\" }")" "$mutated/deny.toml"
+  python3 tests/supply-chain/policy.py "$mutated" >/dev/null || die "an ignore with a reason and a date within the cap was refused"
+  echo "  accepted: an ignore with a reason, to look again by $soon"
+  loosened expired-ignore deny.toml "$(ignore "{ id = \"RUSTSEC-2020-0071\", reason = \"no fix upstream; look again by $yesterday\" }")"
+  loosened ignore-parked-too-long deny.toml "$(ignore "{ id = \"RUSTSEC-2020-0071\", reason = \"no fix upstream; look again by $far\" }")"
+  loosened ignore-without-reason deny.toml "$(ignore '{ id = "RUSTSEC-2020-0071" }')"
+  loosened ignore-date-only deny.toml "$(ignore "{ id = \"RUSTSEC-2020-0071\", reason = \"look again by $soon\" }")"
+  loosened ignore-bare-id deny.toml "$(ignore '"RUSTSEC-2020-0071"')"
+  loosened git-sources-allowed deny.toml 's/^unknown-git = "deny"$/unknown-git = "allow"/'
+  loosened another-registry deny.toml 's#^allow-registry = \[\(.*\)\]$#allow-registry = [\1, "https://crates.example.org/index"]#'
+  loosened a-git-source deny.toml 's#^allow-git = \[\]$#allow-git = ["https://github.com/someone/fork"]#'
+  loosened wildcards-allowed deny.toml 's/^wildcards = "deny"$/wildcards = "allow"/'
+  loosened duplicates-allowed deny.toml 's/^multiple-versions = "deny"$/multiple-versions = "warn"/'
+  loosened openssl-unbanned deny.toml '/crate = "openssl-sys"/d'
+  loosened copyleft-allowed deny.toml 's/^  "MIT",$/  "MIT",\n  "GPL-3.0",/'
+  loosened exception-without-reason deny.toml '/^  # xxHash for Redis/,/^  # kept with source/d'
+  loosened skip-without-reason deny.toml 's/{ crate = "base64@0.22.1", reason = "[^"]*" }/{ crate = "base64@0.22.1" }/'
+  loosened yanked-allowed deny.toml 's/^yanked = "deny"$/yanked = "warn"/'
+  loosened crates-patched Cargo.toml '$a [patch.crates-io]\ntokio = { path = "../tokio" }'
+  # A crate built from a path outside the workspace (a vendored copy with publish = false, which
+  # [licenses.private] would leave unchecked).
+  mutated=$(copy policy-vendored-path-crate)
+  mkdir -p "$work/vendored/src"
+  printf '[package]\nname = "vendored"\nversion = "0.1.0"\nedition = "2021"\nlicense = "MIT"\npublish = false\n' >"$work/vendored/Cargo.toml"
+  : >"$work/vendored/src/lib.rs"
+  sed -i 's#^\[dependencies\]$#&\nvendored = { path = "../../vendored" }#' "$mutated/api-b/Cargo.toml"
+  if python3 tests/supply-chain/policy.py "$mutated" >/dev/null 2>"$mutated.err"; then die "a path crate outside the workspace went unnoticed"; fi
+  echo "  caught: vendored-path-crate: $(head -n 1 "$mutated.err" | sed 's/^FAILED: //' | cut -c1-140)"
+}
 
 log "every image reference is pinned by digest (Dockerfiles, compose files, kustomizations rendered and their images: entries, other YAML, aks/ scripts), third-party digests as the list records them"
 python3 tests/supply-chain/pins.py check .
