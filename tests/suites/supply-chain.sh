@@ -2,11 +2,14 @@
 # The supply chain, without a registry: the dependency policy of deny.toml run by cargo-deny
 # (licences, bans, crates.io only, and the RustSec advisories of the offline snapshot in
 # ../shared/rustsec-advisory-db; RUSTSEC_DB=live fetches the live database instead, as the
-# pipeline does), every ignored advisory with a reason and a date still ahead, and every container
-# image reference pinned by digest, and the refresh of the pins against a local registry whose tag
-# moved; each check is shown to notice a mutated copy. The dependency
-# list inside each release binary and each image's SBOM are checked where the images are built
-# (the stack suite). See docs/supply-chain.md.
+# pipeline does); the policy itself kept strict (tests/supply-chain/policy.py: sources, bans,
+# licences and their reasons, ignored advisories with a reason and a date within the cap, no path
+# crate but the workspace's); each image's SBOM, made as the Dockerfile makes it, agreeing with
+# the policy (sbom.py); every container image reference pinned by digest, third-party digests as
+# aks/third-party-images.txt records them (pins.py); and the refresh of the pins against a local
+# registry whose tag moved. Each check is shown to notice mutated copies. The dependency list
+# inside each release binary and the SBOM each built image carries are checked where the images
+# are built (the stack suite). See docs/supply-chain.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lib.sh
@@ -121,6 +124,46 @@ ignore() { printf 's#^ignore = \\[\\]$#ignore = [%s]#' "$1"; }
   if python3 tests/supply-chain/policy.py "$mutated" >/dev/null 2>"$mutated.err"; then die "a path crate outside the workspace went unnoticed"; fi
   echo "  caught: vendored-path-crate: $(head -n 1 "$mutated.err" | sed 's/^FAILED: //' | cut -c1-140)"
 }
+
+log "each image's SBOM (cargo cyclonedx, as the Dockerfile runs it) agrees with the policy, for each platform deny.toml resolves"
+require_cargo_tools cargo-cyclonedx@"$(sed -n 's/^ARG CARGO_CYCLONEDX_VERSION=//p' Dockerfile)"
+sboms=$(copy sboms)
+rustflags=$(sed -n 's/^ENV RUSTFLAGS="\(.*\)"$/\1/p' Dockerfile)
+for target in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu; do
+  (cd "$sboms" && RUSTFLAGS=$rustflags cargo cyclonedx --format json --spec-version 1.5 --target "$target" --quiet)
+  mkdir -p "$sboms/$target"
+  for name in api-a api-b poller; do mv "$sboms/$name/$name.cdx.json" "$sboms/$target/$name.cdx.json"; done
+  python3 tests/supply-chain/sbom.py . "$target" "$sboms/$target"/{api-a,api-b,poller}.cdx.json
+done
+
+# sbom_edited NAME TARGET PYTHON: sbom.py must refuse the x86_64 SBOM of api-b edited by PYTHON
+# (bom: the document; c(name): its component NAME), checked as an SBOM for TARGET.
+sbom_edited() {
+  local edited=$work/sbom-$1.cdx.json
+  python3 - "$sboms/x86_64-unknown-linux-gnu/api-b.cdx.json" "$edited" "$3" <<'PY'
+import json, sys
+bom = json.load(open(sys.argv[1]))
+def c(name):
+    return next(x for x in bom["components"] if x["name"] == name)
+exec(sys.argv[3])
+json.dump(bom, open(sys.argv[2], "w"))
+PY
+  if python3 tests/supply-chain/sbom.py . "$2" "$edited" >/dev/null 2>"$edited.err"; then
+    die "SBOM mutation $1 went unnoticed"
+  fi
+  echo "  caught: $1: $(head -n 1 "$edited.err" | sed 's/^FAILED: //' | cut -c1-140)"
+}
+log "the SBOM check notices (each edited SBOM must fail it)"
+x86=x86_64-unknown-linux-gnu
+sbom_edited built-for-a-platform-the-policy-skips x86_64-unknown-linux-musl 'pass'
+sbom_edited licence-the-policy-denies $x86 'c("tokio")["licenses"] = [{"expression": "GPL-3.0-only"}]'
+sbom_edited exception-of-another-crate $x86 'c("tokio")["licenses"] = [{"expression": "BSL-1.0"}]'
+sbom_edited component-without-purl $x86 'del c("tokio")["purl"]'
+sbom_edited purl-of-another-crate $x86 'c("tokio")["purl"] = "pkg:cargo/tokyo@1.0.0"'
+sbom_edited component-without-scope $x86 'del c("tokio")["scope"]'
+sbom_edited component-left-out $x86 'bom["components"] = [x for x in bom["components"] if x["name"] != "tokio"]'
+sbom_edited windows-only-crate-listed $x86 'bom["components"].append(dict(c("tokio"), name="windows-sys", version="0.61.2", purl="pkg:cargo/windows-sys@0.61.2"))'
+sbom_edited path-crate-not-ours $x86 'c("tokio")["purl"] = "pkg:cargo/tokio@" + c("tokio")["version"] + "?download_url=file://../vendor/tokio"'
 
 log "every image reference is pinned by digest (Dockerfiles, compose files, kustomizations rendered and their images: entries, other YAML, aks/ scripts), third-party digests as the list records them"
 python3 tests/supply-chain/pins.py check .
