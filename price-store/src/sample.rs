@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::duration_ms;
 use super::rules::{
-    AGREEMENT_TOLERANCE, CONFIRMATION_LASTS, LONGEST_FETCH, MAX_CLOCK_AHEAD, MAX_QUOTE_AGE,
-    MAX_UNCONFIRMED_SPREAD, allowed_deviation, is_plausible, median, quorum_for,
+    CONFIRMATION_LASTS, LONGEST_FETCH, MAX_CLOCK_AHEAD, MAX_QUOTE_AGE, MAX_UNCONFIRMED_SPREAD,
+    allowed_deviation, can_agree, is_plausible, median, quorum_for,
 };
 
 /// What a reader allows for the poller measuring a confirmation's age on its own clock (a
@@ -134,12 +134,13 @@ impl Sample {
             .all(|at| (earliest..=latest).contains(&at))
     }
 
-    /// The price is the median of the sources' prices, which are at most twice the agreement
-    /// tolerance apart.
+    /// The price is the median of the sources' prices, which can all agree with one median of
+    /// every valid answer ([`can_agree`]).
     fn price_is_the_agreement(&self) -> bool {
         let prices: Vec<f64> = self.quotes.iter().map(|quote| quote.price_usd).collect();
-        median(&prices) == Some(self.price_usd)
-            && self.spread_ratio() <= 2.0 * AGREEMENT_TOLERANCE + 1e-9
+        let highest = prices.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let lowest = prices.iter().copied().fold(f64::INFINITY, f64::min);
+        median(&prices) == Some(self.price_usd) && can_agree(lowest, highest)
     }
 
     fn counts_fit(&self) -> bool {
@@ -418,6 +419,33 @@ mod tests {
                 "{member}"
             );
         }
+    }
+
+    /// An independent attack's case: six answers, a high outlier left out, so the median of
+    /// every answer (90 904.50) is above the agreeing ones' (90 000): they are 2.01 % of the
+    /// price apart, within 1 % of that median, and the poller published them.
+    #[test]
+    fn answers_within_the_tolerance_of_every_answer_s_median_are_believed_however_far_from_their_own()
+     {
+        let at = 1_763_730_000_000;
+        let mut edge = sample(
+            Basis::Quorum,
+            vec![
+                quote("coinbase", 91_809.0),
+                quote("kraken", 90_000.0),
+                quote("bitstamp", 90_000.0),
+                quote("gemini", 90_000.0),
+                quote("bitfinex", 91_809.0),
+            ],
+        );
+        edge.price_usd = 90_000.0;
+        edge.answered = 6;
+        assert!(edge.spread_ratio() > 0.02);
+        assert_eq!(edge.check(at), Ok(()));
+        // No median has both within 1 %: 89 100 needs one at most 90 000, 90 919 one above it.
+        edge.quotes[0].price_usd = 90_919.0;
+        edge.quotes[4].price_usd = 89_100.0;
+        assert_eq!(edge.check(at), Err(Rejection::Inconsistent));
     }
 
     #[test]
