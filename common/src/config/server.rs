@@ -31,9 +31,10 @@ const WRITE_TIMEOUTS: RangeInclusive<Duration> =
 /// `SHUTDOWN_DELAY` it must stay within the pod's termination grace period.
 const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 const DRAIN_TIMEOUTS: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(600);
-/// `TCP_USER_TIMEOUT`'s default: far beyond any retransmission a live peer needs, and well
-/// before the kernel's own 15 minutes of retransmissions to a peer that vanished.
-const DEFAULT_TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
+/// `TCP_USER_TIMEOUT`'s default: the same as `WRITE_TIMEOUT`, so that a response the client does
+/// not take is given up in about that time, whether it waits in our buffers or the kernel's;
+/// far beyond any retransmission a live peer needs, far before the kernel's own 15 minutes.
+const DEFAULT_TCP_USER_TIMEOUT: Duration = DEFAULT_WRITE_TIMEOUT;
 const TCP_USER_TIMEOUTS: RangeInclusive<Duration> =
     Duration::from_secs(1)..=Duration::from_secs(600);
 const MAX_CONNECTIONS: RangeInclusive<usize> = 1..=1_000_000;
@@ -67,8 +68,8 @@ pub struct ServingConfig {
     /// `DRAIN_TIMEOUT`: after `SHUTDOWN_DELAY`, how long in-flight requests have to finish before
     /// the connections left are closed.
     pub drain_timeout: Duration,
-    /// `TCP_USER_TIMEOUT`: a peer that leaves sent data unacknowledged, or an idle connection's
-    /// keepalive probes unanswered, for this long is dropped by the kernel.
+    /// `TCP_USER_TIMEOUT`: a connection whose sent data stays unacknowledged (a peer that
+    /// vanished), or unread behind a closed window, for this long is dropped by the kernel.
     pub tcp_user_timeout: Duration,
     /// `MAX_CONNECTIONS`: at most this many connections are open at once; at the limit the
     /// listener stops accepting and new connections wait in the kernel's backlog. `None`: what
@@ -186,7 +187,7 @@ mod tests {
                 idle_timeout: Duration::from_secs(75),
                 write_timeout: Duration::from_secs(10),
                 drain_timeout: Duration::from_secs(10),
-                tcp_user_timeout: Duration::from_secs(30),
+                tcp_user_timeout: Duration::from_secs(10),
                 max_connections: None,
             },
         };

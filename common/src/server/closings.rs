@@ -16,8 +16,9 @@ pub enum Closing {
     IdleTimeout,
     /// A response was not taken by the client within `WRITE_TIMEOUT`.
     WriteTimeout,
-    /// The kernel gave up on the peer (`TCP_USER_TIMEOUT`: data or keepalive probes unacknowledged).
-    DeadPeer,
+    /// The kernel gave up on the peer: data sent stayed unacknowledged, or unread behind a closed
+    /// window, for `TCP_USER_TIMEOUT`.
+    TcpUserTimeout,
     /// Still open when the drain after SIGTERM ran out (`DRAIN_TIMEOUT`).
     Shutdown,
 }
@@ -27,7 +28,7 @@ impl Closing {
         Closing::HeaderTimeout,
         Closing::IdleTimeout,
         Closing::WriteTimeout,
-        Closing::DeadPeer,
+        Closing::TcpUserTimeout,
         Closing::Shutdown,
     ];
 
@@ -36,7 +37,7 @@ impl Closing {
             Closing::HeaderTimeout => "header_timeout",
             Closing::IdleTimeout => "idle_timeout",
             Closing::WriteTimeout => "write_timeout",
-            Closing::DeadPeer => "dead_peer",
+            Closing::TcpUserTimeout => "tcp_user_timeout",
             Closing::Shutdown => "shutdown",
         }
     }

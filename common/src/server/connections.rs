@@ -58,7 +58,7 @@ pub struct Connections<S> {
     permits: Arc<Semaphore>,
     max_connections: usize,
     drain_timeout: Duration,
-    dead_peer_after: Duration,
+    unacknowledged_for: Duration,
     open: IntGauge,
     limit_reached: IntCounter,
 }
@@ -110,7 +110,7 @@ where
             permits: Arc::new(Semaphore::new(max_connections)),
             max_connections,
             drain_timeout: settings.drain_timeout,
-            dead_peer_after: settings.tcp_user_timeout,
+            unacknowledged_for: settings.tcp_user_timeout,
             open,
             limit_reached,
         }
@@ -202,7 +202,7 @@ where
         };
         match listener.accept().await {
             Ok((stream, _)) => {
-                socket::tune(&stream, self.dead_peer_after);
+                socket::tune(&stream, self.unacknowledged_for);
                 Some((stream, permit))
             }
             Err(err) if is_client_error(&err) => None,

@@ -57,8 +57,8 @@ pub async fn serve<F>(
     let max_connections = crate::limits::connections_allowed(serving.max_connections);
     log::info!(
         "request heads within {:?} (a connection's first from its accept), idle connections \
-         closed after {:?}, responses written within {:?}, peers given up after {:?} without \
-         an acknowledgement, a drain of at most {:?}",
+         closed after {:?}, responses written within {:?}, data unacknowledged for {:?} given \
+         up, a drain of at most {:?}",
         serving.header_timeout,
         serving.idle_timeout,
         serving.write_timeout,

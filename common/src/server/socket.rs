@@ -1,11 +1,14 @@
 //! The listening socket and the options of each accepted one: a backlog for bursts, answers
-//! sent at once, and a peer that vanished (a node gone, a cable pulled: no reset ever comes)
-//! noticed by the kernel instead of being retransmitted to for a quarter of an hour.
+//! sent at once, and data the client does not acknowledge given up by the kernel after a set
+//! time: a peer that vanished (a node gone, a cable pulled: no reset ever comes) instead of being
+//! retransmitted to for a quarter of an hour, or a client that stopped reading once the
+//! response left our buffers for the kernel's (its window stays closed; since Linux 5.11 the
+//! zero-window probes are bounded by the same timeout).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use socket2::{SockRef, TcpKeepalive};
+use socket2::SockRef;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 /// How many connections the kernel may hold completed but not yet accepted (capped by
@@ -29,22 +32,15 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Sets the options of an accepted connection. `dead_peer_after` becomes `TCP_USER_TIMEOUT`
-/// (sent data unacknowledged for that long drops the connection) and paces TCP keepalive, whose
-/// probes then start after a third of it without traffic, every third of it: with
-/// `TCP_USER_TIMEOUT` set, Linux drops a connection whose probes went unanswered for that long
-/// (tcp(7)), so a silent dead peer is noticed too. Failures are ignored: the connection is
-/// served all the same.
-pub fn tune(stream: &TcpStream, dead_peer_after: Duration) {
+/// Sets the options of an accepted connection: no Nagle delay, and `TCP_USER_TIMEOUT`
+/// (`unacknowledged_for`): sent data that stays unacknowledged that long drops the connection,
+/// and the socket's next read or write fails with `ETIMEDOUT`. No keepalive: every other state
+/// of a connection has a deadline of its own (see `timeouts`). Failures are ignored: the
+/// connection is served all the same.
+pub fn tune(stream: &TcpStream, unacknowledged_for: Duration) {
     // Answers are small and whole: send them without waiting for more to coalesce.
     let _ = stream.set_nodelay(true);
-    let socket = SockRef::from(stream);
-    let _ = socket.set_tcp_user_timeout(Some(dead_peer_after));
-    let probe_every = (dead_peer_after / 3).max(Duration::from_secs(1));
-    let keepalive = TcpKeepalive::new()
-        .with_time(probe_every)
-        .with_interval(probe_every);
-    let _ = socket.set_tcp_keepalive(&keepalive);
+    let _ = SockRef::from(stream).set_tcp_user_timeout(Some(unacknowledged_for));
 }
 
 #[cfg(test)]
@@ -52,7 +48,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn an_accepted_connection_gives_up_on_a_dead_peer_and_probes_an_idle_one() {
+    async fn an_accepted_connection_gives_up_on_data_left_unacknowledged() {
         let listener = listen("127.0.0.1:0".parse().unwrap()).unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap());
         let (accepted, _client) = tokio::join!(listener.accept(), client);
@@ -63,15 +59,6 @@ mod tests {
         assert_eq!(
             socket.tcp_user_timeout().unwrap(),
             Some(Duration::from_secs(30))
-        );
-        assert!(socket.keepalive().unwrap());
-        assert_eq!(
-            socket.tcp_keepalive_time().unwrap(),
-            Duration::from_secs(10)
-        );
-        assert_eq!(
-            socket.tcp_keepalive_interval().unwrap(),
-            Duration::from_secs(10)
         );
         assert!(stream.nodelay().unwrap());
     }

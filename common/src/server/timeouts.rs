@@ -13,7 +13,7 @@
 //! bytes and the flushes; [`Phase`], shared with the connection's service, learns when a request
 //! head was parsed (the service is called) and when its response is ready. An expired deadline
 //! fails the read or the write, and hyper closes the connection; the reason is counted
-//! ([`Closings`]), and so is a peer the kernel gave up on (`ETIMEDOUT`, see `TCP_USER_TIMEOUT`).
+//! ([`Closings`]), and so is a peer the kernel gave up on (`ETIMEDOUT`: see [`super::socket`]).
 
 use std::io;
 use std::pin::Pin;
@@ -183,12 +183,12 @@ impl<T> TimedIo<T> {
         io::Error::new(io::ErrorKind::TimedOut, "connection deadline passed")
     }
 
-    /// Counts a socket error that says the kernel gave up on the peer.
+    /// Counts a socket error that says the kernel gave up on the peer (`TCP_USER_TIMEOUT`).
     fn note<R>(&mut self, result: io::Result<R>) -> io::Result<R> {
         if let Err(err) = &result
             && err.raw_os_error() == Some(nix::libc::ETIMEDOUT)
         {
-            self.count(Closing::DeadPeer);
+            self.count(Closing::TcpUserTimeout);
         }
         result
     }

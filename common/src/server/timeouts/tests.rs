@@ -287,5 +287,5 @@ async fn a_peer_the_kernel_gave_up_on_is_counted_once() {
     let mut buf = [0u8; 8];
     assert!(io.read(&mut buf).await.is_err());
     assert!(io.read(&mut buf).await.is_err());
-    assert_eq!(closings.get(Closing::DeadPeer), 1);
+    assert_eq!(closings.get(Closing::TcpUserTimeout), 1);
 }
