@@ -141,20 +141,29 @@ where
             open.inc();
             tokio::spawn(async move {
                 let served = async move {
-                    // Until its first request arrives a connection costs only its socket:
-                    // hyper's buffers are allocated once it has something to read. It has the
-                    // header timeout from its accept to send that request.
+                    // Until its first request arrives a connection costs only its socket and this
+                    // task: hyper's buffers are allocated once it has something to read. (A peek,
+                    // not `readable()`: tokio reports a new socket readable before anything came.)
+                    // It has the header timeout from its accept to send that request.
                     let head_due = accepted_at + http.deadlines.header;
+                    let mut first_byte = [0u8; 1];
                     tokio::select! {
-                        readable = tokio::time::timeout_at(head_due, stream.readable()) => {
-                            if readable.is_err() {
-                                http.closings.count(Closing::HeaderTimeout);
-                                return;
+                        peeked = tokio::time::timeout_at(head_due, stream.peek(&mut first_byte)) => {
+                            match peeked {
+                                Ok(Ok(read)) if read > 0 => {}
+                                Ok(_) => return, // closed, or failed, before asking anything
+                                Err(_) => {
+                                    http.closings.count(Closing::HeaderTimeout);
+                                    return;
+                                }
                             }
                         }
                         _ = draining.wait_for(|&stage| stage != Stage::Serving) => return,
                     }
-                    if let Err(err) = watcher.watch(http.serve(stream, accepted_at)).await {
+                    // Boxed, the connection's state is allocated once it has a request to read,
+                    // not by every silent connection's task.
+                    let connection = Box::pin(watcher.watch(http.serve(stream, accepted_at)));
+                    if let Err(err) = connection.await {
                         log::debug!("connection ended with an error: {err}");
                     }
                 };
