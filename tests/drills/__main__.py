@@ -23,7 +23,7 @@ from typing import Callable
 from harness import binaries
 from harness.processes import raise_open_files_limit
 
-from . import hostile_clients, redis_faults, rolling_restart, soak, stuck_clients, upstream_chaos
+from . import connection_cap, hostile_clients, redis_faults, rolling_restart, soak, stuck_clients, upstream_chaos
 from .report import Context, Row, table
 
 DRILLS: dict[str, Callable[[Context], Row]] = {
@@ -32,6 +32,7 @@ DRILLS: dict[str, Callable[[Context], Row]] = {
     "rolling-restart": rolling_restart.run,
     "hostile-clients": hostile_clients.run,
     "stuck-clients": stuck_clients.run,
+    "connection-cap": connection_cap.run,
     "soak": soak.run,
 }
 

@@ -31,8 +31,8 @@ class DeafClients:
     """`count` clients on `port`, each sending `request` (pipelined: again and again) and never
     reading, from when the context is entered until it is left."""
 
-    def __init__(self, port: int, count: int, request: bytes, pipelined: bool):
-        self.argv = [sys.executable, "-m", "harness.deaf", str(port), str(count), request.decode(), str(int(pipelined))]
+    def __init__(self, port: int, count: int, request: bytes, pipelined: bool, host: str = "127.0.0.1"):
+        self.argv = [sys.executable, "-m", "harness.deaf", host, str(port), str(count), request.decode(), str(int(pipelined))]
         self.sent_bytes = 0
         self.stopped_sending = 0.0
         """time.monotonic() (one clock for every process) when the clients stopped sending: from
@@ -58,11 +58,11 @@ class DeafClients:
             self._process.wait()
 
 
-def _connect(port: int) -> socket.socket:
+def _connect(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     # Before connecting, so the window the client offers stays small.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-    sock.connect(("127.0.0.1", port))
+    sock.connect((host, port))
     sock.setblocking(False)
     return sock
 
@@ -103,8 +103,11 @@ def _send_once(sockets: list[socket.socket], request: bytes) -> int:
 
 
 def main() -> None:
-    port, count, request, pipelined = sys.argv[1:]
-    sockets = [_connect(int(port)) for _ in range(int(count))]
+    from .processes import raise_open_files_limit
+
+    host, port, count, request, pipelined = sys.argv[1:]
+    raise_open_files_limit()
+    sockets = [_connect(host, int(port)) for _ in range(int(count))]
     send = _pipeline if pipelined == "1" else _send_once
     sent = send(sockets, request.encode())
     print(json.dumps({"sent_bytes": sent, "stopped_sending": time.monotonic()}), flush=True)

@@ -43,12 +43,12 @@ class FloodResult:
         return max(self.closed_after, default=0.0)
 
 
-async def _open(port: int, count: int, result: FloodResult) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]]:
+async def _open(host: str, port: int, count: int, result: FloodResult) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]]:
     connections = []
     for start in range(0, count, BATCH):
         batch = range(start, min(count, start + BATCH))
         opened = await asyncio.gather(
-            *(asyncio.open_connection("127.0.0.1", port) for _ in batch), return_exceptions=True
+            *(asyncio.open_connection(host, port) for _ in batch), return_exceptions=True
         )
         opened_at = time.monotonic()
         for item in opened:
@@ -130,9 +130,9 @@ async def _silent(reader, writer, opened_at: float, hold_for: float, result: Flo
     writer.close()
 
 
-async def _flood(kind: str, port: int, count: int, path: str, hold_for: float, drip_every: float) -> FloodResult:
+async def _flood(kind: str, host: str, port: int, count: int, path: str, hold_for: float, drip_every: float) -> FloodResult:
     result = FloodResult()
-    connections = await _open(port, count, result)
+    connections = await _open(host, port, count, result)
     if kind == "silent":
         # Opened in batches: each connection's clock starts when the connects of its batch had
         # completed (a few milliseconds after its own).
@@ -151,10 +151,12 @@ class Flood:
     """A flood running in a child Python process (`python3 -m harness.floods`); `result()`
     waits for it and reads the JSON it prints."""
 
-    def __init__(self, kind: str, port: int, count: int, path: str, hold_for: float, drip_every: float = 1.0):
+    def __init__(
+        self, kind: str, port: int, count: int, path: str, hold_for: float, drip_every: float = 1.0, host: str = "127.0.0.1"
+    ):
         assert kind in ("silent", "slow-headers", "idle-keepalive"), kind
         self.hold_for = hold_for
-        argv = [sys.executable, "-m", "harness.floods", kind, str(port), str(count), path, str(hold_for), str(drip_every)]
+        argv = [sys.executable, "-m", "harness.floods", kind, host, str(port), str(count), path, str(hold_for), str(drip_every)]
         self._process = subprocess.Popen(
             argv, cwd=HARNESS_PARENT, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
         )
@@ -179,9 +181,9 @@ class Flood:
 def main() -> None:
     from .processes import raise_open_files_limit
 
-    kind, port, count, path, hold_for, drip_every = sys.argv[1:]
+    kind, host, port, count, path, hold_for, drip_every = sys.argv[1:]
     raise_open_files_limit()
-    result = asyncio.run(_flood(kind, int(port), int(count), path, float(hold_for), float(drip_every)))
+    result = asyncio.run(_flood(kind, host, int(port), int(count), path, float(hold_for), float(drip_every)))
     print(json.dumps(dataclasses.asdict(result)))
 
 

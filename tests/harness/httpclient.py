@@ -111,3 +111,23 @@ def parse_status(data: bytes) -> int | None:
     if len(line) >= 2 and line[0].startswith(b"HTTP/1.") and line[1].isdigit():
         return int(line[1])
     return None
+
+
+class KeptConnection:
+    """One keep-alive connection to `host:port`, opened at once and used for every request: to
+    reach a server whose connection slots are all taken (a new connection would wait)."""
+
+    def __init__(self, host: str, port: int, timeout: float = 5.0):
+        self._connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        self._connection.connect()
+
+    def get(self, path: str) -> Response:
+        started = time.monotonic()
+        self._connection.request("GET", path)
+        answer = self._connection.getresponse()
+        body = answer.read()
+        headers = {name.lower(): value for name, value in answer.getheaders()}
+        return Response(answer.status, body, time.monotonic() - started, headers)
+
+    def close(self) -> None:
+        self._connection.close()

@@ -17,15 +17,18 @@ pub use open_files::raise_open_files_limit;
 /// proxy with keep-alive needs, low enough for the open-files limit of a container.
 const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 
-/// Memory set aside for everything but the connections: the process at rest (5-9 MiB), the
+/// Memory set aside for everything but the connections: the process at rest (5-10 MiB), the
 /// window of samples api-a holds (1.4 MiB for a day at 1 s), requests being answered, and the
 /// allocator's slack after a burst.
 const RESERVED_BYTES: u64 = 24 << 20;
 
-/// What one connection may cost at most, measured on the release binaries with every kind of
-/// connection a client can hold at once (see the `connection-cap` drill and the README): idle
-/// after an answer, a slow head of up to 16 KiB, a response of up to 64 KiB left unread with
-/// more requests pipelined behind it.
+/// What one connection may cost: above the costliest kind measured on the release binaries
+/// (resident memory over 1 000 connections of each kind held at once): 1.7 KiB silent, 12 KiB
+/// idle after an answer, 30 KiB for a slow head of 15 KiB, 17 KiB for a client that asked for a
+/// large answer and reads nothing, 31-51 KiB for one that pipelines requests and reads nothing
+/// (hyper's 64 KiB read buffer filling, an answer waiting to be written). An answer larger than
+/// those of the default configuration (api-a's `/history` with a window of more than an hour of
+/// samples: up to 245 KB) costs its size more: set `MAX_CONNECTIONS` then (see the README).
 const CONNECTION_BYTES: u64 = 64 << 10;
 
 /// The fewest connections a memory limit gives: a container too small for them would fail
