@@ -55,6 +55,7 @@ pub fn document(info: Info, api: OpenApi, base_path: &str) -> OpenApi {
             .build(),
     ]);
     describe_common_answers(&mut document);
+    describe_rate_limit(&mut document, base_path);
     document
 }
 
@@ -120,6 +121,57 @@ fn describe_common_answers(document: &mut OpenApi) {
             .responses
             .responses
             .insert("431".to_owned(), RefOr::T(too_large.build()));
+    }
+}
+
+/// Adds the 429 the gateway and the ingress answer, instead of the service, to a client over its
+/// request rate, to every operation they route (those under the base path).
+fn describe_rate_limit(document: &mut OpenApi, base_path: &str) {
+    let routed = document
+        .paths
+        .paths
+        .iter_mut()
+        .filter(|(path, _)| !OPERATIONAL_PATHS.contains(&path.as_str()))
+        .filter(|(path, _)| base_path.is_empty() || path.starts_with(base_path))
+        .filter_map(|(_, item)| item.get.as_mut());
+    for operation in routed {
+        let body = ObjectBuilder::new()
+            .property(
+                "error",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .examples(["too many requests"]),
+            )
+            .required("error");
+        let retry_after = HeaderBuilder::new()
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .examples([1]),
+            ))
+            .description(Some(
+                "Seconds to wait before asking again (the gateway sends it; not every ingress \
+                 controller does, see manifests/README.md).",
+            ))
+            .build();
+        let too_many = ResponseBuilder::new()
+            .description(
+                "Answered by the gateway or the ingress controller, never by the service: the \
+                 client (its address) asked more than its share (README, Connections and \
+                 shutdown). The gateway answers this JSON; an ingress controller may answer its \
+                 own page (manifests/README.md).",
+            )
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(body))
+                    .build(),
+            )
+            .header("Retry-After", retry_after);
+        operation
+            .responses
+            .responses
+            .insert("429".to_owned(), RefOr::T(too_many.build()));
     }
 }
 

@@ -28,15 +28,19 @@ class Response:
         return json.loads(self.body)
 
 
-def get(url: str, timeout: float = 5.0, method: str = "GET", headers: dict | None = None) -> Response:
-    """One request on a new connection; raises `OSError` (a timeout included) on failure."""
+def get(
+    url: str, timeout: float = 5.0, method: str = "GET", headers: dict | None = None, source: str | None = None
+) -> Response:
+    """One request on a new connection (from the local address `source`, e.g. another loopback
+    address to be another client); raises `OSError` (a timeout included) on failure."""
     scheme, _, rest = url.partition("://")
     if scheme != "http":
         raise ValueError(f"only http:// URLs: {url}")
     hostport, slash, path = rest.partition("/")
     host, _, port = hostport.partition(":")
     started = time.monotonic()
-    connection = http.client.HTTPConnection(host, int(port or 80), timeout=timeout)
+    source_address = (source, 0) if source else None
+    connection = http.client.HTTPConnection(host, int(port or 80), timeout=timeout, source_address=source_address)
     try:
         connection.request(method, slash + path, headers=headers or {})
         answer = connection.getresponse()

@@ -1,7 +1,8 @@
 """A normal client asking one URL over and over in a background thread, recording every answer
 (or failure) with its time: what a user saw while a drill broke something. Each request on a
 new connection, or (`keep_alive`) all on one connection opened at the start, as a proxy's pool
-of upstream connections does (a new one after a failure)."""
+of upstream connections does (a new one after a failure); from another loopback address
+(`source`) to be another client than the drill's others."""
 
 from __future__ import annotations
 
@@ -29,8 +30,11 @@ class Answer:
 
 
 class Prober:
-    def __init__(self, url: str, every: float = 0.05, timeout: float = 3.0, keep_alive: bool = False):
+    def __init__(
+        self, url: str, every: float = 0.05, timeout: float = 3.0, keep_alive: bool = False, source: str | None = None
+    ):
         self.url = url
+        self.source = source
         self.every = every
         self.timeout = timeout
         self.keep_alive = keep_alive
@@ -47,13 +51,14 @@ class Prober:
 
     def _connect(self) -> http.client.HTTPConnection:
         parts = urlsplit(self.url)
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+        source = (self.source, 0) if self.source else None
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout, source_address=source)
         connection.connect()
         return connection
 
     def _ask(self) -> httpclient.Response:
         if self._connection is None:
-            return httpclient.get(self.url, timeout=self.timeout)
+            return httpclient.get(self.url, timeout=self.timeout, source=self.source)
         started = time.monotonic()
         parts = urlsplit(self.url)
         try:
