@@ -11,16 +11,17 @@ cd "$REPO_ROOT"
 declare_azure_knobs
 declare_registry_knob
 declare_kube_knobs
-knob AKS_IMAGE_TAG "" "image tag; empty: the git commit of HEAD (refused if the files that go into the images have uncommitted changes)"
-knob AKS_DEPLOYER_GROUP_ID "" "object ID of the Entra group holding the CI/CD identity, made subject of the deployer RoleBindings; empty: manifests/components/settings/deployer-subject.yaml, which must not be the all-zero placeholder"
-knob AKS_ROLLOUT_TIMEOUT 5m "how long to wait for each Deployment's rollout"
-knob AKS_SMOKE_TIMEOUT 180 "seconds to wait for each route to answer (the first price needs ~20 s)"
-knob AKS_INGRESS_IP "" "address to smoke-test through; empty: read from the Ingresses' status"
-knob AKS_CHECK_ISOLATION yes "yes: prove A and B cannot reach each other from inside their pods (kubectl debug); no: skip"
+knob AKS_IMAGE_TAG "" "image tag; empty: the git commit of HEAD (refused if the files that go into the images have uncommitted changes)" image_tag
+knob AKS_DEPLOYER_GROUP_ID "" "object ID of the Entra group holding the CI/CD identity, made subject of the deployer RoleBindings; empty: manifests/components/settings/deployer-subject.yaml, which must not be the all-zero placeholder" guid
+knob AKS_ROLLOUT_TIMEOUT 5m "how long to wait for each Deployment's rollout (e.g. 300s, 5m)" duration
+knob AKS_SMOKE_TIMEOUT 180 "seconds to wait for each route to answer (the first price needs ~20 s)" seconds
+knob AKS_INGRESS_IP "" "address to smoke-test through; empty: read from the Ingresses' status" ipv4
+knob AKS_CHECK_ISOLATION yes "yes: prove A and B cannot reach each other from inside their pods (kubectl debug); no: skip" choice yes no
+knob AKS_CHECK_DNS yes "with a host: yes: fail when public DNS does not resolve it to the controller's address only; warn: only warn" choice yes warn
 knob AKS_PROBE_IMAGE "" "image of the ephemeral probe container (needs sh and wget); empty: the registry's copy of busybox (aks/third-party-images.txt)"
 
 print_usage() {
-  usage "aks/deploy.sh [--dry-run] [--build-only | --skip-build] [--host NAME] [-h]" \
+  usage "aks/deploy.sh [--dry-run] [--build-only | --skip-build] [--host NAME | --remove-https] [-h]" \
 "Builds api-a, api-b and poller in the registry (one Dockerfile, --target per image, tagged with the
 git commit; a tag that exists is not rebuilt), applies manifests/overlays/<AKS_INGRESS_FLAVOUR> with the
 images pinned, waits for the rollouts, smoke-tests /service1/current, /service1/average and
@@ -30,6 +31,8 @@ images pinned, waits for the rollouts, smoke-tests /service1/current, /service1/
   --host NAME   serve NAME over HTTPS (overlay f5-nginx-ingress-https, Let's Encrypt certificate;
                 aks/install-ingress.sh --host NAME first, and NAME's DNS pointing at the
                 controller); the smoke tests then go through https://NAME; same as AKS_HOST
+  --remove-https  deploy without a host although the cluster serves HTTPS (TLS on the master
+                Ingress, or the Certificate): removes TLS, the redirect and HSTS; refused without it
   --dry-run     print the commands that would change something instead of running them;
                 read-only queries (az show, kubectl get, kubectl kustomize) still run
   -h            this help"
@@ -41,26 +44,26 @@ IMAGE_SOURCES=(Dockerfile .dockerignore Cargo.toml Cargo.lock common api-a api-b
 ZERO_GUID=00000000-0000-0000-0000-000000000000
 
 parse_common_args "$@"
-mode=all
+mode=all remove_https=false
 for arg in "${ARGS[@]}"; do
   case $arg in
     --build-only) mode=build ;;
     --skip-build) mode=deploy ;;
+    --remove-https) remove_https=true ;;
     *) die "unexpected argument: $arg (see -h)" ;;
   esac
 done
+[ "$remove_https" = false ] || [ -z "$AKS_HOST" ] || die "--remove-https contradicts the host $AKS_HOST (--host, AKS_HOST)"
 overlay=$(flavour_overlay "$AKS_INGRESS_FLAVOUR")
+flavour_controller "$AKS_INGRESS_FLAVOUR"
 case $AKS_PLATFORM:$mode in
   aks:build) require_tools az git ;;
   aks:*) require_tools az git kubectl kubelogin curl jq ;;
   kind:build) require_tools docker git curl ;;
   kind:*) require_tools docker git kubectl curl jq ;;
 esac
-if [ -n "$AKS_DEPLOYER_GROUP_ID" ] && ! [[ $AKS_DEPLOYER_GROUP_ID =~ ^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$ ]]; then
-  die "AKS_DEPLOYER_GROUP_ID must be an object ID (GUID), got '$AKS_DEPLOYER_GROUP_ID'"
-fi
-[[ $AKS_SMOKE_TIMEOUT =~ ^[0-9]+$ ]] || die "AKS_SMOKE_TIMEOUT must be seconds (got '$AKS_SMOKE_TIMEOUT')"
 announce_mode
+on_kind || require_az_version
 
 step "Registry"
 on_kind || resolve_acr_name
@@ -79,11 +82,11 @@ else
 $changes"
   note "tag $tag (the commit; the image sources are committed)"
 fi
-[[ $tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || die "'$tag' is not a valid image tag"
 
 if [ "$mode" != build ]; then
   step "kubectl context"
   ensure_kube_context
+  keep_https "$remove_https"
   if [ "$AKS_CHECK_ISOLATION" = yes ]; then
     # The isolation check adds an ephemeral container to a pod of each service. Checked before
     # anything is built: the deployer Role grants it, but a narrower identity may not have it.
@@ -172,21 +175,7 @@ base_render=$(query kubectl kustomize "manifests/overlays/$overlay")
   echo "    newName: ${redis_image%@*}"
   echo "    digest: ${redis_image#*@}"
   [ -z "$AKS_DEPLOYER_GROUP_ID$AKS_HOST" ] || echo "patches:"
-  if [ -n "$AKS_HOST" ]; then
-    # The host of the HTTPS overlay (manifests/components/https), on every Ingress, the TLS section
-    # and the Certificate.
-    echo "  - target:"
-    echo "      kind: Ingress"
-    echo "    patch: '[{\"op\": \"replace\", \"path\": \"/spec/rules/0/host\", \"value\": \"$AKS_HOST\"}]'"
-    echo "  - target:"
-    echo "      kind: Ingress"
-    echo "      name: btc-price-master"
-    echo "    patch: '[{\"op\": \"replace\", \"path\": \"/spec/tls/0/hosts/0\", \"value\": \"$AKS_HOST\"}]'"
-    echo "  - target:"
-    echo "      kind: Certificate"
-    echo "      name: btc-price-tls"
-    echo "    patch: '[{\"op\": \"replace\", \"path\": \"/spec/dnsNames/0\", \"value\": \"$AKS_HOST\"}]'"
-  fi
+  [ -z "$AKS_HOST" ] || https_patches "$AKS_HOST"
   if [ -n "$AKS_DEPLOYER_GROUP_ID" ]; then
     echo "  - target:"
     echo "      kind: RoleBinding|ClusterRoleBinding"
@@ -223,24 +212,46 @@ step "Wait for the rollouts"
 kubectl_run rollout status deployment/service-a --namespace service-a --timeout "$AKS_ROLLOUT_TIMEOUT"
 kubectl_run rollout status deployment/service-b --namespace service-b --timeout "$AKS_ROLLOUT_TIMEOUT"
 
+if [ -n "$GATEWAY" ]; then
+  # The Gateway flavour's data plane is provisioned for the overlay's Gateway: its pods must carry
+  # the labels the NetworkPolicies admit, or every request would be refused.
+  step "Gateway $GATEWAY's pods carry the labels the NetworkPolicies admit"
+  note "NetworkPolicy peer (manifests/components/$AKS_INGRESS_FLAVOUR/networkpolicy-peer.yaml): namespace $CONTROLLER_NAMESPACE, pods $CONTROLLER_PODS"
+  deadline=$((SECONDS + AKS_SMOKE_TIMEOUT))
+  while :; do
+    pods=$(kq get pods --namespace "$CONTROLLER_NAMESPACE" --selector "$CONTROLLER_PODS" --output name 2>/dev/null) || pods=""
+    if [ -n "$pods" ] || [ "$DRY_RUN" = true ] || [ "$SECONDS" -ge "$deadline" ]; then break; fi
+    sleep 5
+  done
+  [ -n "$pods" ] || [ "$DRY_RUN" = true ] \
+    || die "no pod in $CONTROLLER_NAMESPACE matches $CONTROLLER_PODS: the NetworkPolicies would refuse the Gateway's traffic"
+  note "${pods:+matched: $(tr '\n' ' ' <<<"$pods")}${pods:-dry run: checked once the gateway pods run}"
+fi
+
 step "Smoke test through the ingress controller"
 ip=$AKS_INGRESS_IP
 deadline=$((SECONDS + AKS_SMOKE_TIMEOUT))
 while [ -z "$ip" ]; do
-  # The controller writes its external address into the status of the Ingresses it serves.
-  for ns in service-a service-b; do
-    found=$(kq get ingress --namespace "$ns" \
-      --output 'jsonpath={range .items[*]}{.status.loadBalancer.ingress[*].ip}{" "}{end}' 2>/dev/null) || found=""
-    ip=$(tr ' ' '\n' <<<"$found" | grep -m1 . || true)
-    [ -z "$ip" ] || break
-  done
+  if [ -n "$GATEWAY" ]; then
+    # The implementation writes the Gateway's address into its status.
+    ip=$(kq get gateway "$GATEWAY" --namespace "$CONTROLLER_NAMESPACE" \
+      --output 'jsonpath={.status.addresses[0].value}' 2>/dev/null) || ip=""
+  else
+    # The controller writes its external address into the status of the Ingresses it serves.
+    for ns in service-a service-b; do
+      found=$(kq get ingress --namespace "$ns" \
+        --output 'jsonpath={range .items[*]}{.status.loadBalancer.ingress[*].ip}{" "}{end}' 2>/dev/null) || found=""
+      ip=$(tr ' ' '\n' <<<"$found" | grep -m1 . || true)
+      [ -z "$ip" ] || break
+    done
+  fi
   if [ -n "$ip" ] || [ "$DRY_RUN" = true ]; then break; fi
-  [ "$SECONDS" -lt "$deadline" ] || die "no Ingress in service-a or service-b reports an address; is the controller installed (aks/install-ingress.sh)?"
+  [ "$SECONDS" -lt "$deadline" ] || die "no address in the status of ${GATEWAY:+Gateway $GATEWAY}${GATEWAY:-the Ingresses of service-a or service-b}; is the controller installed (aks/install-ingress.sh)?"
   sleep 5
 done
 if [ -z "$ip" ]; then
   ip="<ingress-ip>"
-  note "dry run: the address is read from the Ingresses' status once they exist"
+  note "dry run: the address is read from the status of ${GATEWAY:+Gateway }${GATEWAY:-the Ingresses} once it exists"
 else
   note "ingress address $ip"
 fi
@@ -270,20 +281,8 @@ smoke /service1/current '"currency":"USD"'
 smoke /service1/average '"average":'
 smoke /service2/ '"service":"api-b"'
 if [ -n "$AKS_HOST" ]; then
-  # HTTP answers with a redirect to HTTPS, and HTTPS answers with HSTS.
-  show_command '?' curl --silent --show-error --max-time 5 --output /dev/null --write-out '%{http_code} %{redirect_url}' \
-    "${resolve[@]}" "http://$AKS_HOST/service1/current"
-  note "expect 301 https://$AKS_HOST:443/service1/current"
-  show_command '?' curl --fail --silent --show-error --max-time 5 --head "${resolve[@]}" "$base_url/service1/current"
-  note "expect a Strict-Transport-Security header with max-age=31536000"
-  if [ "$DRY_RUN" != true ]; then
-    redirect=$(curl --silent --show-error --max-time 5 --output /dev/null --write-out '%{http_code} %{redirect_url}' \
-      "${resolve[@]}" "http://$AKS_HOST/service1/current")
-    [ "$redirect" = "301 https://$AKS_HOST:443/service1/current" ] || die "HTTP is not redirected to HTTPS: $redirect"
-    curl --fail --silent --show-error --max-time 5 --head "${resolve[@]}" "$base_url/service1/current" \
-      | grep -qi '^strict-transport-security: max-age=31536000' || die "no HSTS header on $base_url/service1/current"
-    note "HTTP redirects to HTTPS; HTTPS sends HSTS"
-  fi
+  https_checks "${resolve[@]}"
+  check_public_dns "$AKS_HOST" "$ip"
 fi
 
 step "Isolation on the live cluster: A cannot reach B, B cannot reach A"

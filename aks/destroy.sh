@@ -32,6 +32,7 @@ for arg in "${ARGS[@]}"; do
 done
 require_tools az jq kubectl
 announce_mode
+require_az_version
 
 step "What exists"
 resolve_acr_name

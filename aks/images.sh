@@ -4,20 +4,16 @@
 
 THIRD_PARTY_LIST=$REPO_ROOT/aks/third-party-images.txt
 
-# third_party_entries: "use source digest" for every listed image.
+# third_party_entries: "use copy source digest" for every listed image.
 third_party_entries() { grep -Ev '^[[:space:]]*(#|$)' "$THIRD_PARTY_LIST"; }
 
-# third_party_field USE COLUMN: the source (2) or listed digest (3) of the image used as USE.
+# third_party_field USE COLUMN: the copy (2), source (3) or listed digest (4) of the image used as USE.
 third_party_field() {
   local field
   field=$(awk -v use="$1" -v column="$2" '$1 == use { print $column }' < <(third_party_entries))
   [ -n "$field" ] || die "aks/third-party-images.txt lists no image for '$1'"
   printf '%s' "$field"
 }
-
-# third_party_copy SOURCE: the repository:tag of SOURCE's copy in the registry
-# (docker.io/library/redis:8.10-alpine -> third-party/library/redis:8.10-alpine).
-third_party_copy() { printf 'third-party/%s' "${1#docker.io/}"; }
 
 # registry_digest REPOSITORY:TAG: its digest in the registry ($AKS_ACR_NAME, or the kind cluster's
 # local registry, asked over the registry API), empty when it is not there.
@@ -32,29 +28,51 @@ registry_digest() {
   fi
 }
 
-# copy_image SOURCE COPY: SOURCE (by tag or tag@digest) into the registry as COPY, locked on ACR.
-# On kind, skopeo copies every platform with its digests unchanged; the local registry has no locks.
+# copy_image SOURCE COPY: SOURCE (repository@digest, or repository:tag where none is listed) into
+# the registry as COPY, locked on ACR. On kind, skopeo copies the linux/amd64 image only (the
+# runner's platform; a digest-pinned source is that image already) with its digest unchanged;
+# the local registry has no locks.
 copy_image() {
   if on_kind; then
-    run skopeo copy --all --preserve-digests --dest-tls-verify=false "docker://$1" "docker://$KIND_REGISTRY/$2"
+    run skopeo --override-os linux --override-arch amd64 copy --preserve-digests --dest-tls-verify=false \
+      "docker://$1" "docker://$KIND_REGISTRY/$2"
   else
     run az acr import --name "$AKS_ACR_NAME" --source "$1" --image "$2"
-    # Locked: the tag can no longer be moved or the image deleted, so the copy stays what it was.
-    run az acr repository update --name "$AKS_ACR_NAME" --image "$2" --write-enabled false --delete-enabled false
+    lock_copy "$2"
   fi
 }
 
+# lock_copy COPY: the ACR tag can no longer be moved or the image deleted, so the copy stays what
+# it was.
+lock_copy() {
+  run az acr repository update --name "$AKS_ACR_NAME" --image "$1" --write-enabled false --delete-enabled false
+}
+
+# copy_locked COPY: whether the ACR's copy can be neither overwritten nor deleted.
+copy_locked() {
+  query az acr repository show --name "$AKS_ACR_NAME" --image "$1" \
+    --query "changeableAttributes.{write: writeEnabled, delete: deleteEnabled}" --output json \
+    | jq -e '.write == false and .delete == false' >/dev/null
+}
+
 # ensure_third_party_images: each listed image copied into the registry (by digest where one is
-# listed) and locked, unless the copy exists; an existing copy must have the listed digest.
+# listed) and locked, unless the copy exists; an existing copy must have the listed digest, and is
+# locked if it is not (a run interrupted between the import and the lock).
 ensure_third_party_images() {
-  local use source digest copy found
-  while read -r use source digest; do
-    copy=$(third_party_copy "$source")
+  local use copy source digest found
+  while read -r use copy source digest; do
     found=$(registry_digest "$copy")
     if [ -n "$found" ]; then
       [ "$digest" = - ] || [ "$found" = "$digest" ] \
         || die "$copy in the registry is $found, not $digest as aks/third-party-images.txt says"
-      note "$copy ($use) exists, $found, unchanged"
+      if on_kind; then
+        note "$copy ($use) exists, $found, unchanged (the kind registry has no locks)"
+      elif copy_locked "$copy"; then
+        note "$copy ($use) exists, $found, locked, unchanged"
+      else
+        note "$copy ($use) exists, $found, but is not locked (a run stopped before locking it): locking it"
+        lock_copy "$copy"
+      fi
       continue
     fi
     if [ "$digest" = - ]; then
@@ -69,10 +87,9 @@ ensure_third_party_images() {
 # (LOGIN_SERVER/third-party/...@sha256:...). The digest is the registry's; it must equal the listed
 # one where there is one. A dry run before the copy exists uses the listed digest (or a placeholder).
 third_party_ref() {
-  local source digest copy found
-  source=$(third_party_field "$1" 2)
-  digest=$(third_party_field "$1" 3)
-  copy=$(third_party_copy "$source")
+  local copy digest found
+  copy=$(third_party_field "$1" 2)
+  digest=$(third_party_field "$1" 4)
   found=$(registry_digest "$copy")
   if [ -z "$found" ]; then
     [ "$DRY_RUN" = true ] || die "$copy is not in the registry: run aks/create-cluster.sh (or aks/kind/create-cluster.sh), which copies the third-party images"

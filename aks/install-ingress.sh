@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the ingress controller of the chosen flavour with exactly the release name, namespace
 # and labels that the manifests' NetworkPolicies admit (manifests/README.md), waits for its
-# external IP, and checks that its pods carry those labels. Re-running with the same chart and
+# external IP, and checks that its pods carry those labels (for the Gateway flavour, app-routing,
+# aks/deploy.sh does both once the overlay's Gateway exists). Re-running with the same chart and
 # values changes nothing.
 set -euo pipefail
 # shellcheck source=aks/lib.sh
@@ -19,8 +20,8 @@ knob AKS_F5_CHART_VERSION 2.6.4 "chart version of F5's nginx-ingress (controller
 knob AKS_INGRESS_NGINX_CHART_VERSION 4.15.1 "chart version of the community ingress-nginx (controller 1.15.1, Kubernetes <= 1.35)"
 # cert-manager v1.21.1 (tag of github.com/cert-manager/cert-manager, 2026-07-29), for AKS_HOST.
 knob AKS_CERT_MANAGER_CHART_VERSION v1.21.1 "chart version of cert-manager, installed when AKS_HOST is set (HTTPS)"
-knob AKS_RBAC_TIMEOUT 360 "seconds to wait for the cluster to grant this identity cluster-admin rights (a new Azure role assignment takes up to 5 minutes)"
-knob AKS_INGRESS_TIMEOUT 10m "how long to wait for the controller and its external IP (minutes, e.g. 10m)"
+knob AKS_RBAC_TIMEOUT 360 "seconds to wait for the cluster to grant this identity the rights the installation needs (a new Azure role assignment takes up to 5 minutes)" seconds
+knob AKS_INGRESS_TIMEOUT 10m "how long to wait for the controller and its external IP (minutes, e.g. 10m)" minutes
 
 print_usage() {
   usage "aks/install-ingress.sh [--dry-run] [--host NAME] [-h]" \
@@ -29,9 +30,9 @@ print_usage() {
                     nginx-ingress (default)
   ingress-nginx     community ingress-nginx, Helm release ingress-nginx in namespace
                     ingress-nginx; retired, refused on clusters newer than 1.35
-  app-routing       the AKS application routing add-on with the NginxIngressController of
-                    manifests/controllers/app-routing-nginx.yaml; its NGINX is supported only
-                    through November 2026 (aks/README.md)
+  app-routing       the AKS application routing add-on's Gateway API implementation
+                    (GatewayClass approuting-istio) and the managed Gateway API CRDs; the
+                    overlay's Gateway btc-price then gets its gateway pods (aks/deploy.sh)
   --host NAME  also install cert-manager, for HTTPS on NAME (aks/deploy.sh --host NAME then
              deploys overlay f5-nginx-ingress-https); same as AKS_HOST
   --dry-run  print the commands that would change something instead of running them; read-only
@@ -41,8 +42,6 @@ print_usage() {
 
 parse_common_args "$@"
 [ ${#ARGS[@]} -eq 0 ] || die "unexpected arguments: ${ARGS[*]} (see -h)"
-[[ $AKS_RBAC_TIMEOUT =~ ^[0-9]+$ ]] || die "AKS_RBAC_TIMEOUT must be seconds (got '$AKS_RBAC_TIMEOUT')"
-[[ $AKS_INGRESS_TIMEOUT =~ ^[0-9]+m$ ]] || die "AKS_INGRESS_TIMEOUT must be minutes, e.g. 10m (got '$AKS_INGRESS_TIMEOUT')"
 overlay=$(flavour_overlay "$AKS_INGRESS_FLAVOUR")
 case $AKS_PLATFORM:$AKS_INGRESS_FLAVOUR in
   kind:app-routing) die "the app routing add-on exists on AKS only" ;;
@@ -51,31 +50,50 @@ case $AKS_PLATFORM:$AKS_INGRESS_FLAVOUR in
   aks:*) require_tools az kubectl kubelogin helm jq ;;
 esac
 announce_mode
+on_kind || require_az_version
 show_settings
 
-# What each flavour installs, and the labels its NetworkPolicy admits (manifests/components/*).
+# What each flavour installs; where its pods run and the labels its NetworkPolicy admits
+# (flavour_controller, aks/lib.sh).
+flavour_controller "$AKS_INGRESS_FLAVOUR"
+namespace=$CONTROLLER_NAMESPACE service=$CONTROLLER_SERVICE pod_selector=$CONTROLLER_PODS
+# What the installation creates in the cluster, asked for by name before the first change
+# (wait_for_rights): Helm's --create-namespace, the charts' CRDs (applied server-side: create and
+# patch), cluster-wide RBAC and IngressClass, and the namespaced objects.
+install_rights=("create namespaces" "create customresourcedefinitions.apiextensions.k8s.io"
+  "patch customresourcedefinitions.apiextensions.k8s.io" "create clusterroles.rbac.authorization.k8s.io"
+  "create clusterrolebindings.rbac.authorization.k8s.io")
 case $AKS_INGRESS_FLAVOUR in
   f5-nginx-ingress)
-    release=nginx-ingress namespace=nginx-ingress
+    release=nginx-ingress
     chart=oci://ghcr.io/nginx/charts/nginx-ingress chart_version=$AKS_F5_CHART_VERSION repo_args=()
     values=aks/ingress/f5-nginx-ingress.values.yaml
-    service=nginx-ingress-controller
-    pod_selector=app.kubernetes.io/instance=nginx-ingress,app.kubernetes.io/name=nginx-ingress
+    install_rights+=("create ingressclasses.networking.k8s.io" "create deployments.apps $namespace"
+      "create services $namespace" "create serviceaccounts $namespace" "create configmaps $namespace"
+      "create roles.rbac.authorization.k8s.io $namespace" "create rolebindings.rbac.authorization.k8s.io $namespace")
     ;;
   ingress-nginx)
-    release=ingress-nginx namespace=ingress-nginx
+    release=ingress-nginx
     chart=ingress-nginx chart_version=$AKS_INGRESS_NGINX_CHART_VERSION
     repo_args=(--repo https://kubernetes.github.io/ingress-nginx)
     values=aks/ingress/ingress-nginx.values.yaml
-    service=ingress-nginx-controller
-    pod_selector=app.kubernetes.io/component=controller,app.kubernetes.io/instance=ingress-nginx,app.kubernetes.io/name=ingress-nginx
+    install_rights+=("create ingressclasses.networking.k8s.io"
+      "create validatingwebhookconfigurations.admissionregistration.k8s.io" "create deployments.apps $namespace"
+      "create services $namespace" "create serviceaccounts $namespace" "create configmaps $namespace"
+      "create jobs.batch $namespace" "create roles.rbac.authorization.k8s.io $namespace"
+      "create rolebindings.rbac.authorization.k8s.io $namespace")
     ;;
   app-routing)
-    namespace=app-routing-system
-    service=btc-price-nginx-0
-    pod_selector=app=btc-price-nginx-0,app.kubernetes.io/component=ingress-controller,app.kubernetes.io/managed-by=aks-app-routing-operator
+    # The add-on is enabled through Azure; in the cluster this script only reads its GatewayClass.
+    install_rights=("get gatewayclasses.gateway.networking.k8s.io")
     ;;
 esac
+if [ -n "$AKS_HOST" ]; then
+  # cert-manager's chart: its namespace, CRDs, webhooks, RBAC, Deployments and startup Job.
+  install_rights+=("create mutatingwebhookconfigurations.admissionregistration.k8s.io"
+    "create validatingwebhookconfigurations.admissionregistration.k8s.io" "create deployments.apps cert-manager"
+    "create jobs.batch cert-manager" "create roles.rbac.authorization.k8s.io cert-manager")
+fi
 note "flavour $AKS_INGRESS_FLAVOUR: deploy afterwards with overlay manifests/overlays/$overlay"
 
 CERT_MANAGER_CHART=oci://quay.io/jetstack/charts/cert-manager
@@ -100,7 +118,7 @@ if [ "$AKS_INGRESS_FLAVOUR" != app-routing ]; then
     if [ "$AKS_INGRESS_FLAVOUR" = f5-nginx-ingress ]; then
       # The controller image is the registry's copy, so it must be the one this chart was made for.
       app_version=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' <<<"$chart_yaml")
-      listed=$(third_party_field f5-controller 2)
+      listed=$(third_party_field f5-controller 3)
       [ "$app_version" = "${listed##*:}" ] \
         || die "chart $chart_version is controller $app_version, but aks/third-party-images.txt copies $listed: change both together"
     fi
@@ -115,9 +133,8 @@ ensure_kube_context
 step "Cluster access"
 # create-cluster.sh has just assigned the cluster-admin role, and "new role assignments can take
 # up to five minutes to propagate and be updated by the authorization server"
-# (learn.microsoft.com/azure/aks/manage-azure-rbac): until then every apply gets 403. Everything
-# below (a namespace, CRDs, cluster roles) needs cluster admin.
-wait_for_cluster_admin "$AKS_RBAC_TIMEOUT"
+# (learn.microsoft.com/azure/aks/manage-azure-rbac): until then every apply gets 403.
+wait_for_rights "$AKS_RBAC_TIMEOUT" "${install_rights[@]}"
 
 step "Cluster version"
 minor=$(server_minor_version)
@@ -131,19 +148,39 @@ else
 fi
 
 if [ "$AKS_INGRESS_FLAVOUR" = app-routing ]; then
-  step "Application routing add-on"
-  note "WARNING: the add-on's NGINX gets security patches only through November 2026; move to a Gateway API implementation (overlay gateway-fabric, aks/README.md)"
+  # The add-on's Gateway API implementation (an Istio control plane in aks-istio-system that only
+  # manages Gateways of class approuting-istio) needs the managed Gateway API CRDs, whose bundle
+  # follows the cluster's minor (v1.3.0 on 1.34, v1.4.1 on 1.35, v1.5.1 from 1.36); both need
+  # azure-cli 2.86.0 or later (learn.microsoft.com/azure/aks/app-routing-gateway-api,
+  # managed-gateway-api). The add-on's NGINX (Ingress) is not used: its support ended in November 2026.
+  step "Application routing: Gateway API implementation and managed Gateway API CRDs"
   enabled=$(query az aks show --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" \
-    --query "ingressProfile.webAppRouting.enabled" --output tsv)
-  if [ "$enabled" = true ]; then
-    note "enabled, unchanged"
+    --query "{gatewayApi: ingressProfile.gatewayApi.installation, appRoutingIstio: ingressProfile.webAppRouting.gatewayApiImplementations.appRoutingIstio.mode}" \
+    --output json)
+  note "found: $(jq -c . <<<"$enabled")"
+  enable_args=()
+  [ "$(jq -r '.gatewayApi' <<<"$enabled")" = Standard ] || enable_args+=(--enable-gateway-api)
+  [ "$(jq -r '.appRoutingIstio' <<<"$enabled")" = Enabled ] || enable_args+=(--enable-app-routing-istio)
+  if [ ${#enable_args[@]} -eq 0 ]; then
+    note "both enabled, unchanged"
   else
-    run az aks approuting enable --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME"
+    run az aks update --resource-group "$AKS_RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" "${enable_args[@]}"
   fi
 
-  step "NginxIngressController btc-price-nginx (IngressClass nginx)"
-  # kubectl apply leaves an unchanged object unchanged.
-  kubectl_run apply -f manifests/controllers/app-routing-nginx.yaml
+  step "GatewayClass approuting-istio"
+  deadline=$((SECONDS + ${AKS_INGRESS_TIMEOUT%m} * 60))
+  while :; do
+    class=$(kq get gatewayclass approuting-istio --output name 2>/dev/null) || class=""
+    if [ -n "$class" ] || [ "$DRY_RUN" = true ] || [ "$SECONDS" -ge "$deadline" ]; then break; fi
+    sleep 10
+  done
+  if [ -n "$class" ]; then
+    note "$class exists"
+  elif [ "$DRY_RUN" = true ]; then
+    note "dry run: the add-on creates it once enabled"
+  else
+    die "GatewayClass approuting-istio did not appear within $AKS_INGRESS_TIMEOUT of enabling the add-on's Gateway API implementation"
+  fi
 else
   image_args=()
   if [ "$AKS_INGRESS_FLAVOUR" = f5-nginx-ingress ]; then
@@ -203,6 +240,11 @@ if [ -n "$AKS_HOST" ]; then
       --wait \
       --timeout "$AKS_INGRESS_TIMEOUT"
   fi
+fi
+
+if [ -n "$GATEWAY" ]; then
+  note "next: aks/deploy.sh (AKS_INGRESS_FLAVOUR=$AKS_INGRESS_FLAVOUR deploys overlay $overlay; its Gateway $GATEWAY gets gateway pods $pod_selector and Service $service in $namespace, whose labels and address deploy.sh checks)"
+  exit 0
 fi
 
 step "External IP of Service $service in $namespace"

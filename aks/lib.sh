@@ -8,7 +8,8 @@
 #   "? command"    a read-only query (show, list, get): printed and run, also with --dry-run, so that
 #                  the plan reflects the real state (what exists, which version is current)
 #   "# text"       a note
-# Errors go to stderr. Settings are environment variables declared with `knob` (default, help).
+# Errors go to stderr. Settings are environment variables declared with `knob` (default, help,
+# rule; aks/settings.sh).
 
 # The runbook goes to the caller's stdout even from inside $(...) captures.
 exec 3>&1
@@ -63,68 +64,46 @@ query() {
   "$@"
 }
 
-# ---------------------------------------------------------------------------------------------
-# Settings: knob NAME DEFAULT HELP declares an environment variable with a default (an empty value
-# counts as unset). usage prints them all.
-KNOBS=()
-knob() {
-  local name=$1 default=$2 help=$3
-  KNOBS+=("$name")
-  printf -v "KNOB_DEFAULT_$name" '%s' "$default"
-  printf -v "KNOB_HELP_$name" '%s' "$help"
-  if [ -z "${!name:-}" ]; then printf -v "$name" '%s' "$default"; fi
-  export "${name?}"
-}
-
-# usage SYNOPSIS DESCRIPTION: the -h text, with every knob and its default.
-usage() {
-  local name default help
-  printf 'usage: %s\n\n%s\n\nEnvironment (default in brackets):\n' "$1" "$2"
-  for name in "${KNOBS[@]}"; do
-    default="KNOB_DEFAULT_$name"
-    help="KNOB_HELP_$name"
-    printf '  %-30s %s [%s]\n' "$name" "${!help}" "${!default:-empty}"
-  done
-}
-
-# show_settings: the resolved values, at the top of every run.
-show_settings() {
-  local name
-  note "settings (environment variables; -h lists them):"
-  for name in "${KNOBS[@]}"; do
-    printf '#   %s=%s\n' "$name" "$(quote "${!name}")" >&3
-  done
-}
-
-# parse_common_args ARG...: --dry-run and -h/--help for every script, and --host NAME (or
-# --host=NAME) for those that declare AKS_HOST; the rest lands in ARGS.
-ARGS=()
-parse_common_args() {
-  while [ $# -gt 0 ]; do
-    case $1 in
-      --dry-run) DRY_RUN=true ;;
-      -h | --help) print_usage; exit 0 ;;
-      --host=*) AKS_HOST=${1#--host=} ;;
-      --host)
-        [ $# -ge 2 ] || die "--host needs a DNS name"
-        AKS_HOST=$2
-        shift ;;
-      *) ARGS+=("$1") ;;
-    esac
-    shift
-  done
-  if [ -n "${AKS_HOST:-}" ]; then
-    [[ " ${KNOBS[*]} " == *" AKS_HOST "* ]] || die "--host is not a setting of this script (see -h)"
-    if ! [[ $AKS_HOST =~ ^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]([-a-z0-9]*[a-z0-9])?$ ]] || [ ${#AKS_HOST} -gt 253 ]; then
-      die "AKS_HOST '$AKS_HOST' is not a DNS name (lower case, e.g. btc.example.org)"
-    fi
-  fi
-}
+# shellcheck source=aks/settings.sh
+source "$AKS_DIR/settings.sh"
 
 require_tools() {
   local tool missing=()
   for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
   [ ${#missing[@]} -eq 0 ] || die "missing tools: ${missing[*]} (see aks/README.md, Prerequisites)"
+}
+
+# The Azure CLI the scripts need: az aks nodepool add|update --localdns-config came with 2.80.0, az
+# aks update --enable-gateway-api and --enable-app-routing-istio with 2.86.0
+# (learn.microsoft.com/azure/aks/localdns-custom, app-routing-gateway-api); the parsers of 2.79.0
+# and 2.85.0 refuse them, so an older az would stop half-way, after the cluster was created.
+AZ_MIN_VERSION=2.86.0
+
+# version_at_least VERSION MINIMUM: dotted versions compared numerically (2.100.0 > 2.86.0).
+version_at_least() {
+  local IFS=. index have want
+  read -ra have <<<"$1"
+  read -ra want <<<"$2"
+  for index in 0 1 2; do
+    [[ ${have[index]:-0} =~ ^[0-9]+$ ]] || return 1
+    [ "${have[index]:-0}" -eq "${want[index]:-0}" ] || { [ "${have[index]:-0}" -gt "${want[index]:-0}" ]; return; }
+  done
+}
+
+# require_az_version: stops, before az changes anything, unless az is at least AZ_MIN_VERSION and
+# its az aks commands are azure-cli's own: the aks-preview extension replaces them with preview
+# implementations, whose arguments are not the ones these scripts are checked against
+# (tests/aks/az-cli-arguments.json).
+require_az_version() {
+  local versions version preview
+  versions=$(query az version --output json) || die "az version failed (see aks/README.md, Prerequisites)"
+  version=$(jq -r '."azure-cli" // "unknown"' <<<"$versions")
+  version_at_least "$version" "$AZ_MIN_VERSION" \
+    || die "azure-cli $version is too old: these scripts need $AZ_MIN_VERSION or later (az aks nodepool --localdns-config, az aks update --enable-gateway-api); upgrade it (az upgrade) and run again"
+  preview=$(jq -r '.extensions["aks-preview"] // empty' <<<"$versions")
+  [ -z "$preview" ] \
+    || die "the aks-preview extension $preview is installed: it replaces azure-cli's az aks commands with preview ones, whose arguments these scripts are not checked against; remove it (az extension remove --name aks-preview), or run with AZURE_EXTENSION_DIR set to an empty directory"
+  note "azure-cli $version (at least $AZ_MIN_VERSION), no aks-preview extension"
 }
 
 # path_from DIR TARGET: TARGET (absolute) as a path relative to DIR, which kustomize needs (it
@@ -151,34 +130,6 @@ announce_mode() {
   fi
 }
 
-# ---------------------------------------------------------------------------------------------
-# The knobs the scripts share, so that create, install, deploy and destroy agree on names.
-declare_azure_knobs() {
-  knob AKS_RESOURCE_GROUP btc-price-rg "resource group holding the cluster and the registry"
-  knob AKS_CLUSTER_NAME btc-price-aks "AKS cluster name"
-}
-
-declare_registry_knob() {
-  knob AKS_ACR_NAME "" "container registry name (globally unique); empty: btcprice + the first 8 hex digits of the subscription ID"
-}
-
-# The registry of a kind cluster: a registry container the nodes reach as localhost:5001 (kind's
-# local registry guide, kind.sigs.k8s.io/docs/user/local-registry; aks/kind/create-cluster.sh).
-KIND_REGISTRY=localhost:5001
-
-declare_kube_knobs() {
-  knob AKS_PLATFORM aks "aks: the AKS cluster and its registry (az); kind: the local kind cluster of aks/kind/create-cluster.sh and its registry $KIND_REGISTRY (the end-to-end job)"
-  knob AKS_KUBE_CONTEXT "" "kubectl context of the cluster; empty: the cluster name (what az aks get-credentials writes), or kind-<cluster name> on kind"
-  knob AKS_HOST "" "public DNS name served over HTTPS with a Let's Encrypt certificate (cert-manager; f5-nginx-ingress only, overlay f5-nginx-ingress-https); also --host NAME; empty: HTTP on the controller's IP"
-  knob AKS_INGRESS_FLAVOUR f5-nginx-ingress "ingress controller, and the overlay of that name deployed: f5-nginx-ingress, ingress-nginx (clusters <= 1.35 only) or app-routing"
-  case $AKS_PLATFORM in
-    aks) AKS_KUBE_CONTEXT=${AKS_KUBE_CONTEXT:-$AKS_CLUSTER_NAME} ;;
-    kind) AKS_KUBE_CONTEXT=${AKS_KUBE_CONTEXT:-kind-$AKS_CLUSTER_NAME} ;;
-    *) die "AKS_PLATFORM must be aks or kind (got '$AKS_PLATFORM')" ;;
-  esac
-}
-
-on_kind() { [ "${AKS_PLATFORM:-aks}" = kind ]; }
 
 # registry_login_server: where the images are pushed and pulled from: the ACR's login server, or
 # the kind cluster's local registry.
@@ -223,6 +174,29 @@ flavour_overlay() {
   fi
 }
 
+# flavour_controller FLAVOUR: where the flavour's data plane runs and the labels its pods carry,
+# which the NetworkPolicies admit (manifests/components/<flavour>/networkpolicy-peer.yaml; the
+# aks suite compares them): CONTROLLER_NAMESPACE, CONTROLLER_SERVICE (its LoadBalancer Service),
+# CONTROLLER_PODS (label selector) and GATEWAY (the Gateway it serves, empty for Ingress flavours).
+# The Gateway flavour's data plane exists once the overlay's Gateway is applied (aks/deploy.sh).
+# shellcheck disable=SC2034 # set for the scripts that call it
+flavour_controller() {
+  GATEWAY=""
+  case $1 in
+    f5-nginx-ingress)
+      CONTROLLER_NAMESPACE=nginx-ingress CONTROLLER_SERVICE=nginx-ingress-controller
+      CONTROLLER_PODS=app.kubernetes.io/instance=nginx-ingress,app.kubernetes.io/name=nginx-ingress ;;
+    ingress-nginx)
+      CONTROLLER_NAMESPACE=ingress-nginx CONTROLLER_SERVICE=ingress-nginx-controller
+      CONTROLLER_PODS=app.kubernetes.io/component=controller,app.kubernetes.io/instance=ingress-nginx,app.kubernetes.io/name=ingress-nginx ;;
+    app-routing)
+      # Istio names the Gateway's Deployment and Service <gateway>-<gatewayclass>.
+      GATEWAY=btc-price CONTROLLER_NAMESPACE=btc-price-gateway CONTROLLER_SERVICE=btc-price-approuting-istio
+      CONTROLLER_PODS=gateway.istio.io/managed=istio.io-gateway-controller,gateway.networking.k8s.io/gateway-name=btc-price ;;
+    *) die "unknown AKS_INGRESS_FLAVOUR '$1' (f5-nginx-ingress, ingress-nginx or app-routing)" ;;
+  esac
+}
+
 # KUBE_READY: whether the context exists, so that kubectl queries can run. In a dry run before the
 # credentials were fetched it stays false and cluster queries are skipped (and say so).
 KUBE_READY=false
@@ -265,28 +239,36 @@ kq() {
 # kubectl_run ARG...: a kubectl command that changes the cluster.
 kubectl_run() { run kubectl --context "$AKS_KUBE_CONTEXT" "$@"; }
 
-# wait_for_cluster_admin SECONDS: until `kubectl auth can-i '*' '*' --all-namespaces` says yes,
-# asking every 10 s and showing progress; fails after SECONDS. A dry run asks once and says what
-# a real run would do.
-wait_for_cluster_admin() {
-  local timeout=$1 started=$SECONDS answer
+# wait_for_rights SECONDS RIGHT...: until `kubectl auth can-i` answers yes to every RIGHT ("verb
+# resource" or "verb resource namespace": what the next step does), asking every 10 s and showing
+# what is still missing; fails after SECONDS. Specific verbs and resources, not '*' '*': with Azure
+# RBAC the webhook answers for the actions a role grants, and a wildcard question depends on how it
+# answers wildcards. A dry run asks once and says what a real run would do.
+wait_for_rights() {
+  local timeout=$1 started=$SECONDS right verb resource namespace answer missing
+  shift
   while :; do
-    answer=$(kq auth can-i '*' '*' --all-namespaces 2>/dev/null) || answer=no
+    missing=()
+    for right in "$@"; do
+      read -r verb resource namespace <<<"$right"
+      answer=$(kq auth can-i "$verb" "$resource" ${namespace:+--namespace "$namespace"} 2>/dev/null) || answer=no
+      [ "$answer" = yes ] || missing+=("$right")
+    done
     if [ "$KUBE_READY" != true ]; then
       note "dry run: checked once the credentials exist"
       return 0
     fi
-    if [ "$answer" = yes ]; then
-      note "cluster admin: yes (after $((SECONDS - started)) s)"
+    if [ ${#missing[@]} -eq 0 ]; then
+      note "all $# granted (after $((SECONDS - started)) s)"
       return 0
     fi
     if [ "$DRY_RUN" = true ]; then
-      note "dry run: not cluster admin yet; a real run waits up to ${timeout} s for the role assignment to apply"
+      note "dry run: not granted yet: $(printf '%s; ' "${missing[@]}")a real run waits up to ${timeout} s for the role assignment to apply"
       return 0
     fi
     [ $((SECONDS - started)) -lt "$timeout" ] \
-      || die "this identity is still not cluster admin after ${timeout} s: check the role assignment 'Azure Kubernetes Service RBAC Cluster Admin' (aks/create-cluster.sh) or raise AKS_RBAC_TIMEOUT"
-    note "not cluster admin yet (the role assignment is propagating); asking again in 10 s ($((SECONDS - started)) s of ${timeout} s)"
+      || die "this identity still may not $(printf '%s; ' "${missing[@]}")after ${timeout} s: check the role assignment 'Azure Kubernetes Service RBAC Cluster Admin' (aks/create-cluster.sh) or raise AKS_RBAC_TIMEOUT"
+    note "not granted yet (the role assignment is propagating): $(printf '%s; ' "${missing[@]}")asking again in 10 s ($((SECONDS - started)) s of ${timeout} s)"
     sleep 10
   done
 }
@@ -333,6 +315,14 @@ newest_ga_version() {
     | last // empty'
 }
 
+# community_supported VERSION: whether VERSION's minor is offered under KubernetesOfficial (the
+# community support of the Free and Standard tiers) in the `az aks get-versions` JSON on stdin, not
+# under AKS long-term support only.
+community_supported() {
+  jq -e --arg minor "$(minor_of "$1")" \
+    'any(.values[]; .version == $minor and ((.capabilities.supportPlan // ["KubernetesOfficial"]) | any(. == "KubernetesOfficial")))' >/dev/null
+}
+
 # minor_of VERSION: 1.35 of 1.35.2 (or of 1.35).
 minor_of() { cut -d. -f1-2 <<<"$1"; }
 
@@ -349,5 +339,13 @@ version_available() {
   jq -e --arg v "$1" '[.values[] | .version, (.patchVersions // {} | keys[])] | any(. == $v)' >/dev/null
 }
 
+# version_preview VERSION: whether VERSION's minor is marked isPreview in the `az aks get-versions`
+# JSON on stdin.
+version_preview() {
+  jq -e --arg minor "$(minor_of "$1")" 'any(.values[]; .version == $minor and .isPreview == true)' >/dev/null
+}
+
 # shellcheck source=aks/images.sh
 source "$AKS_DIR/images.sh"
+# shellcheck source=aks/https.sh
+source "$AKS_DIR/https.sh"

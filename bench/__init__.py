@@ -1,4 +1,4 @@
-"""The benchmark suite (issue 13): throughput, latency, memory and CPU of the whole stack on one
+"""The benchmark suite: throughput, latency, memory and CPU of the whole stack on one
 machine in one run, with nginx as the yardstick. `bench/run` is the command; each module has one
 job:
 
@@ -9,7 +9,7 @@ job:
 - `load`: the targets under wrk, round after round, and the idle keep-alive connections;
 - `footprint`: binary sizes, exec to ready, the poller's CPU per tick, image sizes;
 - `figures`: every figure of a run, and the medians;
-- `goals`: the goals of issue 13, judged (printed, never enforced);
+- `goals`: the benchmark's goals, judged (printed, never enforced);
 - `report`: the tables, the machine's description and RESULTS.md.
 
 It reuses the test harness (`tests/harness`: processes, redis-server, release binaries, fake

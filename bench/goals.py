@@ -1,4 +1,4 @@
-"""The goals of issue 13 (items 3 and 5), one line each, judged against one run's figures.
+"""The benchmark's goals, one line each, judged against one run's figures.
 
 They are printed, never enforced: a shared machine is too noisy for a threshold to fail a run.
 """

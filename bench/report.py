@@ -232,7 +232,7 @@ def results_markdown(settings: Settings, about: dict[str, str], figures: Figures
         "",
         window_table(figures),
         "",
-        "## Goals (issue 13, items 3 and 5)",
+        "## Goals",
         "",
         goals_summary(verdicts, settings.smoke),
         "",

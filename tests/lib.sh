@@ -56,3 +56,18 @@ require_pip_tools() {
   PATH="$PWD/$venv/bin:$PATH"
   export PATH
 }
+
+# require_cargo_tools CRATE@VERSION...
+# Rust tools from crates.io, compiled once per machine with `cargo install --locked` into
+# $CARGO_HOME/bin, which is the cache: a rerun, or another checkout on the same machine, finds them
+# there; only a tool missing or at another version is (re)built.
+require_cargo_tools() {
+  local spec installed
+  installed=$(cargo install --list)
+  for spec in "$@"; do
+    if ! grep -qxF "${spec%@*} v${spec#*@}:" <<<"$installed"; then
+      log "installing $spec (cargo install --locked; once per machine)"
+      cargo install --locked --quiet "$spec"
+    fi
+  done
+}

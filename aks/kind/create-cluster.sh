@@ -12,13 +12,22 @@ cd "$REPO_ROOT"
 
 export AKS_PLATFORM=kind
 knob AKS_CLUSTER_NAME btc-price-e2e "kind cluster name (kubectl context kind-<name>)"
-# kind v0.32.0's default node image (pkg/apis/config/defaults/image.go of kubernetes-sigs/kind).
-knob AKS_KIND_NODE_IMAGE "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5" "node image (Kubernetes version) of the kind cluster"
-knob AKS_CILIUM_CHART_VERSION 1.18.6 "chart version of Cilium (https://helm.cilium.io), the CNI that enforces the NetworkPolicies"
-knob AKS_CLOUD_PROVIDER_KIND_IMAGE registry.k8s.io/cloud-provider-kind/cloud-controller-manager:v0.11.1 "cloud-provider-kind, which gives LoadBalancer Services an address reachable from the host"
+# The node image and Cilium go together: Cilium 1.19 is e2e tested on Kubernetes 1.32 to 1.35
+# (docs.cilium.io, Kubernetes Compatibility, at v1.19.3; 1.18 stopped at 1.33), so the cluster runs
+# 1.35, a minor of manifests/kubernetes-versions. The image is kind's default for 1.35.1
+# (pkg/apis/config/defaults/image.go of kubernetes-sigs/kind, commit ec6b5bd7, 2026-02-13).
+knob AKS_KIND_NODE_IMAGE "kindest/node:v1.35.1@sha256:05d7bcdefbda08b4e038f644c4df690cdac3fba8b06f8289f30e10026720a1ab" "node image (Kubernetes version) of the kind cluster; keep its minor within Cilium's tested Kubernetes versions"
+knob AKS_CILIUM_CHART_VERSION 1.19.3 "chart version of Cilium (https://helm.cilium.io), the CNI that enforces the NetworkPolicies"
+# cloud-provider-kind by the digest registry.k8s.io's image promoter records for v0.11.1
+# (kubernetes/k8s.io, registry.k8s.io/images/k8s-staging-cloud-provider-kind/images.yaml, commit
+# 2e3bba2e).
+knob AKS_CLOUD_PROVIDER_KIND_IMAGE registry.k8s.io/cloud-provider-kind/cloud-controller-manager:v0.11.1@sha256:40e18b9cd9c798cce40d39ff5c099a4f16a36c268d8e1dda469d73955a35e403 "cloud-provider-kind, which gives LoadBalancer Services an address reachable from the host"
 knob AKS_NODES_TIMEOUT 5m "how long to wait for the nodes to be Ready once Cilium runs"
 AKS_KUBE_CONTEXT=kind-$AKS_CLUSTER_NAME
 REGISTRY_CONTAINER=kind-registry
+# The local registry by the digest Docker's repo-info records for registry:3
+# (repos/registry/remote/3.md, commit 38feaf4c; the index, every platform).
+REGISTRY_IMAGE=registry:3@sha256:849b7d29920d060df8091770ede2279c07924ecd29e2a4c029ee0b5ea2ea542b
 CILIUM_REPO=https://helm.cilium.io
 
 print_usage() {
@@ -51,7 +60,7 @@ if running "$REGISTRY_CONTAINER"; then
   note "runs, unchanged"
 else
   run docker run --detach --restart always --publish "127.0.0.1:${KIND_REGISTRY##*:}:5000" \
-    --network bridge --name "$REGISTRY_CONTAINER" registry:3
+    --network bridge --name "$REGISTRY_CONTAINER" "$REGISTRY_IMAGE"
 fi
 
 step "kind cluster $AKS_CLUSTER_NAME (aks/kind/cluster.yaml)"

@@ -22,10 +22,14 @@
     seconds < 120 ? `${Math.floor(seconds)} s ago`
       : seconds < 7200 ? `${Math.floor(seconds / 60)} min ago`
         : `${Math.floor(seconds / 3600)} h ago`;
+  // A data- attribute of the page by its name after `data-`, e.g. `message-no-price`.
+  const data = (name) => app.dataset[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())];
+  // The page's message `name` (src/page/messages.rs) with each `{key}` of `fill` filled in.
   const message = (name, fill = {}) =>
-    app.dataset[`message${name.replace(/(^|-)(\w)/g, (_, _dash, c) => c.toUpperCase())}`]
-      .replace("{time}", fill.time ?? "")
-      .replace("{window}", app.dataset.window);
+    Object.entries({ window: app.dataset.window, ...fill }).reduce(
+      (text, [key, value]) => text.replaceAll(`{${key}}`, value),
+      data(`message-${name}`),
+    );
 
   function setTime(id, iso) {
     const time = byId(id);
@@ -72,8 +76,33 @@
     setTime("as-of", current.as_of);
     byId("age").textContent = ago(current.age_seconds);
     byId("stale").hidden = !current.stale;
-    byId("sources").textContent = current.sources.join(", ");
+    showEvidence(current);
     byId("current-details").hidden = false;
+  }
+
+  // What stands behind the price, in the server's words (src/page/mod.rs, `current_view`).
+  function showEvidence(current) {
+    const { providers, confirmed } = current;
+    const others = providers.answered - providers.agreeing;
+    byId("agreement").textContent = (providers.agreeing === 1
+      ? message("agreement-one", { configured: providers.configured })
+      : message("agreement", {
+        agreeing: providers.agreeing,
+        configured: providers.configured,
+        spread: current.spread_percent,
+      })) + (others > 0 ? message("dissent", { others }) : "");
+    byId("sources").textContent = current.sources.join(", ");
+    const continuity = byId("continuity");
+    const shown = current.basis === "continuity";
+    continuity.hidden = !shown;
+    continuity.textContent = shown
+      ? message("continuity", {
+        quorum: providers.quorum,
+        change: Math.abs(confirmed.change_percent),
+        confirmed: usd(confirmed.price),
+        time: clock(confirmed.at),
+      })
+      : "";
   }
 
   function showAverage(average) {
@@ -81,6 +110,11 @@
     byId("samples").textContent = average.samples;
     setTime("from", average.from);
     setTime("to", average.to);
+    const coverage = byId("coverage");
+    coverage.hidden = average.coverage === undefined;
+    coverage.textContent = coverage.hidden
+      ? ""
+      : message("coverage", { coverage: Math.round(average.coverage * 1000) / 10 });
     byId("average-details").hidden = false;
   }
 
@@ -169,15 +203,15 @@
       return;
     }
     const [current, average, history] = answers;
-    // The service's own 503s name their state; any other failure (a proxy's 502, a restart)
-    // is a request that failed.
-    const says = (answer, error) => answer.status === 503 && answer.body.error === error;
-    const windowAnswer = (answer) => answer.ok || says(answer, "no price within the averaging window");
-    if (answers.some((a) => says(a, "price store unavailable"))) {
+    // The service's own 503s name their state by their problem type (src/errors.rs); any other
+    // failure (a proxy's 502, a restart) is a request that failed.
+    const says = (answer, code) => answer.status === 503 && answer.body.type === data(`problem-${code}`);
+    const windowAnswer = (answer) => answer.ok || says(answer, "no-price-in-window");
+    if (answers.some((a) => says(a, "store-unavailable"))) {
       // Nothing honest to add: keep what is shown and say why it does not move.
       setNotice("error", message("unavailable"));
       ageShownPrice();
-    } else if (says(current, "no price yet")) {
+    } else if (says(current, "no-price-yet")) {
       // The store holds nothing (e.g. it restarted empty): the page shows what the server would.
       clearCurrent();
       clearAverage();

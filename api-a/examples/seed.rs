@@ -3,14 +3,16 @@
 //!
 //! `cargo run -p api-a --example seed -- redis://127.0.0.1:6379 [COUNT] [INTERVAL]`
 //!
-//! writes COUNT samples (default 60), one every INTERVAL (default 10s), the newest fetched now.
-//! Each goes through `common::samples::write`, as the poller writes, so the write counter
+//! writes COUNT samples (default 60), one every INTERVAL (default 10s), the newest fetched now,
+//! each confirmed by three sources, as a poller with a window of COUNT × INTERVAL would.
+//! Each goes through `price_store::write`, as the poller writes, so the write counter
 //! counts it; up to `IN_FLIGHT` writes are pipelined on one connection (86 400 samples take
 //! about a second instead of ten).
 
 use std::time::{Duration, SystemTime};
 
-use common::samples::{Sample, unix_ms, write};
+use price_store::{WriterSettings, unix_ms, write};
+use test_support::samples::confirmed;
 use tokio::task::JoinSet;
 
 /// Writes sent before waiting for the oldest answer: enough to hide the round trip.
@@ -32,16 +34,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let now_ms = unix_ms(SystemTime::now());
     // Longer than the whole series, so that no write trims a sample written before it.
-    let retention = interval * count + Duration::from_secs(3600);
+    let window = interval * count;
+    let settings = WriterSettings::new(window, window + Duration::from_secs(3600), interval);
     let mut writes = JoinSet::new();
     for age in (0..count).rev() {
-        let sample = Sample {
-            fetched_at_ms: now_ms - i64::from(age) * interval.as_millis() as i64,
-            price_usd: 97_123.456_7 - f64::from(age % 17) * 13.37,
-            sources: vec!["coinbase".into(), "kraken".into(), "bitstamp".into()],
-        };
+        let sample = confirmed(
+            now_ms - i64::from(age) * interval.as_millis() as i64,
+            97_123.456_7 - f64::from(age % 17) * 13.37,
+        );
         let mut conn = conn.clone();
-        writes.spawn(async move { write(&mut conn, &sample, retention).await });
+        writes.spawn(async move { write(&mut conn, &sample, &settings).await });
         if writes.len() >= IN_FLIGHT {
             writes.join_next().await.expect("a write is in flight")??;
         }

@@ -2,7 +2,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use common::config::{ConfigError, Env, ServerConfig, average_window, base_path};
+use service_kit::config::{ConfigError, Env, ServerConfig, average_window, base_path};
 
 const DEFAULT_LISTEN_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8080);
@@ -29,7 +29,7 @@ impl Config {
         Ok(Self {
             server: ServerConfig::from_env(env, DEFAULT_LISTEN_ADDR)?,
             base_path: base_path(env)?,
-            redis_url: common::samples::redis_url(env)?,
+            redis_url: price_store::redis_url(env)?,
             average_window: average_window(env)?,
             stale_after: env.duration_in("STALE_AFTER", DEFAULT_STALE_AFTER, STALE_AFTERS)?,
         })

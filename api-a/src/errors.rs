@@ -1,5 +1,8 @@
-//! Why a price cannot be served, and the one place that turns it into an HTTP answer.
+//! Why a price cannot be served, and the one place that turns it into an HTTP answer: problem
+//! details (`service_kit::http::ProblemType`) whose `type` each client, the page's script included,
+//! keys on.
 
+use service_kit::http::ProblemType;
 use warp::http::StatusCode;
 use warp::http::header::{HeaderValue, RETRY_AFTER};
 use warp::reply::{Reply, Response};
@@ -20,13 +23,38 @@ pub enum ApiError {
     InvalidMaxPoints,
 }
 
+/// Redis holds no price (yet): the poller has not stored one since Redis started.
+pub const NO_PRICE_YET: ProblemType = ProblemType {
+    code: "no-price-yet",
+    title: "No price yet",
+    status: StatusCode::SERVICE_UNAVAILABLE,
+};
+/// No sample was fetched within the averaging window.
+pub const NO_PRICE_IN_WINDOW: ProblemType = ProblemType {
+    code: "no-price-in-window",
+    title: "No price within the averaging window",
+    status: StatusCode::SERVICE_UNAVAILABLE,
+};
+/// The price store (Redis) does not answer.
+pub const STORE_UNAVAILABLE: ProblemType = ProblemType {
+    code: "store-unavailable",
+    title: "Price store unavailable",
+    status: StatusCode::SERVICE_UNAVAILABLE,
+};
+/// `max_points` out of range.
+pub const INVALID_MAX_POINTS: ProblemType = ProblemType {
+    code: "invalid-max-points",
+    title: "Invalid max_points",
+    status: StatusCode::BAD_REQUEST,
+};
+
 impl ApiError {
-    pub fn status(self) -> StatusCode {
+    pub fn problem(self) -> ProblemType {
         match self {
-            Self::NoPriceYet | Self::NoPriceInWindow | Self::StoreUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            Self::InvalidMaxPoints => StatusCode::BAD_REQUEST,
+            Self::NoPriceYet => NO_PRICE_YET,
+            Self::NoPriceInWindow => NO_PRICE_IN_WINDOW,
+            Self::StoreUnavailable => STORE_UNAVAILABLE,
+            Self::InvalidMaxPoints => INVALID_MAX_POINTS,
         }
     }
 
@@ -44,7 +72,7 @@ impl ApiError {
 
 impl Reply for ApiError {
     fn into_response(self) -> Response {
-        let mut response = common::http::json_error(self.status(), &self.to_string());
+        let mut response = self.problem().answer(&self.to_string());
         if let Some(seconds) = self.retry_after_seconds() {
             response
                 .headers_mut()
@@ -61,12 +89,67 @@ impl Reply for ApiError {
 #[response(
     description = "Nothing honest to say: no price stored yet, none within the window, or the \
         price store (Redis) unavailable.",
+    content_type = "application/problem+json",
     headers(("Retry-After" = u32, description = "Seconds before asking again: 10 before a new \
         sample, 1 while the store is unavailable.")),
     examples(
-        ("no price yet" = (value = json!({"error": "no price yet"}))),
-        ("none in the window" = (value = json!({"error": "no price within the averaging window"}))),
-        ("store unavailable" = (value = json!({"error": "price store unavailable"}))),
+        ("no price yet" = (value = json!({"type": "tag:btc-price-services,2026:no-price-yet",
+            "title": "No price yet", "status": 503, "detail": "no price yet"}))),
+        ("none in the window" = (value = json!({
+            "type": "tag:btc-price-services,2026:no-price-in-window",
+            "title": "No price within the averaging window", "status": 503,
+            "detail": "no price within the averaging window"}))),
+        ("store unavailable" = (value = json!({
+            "type": "tag:btc-price-services,2026:store-unavailable",
+            "title": "Price store unavailable", "status": 503,
+            "detail": "price store unavailable"}))),
     )
 )]
-pub struct WindowUnavailable(#[allow(dead_code)] common::http::ErrorBody<'static>);
+pub struct WindowUnavailable(#[allow(dead_code)] service_kit::http::Problem<'static>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_has_its_own_problem_type() {
+        let errors = [
+            ApiError::NoPriceYet,
+            ApiError::NoPriceInWindow,
+            ApiError::StoreUnavailable,
+            ApiError::InvalidMaxPoints,
+        ];
+        let codes: Vec<&str> = errors.iter().map(|e| e.problem().code).collect();
+        assert_eq!(
+            codes,
+            [
+                "no-price-yet",
+                "no-price-in-window",
+                "store-unavailable",
+                "invalid-max-points"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_page_s_script_keys_on_problem_types_never_on_their_words() {
+        let script = include_str!("../assets/page.js");
+        for error in [
+            ApiError::NoPriceYet,
+            ApiError::NoPriceInWindow,
+            ApiError::StoreUnavailable,
+        ] {
+            let words = error.to_string();
+            assert!(!script.contains(&words), "page.js says {words:?}");
+            assert!(
+                !script.contains(error.problem().title),
+                "page.js says its title"
+            );
+            assert!(
+                script.contains(&format!("\"{}\"", error.problem().code)),
+                "page.js tells {} by its code",
+                error.problem().code
+            );
+        }
+    }
+}

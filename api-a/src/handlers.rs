@@ -5,9 +5,9 @@ use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::headers::{Caching, cached};
-use common::http::ErrorBody;
 use serde::Serialize;
+use service_kit::headers::{Caching, cached};
+use service_kit::http::Problem;
 use tokio::sync::watch;
 use warp::Filter;
 use warp::reply::Response;
@@ -24,18 +24,14 @@ pub struct State {
 }
 
 impl State {
-    /// `answer` computed from the snapshot of the latest read, unless Redis is unreachable. The
-    /// snapshot is borrowed for the computation only (microseconds): the refresher updates it
-    /// in place rather than copying a day of samples.
+    /// `answer` computed from the snapshot of the latest read. The snapshot is borrowed for the
+    /// computation only (microseconds): the refresher updates it in place rather than copying a
+    /// day of samples.
     fn answer<T>(
         &self,
         answer: impl FnOnce(&Snapshot) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let snapshot = self.snapshot.borrow();
-        if !snapshot.is_fresh(Instant::now()) {
-            return Err(ApiError::StoreUnavailable);
-        }
-        answer(&snapshot)
+        answer(&self.snapshot.borrow())
     }
 }
 
@@ -56,18 +52,24 @@ pub fn with_state(
     responses(
         (status = 200, description = "The latest price.", body = Current),
         (status = 503, description = "Nothing honest to say: no price stored yet, or the price \
-            store (Redis) unavailable.", body = ErrorBody,
+            store (Redis) unavailable.", body = Problem,
+            content_type = "application/problem+json",
             headers(("Retry-After" = u32, description = "Seconds before asking again: 10 \
                 before a first price, 1 while the store is unavailable.")),
             examples(
-                ("no price yet" = (value = json!({"error": "no price yet"}))),
-                ("store unavailable" = (value = json!({"error": "price store unavailable"}))),
+                ("no price yet" = (value = json!({
+                    "type": "tag:btc-price-services,2026:no-price-yet",
+                    "title": "No price yet", "status": 503, "detail": "no price yet"}))),
+                ("store unavailable" = (value = json!({
+                    "type": "tag:btc-price-services,2026:store-unavailable",
+                    "title": "Price store unavailable", "status": 503,
+                    "detail": "price store unavailable"}))),
             )),
     )
 )]
 pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
-        let latest = snapshot.latest.as_ref().ok_or(ApiError::NoPriceYet)?;
+        let latest = snapshot.reading(Instant::now()).latest()?;
         let current = Current::new(latest, now_ms(), state.stale_after);
         Ok(price_json(&current))
     })
@@ -87,14 +89,9 @@ pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
 )]
 pub fn average(state: Arc<State>) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
-        if snapshot.latest.is_none() {
-            return Err(ApiError::NoPriceYet);
-        }
-        let stats = snapshot
-            .window
-            .stats(now_ms(), state.average_window)
-            .ok_or(ApiError::NoPriceInWindow)?;
-        Ok(price_json(&Average::new(&stats, state.average_window)))
+        let stats = snapshot.window_at(Instant::now(), now_ms(), state.average_window)?;
+        let average = Average::new(&stats, state.average_window, snapshot.settings.as_ref());
+        Ok(price_json(&average))
     })
 }
 
@@ -123,22 +120,18 @@ pub const MAX_POINTS: RangeInclusive<usize> = 2..=5000;
     responses(
         (status = 200, description = "The window's samples.", body = History),
         (status = 400, description = "`max_points` is not a whole number from 2 to 5000.",
-            body = ErrorBody,
-            example = json!({"error": "max_points must be a whole number from 2 to 5000"})),
+            body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "tag:btc-price-services,2026:invalid-max-points",
+                "title": "Invalid max_points", "status": 400,
+                "detail": "max_points must be a whole number from 2 to 5000"})),
         (status = 503, response = inline(WindowUnavailable)),
     )
 )]
 pub fn history(state: Arc<State>, query: String) -> Result<Response, ApiError> {
     let max_points = max_points(&query)?;
     state.answer(|snapshot| {
-        if snapshot.latest.is_none() {
-            return Err(ApiError::NoPriceYet);
-        }
         let now_ms = now_ms();
-        let stats = snapshot
-            .window
-            .stats(now_ms, state.average_window)
-            .ok_or(ApiError::NoPriceInWindow)?;
+        let stats = snapshot.window_at(Instant::now(), now_ms, state.average_window)?;
         let points = snapshot
             .window
             .points(now_ms, state.average_window, max_points);

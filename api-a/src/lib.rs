@@ -23,16 +23,17 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::health::Health;
-use common::http::Endpoints;
-use common::metrics::Metrics;
-use common::samples::Store;
-use common::server::{Ops, serve};
+use price_store::Store;
+use service_kit::health::Health;
+use service_kit::http::Endpoints;
+use service_kit::metrics::Metrics;
+use service_kit::server::{Ops, serve};
 use tokio::net::TcpListener;
 
 pub use config::Config;
 use handlers::State;
 pub use routes::openapi;
+use snapshot::Reading;
 
 /// Serves Service A's API on `listener` until `shutdown` completes and in-flight requests are
 /// done.
@@ -57,7 +58,7 @@ pub async fn run(
             let snapshot = snapshot.clone();
             move || {
                 let snapshot = snapshot.borrow();
-                snapshot.is_fresh(Instant::now()) && snapshot.latest.is_some()
+                matches!(snapshot.reading(Instant::now()), Reading::Latest(_))
             }
         },
     );
@@ -71,7 +72,7 @@ pub async fn run(
     let document = routes::openapi(&config.base_path);
     let api = routes::routes(&mut endpoints, state, &document);
     debug_assert_eq!(
-        common::openapi::undocumented_routes(&document, &endpoints),
+        service_kit::openapi::undocumented_routes(&document, &endpoints),
         None,
         "the OpenAPI document and the routes disagree"
     );

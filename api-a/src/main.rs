@@ -1,5 +1,5 @@
 fn main() -> std::process::ExitCode {
-    common::service::main(
+    service_kit::service::main(
         "api-a",
         api_a::Config::from_env,
         |config| &config.server,

@@ -1,12 +1,17 @@
 //! The background task that keeps the [`Snapshot`] in step with Redis: a refresh every
 //! [`REFRESH_INTERVAL`] that reads only what changed (see [`crate::sync`]), so requests never
 //! wait on Redis and an idle replica costs the same whatever the window's length.
+//!
+//! It also watches what it reads: stored samples a reader rejects (counted by reason, logged
+//! when they appear and when they are gone), and whether the poller keeps the same
+//! `AVERAGE_WINDOW` as this api-a (pod A's two containers read it separately; a poller keeping
+//! less would make every average cover less than it claims).
 
 use std::time::{Duration, Instant};
 
-use common::metrics::register;
-use common::samples::Store;
-use prometheus::{Gauge, IntCounter, IntGauge, Registry};
+use price_store::{Rejection, Store, WriterSettings};
+use prometheus::{Gauge, IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
+use service_kit::metrics::register;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -34,6 +39,8 @@ struct RefreshMetrics {
     last_success: Gauge,
     latest_sample: Gauge,
     samples: IntGauge,
+    rejected: IntGaugeVec,
+    window_mismatch: IntGauge,
 }
 
 impl RefreshMetrics {
@@ -75,7 +82,92 @@ impl RefreshMetrics {
                     "Samples held in memory for the averaging window.",
                 ),
             ),
+            rejected: register(
+                registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "price_snapshot_rejected_samples",
+                        "Stored samples of the window that api-a does not believe, by reason \
+                         (unreadable, implausible, inconsistent): left out of every answer.",
+                    ),
+                    &["reason"],
+                ),
+            ),
+            window_mismatch: register(
+                registry,
+                IntGauge::new(
+                    "price_window_mismatch",
+                    "1 while the poller keeps another AVERAGE_WINDOW than this api-a \
+                     averages over (the averages then cover less or more than they claim).",
+                ),
+            ),
         }
+    }
+
+    /// The rejected samples `window` holds, by reason, from `rejected`.
+    fn count_rejected(&self, rejected: impl Iterator<Item = Rejection>) -> usize {
+        let mut counts = [0i64; REJECTIONS.len()];
+        for why in rejected {
+            let index = REJECTIONS.iter().position(|r| *r == why).expect("listed");
+            counts[index] += 1;
+        }
+        for (why, count) in REJECTIONS.iter().zip(counts) {
+            self.rejected.with_label_values(&[why.label()]).set(count);
+        }
+        counts.iter().sum::<i64>() as usize
+    }
+}
+
+/// Every reason a stored sample is rejected.
+const REJECTIONS: [Rejection; 3] = [
+    Rejection::Unreadable,
+    Rejection::Implausible,
+    Rejection::Inconsistent,
+];
+
+/// What the refresher last said in the log, so that it speaks only when something changes.
+#[derive(Default)]
+struct Told {
+    available: Option<bool>,
+    rejected: usize,
+    window_mismatch: bool,
+}
+
+impl Told {
+    /// Logs what changed about the samples read: rejected ones appearing or gone, the poller's
+    /// window starting or ceasing to differ from `average_window`.
+    fn read(
+        &mut self,
+        rejected: usize,
+        first_rejection: Option<Rejection>,
+        settings: Option<&WriterSettings>,
+        average_window: Duration,
+    ) {
+        if rejected > 0 && self.rejected == 0 {
+            let why = first_rejection
+                .map(|why| why.to_string())
+                .unwrap_or_default();
+            log::warn!(
+                "{rejected} stored samples of the window rejected (the first: {why}): left out \
+                 of every answer"
+            );
+        } else if rejected == 0 && self.rejected > 0 {
+            log::info!("no rejected sample left in the window");
+        }
+        self.rejected = rejected;
+        let mismatch = settings.is_some_and(|settings| settings.window() != average_window);
+        if mismatch && !self.window_mismatch {
+            let kept = settings.map(WriterSettings::window).unwrap_or_default();
+            log::warn!(
+                "the poller keeps AVERAGE_WINDOW={} but this api-a averages over {}: set the \
+                 same value for both containers",
+                humantime::format_duration(kept),
+                humantime::format_duration(average_window)
+            );
+        } else if !mismatch && self.window_mismatch {
+            log::info!("the poller's AVERAGE_WINDOW matches this api-a's again");
+        }
+        self.window_mismatch = mismatch;
     }
 }
 
@@ -88,8 +180,9 @@ pub fn spawn(
 ) -> (watch::Receiver<Snapshot>, JoinHandle<()>) {
     let (sender, receiver) = watch::channel(Snapshot::default());
     let metrics = RefreshMetrics::register(registry);
+    metrics.count_rejected(std::iter::empty());
     let replica = Replica::new(store, average_window);
-    let task = tokio::spawn(refresh_forever(replica, sender, metrics));
+    let task = tokio::spawn(refresh_forever(replica, sender, metrics, average_window));
     (receiver, task)
 }
 
@@ -97,11 +190,11 @@ async fn refresh_forever(
     mut replica: Replica,
     sender: watch::Sender<Snapshot>,
     metrics: RefreshMetrics,
+    average_window: Duration,
 ) {
     let mut ticks = tokio::time::interval(REFRESH_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Whether the previous refresh succeeded, so that only changes are logged.
-    let mut was_available = None;
+    let mut told = Told::default();
     loop {
         ticks.tick().await;
         let read_at = Instant::now();
@@ -110,15 +203,20 @@ async fn refresh_forever(
             replica.refresh(&sender, now_ms(), read_at),
         )
         .await
-        .unwrap_or_else(|_| Err(common::samples::StoreError::TimedOut(MAX_SNAPSHOT_AGE)));
-        let changed = was_available.replace(outcome.is_ok()) != Some(outcome.is_ok());
+        .unwrap_or_else(|_| Err(price_store::StoreError::TimedOut(MAX_SNAPSHOT_AGE)));
+        let changed = told.available.replace(outcome.is_ok()) != Some(outcome.is_ok());
         match outcome {
             Ok(refreshed) => {
-                let (held, latest_ms) = {
+                let (held, latest_ms, rejected, first_rejection, settings) = {
                     let snapshot = sender.borrow();
                     let latest_ms = snapshot.latest.as_ref().map(|s| s.fetched_at_ms);
-                    (snapshot.window.len(), latest_ms)
+                    let window = &snapshot.window;
+                    let rejected = metrics.count_rejected(window.rejected());
+                    let first = window.rejected().next();
+                    (window.len(), latest_ms, rejected, first, snapshot.settings)
                 };
+                told.read(rejected, first_rejection, settings.as_ref(), average_window);
+                metrics.window_mismatch.set(i64::from(told.window_mismatch));
                 metrics.last_success.set(now_ms() as f64 / 1000.0);
                 metrics
                     .latest_sample

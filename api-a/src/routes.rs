@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use common::http::{Endpoints, raw_query};
+use service_kit::http::{Endpoints, raw_query};
 use warp::filters::BoxedFilter;
 use warp::reply::{Reply, Response};
 use warp::{Filter, path};
@@ -34,7 +34,7 @@ pub fn openapi(base_path: &str) -> utoipa::openapi::OpenApi {
     }
     let mut info = routes.info.clone();
     info.version = env!("CARGO_PKG_VERSION").to_owned();
-    common::openapi::document(info, routes, base_path)
+    service_kit::openapi::document(info, routes, base_path)
 }
 
 /// Every route of the API and the page, under `endpoints`' base path, and `document` at
@@ -62,7 +62,7 @@ pub fn routes(
         .and(with_state(state))
         .and(raw_query())
         .map(|state, query| handlers::history(state, query).into_response());
-    let openapi = common::openapi::route(endpoints, document);
+    let openapi = service_kit::openapi::route(endpoints, document);
     // Tried in order: the routes asked most often first.
     let mut all = current
         .or(average)
@@ -103,7 +103,7 @@ mod tests {
             let mut endpoints = Endpoints::new(base_path);
             let _ = routes(&mut endpoints, state, &document);
             assert_eq!(
-                common::openapi::undocumented_routes(&document, &endpoints),
+                service_kit::openapi::undocumented_routes(&document, &endpoints),
                 None,
                 "(documented only, answered only) under {base_path:?}"
             );

@@ -7,11 +7,12 @@
 //! exactly that many), the new samples are appended: the snapshot is what a full read would give.
 //! Anything else (Redis restarted empty, `FLUSHALL`, a held-back sample inserted with an older
 //! score, a sample deleted) makes the refresh read everything again. Reads go in chunks, so a
-//! day of samples never sits in memory twice as JSON.
+//! day of samples never sits in memory twice as JSON. A stored sample that a reader rejects
+//! (`Sample::check`) is held by its time only: counted, never served.
 
 use std::time::{Duration, Instant};
 
-use common::samples::{Changes, Sample, Store, StoreError, duration_ms};
+use price_store::{Changes, Sample, Store, StoreError, Stored, WriterSettings, duration_ms};
 use tokio::sync::watch;
 
 use crate::snapshot::Snapshot;
@@ -115,6 +116,7 @@ impl Replica {
             }
             snapshot.send_modify(|current| {
                 apply(&mut current.window, &mut current.latest, &changes);
+                current.settings = changes.settings;
             });
             if complete {
                 self.writes_seen = Some(changes.writes);
@@ -130,11 +132,12 @@ impl Replica {
         since_ms: i64,
     ) -> Result<(), StoreError> {
         for _ in 0..RELOAD_ATTEMPTS {
-            if let Some((window, latest, writes)) = self.read_all(since_ms).await? {
-                self.writes_seen = Some(writes);
+            if let Some(read) = self.read_all(since_ms).await? {
+                self.writes_seen = Some(read.writes);
                 snapshot.send_modify(|current| {
-                    current.window = window;
-                    current.latest = latest;
+                    current.window = read.window;
+                    current.latest = read.latest;
+                    current.settings = read.settings;
                 });
                 return Ok(());
             }
@@ -142,12 +145,10 @@ impl Replica {
         Err(StoreError::Unsettled(RELOAD_ATTEMPTS))
     }
 
-    /// Every sample since `since_ms`, the newest sample and the write counter, as of one moment;
-    /// `None` if what was already read changed before the last chunk came.
-    async fn read_all(
-        &self,
-        since_ms: i64,
-    ) -> Result<Option<(Window, Option<Sample>, u64)>, StoreError> {
+    /// Every sample since `since_ms`, the newest sample, the write counter and the writer's
+    /// settings, as of one moment; `None` if what was already read changed before the last
+    /// chunk came.
+    async fn read_all(&self, since_ms: i64) -> Result<Option<FullRead>, StoreError> {
         let mut window = Window::default();
         let mut latest = None;
         loop {
@@ -167,7 +168,12 @@ impl Replica {
             }
             apply(&mut window, &mut latest, &changes);
             if complete {
-                return Ok(Some((window, latest, changes.writes)));
+                return Ok(Some(FullRead {
+                    window,
+                    latest,
+                    writes: changes.writes,
+                    settings: changes.settings,
+                }));
             }
         }
     }
@@ -186,13 +192,32 @@ fn holds_the_same(changes: &Changes, held: usize, held_at_end: usize, mid_read: 
     changes.before_held_end == held - held_at_end && at_end_matches
 }
 
-/// Appends `changes` to `window` (they come in the set's order, after what it holds) and takes
-/// their newest sample as `latest`.
+/// One full read of the window.
+struct FullRead {
+    window: Window,
+    latest: Option<Sample>,
+    writes: u64,
+    settings: Option<WriterSettings>,
+}
+
+/// Appends `changes` to `window` (they come in the set's order, after what it holds), rejected
+/// samples by their time only, and sets `latest`: the newest stored sample, or when a reader
+/// rejects that one, the newest valid sample of the window.
 fn apply(window: &mut Window, latest: &mut Option<Sample>, changes: &Changes) {
-    for sample in &changes.after {
-        window.push(sample);
+    for stored in &changes.after {
+        match stored {
+            Stored::Valid(sample) => window.push(sample),
+            Stored::Rejected { at_ms, why } => window.push_rejected(*at_ms, *why),
+        }
     }
-    latest.clone_from(&changes.latest);
+    if let Some(newest) = changes.after.iter().rev().find_map(Stored::valid) {
+        window.set_newest_valid(newest);
+    }
+    *latest = match &changes.latest {
+        Some(Stored::Valid(sample)) => Some(sample.clone()),
+        Some(Stored::Rejected { .. }) => window.newest_valid().cloned(),
+        None => None,
+    };
 }
 
 #[cfg(test)]

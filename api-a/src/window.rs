@@ -4,11 +4,17 @@
 //!
 //! Sums are exact: each price is counted in whole nano-dollars (an `i128` never overflows), so a
 //! window grown one sample at a time gives exactly the mean a window read at once would.
+//!
+//! A stored sample the reader rejected ([`Rejection`]) takes no part in any answer, but its time
+//! is held apart, so that the window still counts what Redis holds (how `sync` tells what
+//! changed) without one bad member forcing a full read every time.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::time::Duration;
 
-use common::samples::{Sample, duration_ms};
+use price_store::{Rejection, Sample, duration_ms};
+use service_kit::clock;
 
 /// Nano-dollars per dollar: the unit of the running sums.
 const NANOS_PER_USD: f64 = 1e9;
@@ -45,29 +51,63 @@ pub struct Window {
     sums_before: VecDeque<i128>,
     /// The nano-dollars of every sample ever pushed.
     total: i128,
+    /// The times of the stored samples that were rejected, and why, oldest first.
+    rejected: VecDeque<(i64, Rejection)>,
+    /// The newest valid sample held, whole: what `/current` shows when the newest stored sample
+    /// is one a reader rejects.
+    newest_valid: Option<Sample>,
 }
 
 impl Window {
+    /// How many stored samples are held, rejected ones included: as many as Redis holds in the
+    /// same range.
     pub fn len(&self) -> usize {
-        self.points.len()
+        self.points.len() + self.rejected.len()
     }
 
-    /// When the newest sample held was fetched.
+    /// When the newest stored sample held was fetched, rejected or not.
     pub fn newest_ms(&self) -> Option<i64> {
-        self.points.back().map(|point| point.at_ms)
+        let valid = self.points.back().map(|point| point.at_ms);
+        let rejected = self.rejected.back().map(|(at_ms, _)| *at_ms);
+        valid.max(rejected)
     }
 
-    /// How many samples held were fetched at the newest time (one, unless several samples share
+    /// How many stored samples held were fetched at the newest time (one, unless several share
     /// a millisecond).
     pub fn held_at_newest(&self) -> usize {
         let Some(newest) = self.newest_ms() else {
             return 0;
         };
-        self.points
-            .iter()
-            .rev()
-            .take_while(|point| point.at_ms == newest)
-            .count()
+        let valid = self.points.iter().rev().map(|point| point.at_ms);
+        let rejected = self.rejected.iter().rev().map(|(at_ms, _)| *at_ms);
+        valid.take_while(|&at| at == newest).count()
+            + rejected.take_while(|&at| at == newest).count()
+    }
+
+    /// The newest valid sample held.
+    pub fn newest_valid(&self) -> Option<&Sample> {
+        self.newest_valid.as_ref()
+    }
+
+    /// Remembers `sample`, the newest valid one pushed, whole.
+    pub fn set_newest_valid(&mut self, sample: &Sample) {
+        debug_assert_eq!(
+            self.points.back().map(|p| p.at_ms),
+            Some(sample.fetched_at_ms)
+        );
+        self.newest_valid = Some(sample.clone());
+    }
+
+    /// The rejected samples held, by reason.
+    pub fn rejected(&self) -> impl Iterator<Item = Rejection> + '_ {
+        self.rejected.iter().map(|(_, why)| *why)
+    }
+
+    /// Holds the time of a stored sample rejected for `why`, which must not be older than any
+    /// sample held.
+    pub fn push_rejected(&mut self, at_ms: i64, why: Rejection) {
+        debug_assert!(self.newest_ms().is_none_or(|newest| at_ms >= newest));
+        self.rejected.push_back((at_ms, why));
     }
 
     /// Appends `sample`, which must not be older than any sample held.
@@ -84,8 +124,18 @@ impl Window {
         self.total += nanos(sample.price_usd);
     }
 
-    /// Drops the samples fetched before `since_ms`.
+    /// Drops the samples fetched before `since_ms`, rejected ones included.
     pub fn drop_before(&mut self, since_ms: i64) {
+        while self.rejected.front().is_some_and(|(at, _)| *at < since_ms) {
+            self.rejected.pop_front();
+        }
+        if self
+            .newest_valid
+            .as_ref()
+            .is_some_and(|newest| newest.fetched_at_ms < since_ms)
+        {
+            self.newest_valid = None;
+        }
         while self
             .points
             .front()
@@ -97,20 +147,32 @@ impl Window {
     }
 
     /// Mean, count and time span of the samples fetched within `window` before `now_ms`: a
-    /// sample exactly `window` old still counts, an older one never does; so does one fetched
-    /// after `now_ms` (a clock step). `None` when the window holds no sample.
+    /// sample exactly `window` old still counts, an older one never does, and one stamped more
+    /// than [`clock::STEP`] after `now_ms` (by a clock that stepped ahead) does not count until
+    /// its time comes. `None` when the window holds no such sample.
     pub fn stats(&self, now_ms: i64, window: Duration) -> Option<WindowStats> {
-        let start_ms = now_ms.saturating_sub(duration_ms(window));
-        let first = self.points.partition_point(|point| point.at_ms < start_ms);
-        let (oldest, newest) = (self.points.get(first)?, self.points.back()?);
-        let count = self.points.len() - first;
-        let sum = self.total - self.sums_before[first];
+        let held = self.within(now_ms, window);
+        if held.is_empty() {
+            return None;
+        }
+        let (oldest, newest) = (self.points[held.start], self.points[held.end - 1]);
+        let sum_to = |end: usize| self.sums_before.get(end).copied().unwrap_or(self.total);
+        let sum = sum_to(held.end) - sum_to(held.start);
         Some(WindowStats {
-            mean_price: sum as f64 / count as f64 / NANOS_PER_USD,
-            count,
+            mean_price: sum as f64 / held.len() as f64 / NANOS_PER_USD,
+            count: held.len(),
             oldest_ms: oldest.at_ms,
             newest_ms: newest.at_ms,
         })
+    }
+
+    /// The positions of the samples [`Window::stats`] counts.
+    fn within(&self, now_ms: i64, window: Duration) -> Range<usize> {
+        let start_ms = now_ms.saturating_sub(duration_ms(window));
+        let end_ms = now_ms.saturating_add(duration_ms(clock::STEP));
+        let first = self.points.partition_point(|point| point.at_ms < start_ms);
+        let end = self.points.partition_point(|point| point.at_ms <= end_ms);
+        first..end.max(first)
     }
 }
 
@@ -120,9 +182,8 @@ impl Window {
     /// spaced ones by rank, always the oldest and the newest. Costs `max_points`, not the
     /// window's length.
     pub fn points(&self, now_ms: i64, window: Duration, max_points: usize) -> Vec<PricePoint> {
-        let start_ms = now_ms.saturating_sub(duration_ms(window));
-        let first = self.points.partition_point(|point| point.at_ms < start_ms);
-        let count = self.points.len() - first;
+        let held = self.within(now_ms, window);
+        let (first, count) = (held.start, held.len());
         let picked = count.min(max_points.max(2));
         (0..picked)
             .map(|k| {
@@ -169,11 +230,7 @@ mod tests {
     const WINDOW: Duration = Duration::from_secs(600);
 
     fn sample(fetched_at_ms: i64, price_usd: f64) -> Sample {
-        Sample {
-            fetched_at_ms,
-            price_usd,
-            sources: vec!["coinbase".into(), "kraken".into()],
-        }
+        test_support::samples::confirmed(fetched_at_ms, price_usd)
     }
 
     fn window_of(list: &[(i64, f64)]) -> Window {
@@ -213,6 +270,31 @@ mod tests {
         assert_eq!(mean_at(NOW_MS + 10_001), Some((2, 400.0)));
         assert_eq!(mean_at(NOW_MS + 300_001), Some((1, 600.0)));
         assert_eq!(mean_at(NOW_MS + 600_001), None);
+    }
+
+    /// Found by an independent attack: a sample the poller stamped while its clock stood 100 s
+    /// ahead was averaged and drawn at once, and the average's `to` lay in the future.
+    #[test]
+    fn a_sample_stamped_ahead_counts_only_once_its_time_comes() {
+        let held = window_of(&[
+            (NOW_MS - 10_000, 100.0),
+            (NOW_MS, 200.0),
+            (NOW_MS + 1_000, 300.0),
+            (NOW_MS + 100_000, 900.0),
+        ]);
+        let stats = held.stats(NOW_MS, WINDOW).unwrap();
+        assert_eq!((stats.count, stats.mean_price), (3, 200.0));
+        assert_eq!(stats.newest_ms, NOW_MS + 1_000, "a second ahead is no step");
+        let drawn: Vec<_> = held
+            .points(NOW_MS, WINDOW, 10)
+            .iter()
+            .map(|p| p.at_ms)
+            .collect();
+        assert_eq!(drawn, [NOW_MS - 10_000, NOW_MS, NOW_MS + 1_000]);
+        assert_eq!(held.stats(NOW_MS + 100_000, WINDOW).unwrap().count, 4);
+        let only_ahead = window_of(&[(NOW_MS + 100_000, 900.0)]);
+        assert_eq!(only_ahead.stats(NOW_MS, WINDOW), None);
+        assert!(only_ahead.points(NOW_MS, WINDOW, 10).is_empty());
     }
 
     #[test]
@@ -282,6 +364,27 @@ mod tests {
             Some(10_000),
             "the old gap is forgotten"
         );
+    }
+
+    #[test]
+    fn a_rejected_sample_is_counted_where_it_stands_but_never_averaged_or_drawn() {
+        let mut held = window_of(&[(1_000, 10.0)]);
+        held.push_rejected(2_000, Rejection::Implausible);
+        held.push(&sample(3_000, 30.0));
+        held.push_rejected(3_000, Rejection::Unreadable);
+        assert_eq!(held.len(), 4);
+        assert_eq!((held.newest_ms(), held.held_at_newest()), (Some(3_000), 2));
+        let stats = held.stats(3_000, Duration::from_secs(10)).unwrap();
+        assert_eq!((stats.count, stats.mean_price), (2, 20.0));
+        let drawn: Vec<i64> = held
+            .points(3_000, Duration::from_secs(10), 100)
+            .iter()
+            .map(|p| p.at_ms)
+            .collect();
+        assert_eq!(drawn, [1_000, 3_000]);
+        held.drop_before(2_001);
+        assert_eq!(held.len(), 2);
+        assert_eq!(held.rejected().collect::<Vec<_>>(), [Rejection::Unreadable]);
     }
 
     #[test]

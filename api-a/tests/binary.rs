@@ -2,13 +2,14 @@
 
 use std::time::{Duration, SystemTime};
 
-use common::samples::{Sample, unix_ms};
-use common::testing::{
+use nix::sys::signal::Signal;
+use price_store::unix_ms;
+use reqwest::StatusCode;
+use test_support::samples::{confirmed, settings};
+use test_support::{
     RedisServer, RunningBinary, assert_each_bad_value_exits_2,
     assert_health_check_follows_the_instance, assert_unknown_argument_exits_2, eventually,
 };
-use nix::sys::signal::Signal;
-use reqwest::StatusCode;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_api-a");
 
@@ -40,18 +41,10 @@ fn an_unknown_argument_exits_2_with_usage() {
 #[tokio::test]
 async fn serves_the_price_from_redis_and_exits_0_on_sigterm() {
     let redis = RedisServer::start().await;
-    let sample = Sample {
-        fetched_at_ms: unix_ms(SystemTime::now()),
-        price_usd: 97_123.456_7,
-        sources: vec!["coinbase".into(), "kraken".into()],
-    };
-    common::samples::write(
-        &mut redis.connection().await,
-        &sample,
-        Duration::from_secs(3600),
-    )
-    .await
-    .unwrap();
+    let sample = confirmed(unix_ms(SystemTime::now()), 97_123.456_7);
+    price_store::write(&mut redis.connection().await, &sample, &settings())
+        .await
+        .unwrap();
     let service = RunningBinary::start(
         BINARY,
         &[("REDIS_URL", &redis.url()), ("BASE_PATH", "/service1")],
@@ -73,7 +66,10 @@ async fn serves_the_price_from_redis_and_exits_0_on_sigterm() {
     )
     .await;
     assert_eq!(body["price"], 97_123.46);
-    assert_eq!(body["sources"], serde_json::json!(["coinbase", "kraken"]));
+    assert_eq!(
+        body["sources"],
+        serde_json::json!(["coinbase", "kraken", "bitstamp"])
+    );
 
     service.signal(Signal::SIGTERM);
     let (status, logs) = service.exited(Duration::from_secs(5)).await;

@@ -1,6 +1,6 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
-use common::config::{ConfigError, Env, ServerConfig, base_path};
+use service_kit::config::{ConfigError, Env, ServerConfig, base_path};
 
 const DEFAULT_LISTEN_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8080);

@@ -6,11 +6,11 @@ mod config;
 
 use std::future::Future;
 
-use common::health::Health;
-use common::http::Endpoints;
-use common::metrics::Metrics;
-use common::server::{Ops, serve};
 use serde::Serialize;
+use service_kit::health::Health;
+use service_kit::http::Endpoints;
+use service_kit::metrics::Metrics;
+use service_kit::server::{Ops, serve};
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use warp::Filter;
@@ -61,7 +61,7 @@ struct Routes;
 pub fn openapi(base_path: &str) -> utoipa::openapi::OpenApi {
     let mut info = Routes::openapi().info;
     info.version = env!("CARGO_PKG_VERSION").to_owned();
-    common::openapi::document(info, Routes::openapi(), base_path)
+    service_kit::openapi::document(info, Routes::openapi(), base_path)
 }
 
 /// Service B's routes under `endpoints`' base path, and `document` at `openapi.json`.
@@ -70,7 +70,8 @@ fn routes(
     document: &utoipa::openapi::OpenApi,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + use<> {
     let root = endpoints.get("/").map(root);
-    root.or(common::openapi::route(endpoints, document)).unify()
+    root.or(service_kit::openapi::route(endpoints, document))
+        .unify()
 }
 
 /// Serves Service B on `listener` until `shutdown` completes and in-flight requests are done.
@@ -83,7 +84,7 @@ pub async fn run(
     let document = openapi(&config.base_path);
     let api = routes(&mut endpoints, &document);
     debug_assert_eq!(
-        common::openapi::undocumented_routes(&document, &endpoints),
+        service_kit::openapi::undocumented_routes(&document, &endpoints),
         None,
         "the OpenAPI document and the routes disagree"
     );
@@ -106,7 +107,7 @@ mod tests {
             let mut endpoints = Endpoints::new(base_path);
             let _ = routes(&mut endpoints, &document);
             assert_eq!(
-                common::openapi::undocumented_routes(&document, &endpoints),
+                service_kit::openapi::undocumented_routes(&document, &endpoints),
                 None,
                 "(documented only, answered only) under {base_path:?}"
             );

@@ -1,5 +1,5 @@
 fn main() -> std::process::ExitCode {
-    common::service::main(
+    service_kit::service::main(
         "api-b",
         api_b::Config::from_env,
         |config| &config.server,

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use api_b::Config;
-use common::config::Env;
-use common::testing::{TestServer, eventually};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
+use service_kit::config::Env;
+use test_support::{TestServer, eventually};
 
 async fn start(env: &[(&str, &str)]) -> TestServer {
     let config = Config::from_env(&Env::from_pairs(env.iter().copied())).unwrap();
@@ -25,6 +25,16 @@ async fn json_of(response: reqwest::Response) -> Value {
     assert_eq!(
         response.headers()[header::CONTENT_TYPE],
         "application/json",
+        "{response:?}"
+    );
+    response.json().await.unwrap()
+}
+
+/// The problem details of an error answer, checked to be `application/problem+json`.
+async fn problem_of(response: reqwest::Response) -> Value {
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/problem+json",
         "{response:?}"
     );
     response.json().await.unwrap()
@@ -66,7 +76,7 @@ async fn head_answers_like_get_without_a_body() {
 }
 
 #[tokio::test]
-async fn unknown_paths_are_json_404s_whatever_the_method() {
+async fn unknown_paths_are_problem_404s_whatever_the_method() {
     let server = start(&[("BASE_PATH", "/service2")]).await;
     for path in [
         "/",
@@ -79,13 +89,21 @@ async fn unknown_paths_are_json_404s_whatever_the_method() {
         for method in [Method::GET, Method::POST, Method::DELETE] {
             let response = request(method.clone(), &server.url(path)).await;
             assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
-            assert_eq!(json_of(response).await, json!({"error": "not found"}));
+            assert_eq!(
+                problem_of(response).await,
+                json!({
+                    "type": "tag:btc-price-services,2026:not-found",
+                    "title": "Not found",
+                    "status": 404,
+                    "detail": "no route at this path"
+                })
+            );
         }
     }
 }
 
 #[tokio::test]
-async fn known_paths_with_the_wrong_method_are_json_405s_with_allow() {
+async fn known_paths_with_the_wrong_method_are_problem_405s_with_allow() {
     let server = start(&[("BASE_PATH", "/service2")]).await;
     for path in ["/service2/", "/healthz", "/readyz", "/metrics"] {
         for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
@@ -97,8 +115,13 @@ async fn known_paths_with_the_wrong_method_are_json_405s_with_allow() {
             );
             assert_eq!(response.headers()[header::ALLOW], "GET, HEAD");
             assert_eq!(
-                json_of(response).await,
-                json!({"error": "method not allowed"})
+                problem_of(response).await,
+                json!({
+                    "type": "tag:btc-price-services,2026:method-not-allowed",
+                    "title": "Method not allowed",
+                    "status": 405,
+                    "detail": "this path takes GET, HEAD"
+                })
             );
         }
     }
@@ -220,5 +243,5 @@ async fn the_openapi_document_is_served_and_is_the_committed_copy() {
     let body = response.text().await.unwrap();
     let document: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(document["openapi"], "3.1.0");
-    common::testing::assert_committed_document(&body, "docs/openapi/api-b.json");
+    test_support::assert_committed_document(&body, "docs/openapi/api-b.json");
 }

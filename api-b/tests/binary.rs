@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use common::testing::{
+use nix::sys::signal::Signal;
+use reqwest::StatusCode;
+use test_support::{
     RunningBinary, assert_each_bad_value_exits_2, assert_health_check_follows_the_instance,
     assert_unknown_argument_exits_2, eventually,
 };
-use nix::sys::signal::Signal;
-use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_api-b");
@@ -26,6 +26,30 @@ fn a_bad_value_exits_2_with_one_line_naming_variable_and_value() {
             ("SHUTDOWN_DELAY", "a while"),
         ],
     );
+}
+
+#[test]
+fn a_value_that_is_not_utf8_exits_2_naming_the_variable_and_others_are_ignored() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let run = |name: &str| {
+        std::process::Command::new(BINARY)
+            .env(name, OsString::from_vec(b"/service\xff2".to_vec()))
+            .env("LISTEN_ADDR", "127.0.0.1:1")
+            .arg("--health-check")
+            .output()
+            .unwrap()
+    };
+    let ours = run("BASE_PATH");
+    assert_eq!(ours.status.code(), Some(2), "{ours:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stderr),
+        "api-b: invalid BASE_PATH=\"/service\u{fffd}2\": not valid UTF-8\n"
+    );
+    // A variable no service reads is none of its business: the health check runs (and fails,
+    // nothing listens there).
+    let other = run("SOMETHING_ELSE");
+    assert_eq!(other.status.code(), Some(1), "{other:?}");
 }
 
 #[test]

@@ -6,8 +6,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use common::config::{ConfigError, Env, ServerConfig, average_window};
+use price_store::rules::LONGEST_FETCH;
 use reqwest::Url;
+use service_kit::config::{ConfigError, Env, ServerConfig, average_window};
 
 use crate::providers::Provider;
 
@@ -19,9 +20,9 @@ const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Sane `POLL_INTERVAL`s: from what tests use to an hourly price.
 const POLL_INTERVALS: RangeInclusive<Duration> =
     Duration::from_millis(100)..=Duration::from_secs(3600);
-/// Sane `FETCH_TIMEOUT`s; it must also be shorter than `POLL_INTERVAL`.
-const FETCH_TIMEOUTS: RangeInclusive<Duration> =
-    Duration::from_millis(10)..=Duration::from_secs(3600);
+/// Sane `FETCH_TIMEOUT`s, up to the longest a stored sample's stamps allow for; it must also be
+/// shorter than `POLL_INTERVAL`.
+const FETCH_TIMEOUTS: RangeInclusive<Duration> = Duration::from_millis(10)..=LONGEST_FETCH;
 
 /// Samples are kept this much longer than the window, so a reader averaging over the window
 /// at the edge of a tick still finds every sample of it.
@@ -86,7 +87,7 @@ impl Config {
             .collect();
         Ok(Self {
             server: ServerConfig::from_env(env, DEFAULT_LISTEN_ADDR)?,
-            redis_url: common::samples::redis_url(env)?,
+            redis_url: price_store::redis_url(env)?,
             poll_interval,
             fetch_timeout,
             average_window,
@@ -108,16 +109,17 @@ fn broken_rule(
     rule: &str,
     limit: Duration,
 ) -> ConfigError {
-    let shown = env
-        .get(var)
-        .map(str::to_owned)
-        .unwrap_or_else(|| humantime::format_duration(value).to_string());
+    // The variable was read already: a value it had that was not UTF-8 stopped the reading.
+    let shown = match env.get(var) {
+        Ok(Some(raw)) => raw.to_owned(),
+        _ => humantime::format_duration(value).to_string(),
+    };
     let limit = humantime::format_duration(limit);
     ConfigError::new(var, &shown, format!("{rule} ({limit})"))
 }
 
 fn provider_list(env: &Env) -> Result<Vec<Provider>, ConfigError> {
-    let Some(raw) = env.get("PROVIDERS") else {
+    let Some(raw) = env.get("PROVIDERS")? else {
         return Ok(Provider::ALL.to_vec());
     };
     let error = |reason: String| ConfigError::new("PROVIDERS", raw, reason);

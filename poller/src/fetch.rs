@@ -4,10 +4,14 @@
 
 use std::time::Duration;
 
+use service_kit::clock;
+
 use reqwest::header::ACCEPT;
 use reqwest::{Client, Response, Url};
 
-use crate::providers::{Answer, BodyProblem, MAX_BODY_BYTES, Provider, ProviderError, short};
+use crate::providers::{
+    Answer, BodyProblem, MAX_BODY_BYTES, Price, Provider, ProviderError, short,
+};
 
 /// Sent with every request, so providers can tell who is calling.
 pub const USER_AGENT: &str = concat!("btc-price-poller/", env!("CARGO_PKG_VERSION"));
@@ -32,8 +36,8 @@ impl Fetcher {
         Self { client, timeout }
     }
 
-    /// The price `provider` reports at `url`, or why there is none.
-    pub async fn fetch(&self, provider: Provider, url: &Url) -> Result<f64, ProviderError> {
+    /// The current price `provider` reports at `url`, or why there is none.
+    pub async fn fetch(&self, provider: Provider, url: &Url) -> Result<Price, ProviderError> {
         let mut response = self
             .client
             .get(url.clone())
@@ -44,11 +48,12 @@ impl Fetcher {
         let status = response.status();
         let headers = response.headers().clone();
         let body = self.read_body(&mut response).await?;
-        provider.parse(&Answer {
+        let answer = Answer {
             status,
             headers,
             body,
-        })
+        };
+        provider.read(&answer, clock::now())
     }
 
     /// The whole body, or [`BodyProblem::TooLarge`] as soon as it is known to exceed

@@ -3,12 +3,12 @@
 //! api-a reads it. It serves only `/healthz`, `/readyz` and `/metrics`.
 //!
 //! The pieces, in the order a tick uses them: [`schedule`] (when), [`backoff`] (who is asked),
-//! [`fetch`] and [`providers`] (asking and parsing), [`combine`] (one price from many),
-//! [`store`] (into Redis, in its own task).
+//! [`fetch`] and [`providers`] (asking and parsing), [`decision`] (one price from many, or
+//! none), [`store`] (into Redis, in its own task).
 
 pub mod backoff;
-pub mod combine;
 mod config;
+pub mod decision;
 pub mod fetch;
 mod metrics;
 mod poll;
@@ -18,11 +18,11 @@ mod store;
 
 use std::future::Future;
 
-use common::health::Health;
-use common::http::{Endpoints, no_routes};
-use common::metrics::Metrics;
-use common::samples::{Sample, Store};
-use common::server::{Ops, serve};
+use price_store::{Sample, Store, WriterSettings};
+use service_kit::health::Health;
+use service_kit::http::{Endpoints, no_routes};
+use service_kit::metrics::Metrics;
+use service_kit::server::{Ops, serve};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -79,7 +79,12 @@ fn start_writing(
     metrics: PollerMetrics,
 ) -> JoinHandle<()> {
     let store = Store::new(&config.redis_url, REDIS_TIMEOUT);
-    let writer = SampleWriter::new(store, config.retention(), metrics);
+    let settings = WriterSettings::new(
+        config.average_window,
+        config.retention(),
+        config.poll_interval,
+    );
+    let writer = SampleWriter::new(store, settings, metrics);
     tokio::spawn(writer.run(queued_samples))
 }
 

@@ -1,7 +1,7 @@
 //! The `poller` binary: configuration from the environment, then `poller::run` (see the library).
 
 fn main() -> std::process::ExitCode {
-    common::service::main(
+    service_kit::service::main(
         "poller",
         poller::Config::from_env,
         |config| &config.server,

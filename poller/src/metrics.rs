@@ -1,4 +1,4 @@
-//! The poller's own metrics, next to the HTTP metrics every service has. The README's
+//! The poller's own metrics, next to the HTTP metrics every service has. docs/operations.md's
 //! metrics table documents each one; `observability/alerts.yaml` alerts on them.
 //!
 //! Every series an alert or a dashboard reads exists from the start (at 0), so that "none yet"
@@ -6,14 +6,16 @@
 
 use std::time::{Duration, SystemTime};
 
-use common::metrics::register;
 use prometheus::{
     Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry,
 };
+use service_kit::clock;
+use service_kit::metrics::register;
 
 use crate::backoff::Hold;
-use crate::combine::{Agreement, NoPrice};
+use crate::decision::continuity::Basis;
+use crate::decision::{NoPrice, Verdict};
 
 /// Provider latency buckets in seconds: from a nearby fake (5 ms) to the longest timeout.
 const FETCH_BUCKETS: &[f64] = &[
@@ -21,12 +23,15 @@ const FETCH_BUCKETS: &[f64] = &[
 ];
 
 /// Spread buckets (a ratio of the price): exchanges usually quote within 0.1 % of each other;
-/// agreeing answers can be at most about 4 % apart (twice the 2 % tolerance).
+/// agreeing answers can be at most 2 % apart (twice the 1 % tolerance).
 const SPREAD_BUCKETS: &[f64] = &[0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.04];
 
 /// The `result` label of the tick counter when a price was stored; see [`NoPrice::label`] for
 /// the others.
 const STORED: &str = "stored";
+/// The `basis` labels of the stored-tick counter.
+const QUORUM: &str = "quorum";
+const CONTINUITY: &str = "continuity";
 
 #[derive(Clone)]
 pub struct PollerMetrics {
@@ -36,6 +41,7 @@ pub struct PollerMetrics {
     failures_in_a_row: IntGaugeVec,
     probes: IntCounterVec,
     ticks: IntCounterVec,
+    stored_by_basis: IntCounterVec,
     disagreeing_ticks: IntCounter,
     tick_asked: IntGauge,
     tick_valid: IntGauge,
@@ -44,6 +50,9 @@ pub struct PollerMetrics {
     spread: Histogram,
     last_valid_answer: GaugeVec,
     poll_interval: Gauge,
+    providers: IntGauge,
+    quorum: IntGauge,
+    last_confirmed: Gauge,
     last_price: Gauge,
     last_sample_time: Gauge,
     redis_write_errors: IntCounter,
@@ -102,7 +111,8 @@ impl PollerMetrics {
                 IntCounterVec::new(
                     Opts::new(
                         "poller_probes_total",
-                        "Backed-off providers asked early because the last tick stored no price.",
+                        "Backed-off providers asked early because the last tick had no quorum (no price, or \
+                         a price fewer providers than the quorum back).",
                     ),
                     &["provider"],
                 ),
@@ -112,16 +122,33 @@ impl PollerMetrics {
                 IntCounterVec::new(
                     Opts::new(
                         "poller_ticks_total",
-                        "Ticks by result: stored, no_valid_answer, no_majority.",
+                        "Ticks by result: stored, or why no price was: no_valid_answer, \
+                         no_majority, unconfirmed (fewer than the quorum agree and no recent \
+                         confirmed price), outside_band (fewer than the quorum agree on a price \
+                         too far from the last confirmed one), sources_apart (fewer than the \
+                         quorum agree, more than 1 % apart).",
                     ),
                     &["result"],
+                ),
+            ),
+            stored_by_basis: register(
+                registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "poller_stored_ticks_total",
+                        "Ticks that stored a price, by basis: quorum (at least the quorum \
+                         agreed) or continuity (fewer agreed, close to a recently confirmed \
+                         price).",
+                    ),
+                    &["basis"],
                 ),
             ),
             disagreeing_ticks: register(
                 registry,
                 IntCounter::new(
                     "poller_disagreeing_ticks_total",
-                    "Ticks whose valid answers did not all agree within 2 %: some were \
+                    "Ticks whose valid answers did not all agree (within 1 % of their \
+                     median): some were \
                      outvoted, or no majority agreed.",
                 ),
             ),
@@ -184,6 +211,29 @@ impl PollerMetrics {
                     "POLL_INTERVAL: the time between ticks (alerts count in intervals).",
                 ),
             ),
+            providers: register(
+                registry,
+                IntGauge::new(
+                    "poller_providers_configured",
+                    "Providers the poller is configured to ask (PROVIDERS).",
+                ),
+            ),
+            quorum: register(
+                registry,
+                IntGauge::new(
+                    "poller_quorum",
+                    "Agreeing sources that confirm a price on their own: 3, or every \
+                     provider when fewer are configured.",
+                ),
+            ),
+            last_confirmed: register(
+                registry,
+                Gauge::new(
+                    "poller_last_confirmed_timestamp_seconds",
+                    "When a quorum last agreed on a price, in Unix seconds; 0: not since \
+                     the poller started.",
+                ),
+            ),
             last_price: register(
                 registry,
                 Gauge::new(
@@ -226,14 +276,16 @@ impl PollerMetrics {
     }
 
     /// Shows the series of the configuration, and of the ticks' results, from the start.
-    pub fn configured(&self, poll_interval: Duration) {
+    pub fn configured(&self, poll_interval: Duration, providers: usize, quorum: usize) {
         self.poll_interval.set(poll_interval.as_secs_f64());
-        let no_majority = NoPrice::NoMajority {
-            valid: 0,
-            agreeing: 0,
-        };
-        for result in [STORED, NoPrice::NoValidAnswer.label(), no_majority.label()] {
+        self.providers.set(count(providers));
+        self.quorum.set(count(quorum));
+        self.last_confirmed.set(0.0);
+        for result in std::iter::once(STORED).chain(NoPrice::LABELS) {
             self.ticks.with_label_values(&[result]);
+        }
+        for basis in [QUORUM, CONTINUITY] {
+            self.stored_by_basis.with_label_values(&[basis]);
         }
     }
 
@@ -254,7 +306,7 @@ impl PollerMetrics {
     pub fn valid_answer(&self, provider: &str) {
         self.last_valid_answer
             .with_label_values(&[provider])
-            .set(unix_seconds(SystemTime::now()));
+            .set(unix_seconds(clock::now()));
     }
 
     /// Where `provider` stands: why it sits out ticks (if it does) and its failures in a row.
@@ -273,19 +325,31 @@ impl PollerMetrics {
         self.probes.with_label_values(&[provider]).inc();
     }
 
-    /// One tick ended: `asked` providers asked, `valid` valid answers, and what they agreed on.
-    pub fn ticked(&self, asked: usize, valid: usize, decision: &Result<Agreement, NoPrice>) {
+    /// One tick ended: `asked` providers asked, `valid` valid answers, and its verdict, reached
+    /// for the answers fetched at `fetched_at_ms`.
+    pub fn ticked(&self, asked: usize, valid: usize, verdict: &Verdict, fetched_at_ms: i64) {
         self.tick_asked.set(count(asked));
         self.tick_valid.set(count(valid));
-        let (result, agreeing, disagreed) = match decision {
-            Ok(agreement) => {
+        let outvoted = !verdict.outliers().is_empty();
+        let (result, agreeing, disagreed) = match verdict.price() {
+            Some((agreement, basis)) => {
                 self.tick_spread.set(agreement.spread_ratio);
                 self.spread.observe(agreement.spread_ratio);
-                let outvoted = !agreement.outliers.is_empty();
-                (STORED, agreement.sources.len(), outvoted)
+                let basis = match basis {
+                    Basis::Quorum => {
+                        self.last_confirmed.set(fetched_at_ms as f64 / 1000.0);
+                        QUORUM
+                    }
+                    Basis::Continuity(_) => CONTINUITY,
+                };
+                self.stored_by_basis.with_label_values(&[basis]).inc();
+                (STORED, agreement.agreeing.len(), outvoted)
             }
-            Err(no_price @ NoPrice::NoMajority { .. }) => (no_price.label(), 0, true),
-            Err(no_price) => (no_price.label(), 0, false),
+            None => match &verdict.published {
+                Err(no_price @ NoPrice::NoMajority { .. }) => (no_price.label(), 0, true),
+                Err(no_price) => (no_price.label(), 0, outvoted),
+                Ok(_) => unreachable!("a published price has an agreement"),
+            },
         };
         self.tick_agreeing.set(count(agreeing));
         self.ticks.with_label_values(&[result]).inc();

@@ -3,13 +3,20 @@
 //! Samples that cannot be written wait in memory, oldest first, for as long as they are within
 //! the retention; once Redis answers again they are all written, so the average over the window
 //! stays true after an outage (or after Redis restarts empty). The key and the format are
-//! `common::samples`'s.
+//! `price_store`'s.
+//!
+//! The wall clock can step (a bad NTP source, a host resumed from suspend). Samples stamped while
+//! it ran ahead are removed by the first write after it is back ([`price_store::write`]
+//! drops every sample stamped after the one it writes), and the trimming of old samples never
+//! moves on faster than the monotonic clock ([`TrimLine`]), so an hour's step ahead does not
+//! trim the real history.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use common::samples::{Sample, Store, StoreError, duration_ms};
+use price_store::{Sample, Store, StoreError, WriterSettings, duration_ms};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::metrics::PollerMetrics;
 
@@ -23,21 +30,54 @@ const MAX_PENDING: usize = 8_640;
 
 pub struct SampleWriter {
     store: Store,
-    retention: Duration,
+    /// Written with every sample; its retention bounds what is kept, here and in Redis.
+    settings: WriterSettings,
     pending: VecDeque<Sample>,
     metrics: PollerMetrics,
     redis_down: bool,
+    trim: TrimLine,
+}
+
+/// What the monotonic clock may lag the wall clock by between two writes before the trim line
+/// stops following the wall clock.
+const TRIM_SLACK: Duration = Duration::from_secs(1);
+
+/// The time before which samples are trimmed: the retention before the sample being written,
+/// but never moving on faster than time itself, as the monotonic clock measures it.
+#[derive(Debug, Default)]
+struct TrimLine {
+    /// The last line, and when it was drawn.
+    last: Option<(i64, Instant)>,
+}
+
+impl TrimLine {
+    /// The line for a sample whose own line (its time minus the retention) is `natural_ms`, at
+    /// `now`.
+    fn oldest_kept(&mut self, natural_ms: i64, now: Instant) -> i64 {
+        let line = match self.last {
+            Some((last_ms, drawn)) => {
+                let ceiling =
+                    last_ms + duration_ms(now.saturating_duration_since(drawn) + TRIM_SLACK);
+                natural_ms.min(ceiling)
+            }
+            None => natural_ms,
+        };
+        self.last = Some((line, now));
+        line
+    }
 }
 
 impl SampleWriter {
-    /// Samples are kept `retention` back from the newest, in Redis and while waiting for it.
-    pub fn new(store: Store, retention: Duration, metrics: PollerMetrics) -> Self {
+    /// Samples are kept `settings`' retention back from the newest, in Redis and while waiting
+    /// for it.
+    pub fn new(store: Store, settings: WriterSettings, metrics: PollerMetrics) -> Self {
         Self {
             store,
-            retention,
+            settings,
             pending: VecDeque::new(),
             metrics,
             redis_down: false,
+            trim: TrimLine::default(),
         }
     }
 
@@ -65,7 +105,7 @@ impl SampleWriter {
         let Some(newest) = self.pending.back() else {
             return;
         };
-        let oldest_kept = newest.fetched_at_ms - duration_ms(self.retention);
+        let oldest_kept = newest.fetched_at_ms - self.settings.retention_ms;
         let before = self.pending.len();
         self.pending.retain(|s| s.fetched_at_ms >= oldest_kept);
         let excess = self.pending.len().saturating_sub(MAX_PENDING);
@@ -79,7 +119,9 @@ impl SampleWriter {
     async fn write_pending(&mut self) {
         let backlog = self.pending.len();
         while let Some(sample) = self.pending.front() {
-            match self.store.write(sample, self.retention).await {
+            let natural = sample.fetched_at_ms - self.settings.retention_ms;
+            let oldest_kept = self.trim.oldest_kept(natural, Instant::now());
+            match self.store.write(sample, oldest_kept, &self.settings).await {
                 Ok(()) => {
                     self.metrics
                         .sample_written(sample.price_usd, sample.fetched_at_ms);
@@ -118,15 +160,35 @@ mod tests {
     fn unreachable_redis_writer(retention: Duration) -> SampleWriter {
         let store = Store::new("redis://127.0.0.1:1", Duration::from_millis(200));
         let metrics = PollerMetrics::register(&prometheus::Registry::new());
-        SampleWriter::new(store, retention, metrics)
+        let settings = WriterSettings::new(retention, retention, Duration::from_secs(10));
+        SampleWriter::new(store, settings, metrics)
     }
 
     fn sample(fetched_at_ms: i64) -> Sample {
-        Sample {
-            fetched_at_ms,
-            price_usd: 78_754.0,
-            sources: vec!["kraken".to_owned()],
-        }
+        test_support::samples::confirmed(fetched_at_ms, 78_754.0)
+    }
+
+    /// Found by an independent attack: with the wall clock stepped an hour ahead, a write
+    /// trimmed every real sample as older than the retention.
+    #[tokio::test(start_paused = true)]
+    async fn the_trim_line_moves_on_no_faster_than_time_itself() {
+        let mut line = TrimLine::default();
+        assert_eq!(line.oldest_kept(1_000_000, Instant::now()), 1_000_000);
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(line.oldest_kept(1_010_000, Instant::now()), 1_010_000);
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let hour_ahead = 1_020_000 + 3_600_000;
+        assert_eq!(
+            line.oldest_kept(hour_ahead, Instant::now()),
+            1_021_000,
+            "10 s (and the slack) on, not an hour"
+        );
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(
+            line.oldest_kept(1_030_000, Instant::now()),
+            1_030_000,
+            "back with the clock"
+        );
     }
 
     fn pending_times(writer: &SampleWriter) -> Vec<i64> {

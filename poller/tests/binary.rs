@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use common::testing::{
+use nix::sys::signal::Signal;
+use poller::providers::Provider;
+use test_support::{
     RunningBinary, assert_health_check_follows_the_instance, assert_unknown_argument_exits_2,
     config_error_line, eventually,
 };
-use nix::sys::signal::Signal;
-use poller::providers::Provider;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -1,7 +1,7 @@
 //! One request to one provider over real HTTP (wiremock): headers sent, redirects, body cap,
 //! timeouts, transport errors.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use poller::backoff::RetryAfter;
 use poller::fetch::Fetcher;
@@ -25,20 +25,23 @@ async fn upstream_answering(response: ResponseTemplate) -> (MockServer, Url) {
 
 #[tokio::test]
 async fn asks_for_json_naming_itself_as_the_readme_says() {
-    // Written out, not taken from the poller: the README promises exactly this.
+    // Written out, not taken from the poller: docs/design.md promises exactly this.
     let user_agent = format!("btc-price-poller/{}", env!("CARGO_PKG_VERSION"));
     let upstream = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/products/BTC-USD/ticker"))
         .and(header("user-agent", user_agent.as_str()))
         .and(header("accept", "application/json"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"price":"78754.00"}"#))
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!(
+            r#"{{"price":"78754.00","time":"{}"}}"#,
+            humantime::format_rfc3339_millis(SystemTime::now())
+        )))
         .expect(1)
         .mount(&upstream)
         .await;
     let url = Url::parse(&format!("{}/products/BTC-USD/ticker", upstream.uri())).unwrap();
     let price = Fetcher::new(TIMEOUT).fetch(Provider::Coinbase, &url).await;
-    assert_eq!(price, Ok(78_754.0));
+    assert_eq!(price.map(|price| price.usd), Ok(78_754.0));
 }
 
 #[tokio::test]

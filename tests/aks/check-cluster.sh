@@ -7,29 +7,34 @@ check_create_cluster() {
   dry create-new "$root" FAKE_STATE=absent create-cluster.sh
   order create-new '^\? az account show' '^\? az group exists --name btc-price-rg' '^\+ az group create' \
     '^\? az acr check-name' '^\+ az acr create' '^\? az aks get-versions --location westeurope --output json' \
-    'Kubernetes 1\.36\.10: the newest GA' '^\+ az aks create' '^\+ az aks nodepool add' \
+    'Kubernetes 1\.36\.10: the newest GA' '^\+ az aks create' '^\+ az aks nodepool update' '^\+ az aks nodepool add' \
     '^\+ az role assignment create' '^\+ az aks get-credentials' '^\+ kubelogin convert-kubeconfig --login azurecli'
   # Every third-party image copied into the registry (by digest where one is listed) and locked,
   # before anything could pull it.
-  local use source digest copy
-  while read -r use source digest; do
-    copy="third-party/${source#docker.io/}"
+  local use copy source digest
+  while read -r use copy source digest; do
     order create-new '^\+ az acr create' "^\\+ az acr import" '^\+ az aks create'
     cmd create-new "^\\+ az acr import .*--image ${copy//./\\.}\$" \
       "--source ${source%:*}$([ "$digest" = - ] && echo ":${source##*:}" || echo "@$digest") "
     cmd create-new "^\\+ az acr repository update .*--image ${copy//./\\.} " '--write-enabled false' '--delete-enabled false'
   done < <(grep -Ev '^[[:space:]]*(#|$)' "$root/aks/third-party-images.txt")
+  lacks create-new '--source (docker\.io/|[a-z0-9-]+/[a-z0-9-]+:)'
+
+  has create-new '^# azure-cli 2\.91\.0 \(at least 2\.86\.0\), no aks-preview extension$'
   cmd create-new '^\+ az group create' '--location westeurope' 'created-by=aks/create-cluster\.sh'
   cmd create-new '^\+ az acr create' '--name btcprice0f1e2d3c' '--admin-enabled false'
   cmd create-new '^\+ az aks create' '--kubernetes-version 1\.36\.10 ' '--tier standard' \
     '--enable-managed-identity' '--enable-aad ' '--enable-azure-rbac' '--disable-local-accounts' \
     '--network-plugin azure ' '--network-plugin-mode overlay' '--network-dataplane cilium' '--network-policy cilium' \
     '--zones 1 2 3 ' '--enable-cluster-autoscaler' '--min-count 3 ' '--max-count 5 ' \
-    '--auto-upgrade-channel patch' '--node-os-upgrade-channel NodeImage' '--attach-acr btcprice0f1e2d3c' '--no-ssh-key' \
-    '--localdns-config aks/localdns\.json'
+    '--auto-upgrade-channel patch' '--node-os-upgrade-channel NodeImage' '--attach-acr btcprice0f1e2d3c' '--no-ssh-key'
+  # LocalDNS decided per pool (az aks create has no --localdns-config): the system pool by an
+  # update right after creation, apps when it is added, before any workload runs. Off on both:
+  # with it on, DNS would bypass the kube-dns allowance of the egress policies.
+  cmd create-new '^\+ az aks nodepool update' '--cluster-name btc-price-aks ' '--name system ' '--localdns-config aks/localdns\.json$'
   cmd create-new '^\+ az aks nodepool add' '--name apps' '--mode User' '--zones 1 2 3 ' '--enable-cluster-autoscaler' \
     '--min-count 3 ' '--max-count 6' '--localdns-config aks/localdns\.json'
-  # LocalDNS off on both pools: from 1.37 AKS would turn it on, bypassing the kube-dns allowance.
+  lacks create-new 'k8s-support-plan'
   jq -e '. == {mode: "Disabled"}' "$root/aks/localdns.json" >/dev/null \
     || { echo "aks/localdns.json must disable LocalDNS: $(cat "$root/aks/localdns.json")" >&2; return 1; }
   cmd create-new '^\+ az role assignment create' "--role 'Azure Kubernetes Service RBAC Cluster Admin'" \
@@ -56,8 +61,14 @@ check_create_cluster_more() {
 
   dry create-again "$root" FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks create-cluster.sh
   nothing_changes create-again
-  has create-again '^# third-party/library/redis:8\.10-alpine \(redis\) exists, sha256:ba6e394f'
-  refused create-third-party-drift "$root" "not sha256:ba6e394f6acc2a695ef1b6944f161b9ca813711739be68319fa0db3470673f1d as aks/third-party-images.txt says" \
+  has create-again '^# system: Disabled, unchanged$'
+  has create-again '^# apps: Disabled, unchanged$'
+  has create-again '^# third-party/library/redis:8\.10-alpine \(redis\) exists, sha256:2d3814be'
+  # A minor past its community support (LTS only) needs the Premium tier and the LTS plan.
+  refused create-lts-standard "$root" "under AKS long-term support only" AKS_KUBERNETES_VERSION=1.34.7 create-cluster.sh
+  dry create-lts-premium "$root" AKS_KUBERNETES_VERSION=1.34.7 AKS_TIER=premium create-cluster.sh
+  cmd create-lts-premium '^\+ az aks create' '--kubernetes-version 1\.34\.7 ' '--tier premium ' '--k8s-support-plan AKSLongTermSupport '
+  refused create-third-party-drift "$root" "not sha256:8d7cf6bc81180ec559dca5dd149d9ce78c9cfa270da33ab5690c6b9a5190d953 as aks/third-party-images.txt says" \
     FAKE_STATE=present FAKE_KUBE_CONTEXT=btc-price-aks FAKE_THIRD_PARTY_DRIFT=yes create-cluster.sh
   has create-again 'policy.:.cilium'
   jq '.policy = "none"' "$data/aks-show.json" >"$work/aks-show-no-policy.json"
@@ -67,7 +78,7 @@ check_create_cluster_more() {
 
 f5_fingerprint() {
   echo "chart=2.6.4 values-sha256=$(sha256sum "$1/aks/ingress/f5-nginx-ingress.values.yaml" | cut -c1-16)" \
-    "image=sha256:$(printf '%s' docker.io/nginx/nginx-ingress:5.5.4 | sha256sum | cut -c1-64)"
+    "image=sha256:$(printf '%s' third-party/nginx/nginx-ingress:5.5.4 | sha256sum | cut -c1-64)"
 }
 
 

@@ -18,13 +18,13 @@ check_deploy() {
   local image
   for image in api-a api-b poller; do
     cmd deploy "^\\+ az acr build .*btc-price/$image:" "--registry btcprice0f1e2d3c " "--image btc-price/$image:$tag " \
-      "--target $image " '--file Dockerfile ' ' \.$' "--build-arg .RUST_IMAGE=$registry/third-party/library/rust@sha256:"
+      "--target $image " '--file Dockerfile ' ' \.$' "--build-arg '?RUST_IMAGE=$registry/third-party/library/rust@sha256:"
     has deploy "^# rendered: .*$registry/btc-price/$image:$tag"
   done
   cmd deploy '^\+ kubectl .*rollout status deployment/service-a' '--namespace service-a' '--timeout 5m'
   cmd deploy '^\+ kubectl .*rollout status deployment/service-b' '--namespace service-b' '--timeout 5m'
   cmd deploy '^\+ kubectl .*debug pod/service-a-' '--namespace service-a' '--profile restricted' \
-    '--custom aks/isolation-probe\.json' "--image $registry/third-party/library/busybox@sha256:9db7b59979c38555a39def84a31fb98b5296952f9e3afd4f6f11f05b07adfab0 " \
+    '--custom aks/isolation-probe\.json' "--image $registry/third-party/library/busybox@sha256:7a3ebe5bfd1a4a19797d20b0c0bb39d44393e9a03fd852c0865b0f540d868df0 " \
     'http://192\.168\.2\.45:8080/service2/' 'http://10\.0\.93\.2:80/service2/' 'timed out'
   # The probes run in a Ready pod of the current revision, not in one that is terminating or
   # belongs to the previous ReplicaSet (tests/aks/pods.json lists those first).
@@ -34,7 +34,7 @@ check_deploy() {
     'http://192\.168\.1\.23:8080/service1/current' 'http://10\.0\.41\.7:80/service1/current'
   has deploy "^# +value: $group_id\$"
   # Nothing comes from Docker Hub: Redis, the build base and the probe are the registry's copies.
-  has deploy "^# rendered: .*$registry/third-party/library/redis@sha256:ba6e394f6acc"
+  has deploy "^# rendered: .*$registry/third-party/library/redis@sha256:2d3814be5e9b"
   lacks deploy 'docker\.io'
 }
 
@@ -56,6 +56,21 @@ check_deploy_more() {
 
   dry deploy-ingress-nginx "$root" "${common[@]}" AKS_INGRESS_FLAVOUR=ingress-nginx deploy.sh
   has deploy-ingress-nginx '^\? kubectl kustomize manifests/overlays/ingress-nginx$'
+
+  # The Gateway flavour: after the apply, its gateway pods must carry the policy's peer labels,
+  # and the smoke tests go through the address in the Gateway's status.
+  dry deploy-app-routing "$root" "${common[@]}" AKS_INGRESS_FLAVOUR=app-routing deploy.sh
+  order deploy-app-routing '^\? kubectl kustomize manifests/overlays/app-routing$' '^\+ kubectl --context btc-price-aks apply -k' \
+    "^# NetworkPolicy peer .*: $(policy_peer "$root" app-routing)\$" \
+    '^\? kubectl --context btc-price-aks get pods' '^\? kubectl --context btc-price-aks get gateway btc-price' \
+    '^\? curl .* http://20\.31\.0\.20/service1/current$'
+  cmd deploy-app-routing '^\? kubectl --context btc-price-aks get pods' '--namespace btc-price-gateway ' \
+    '--selector gateway\.istio\.io/managed=istio\.io-gateway-controller,gateway\.networking\.k8s\.io/gateway-name=btc-price '
+  cmd deploy-app-routing '^\? kubectl --context btc-price-aks get gateway btc-price' '--namespace btc-price-gateway ' \
+    'jsonpath=\{\.status\.addresses\[0\]\.value\}'
+  has deploy-app-routing "^# +value: $group_id\$"
+  lacks deploy-app-routing 'get ingress --namespace'
+
 
   refused deploy-placeholder-group "$root" "still name the placeholder group" \
     FAKE_KUBE_CONTEXT=btc-price-aks AKS_IMAGE_TAG=$tag deploy.sh
@@ -81,4 +96,21 @@ check_deploy_more() {
   dry deploy-no-isolation "$root" "${common[@]}" FAKE_CAN_DEBUG=no AKS_CHECK_ISOLATION=no deploy.sh
   has deploy-no-isolation 'skipped \(AKS_CHECK_ISOLATION=no\)'
   lacks deploy-no-isolation 'debug pod/'
+}
+
+# The pipeline's deploy job, run as GitHub would run it: its environment from WORKFLOW with the
+# repository variables set (AKS_HOST among them), its command `aks/deploy.sh --skip-build`. With a
+# host it must apply the HTTPS overlay and smoke-test through https://<host>; without one, the plain
+# overlay.
+check_pipeline_deploy() {
+  local workflow=$1 job_env
+  mapfile -t job_env < <("${checks[@]}" workflow-env "$workflow" deploy vars.AKS_HOST=btc.example.org \
+    "vars.AKS_DEPLOYER_GROUP_ID=$group_id" "github.sha=$tag")
+  dry pipeline-deploy-https "$PWD" "${job_env[@]}" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_IMAGES=present deploy.sh --skip-build
+  has pipeline-deploy-https '^\? kubectl kustomize manifests/overlays/f5-nginx-ingress-https$'
+  cmd pipeline-deploy-https '^\? curl .*https://btc\.example\.org/service1/current$' '--resolve btc\.example\.org:443:'
+  has pipeline-deploy-https '^# expect 301 https://btc\.example\.org:443/service1/current$'
+  mapfile -t job_env < <("${checks[@]}" workflow-env "$workflow" deploy "vars.AKS_DEPLOYER_GROUP_ID=$group_id" "github.sha=$tag")
+  dry pipeline-deploy-plain "$PWD" "${job_env[@]}" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_IMAGES=present deploy.sh --skip-build
+  has pipeline-deploy-plain '^\? kubectl kustomize manifests/overlays/f5-nginx-ingress$'
 }

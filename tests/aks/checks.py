@@ -9,16 +9,32 @@
   checks.py policy-peer POLICIES              "namespace <ns>, pods <k=v,...>" admitted by the
                                               allow-from-ingress-controller NetworkPolicies
   checks.py workflow WORKFLOW                 the delivery pipeline's invariants
+  checks.py workflow-env WORKFLOW JOB NAME=VALUE...
+                                              the job's environment as GitHub would set it, with
+                                              the given repository variables (vars.NAME) and
+                                              github.NAME values: one NAME=VALUE per line
   checks.py third-party LIST SETTINGS BASE [DOCKERFILE]
                                               the list of third-party images agrees with the
                                               kustomize images (and the Dockerfile's build base)
+  checks.py az-plan RUNBOOK...                every az command a runbook plans (+) or runs (?)
+                                              is one the Azure CLI accepts (tests/aks/az_cli.py)
+  checks.py az-workflow WORKFLOW              likewise for the az commands of the run: steps
+  checks.py az-cases CASES                    the stand-in refuses each case of az-refusals.txt as listed
+  checks.py az-compare AZ CASES RUNBOOK...    the real CLI AZ agrees with the stand-in on the cases
+                                              and on every az command of the runbooks (local)
 
 Each prints what it checked and exits 1 with the reason when a check fails.
 """
 
 import json
 import re
+import shlex
 import sys
+
+import az_cli
+import az_compare
+import workflow
+from common import CheckFailed, check_az_words, require
 
 PLACEHOLDER = re.compile(r"^\$\{[A-Z0-9_]+\}$")
 # aks-engine pkg/api/vlabs/validate.go validatePoolName; DNS prefix: pkg/api/common ValidateDNSPrefix.
@@ -31,16 +47,6 @@ SENSITIVE_KEYS = {
     "adminpassword", "password", "serverappid", "clientappid", "etcdencryptionkey",
     "caprivatekey", "apiserverprivatekey", "clientprivatekey", "kubeconfigprivatekey",
 }
-SHA_PIN = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def require(condition, message):
-    if not condition:
-        raise CheckFailed(message)
 
 
 def strings(node, path=""):
@@ -212,137 +218,95 @@ def policy_peer(path):
     print(peers.pop())
 
 
-def check_workflow(path):
-    import yaml
-
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    workflow = yaml.safe_load(text)
-    # PyYAML reads the key "on" as True (YAML 1.1).
-    triggers = workflow.get("on", workflow.get(True))
-    require("pull_request" in triggers, f"{path}: must run on pull_request")
-    require(triggers.get("push", {}).get("branches") == ["main"], f"{path}: must run on push to main")
-    require(workflow.get("permissions") == {"contents": "read"}, f"{path}: default permissions must be contents: read")
-    require("secrets." not in text, f"{path}: uses a secret; the pipeline must hold IDs only (OIDC)")
-    jobs = workflow["jobs"]
-    uses = [step["uses"] for job in jobs.values() for step in job.get("steps", []) if "uses" in step]
-    for action in uses:
-        require(SHA_PIN.match(action), f"{path}: {action} is not pinned to a commit SHA")
-    test_runs = [step.get("run", "") for step in jobs["test"]["steps"]]
-    require(any(run.strip() == "tests/run" for run in test_runs), f"{path}: the test job must run tests/run")
-    require("if" not in jobs["test"], f"{path}: the tests must run on every event")
-    check_test_artefacts(path, jobs["test"]["steps"])
-    deploying = [name for name, job in jobs.items()
-                 if any("azure/login@" in step.get("uses", "") for step in job.get("steps", []))]
-    require(deploying, f"{path}: no job signs in to Azure")
-    for name in deploying:
-        job = jobs[name]
-        require(job.get("permissions", {}).get("id-token") == "write", f"{path}: job {name} needs id-token: write (OIDC)")
-        login = next(step for step in job["steps"] if "azure/login@" in step.get("uses", ""))
-        require(login.get("with") == {
-            "client-id": "${{ vars.AZURE_CLIENT_ID }}",
-            "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
-            "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
-        }, f"{path}: job {name} must log in with the three ID variables only, found {login.get('with')}")
-        require(job.get("environment") == "production", f"{path}: job {name} must use environment production")
-        needs = job.get("needs")
-        require(needs, f"{path}: job {name} must wait for the tests (needs)")
-    runs = " ".join(step.get("run", "") for name in deploying for step in jobs[name]["steps"])
-    require("aks/deploy.sh --build-only" in runs and "aks/deploy.sh --skip-build" in runs,
-            f"{path}: the pipeline must build with aks/deploy.sh --build-only and deploy with --skip-build")
-    gate = jobs[deploying[0]].get("if", "")
-    require("refs/heads/main" in gate and "push" in gate, f"{path}: deployment must be limited to pushes to main")
-    e2e = check_e2e_job(path, jobs)
-    print(f"  {path}: tests on every PR (screenshots and reports kept), end-to-end on kind for PRs "
-          f"(job {e2e}), deploy on main via OIDC (jobs {deploying}), {len(uses)} actions pinned by SHA, "
-          "no secrets")
-
-
-# Where the suites leave what a person reads after a run (screenshots, reports, logs): the test
-# job keeps them as build artefacts.
-TEST_ARTEFACTS = ["target/browser/", "target/drills/", "target/contract/", "target/observability/",
-                  "target/bench/"]
-
-
-def check_test_artefacts(path, steps):
-    uploads = [i for i, step in enumerate(steps)
-               if step.get("uses", "").startswith("actions/upload-artifact@")]
-    require(len(uploads) == 1,
-            f"{path}: the test job must upload the suites' artefacts once, found {len(uploads)}")
-    (index,) = uploads
-    upload = steps[index]
-    runs = [i for i, step in enumerate(steps) if step.get("run", "").strip() == "tests/run"]
-    require(runs and runs[0] < index, f"{path}: the artefacts must be uploaded after tests/run")
-    require(upload.get("if") == "always()",
-            f"{path}: the artefacts must be uploaded when the tests fail too (if: always())")
-    paths = upload.get("with", {}).get("path", "").split()
-    missing = [folder for folder in TEST_ARTEFACTS if folder not in paths]
-    require(not missing, f"{path}: the test job's artefacts lack {missing}")
-
-
-# The end-to-end job calls, in this order, the scripts tests/suites/aks.sh dry-runs with AKS_PLATFORM=kind.
-E2E_SCRIPTS = ["aks/kind/create-cluster.sh", "aks/install-ingress.sh", "aks/deploy.sh", "aks/kind/delete-cluster.sh"]
-
-
-def check_e2e_job(path, jobs):
-    e2e = [name for name, job in jobs.items() if job.get("env", {}).get("AKS_PLATFORM") == "kind"]
-    require(len(e2e) == 1, f"{path}: expected one job with AKS_PLATFORM: kind (the end-to-end job), found {e2e}")
-    job = jobs[e2e[0]]
-    require("pull_request" in job.get("if", ""), f"{path}: job {e2e[0]} must run on pull requests")
-    require("id-token" not in job.get("permissions", {}), f"{path}: job {e2e[0]} needs no Azure identity")
-    steps = job["steps"]
-    require("actions/checkout@" in steps[0].get("uses", ""), f"{path}: job {e2e[0]} starts with the checkout")
-    runs = [step.get("run", "").strip() for step in steps[1:]]
-    require(runs == E2E_SCRIPTS and all("uses" not in step for step in steps[1:]),
-            f"{path}: job {e2e[0]} must run exactly {E2E_SCRIPTS}, one script per step, found {runs}")
-    require(steps[-1].get("if") == "always()", f"{path}: job {e2e[0]} must delete the cluster whatever happened")
-    return e2e[0]
-
-
 THIRD_PARTY_USES = {"rust-build-base", "redis", "f5-controller", "isolation-probe"}
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+COPY = re.compile(r"^third-party/[a-z0-9._/-]+:[A-Za-z0-9._-]+$")
+# Docker Hub's names: anonymous pulls from it are limited to 10 per hour per address.
+DOCKER_HUB = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+UNPINNED = re.compile(r"^# unpinned ([a-z0-9-]+): \S")
+
+
+def third_party_entries(list_path):
+    """{use: (copy, source, digest)} of the list, checked line by line."""
+    entries, unpinned = {}, set()
+    for line in read_lines(list_path):
+        match = UNPINNED.match(line)
+        if match:
+            unpinned.add(match.group(1))
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = line.split()
+        require(len(fields) == 4, f"{list_path}: {line!r} is not: use copy source digest")
+        use, copy, source, digest = fields
+        require(use not in entries, f"{list_path}: {use} listed twice")
+        require(COPY.match(copy), f"{list_path}: {use}: copy {copy!r} is not third-party/<path>:<tag>")
+        host = source.split("/", 1)[0]
+        require("/" in source and ("." in host or ":" in host),
+                f"{list_path}: {use}: source {source!r} names no registry (a bare name is Docker Hub)")
+        require(host not in DOCKER_HUB, f"{list_path}: {use}: source {source!r} is on Docker Hub, which "
+                                        "throttles anonymous pulls; use a mirror")
+        require(re.match(r"^[a-z0-9._/:-]+:[A-Za-z0-9._-]+$", source) and "@" not in source,
+                f"{list_path}: {use}: source {source!r} is not <registry>/<path>:<tag>")
+        require(source.rsplit(":", 1)[1] == copy.rsplit(":", 1)[1],
+                f"{list_path}: {use}: the copy's tag must be the source's ({source} -> {copy})")
+        require(digest == "-" or DIGEST.match(digest), f"{list_path}: {use}: bad digest {digest!r}")
+        entries[use] = (copy, source, digest)
+    require(set(entries) == THIRD_PARTY_USES, f"{list_path}: uses must be {sorted(THIRD_PARTY_USES)}")
+    for use, (_, _, digest) in entries.items():
+        require(digest != "-" or use in unpinned,
+                f"{list_path}: {use} has no digest and no '# unpinned {use}: <why>' line")
+    stale = sorted(use for use in unpinned if entries.get(use, (None, None, "-"))[2] != "-")
+    require(not stale, f"{list_path}: '# unpinned' lines for entries that have a digest: {stale}")
+    return entries
 
 
 def check_third_party(list_path, settings_path, base_path, dockerfile_path=None):
     import yaml
 
-    entries = {}
-    for line in read_lines(list_path):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        use, source, digest = line.split()
-        require(use not in entries, f"{list_path}: {use} listed twice")
-        require(re.match(r"^docker\.io/[a-z0-9._/-]+:[A-Za-z0-9._-]+$", source),
-                f"{list_path}: {use}: source {source!r} is not docker.io/<path>:<tag>")
-        require(digest == "-" or DIGEST.match(digest), f"{list_path}: {use}: bad digest {digest!r}")
-        entries[use] = (source, digest)
-    require(set(entries) == THIRD_PARTY_USES, f"{list_path}: uses must be {sorted(THIRD_PARTY_USES)}")
+    entries = third_party_entries(list_path)
 
     def images(path):
         with open(path, encoding="utf-8") as handle:
             return {i["name"]: i for i in yaml.safe_load(handle).get("images", [])}
 
-    redis_source, redis_digest = entries["redis"]
-    name, tag = redis_source.rsplit(":", 1)
+    copy, _, redis_digest = entries["redis"]
+    repository, tag = copy.rsplit(":", 1)
+    name = "docker.io/library/" + repository.rsplit("/", 1)[1]
+    require(DIGEST.match(redis_digest), f"{list_path}: redis must be pinned: the overlays name it by digest")
     base = images(base_path).get(name, {})
-    require(base.get("newTag") == tag, f"{base_path}: {name} must be tag {tag}, the listed source")
+    require(base.get("newTag") == tag, f"{base_path}: {name} must be tag {tag}, the listed copy's")
     settings = images(settings_path).get(name, {})
-    require(settings.get("newName", "").endswith("/third-party/" + name.removeprefix("docker.io/"))
-            and settings.get("digest") == redis_digest,
+    require(settings.get("newName", "").endswith("/" + repository) and settings.get("digest") == redis_digest,
             f"{settings_path}: {name} must be the registry's copy by digest {redis_digest}, is {settings}")
     checked = ["redis"]
     if dockerfile_path:
         text = "\n".join(read_lines(dockerfile_path))
         args = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.MULTILINE))
         default = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), args.get("RUST_IMAGE", ""))
-        rust = entries["rust-build-base"][0].removeprefix("docker.io/library/")
-        require(default == rust, f"{dockerfile_path}: ARG RUST_IMAGE must default to {rust} (public, for the "
-                                 f"local stack), is {default!r}")
+        source = entries["rust-build-base"][1]
+        public, _, digest = default.partition("@")
+        require(source.endswith("/library/" + public) and DIGEST.match(digest),
+                f"{dockerfile_path}: ARG RUST_IMAGE (public, for the local stack) must be the listed "
+                f"build base {source} by its Docker Hub name and a digest, is {default!r}")
         require(re.search(r"^FROM \$\{RUST_IMAGE\} AS ", text, re.MULTILINE),
                 f"{dockerfile_path}: the build stage must start FROM ${{RUST_IMAGE}}")
         checked.append("rust-build-base")
-    print(f"  {list_path}: {len(entries)} images, digests well-formed; agrees with the kustomize images"
-          f" and the Dockerfile for {checked}")
+    pinned = sorted(use for use, entry in entries.items() if entry[2] != "-")
+    print(f"  {list_path}: {len(entries)} images, none from Docker Hub, pinned {pinned}, the others "
+          f"say why; agrees with the kustomize images and the Dockerfile for {checked}")
+
+
+def check_az_plan(paths):
+    """Every `+ az ...` and `? az ...` command of the runbooks, continuation lines joined."""
+    table = az_cli.load_table()
+    counts = {}
+    for path in paths:
+        for block in command_blocks(read_lines(path)):
+            match = re.match(r"^[+?] (az .*)$", block)
+            if match:
+                command = check_az_words(path, shlex.split(match.group(1))[1:], table)
+                counts[command] = counts.get(command, 0) + 1
+    return counts
 
 
 def main(argv):
@@ -361,9 +325,20 @@ def main(argv):
         elif command == "policy-peer":
             policy_peer(*args)
         elif command == "workflow":
-            check_workflow(*args)
+            workflow.check_workflow(*args)
         elif command == "third-party":
             check_third_party(*args)
+        elif command == "workflow-env":
+            workflow.workflow_env(args[0], args[1], dict(arg.split("=", 1) for arg in args[2:]))
+        elif command == "az-plan":
+            check_az_plan(args)
+        elif command == "az-workflow":
+            workflow.check_az_workflow(*args)
+        elif command == "az-cases":
+            az_compare.check_cases(*args)
+        elif command == "az-compare":
+            blocks = [block for path in args[2:] for block in command_blocks(read_lines(path))]
+            az_compare.compare(args[0], args[1], az_compare.planned_commands(blocks))
         else:
             raise CheckFailed(f"unknown check {command}")
     except CheckFailed as failure:

@@ -1,4 +1,4 @@
-"""Service A's web page in a real browser (issue 14): Playwright driving Debian's Chromium
+"""Service A's web page in a real browser: Playwright driving Debian's Chromium
 against the release binaries of the poller and api-a, a real `redis-server`, a fake exchange
 whose price the tests set, and the repository's gateway (`gateway/nginx.conf`) on real nginx.
 

@@ -26,7 +26,7 @@ from .case import BrowserCase, World
 from .chromium import launch
 from .service import ServiceA
 
-MODULES = ["test_figures", "test_refresh", "test_without_javascript", "test_delivery", "test_states"]
+MODULES = ["test_figures", "test_refresh", "test_without_javascript", "test_delivery", "test_states", "test_evidence"]
 
 
 def main(names: list[str]) -> int:

@@ -22,6 +22,9 @@ READ = """() => {
     averageText: q("#average").textContent,
     samples: q("#samples").textContent,
     sources: q("#sources").textContent,
+    agreement: q("#agreement").textContent,
+    continuity: q("#continuity").hidden ? null : q("#continuity").textContent,
+    coverage: q("#coverage").hidden ? null : q("#coverage").textContent,
     asOf: q("#as-of").getAttribute("datetime"),
     to: q("#to").getAttribute("datetime"),
     currentDetailsHidden: q("#current-details").hidden,
@@ -66,6 +69,12 @@ class Shown:
     averageText: str
     samples: str
     sources: str
+    agreement: str
+    """How many exchanges agree on the price, and how closely."""
+    continuity: str | None
+    """Why a price fewer than the quorum back is shown; None when a quorum backs it."""
+    coverage: str | None
+    """How much of the window the average's samples cover."""
     asOf: str
     """The newest sample's time (`/current`'s `as_of`)."""
     to: str

@@ -11,7 +11,7 @@ from .service import POLL_INTERVAL
 from .test_refresh import fetches
 
 BUDGET = 30 * 1024
-"""The page with everything it loads, in bytes over the wire (issue 14)."""
+"""The page with everything it loads, in bytes over the wire."""
 ASSETS = ("page.css", "page.js", "icon.svg")
 
 

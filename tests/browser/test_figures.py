@@ -37,6 +37,20 @@ def consistent(service, read: Callable[[], Shown], api: str = "main") -> tuple[S
     return eventually(attempt, 10 * POLL_INTERVAL, "the page and the routes describe the same newest sample")
 
 
+def agreement_text(current: dict) -> str:
+    """How many exchanges agree on `/current`'s price, as the page says it (src/page/messages.rs)."""
+    providers = current["providers"]
+    if providers["agreeing"] == 1:
+        text = f"1 of {providers['configured']} exchanges answered"
+    else:
+        text = (
+            f"{providers['agreeing']} of {providers['configured']} exchanges agree within "
+            f"{current['spread_percent']:g} %"
+        )
+    others = providers["answered"] - providers["agreeing"]
+    return text + (f" ({others} more answered, further off)" if others else "")
+
+
 def check_figures(test: unittest.TestCase, shown: Shown, current: dict, average: dict, upstream: float) -> None:
     """The price is the upstream's and `/current`'s, the average `/average`'s, both to the cent
     and written for people; the details match."""
@@ -47,6 +61,9 @@ def check_figures(test: unittest.TestCase, shown: Shown, current: dict, average:
     test.assertEqual(shown.averageText, usd(average["average"]))
     test.assertEqual(int(shown.samples), average["samples"])
     test.assertEqual(shown.sources, ", ".join(current["sources"]))
+    test.assertEqual(shown.agreement, agreement_text(current))
+    test.assertEqual(shown.continuity is None, current["basis"] == "quorum")
+    test.assertEqual(shown.coverage, f"They cover {round(average['coverage'] * 100, 1):g} % of the window.")
     test.assertFalse(shown.currentDetailsHidden or shown.averageDetailsHidden)
     test.assertFalse(shown.staleBadge)
     test.assertIsNone(shown.notice(), "nothing to report")

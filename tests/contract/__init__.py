@@ -1,4 +1,4 @@
-"""The API contract suite (issue 15): Schemathesis fuzzing the release binaries from the OpenAPI
+"""The API contract suite: Schemathesis fuzzing the release binaries from the OpenAPI
 documents they serve, directly and through the gateway, in each of Service A's states.
 
 - `states`: api-a taken through no price yet, price available, Redis hanging and Redis down;
@@ -6,6 +6,6 @@ documents they serve, directly and through the gateway, in each of Service A's s
 - `events`: Schemathesis's NDJSON report read into requests, operations and findings;
 - `tampering`: documents changed on purpose, each of which must fail its check;
 - `report`: the tables printed;
-- `schemathesis.toml`: Schemathesis's configuration, shared with runs by hand (README);
+- `schemathesis.toml`: Schemathesis's configuration, shared with runs by hand (docs/api.md);
 - `__main__`: the live run (`PYTHONPATH=tests python3 -m contract`).
 """

@@ -29,18 +29,19 @@ STATE_TIMEOUT_SECONDS = 20.0
 @dataclass(frozen=True)
 class State:
     name: str
-    error: str | None
-    """The `error` of `/service1/current`'s body; None: it holds a price."""
+    problem: str | None
+    """The code of the problem `/service1/current` answers (its `type`'s last part); None: it
+    holds a price."""
     ready: bool
     """Whether `/readyz` answers 200."""
 
 
-NO_PRICE_YET = State("no price yet", "no price yet", ready=False)
+NO_PRICE_YET = State("no price yet", "no-price-yet", ready=False)
 PRICE_AVAILABLE = State("price available", None, ready=True)
 # Frozen (SIGSTOP): its port still accepts connections, which then hang.
-REDIS_HANGING = State("Redis hanging", "price store unavailable", ready=False)
+REDIS_HANGING = State("Redis hanging", "store-unavailable", ready=False)
 # Killed: connections are refused.
-REDIS_DOWN = State("Redis down", "price store unavailable", ready=False)
+REDIS_DOWN = State("Redis down", "store-unavailable", ready=False)
 STATES = (NO_PRICE_YET, PRICE_AVAILABLE, REDIS_HANGING, REDIS_DOWN)
 
 
@@ -93,14 +94,23 @@ class ServiceA:
             body = current.json()
         except ValueError:
             body = {}
-        error = None if "price" in body else body.get("error", current.body[:200].decode(errors="replace"))
+        problem = None if "price" in body else problem_code(body) or current.body[:200].decode(errors="replace")
         readyz = httpclient.status_of(self.api.url("/readyz"))
-        if error == state.error and (readyz == 200) == state.ready:
+        if problem == state.problem and (readyz == 200) == state.ready:
             return None
-        return f"not {state.name}: /service1/current answers {current.status} {error or 'a price'}, /readyz {readyz}"
+        return f"not {state.name}: /service1/current answers {current.status} {problem or 'a price'}, /readyz {readyz}"
 
     def __enter__(self) -> "ServiceA":
         return self
 
     def __exit__(self, *_exc) -> None:
         self._stack.close()
+
+
+PROBLEM_TYPE_PREFIX = "tag:btc-price-services,2026:"
+
+
+def problem_code(body: dict) -> str | None:
+    """The code of a problem's `type`, or None for a body that is no problem of ours."""
+    kind = body.get("type")
+    return kind.removeprefix(PROBLEM_TYPE_PREFIX) if isinstance(kind, str) and kind.startswith(PROBLEM_TYPE_PREFIX) else None

@@ -24,10 +24,13 @@ from typing import Callable
 from harness import binaries
 from harness.processes import raise_open_files_limit
 
-from . import connection_cap, hostile_clients, rate_limit, redis_faults, rolling_restart, soak, stuck_clients, upstream_chaos
+from . import (clock_step, connection_cap, hostile_clients, price_integrity, rate_limit, redis_faults, rolling_restart,
+               soak, stuck_clients, upstream_chaos)
 from .report import Context, Row, table
 
 DRILLS: dict[str, Callable[[Context], Row]] = {
+    "price-integrity": price_integrity.run,
+    "clock-step": clock_step.run,
     "upstream-chaos": upstream_chaos.run,
     "redis-faults": redis_faults.run,
     "rolling-restart": rolling_restart.run,

@@ -1,6 +1,7 @@
 """A flood up to and past the connection cap, with the services' images (built from the
 repository's Dockerfile) run under `docker run --memory` at the manifests' memory limit and no
-`MAX_CONNECTIONS`: the cap comes from the memory limit (README "Connections and shutdown").
+`MAX_CONNECTIONS`: the cap comes from the memory limit (docs/configuration.md, "The connection
+cap fits the memory limit").
 
 The flood holds the costliest connections a client can hold, a third of each kind: answered
 once and idle, a slow head, pipelining without reading (every deadline at a minute, so that they

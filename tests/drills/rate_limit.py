@@ -3,10 +3,10 @@
 1 s: `GET /service1/history?max_points=5000`, with `wrk` from 127.0.0.1; meanwhile a second
 client, from 127.0.0.2, asks `/service1/current` every 50 ms.
 
-Expected (README "Connections and shutdown", what one client may ask): the looping client gets
+Expected (docs/configuration.md, "What one client may ask"): the looping client gets
 429s, and no more of its requests reach api-a than the /history rate and burst allow (plus 10 %),
 so api-a's CPU stays what those cost (at most twice, plus 5 % of a core for its own work); every
-429 is JSON with `Retry-After`; the second client is answered 200 within 100 ms throughout, its
+429 is a problem (`application/problem+json`) of type `too-many-requests` with `Retry-After`; the second client is answered 200 within 100 ms throughout, its
 95th percentile reported before and during. (Here the looping client and the gateway answering
 its 429s share the machine's two cores with the second client, so its latency moves with them:
 the bound is absolute, as in the other drills. Without the limits, api-a takes some 400 of these
@@ -38,6 +38,7 @@ HISTORY_BURST = 20
 """...and its burst."""
 SECOND_CLIENT = "127.0.0.2"
 ANOTHER_CLIENT = "127.0.0.3"
+TOO_MANY_REQUESTS = "tag:btc-price-services,2026:too-many-requests"
 NORMAL_WITHIN = 0.100
 BEFORE_SECONDS = 3.0
 
@@ -120,9 +121,10 @@ def over_the_limit(url: str) -> str | None:
     problems = []
     if answer.headers.get("retry-after") != "1":
         problems.append(f"Retry-After {answer.headers.get('retry-after')!r}")
-    if not answer.headers.get("content-type", "").startswith("application/json"):
+    if answer.headers.get("content-type") != "application/problem+json":
         problems.append(f"content type {answer.headers.get('content-type')!r}")
-    if json.loads(answer.body) != {"error": "too many requests"}:
+    problem = json.loads(answer.body)
+    if (problem.get("type"), problem.get("status")) != (TOO_MANY_REQUESTS, 429) or not problem.get("detail"):
         problems.append(f"body {answer.body!r}")
     if not answer.headers.get("x-request-id"):
         problems.append("no X-Request-ID")

@@ -1,7 +1,7 @@
 """Redis faults: the pod's Redis killed and restarted on the same port, then frozen and thawed,
 then restarted with its append-only file, while a client keeps asking api-a.
 
-Expected (README "Routes" and "How it works"): api-a answers 503 JSON within 1 s and no request
+Expected (docs/api.md and docs/design.md): api-a answers 503 JSON within 1 s and no request
 hangs; the poller keeps ticking, logs the outage once and writes what it held back when Redis
 returns; api-a answers 200 again within 2 s of Redis answering, without a restart; with the
 append-only file the window's samples survive a restart, so the average is unchanged.
@@ -27,8 +27,9 @@ FIRST_503_WITHIN = 1.0
 BACK_WITHIN = 2.0
 HANG = 1.0
 """An answer slower than this counts as a hang."""
-UNAVAILABLE = {"error": "price store unavailable"}
-SAMPLES_KEY = "btc_usd:samples:v1"
+UNAVAILABLE = "tag:btc-price-services,2026:store-unavailable"
+"""The problem type of api-a's answer while its price store does not answer."""
+SAMPLES_KEY = "btc_usd:samples:v2"
 
 
 def run(context: Context) -> Row:
@@ -179,7 +180,7 @@ def acceptable(answer: Answer) -> bool:
     if answer.status == 200:
         return True
     try:
-        return answer.status == 503 and json.loads(answer.body) == UNAVAILABLE
+        return answer.status == 503 and json.loads(answer.body).get("type") == UNAVAILABLE
     except ValueError:
         return False
 

@@ -2,7 +2,7 @@
 gateway throughout; one instance of each gets SIGTERM, its replacement starts on a new port and
 takes traffic, then the other. Expected: zero failed requests seen by the client.
 
-Also checked, per stopped instance, the shutdown contract (README "Shutdown"): `/readyz`
+Also checked, per stopped instance, the shutdown contract (docs/configuration.md, "Connections and shutdown"): `/readyz`
 answers 503 during `SHUTDOWN_DELAY`, then it exits 0 with its in-flight requests finished.
 
 The gateway lists every address an instance will ever have (the replacements' too, refused

@@ -2,7 +2,7 @@
 1 000 connections that send nothing, clients that never read (pipelined requests, and one large
 answer each), and SIGTERM while such a client is connected.
 
-Expected (README "Connections and shutdown"), with `HEADER_TIMEOUT=1s` and `IDLE_TIMEOUT=30s`
+Expected (docs/configuration.md, "Connections and shutdown"), with `HEADER_TIMEOUT=1s` and `IDLE_TIMEOUT=30s`
 as in the report that found them:
 - a silent connection is closed within `HEADER_TIMEOUT` (+1 s) of its accept, not after the
   idle timeout;

@@ -1,7 +1,7 @@
 """Upstream chaos: every failure of `harness.exchange.faults` injected into each provider alone,
 then into all of them at once, while a client keeps asking api-a for `/current`.
 
-Expected (issue 12, items 2 and 3; README "How the poller decides on a price"):
+Expected (docs/design.md, "How the poller decides on a price"):
 - the served price is always the median of what the sane providers said (never a faulty
   provider's, never a made-up one);
 - ticks keep their schedule (a fixed grid, none skipped, however slow a provider is), no

@@ -106,8 +106,8 @@ REFUSED = Fault("refused", None, True)
 
 
 def faults(fetch_timeout: float, everywhere: bool = False) -> list[Fault]:
-    """Every failure the drills inject, in the order of issue 12; `everywhere`: the variant for
-    all providers at once (see `wrong_market`)."""
+    """Every failure the drills inject, the overload signals (backed off) first, then the quick
+    unusable answers; `everywhere`: the variant for all providers at once (see `wrong_market`)."""
     return [
         Fault("slow", slow(fetch_timeout), True),  # SLOW_BEYOND_DEADLINE after the deadline
         REFUSED,

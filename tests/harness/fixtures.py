@@ -1,5 +1,7 @@
 """The providers' real response bodies (`poller/tests/fixtures/providers/`, copied from the
-shared fixtures; see their README and manifest.json), with any price put in their place.
+shared fixtures; see their README and manifest.json), with any price put in their place, stamped
+with the time of the answer where the exchange stamps its quotes (the poller takes a quote stamped
+over two minutes before it arrived for a stale one).
 
 A body with a substituted price keeps the fixture's exact bytes otherwise: the fixture is
 parsed, the price replaced by a placeholder, serialised with the fixture's own separators (each
@@ -9,7 +11,9 @@ the price's text, so a price can also be text no JSON encoder writes (`1e999`, `
 
 from __future__ import annotations
 
+import datetime
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -43,6 +47,14 @@ class Format:
     """An error body this provider sends with HTTP 200."""
     other_market: Callable[[Any], Any] | None
     """Turns an ok answer into the ETH/USD one, for a provider whose answer names its market."""
+    stamp_at: tuple[str, ...] | None = None
+    """Where the ok answer holds the exchange's time of the quote; None: it holds none."""
+    stamp: Callable[[float], Any] | None = None
+    """A Unix time as the exchange writes it there."""
+
+
+def _rfc3339_micros(at: float) -> str:
+    return datetime.datetime.fromtimestamp(at, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _rename_key(parent: tuple, old: str, new: str) -> Callable[[Any], Any]:
@@ -67,6 +79,8 @@ FORMATS: dict[str, Format] = {
         server_error=(503, b'{"message":"Service Unavailable"}'),
         error_with_200=fixture("coinbase/error-404-notfound.json"),
         other_market=None,
+        stamp_at=("time",),
+        stamp=_rfc3339_micros,
     ),
     "kraken": Format(
         path="/0/public/Ticker",
@@ -90,6 +104,8 @@ FORMATS: dict[str, Format] = {
         server_error=(503, fixture("bitstamp/maintenance.json")),
         error_with_200=fixture("bitstamp/maintenance.json"),
         other_market=None,
+        stamp_at=("timestamp",),
+        stamp=lambda at: str(int(at)),
     ),
     "gemini": Format(
         path="/v1/pubticker/btcusd",
@@ -101,6 +117,8 @@ FORMATS: dict[str, Format] = {
         server_error=(503, b'{"result":"error","reason":"Maintenance","message":"Down for maintenance"}'),
         error_with_200=fixture("gemini/error-400-invalid-symbol.json"),
         other_market=_rename_key(("volume",), "BTC", "ETH"),
+        stamp_at=("volume", "timestamp"),
+        stamp=lambda at: int(at) // 60 * 60_000,  # milliseconds, aligned to the minute
     ),
     "bitfinex": Format(
         path="/v2/ticker/tBTCUSD",
@@ -123,6 +141,8 @@ FORMATS: dict[str, Format] = {
         server_error=(503, b'{"status":{"error_code":503,"error_message":"Service Unavailable"}}'),
         error_with_200=fixture("coingecko/error-401-missing-key.json"),
         other_market=_rename_key((), "bitcoin", "ethereum"),
+        stamp_at=("bitcoin", "last_updated_at"),
+        stamp=int,
     ),
 }
 
@@ -144,15 +164,20 @@ def price_text(provider: str, price: float) -> str:
     return str(int(price)) if float(price).is_integer() else repr(float(price))
 
 
-def body_with_price(provider: str, text: str, market: str = "BTC/USD") -> bytes:
-    """The provider's ok answer with `text` (raw JSON, e.g. from `price_text`) as its price;
-    for `market="ETH/USD"` the answer names that market where the provider's answers name one."""
+ORIGINAL_TIME = object()
+"""`body_with_price`'s `at` that keeps the fixture's own time."""
+
+
+def body_with_price(provider: str, text: str, market: str = "BTC/USD", at: Any = None) -> bytes:
+    """The provider's ok answer with `text` (raw JSON, e.g. from `price_text`) as its price,
+    stamped `at` (a Unix time; None: now; `ORIGINAL_TIME`: the fixture's) where the exchange
+    stamps its quotes; for `market="ETH/USD"` the answer names that market where the provider's
+    answers name one."""
     form = FORMATS[provider]
     value = json.loads(fixture(form.ok))
-    holder = value
-    for step in form.price_at[:-1]:
-        holder = holder[step]
-    holder[form.price_at[-1]] = PLACEHOLDER
+    _set(value, form.price_at, PLACEHOLDER)
+    if form.stamp_at is not None and at is not ORIGINAL_TIME:
+        _set(value, form.stamp_at, form.stamp(time.time() if at is None else at))
     if market != "BTC/USD":
         if form.other_market is None:
             raise ValueError(f"{provider}'s answers do not name their market")
@@ -161,8 +186,21 @@ def body_with_price(provider: str, text: str, market: str = "BTC/USD") -> bytes:
     return encoded.replace(json.dumps(PLACEHOLDER), text).encode()
 
 
-def ok_body(provider: str, price: float) -> bytes:
-    return body_with_price(provider, price_text(provider, price))
+def _set(value: Any, path: tuple, new: Any) -> None:
+    holder = value
+    for step in path[:-1]:
+        holder = holder[step]
+    holder[path[-1]] = new
+
+
+def ok_body(provider: str, price: float, at: float | None = None) -> bytes:
+    """The provider's ok answer with `price`, stamped `at` (None: now)."""
+    return body_with_price(provider, price_text(provider, price), at=at)
+
+
+def stamps(provider: str) -> bool:
+    """Whether the provider stamps its quotes with a time."""
+    return FORMATS[provider].stamp_at is not None
 
 
 def non_finite_text(provider: str) -> str:

@@ -15,7 +15,9 @@ class Fixtures(unittest.TestCase):
         for provider, form in fixtures.FORMATS.items():
             with self.subTest(provider=provider):
                 text = fixtures.price_text(provider, fixtures.original_price(provider))
-                self.assertEqual(fixtures.body_with_price(provider, text), fixtures.fixture(form.ok))
+                self.assertEqual(
+                    fixtures.body_with_price(provider, text, at=fixtures.ORIGINAL_TIME), fixtures.fixture(form.ok)
+                )
 
     def test_a_substituted_price_is_where_the_provider_puts_it(self):
         for provider, form in fixtures.FORMATS.items():
@@ -24,6 +26,24 @@ class Fixtures(unittest.TestCase):
                 for step in form.price_at:
                     value = value[step]
                 self.assertEqual(float(value), 81_234.5)
+
+    def test_a_body_is_stamped_where_and_as_its_exchange_stamps_quotes(self):
+        at = 1_800_000_123.456
+        written = {
+            "coinbase": "2027-01-15T08:02:03.456000Z",
+            "bitstamp": "1800000123",
+            "gemini": 1_800_000_120_000,
+            "coingecko": 1_800_000_123,
+        }
+        for provider, form in fixtures.FORMATS.items():
+            with self.subTest(provider=provider):
+                value = json.loads(fixtures.ok_body(provider, 81_234.5, at=at))
+                self.assertEqual(fixtures.stamps(provider), provider in written)
+                if form.stamp_at is None:
+                    continue
+                for step in form.stamp_at:
+                    value = value[step]
+                self.assertEqual(value, written[provider])
 
     def test_other_markets_keep_the_price_and_change_the_name(self):
         body = fixtures.body_with_price("kraken", fixtures.price_text("kraken", 3100), "ETH/USD")

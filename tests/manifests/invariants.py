@@ -127,7 +127,7 @@ def check_redis(where, c, volumes, errors):
 
 # Settings that several containers of one pod read and that must agree, by Deployment
 # (namespace, name): api-a averages over the window whose samples the poller keeps, both in the
-# pod's one Redis (README.md, Configuration).
+# pod's one Redis (docs/configuration.md).
 SHARED_SETTINGS = {
     ("service-a", "service-a"): {
         "AVERAGE_WINDOW": ("api-a", "poller"),

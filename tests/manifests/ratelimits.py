@@ -1,7 +1,9 @@
 """The per-client rate limits of every flavour's routes, read the way each controller reads them:
 20 requests a second with bursts of 40 per route, 5 with bursts of 20 for /service1/history
-(alone in its route), refused at once with 429 where the route can say so (the README,
-Connections and shutdown; the same figures as gateway/nginx.conf)."""
+(alone in its route), refused at once with 429 where the route can say so (docs/configuration.md,
+What one client may ask; the same figures as gateway/nginx.conf). The AKS application routing
+add-on's Gateway API implementation has no means to limit a client (a documented gap,
+manifests/README.md): its routes must carry none, rather than one it would ignore or refuse."""
 
 import re
 
@@ -56,8 +58,8 @@ def ingress_limit(annotations, kind, where, errors):
         if not rate or not burst.isdigit():
             return None
         return int(rate.group(1)), int(burst)
-    # ingress-nginx and app routing: the refusal's status is the controller's ConfigMap's
-    # (limit-req-status-code), set at install for ingress-nginx, out of reach for app routing.
+    # ingress-nginx: the refusal's status is the controller's ConfigMap's (limit-req-status-code),
+    # set at install (aks/ingress/ingress-nginx.values.yaml).
     rps = annotations.get(COMMUNITY + "limit-rps", "")
     multiplier = annotations.get(COMMUNITY + "limit-burst-multiplier", "5")
     if not rps.isdigit() or not multiplier.isdigit():
@@ -83,8 +85,9 @@ def policy_limit(policy, where, errors):
 
 def check_rate_limits(overlay, objects, errors):
     kind = flavour(overlay)
+    gateway_api = kind in ("gateway-fabric", "app-routing")
     routes = [(obj, ns, name) for (k, ns, name), obj in objects.items()
-              if k == ("HTTPRoute" if kind == "gateway-fabric" else "Ingress") and paths_of(obj)]
+              if k == ("HTTPRoute" if gateway_api else "Ingress") and paths_of(obj)]
     if not routes:
         errors.append(f"{overlay}: no route to limit")
     policies = {}
@@ -92,6 +95,11 @@ def check_rate_limits(overlay, objects, errors):
         if k == "RateLimitPolicy":
             for ref in obj["spec"]["targetRefs"]:
                 policies.setdefault((ns, ref["kind"], ref["name"]), []).append(obj)
+    if kind == "app-routing":
+        if policies:
+            errors.append(f"{overlay}: RateLimitPolicies {sorted(policies)}, which approuting-istio "
+                          "neither reads nor has the CRD of")
+        return
     for route, ns, name in routes:
         where = f"{route['kind']} {ns}/{name}"
         expected = expected_limit(route, where, errors)

@@ -14,8 +14,6 @@ from resources import ident
 #   Gateway API v1 (sigs.k8s.io/gateway-api apis/v1: Gateway, Listener, AllowedRoutes,
 #     RouteNamespaces, RouteGroupKind, HTTPRoute, ParentReference, HTTPRouteRule,
 #     HTTPRouteMatch, HTTPPathMatch, HTTPBackendRef);
-#   AKS app routing NginxIngressController v1alpha1 (github.com/Azure/aks-app-routing-operator,
-#     config/crd/bases/approuting.kubernetes.azure.com_nginxingresscontrollers.yaml);
 #   cert-manager Certificate and ClusterIssuer v1 (github.com/cert-manager/cert-manager v1.21,
 #     deploy/crds/cert-manager.io_certificates.yaml and cert-manager.io_clusterissuers.yaml);
 #   Prometheus Operator PodMonitor and PrometheusRule v1 (github.com/prometheus-operator/
@@ -141,17 +139,6 @@ RATE_LIMIT_POLICY = resource("gateway.nginx.org/v1alpha1", "RateLimitPolicy", cl
     }),
 }, required=("targetRefs",)))
 
-NGINX_INGRESS_CONTROLLER = resource(
-    "approuting.kubernetes.azure.com/v1alpha1", "NginxIngressController", closed({
-        "ingressClassName": {"type": "string", "pattern": r"^[a-z0-9][-a-z0-9\.]*[a-z0-9]$",
-                             "minLength": 1, "maxLength": 253},
-        "controllerNamePrefix": {"type": "string", "pattern": r"^[a-z0-9][-a-z0-9]*[a-z0-9]$",
-                                 "minLength": 1, "maxLength": 60},
-        "loadBalancerAnnotations": LABELS,
-    }, required=("controllerNamePrefix", "ingressClassName")),
-    namespaced=False,
-)
-
 DNS_NAME = {"type": "string", "maxLength": 253,
             "pattern": r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]([-a-z0-9]*[a-z0-9])?$"}
 
@@ -262,8 +249,6 @@ CUSTOM_SCHEMAS = {
     ("gateway.networking.k8s.io/v1", "Gateway"): GATEWAY,
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): HTTP_ROUTE,
     ("gateway.nginx.org/v1alpha1", "RateLimitPolicy"): RATE_LIMIT_POLICY,
-    ("approuting.kubernetes.azure.com/v1alpha1", "NginxIngressController"):
-        NGINX_INGRESS_CONTROLLER,
     ("monitoring.coreos.com/v1", "PodMonitor"):
         pod_monitor("monitoring.coreos.com/v1", ["http", "https", "HTTP", "HTTPS"]),
     ("monitoring.coreos.com/v1", "PrometheusRule"): PROMETHEUS_RULE,

@@ -6,7 +6,7 @@ scraping them every second with the repository's jobs and alert rules (durations
 target up and every rule healthy; no alert while all is well; the price-stale and
 price-store-unavailable alerts firing when the fake exchange stops or Redis is killed, and
 resolving when they return (timed); every dashboard query returning data. Each service's
-`/metrics` passes `promtool check metrics` and is documented in the README's metrics table.
+`/metrics` passes `promtool check metrics` and is documented in the metrics table of docs/operations.md.
 
 Environment: `OBSERVABILITY_LONG=1` also drills the other alerts live (a few minutes more);
 `OBSERVABILITY_BINARY_DIR=DIR` uses binaries already built in DIR. Exits 1 on any failure.
@@ -81,7 +81,7 @@ def main() -> int:
 
         step("every target up, every rule healthy")
         check_targets(prometheus, set(targets), problems)
-        step("every metric passes promtool check metrics and is in the README's table")
+        step("every metric passes promtool check metrics and is in the table of docs/operations.md")
         check_expositions({job: s.url("/metrics") for job, s in targets.items()}, problems)
         step(f"no alert while all is well ({QUIET_SECONDS:g} s in a row)")
         quiet(prometheus, problems)
@@ -152,7 +152,7 @@ def check_targets(prometheus: PrometheusServer, jobs: set[str], problems: Proble
 
 
 def check_expositions(urls: dict[str, str], problems: Problems) -> None:
-    documented = documentation.metrics_table(documentation.load_readme(ROOT))
+    documented = documentation.metrics_table(documentation.load_page(ROOT))
     for job, url in urls.items():
         text = httpclient.get(url).body.decode()
         lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
@@ -160,12 +160,12 @@ def check_expositions(urls: dict[str, str], problems: Problems) -> None:
         families = documentation.exposed_families(text)
         for name, exposed in families.items():
             row = documented.get(name)
-            if problems.check(row is not None, f"{job} exports {name}, which the README's metrics table lacks"):
+            if problems.check(row is not None, f"{job} exports {name}, which the metrics table of docs/operations.md lacks"):
                 assert row is not None
-                problems.check(row.type == exposed.type, f"{name}: README says {row.type}, {job} exports a {exposed.type}")
+                problems.check(row.type == exposed.type, f"{name}: docs/operations.md says {row.type}, {job} exports a {exposed.type}")
                 problems.check(
                     row.labels == exposed.labels,
-                    f"{name}: README says labels {sorted(row.labels)}, {job} has {sorted(exposed.labels)}",
+                    f"{name}: docs/operations.md says labels {sorted(row.labels)}, {job} has {sorted(exposed.labels)}",
                 )
         print(f"    {job}: {len(families)} metric families, lint {'clean' if lint.returncode == 0 else 'FAILED'}")
 

@@ -1,4 +1,4 @@
-"""What the README says about observability, read back for checking: the metrics table (name,
+"""What docs/operations.md says about observability, read back for checking: the metrics table (name,
 type, labels) and the runbook's sections, one per alert."""
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+PAGE = "docs/operations.md"
+"""The page of the metrics table and the runbook; the alerts' runbook_url points into it."""
 METRICS_HEADING = "### Metrics"
 RUNBOOK_HEADING = "## Alerts and runbook"
 CODE = re.compile(r"`([^`]+)`")
@@ -22,14 +24,14 @@ class DocumentedMetric:
     labels: frozenset[str]
 
 
-def section(readme: str, heading: str) -> str:
+def section(page: str, heading: str) -> str:
     """The text under `heading`, up to the next heading of the same or a higher level."""
     level = heading.split()[0]
-    lines = readme.splitlines()
+    lines = page.splitlines()
     try:
         start = lines.index(heading)
     except ValueError:
-        raise AssertionError(f"README.md has no heading {heading!r}") from None
+        raise AssertionError(f"{PAGE} has no heading {heading!r}") from None
     body = []
     for line in lines[start + 1 :]:
         marker = line.split(" ", 1)[0]
@@ -39,23 +41,23 @@ def section(readme: str, heading: str) -> str:
     return "\n".join(body)
 
 
-def metrics_table(readme: str) -> dict[str, DocumentedMetric]:
+def metrics_table(page: str) -> dict[str, DocumentedMetric]:
     """The rows of the table under "### Metrics": | `name` | type | `label`, ... | meaning |."""
     documented = {}
-    for line in section(readme, METRICS_HEADING).splitlines():
+    for line in section(page, METRICS_HEADING).splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) < 4 or not cells[0].startswith("`"):
             continue
         name = CODE.findall(cells[0])[0]
         if name in documented:
-            raise AssertionError(f"README.md documents {name} twice")
+            raise AssertionError(f"{PAGE} documents {name} twice")
         documented[name] = DocumentedMetric(name, cells[1], frozenset(CODE.findall(cells[2])))
     return documented
 
 
-def runbook_sections(readme: str) -> list[str]:
+def runbook_sections(page: str) -> list[str]:
     """The headings one level under "## Alerts and runbook": one per alert."""
-    return [line[4:].strip() for line in section(readme, RUNBOOK_HEADING).splitlines() if line.startswith("### ")]
+    return [line[4:].strip() for line in section(page, RUNBOOK_HEADING).splitlines() if line.startswith("### ")]
 
 
 def anchor(heading: str) -> str:
@@ -63,8 +65,8 @@ def anchor(heading: str) -> str:
     return re.sub(r"[^a-z0-9 _-]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def anchors(readme: str) -> set[str]:
-    return {anchor(line.lstrip("#")) for line in readme.splitlines() if re.match(r"#{1,6} ", line)}
+def anchors(page: str) -> set[str]:
+    return {anchor(line.lstrip("#")) for line in page.splitlines() if re.match(r"#{1,6} ", line)}
 
 
 def metric_names(expr: str) -> set[str]:
@@ -99,5 +101,6 @@ def exposed_families(text: str) -> dict[str, DocumentedMetric]:
     return {name: DocumentedMetric(name, kind, frozenset(labels[name])) for name, kind in types.items()}
 
 
-def load_readme(root: Path) -> str:
-    return (root / "README.md").read_text()
+def load_page(root: Path) -> str:
+    """docs/operations.md, where the metrics and the runbook are."""
+    return (root / PAGE).read_text()

@@ -17,7 +17,7 @@ from harness.waiting import eventually
 
 # A connection limit low enough to reach with a handful of sockets.
 SMALL_CONNECTION_LIMIT = 8
-# What a service logs when it reaches its connection limit (common/src/server/connections.rs).
+# What a service logs when it reaches its connection limit (service-kit/src/server/connections.rs).
 LIMIT_LOG = "connection limit reached"
 
 Fault = tuple[str, list[str], Callable[[], None], Callable[[], None]]

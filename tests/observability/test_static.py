@@ -1,6 +1,6 @@
 """The suite's checks that need no running service (`python3 -m unittest discover -s
 tests/observability -t tests`): the shortened rules the live test runs, the dashboard's shape,
-and the README against the rules and the dashboard."""
+and docs/operations.md against the rules and the dashboard."""
 
 from __future__ import annotations
 
@@ -113,33 +113,33 @@ class Dashboard(unittest.TestCase):
 
 class Documentation(unittest.TestCase):
     def setUp(self):
-        self.readme = documentation.load_readme(ROOT)
+        self.page = documentation.load_page(ROOT)
 
     def test_every_alert_has_a_severity_a_summary_a_description_and_its_runbook_section(self):
-        anchors = documentation.anchors(self.readme)
+        anchors = documentation.anchors(self.page)
         for rule in shipped_rules():
             with self.subTest(alert=rule["alert"]):
                 self.assertIn(rule["labels"]["severity"], SEVERITIES)
                 self.assertTrue(rule["annotations"]["summary"])
                 self.assertTrue(rule["annotations"]["description"])
                 page, _, fragment = rule["annotations"]["runbook_url"].partition("#")
-                self.assertEqual(page, "README.md")
+                self.assertEqual(page, documentation.PAGE)
                 self.assertEqual(fragment, documentation.anchor(rule["alert"]))
                 self.assertIn(fragment, anchors)
 
     def test_the_runbook_has_one_section_per_alert_and_no_other(self):
         alerts = [rule["alert"] for rule in shipped_rules()]
-        self.assertEqual(sorted(documentation.runbook_sections(self.readme)), sorted(alerts))
+        self.assertEqual(sorted(documentation.runbook_sections(self.page)), sorted(alerts))
 
     def test_every_metric_the_alerts_and_the_dashboard_read_is_in_the_metrics_table(self):
-        documented = documentation.metrics_table(self.readme)
+        documented = documentation.metrics_table(self.page)
         exprs = [rule["expr"] for rule in shipped_rules()] + [q.expr for q in dashboard.queries(DASHBOARD)]
         for expr in exprs:
             for name in documentation.metric_names(expr):
                 self.assertIn(name, documented, expr)
 
     def test_the_metrics_table_gives_a_prometheus_type_for_every_row(self):
-        for row in documentation.metrics_table(self.readme).values():
+        for row in documentation.metrics_table(self.page).values():
             self.assertIn(row.type, {"counter", "gauge", "histogram"}, row.name)
 
     def test_histogram_series_count_as_their_family(self):

@@ -14,19 +14,19 @@ context_copy() {
 
 # recipe_digest CONTEXT: the SHA-256 of the recipe cargo-chef prepares from CONTEXT.
 recipe_digest() {
-  docker run --rm --network none "$(docker build -q --target planner "$1")" cat recipe.json | sha256sum
+  docker run --rm --network none "$(docker build -q --build-arg RUST_IMAGE --target planner "$1")" cat recipe.json | sha256sum
 }
 
 # source_edit_reuses_the_dependency_layer WORK_DIR
 source_edit_reuses_the_dependency_layer() {
   local dependencies edited
-  dependencies=$(docker build -q --target dependencies .)
+  dependencies=$(docker build -q --build-arg RUST_IMAGE --target dependencies .)
   edited=$(context_copy "$1" source-edit)
-  printf '\n// A source edit.\n' >>"$edited/common/src/lib.rs"
-  [ "$(docker build -q --target dependencies "$edited")" = "$dependencies" ] \
+  printf '\n// A source edit.\n' >>"$edited/service-kit/src/lib.rs"
+  [ "$(docker build -q --build-arg RUST_IMAGE --target dependencies "$edited")" = "$dependencies" ] \
     || die "a source edit rebuilds the dependency layer (it must come from the cache)"
   # (cp gave every file of the copy a new modification time, too.)
-  echo "ok: common/src/lib.rs edited: the dependency layer ${dependencies:7:12} comes from the cache"
+  echo "ok: service-kit/src/lib.rs edited: the dependency layer ${dependencies:7:12} comes from the cache"
 }
 
 # lock_change_renews_the_recipe WORK_DIR: the dependency layer is built from the recipe, so a new

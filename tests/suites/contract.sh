@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The API contract (issue 15): Schemathesis (pinned, in its own virtualenv) fuzzes each service
+# The API contract: Schemathesis (pinned, in its own virtualenv) fuzzes each service
 # from the OpenAPI document it serves, with every check on, against the release binaries, a real
 # redis-server, a fake exchange and a real nginx running gateway/nginx.conf: directly and through
 # the gateway, api-a in each of its states (no price yet, price available, Redis hanging, Redis

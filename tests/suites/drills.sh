@@ -11,7 +11,7 @@ source tests/stack/docker.sh
 
 command -v cargo >/dev/null || die "cargo not found: install Rust with https://rustup.rs"
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "the drills need Python 3.11 or newer"
-require_packages redis-server:redis-server nginx:nginx wrk:wrk
+require_packages redis-server:redis-server nginx:nginx wrk:wrk faketime:faketime
 
 # The connection-cap drill runs the images: a Docker engine (started here where none answers)
 # and the base image the Dockerfile builds FROM (a local stand-in where no registry answers).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Observability (issue 16): what observability/ ships, checked by promtool (config, rules, the
-# rules' unit tests), the dashboard and the README checked against the rules, the compose
+# Observability: what observability/ ships, checked by promtool (config, rules, the
+# rules' unit tests), the dashboard and docs/operations.md checked against the rules, the compose
 # profile checked on its rendered config; then live, against the release binaries and Debian's
 # Prometheus (tests/observability/__main__.py): targets up, alerts firing on faults and
 # resolving, timed, and every dashboard query returning data; last, the compose profile brought
@@ -29,7 +29,7 @@ promtool check rules observability/alerts.yaml
 log "promtool test rules: each alert fires on its series and stays quiet on a healthy one"
 promtool test rules observability/tests/*.test.yaml
 
-log "the dashboard, the README and the live test's rendering (no service needed)"
+log "the dashboard, docs/operations.md and the live test's rendering (no service needed)"
 PYTHONPATH=tests python3 -m unittest discover --start-directory tests/observability --top-level-directory tests
 
 log "the compose profile: docker-compose.yml --profile observability, rendered"

@@ -12,7 +12,9 @@ source tests/stack/docker.sh
 
 readonly upstream_port=28199
 readonly expected_price=78754
-readonly redis_image=docker.io/library/redis:8.10-alpine
+# REDIS_IMAGE: the local name of the pinned Redis image (tests/stack/docker.sh).
+# shellcheck disable=SC2153
+readonly redis_image=docker.io/library/$REDIS_IMAGE
 work=$(mktemp -d)
 
 cleanup() {
@@ -32,7 +34,7 @@ trap cleanup EXIT
 # the probes are not what this suite checks, so those lines are dropped.
 quiet_podman() { podman "$@" 2> >(grep -v 'systemd' >&2); }
 
-require_packages curl:curl podman:podman runc:runc catatonit:catatonit
+require_packages curl:curl podman:podman runc:runc catatonit:catatonit nginx:nginx
 PIP_TOOLS_VENV=.venv-pod require_pip_tools pyyaml==6.0.3
 ensure_docker
 # Without systemd, podman needs runc and raised ulimits (see ../shared/ci-environment.md).
@@ -47,12 +49,12 @@ export CONTAINERS_CONF=$work/containers.conf
 log "images: built from the Dockerfile with docker, loaded into podman"
 tests/stack/base-images.sh "${base_images[@]}"
 for target in api-a poller; do
-  docker build -q --target "$target" -t "btc-price/$target:local" . >/dev/null
+  docker build -q --build-arg RUST_IMAGE --target "$target" -t "btc-price/$target:local" . >/dev/null
 done
-docker save btc-price/api-a:local btc-price/poller:local redis:8.10-alpine | podman load -q >/dev/null
+docker save btc-price/api-a:local btc-price/poller:local "$REDIS_IMAGE" | podman load -q >/dev/null
 # docker save drops the docker.io/library/ prefix (podman names the image localhost/redis); the
 # manifest names it in full, so it gets that name too, and podman never tries to pull it.
-podman tag localhost/redis:8.10-alpine "$redis_image"
+podman tag "localhost/$REDIS_IMAGE" "$redis_image"
 
 log "render the Service A Deployment (tests/pod overlay on manifests/base)"
 kubectl kustomize tests/pod >"$work/all.yaml"
@@ -63,9 +65,14 @@ docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 yaml.safe_dump(deployment, open(sys.argv[2], "w"), sort_keys=False)
 PY
 
-log "fake upstream on :$upstream_port (the poller's fixture bodies)"
-python3 -m http.server "$upstream_port" --bind 0.0.0.0 --directory poller/tests/fixtures/providers \
-  >"$work/upstream.log" 2>&1 &
+log "fake upstream on :$upstream_port (the poller's fixture bodies, as the stack test serves them)"
+# The stack test's own nginx config, on the host: its paths moved into $work, its port and root
+# changed; the bodies' times are the time of each answer.
+mkdir -p "$work/upstream"
+ln -s "$PWD/poller/tests/fixtures/providers" "$work/upstream/providers"
+sed -e "s#/tmp/#$work/#g" -e "s#listen 8080#listen $upstream_port#" -e "s#root /srv#root $work/upstream#" \
+  tests/stack/fake-upstream.conf >"$work/upstream.conf"
+nginx -c "$work/upstream.conf" -e stderr -g 'daemon off; user root;' >"$work/upstream.log" 2>&1 &
 upstream_pid=$!
 
 log "podman kube play"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The local stack for real: the images built from the repository's Dockerfile, docker-compose.yml
+# The local stack for real: the images built from the repository's Dockerfile (each binary's
+# embedded dependency list and each image's SBOM checked against Cargo.lock), docker-compose.yml
 # brought up with a fake upstream (tests/stack/compose.test.yml), then checked from outside
 # (through the gateway) and from inside (isolation, users, read-only root filesystems).
 # Uses the running Docker engine; on a Debian CI machine without one, installs and starts one.
@@ -9,6 +10,7 @@ source tests/lib.sh
 source tests/stack/docker.sh
 source tests/stack/pod-a-settings.sh
 source tests/stack/build-cache.sh
+source tests/stack/inventory.sh
 
 readonly project=btcprice-stack-test
 readonly gateway_port=28080
@@ -32,7 +34,7 @@ container_ip() {
 
 # can_connect FROM_SERVICE HOST PORT: a TCP connection from inside FROM_SERVICE's network namespace.
 can_connect() {
-  docker run --rm --network "container:$(container "$1")" debian:bookworm-slim \
+  docker run --rm --network "container:$(container "$1")" "$DEBIAN_IMAGE" \
     timeout 3 bash -c "exec 3<>/dev/tcp/$2/$3" >/dev/null 2>&1
 }
 
@@ -99,6 +101,9 @@ for image in "${service_images[@]}"; do
   [ "$(docker image inspect -f '{{.Config.User}}' "$image:$IMAGE_TAG")" = "10001:10001" ] \
     || die "$image does not run as 10001:10001"
 done
+
+log "inside each image: the dependency list cargo auditable put in the binary, and the SBOM"
+images_carry_their_inventory "$work"
 
 log "docker compose up"
 compose up -d

@@ -10,22 +10,25 @@
 mod assets;
 mod chart;
 mod format;
+mod messages;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use askama::Template;
-use common::headers::{Caching, cached};
-use common::samples::Sample;
+use price_store::Sample;
+use service_kit::headers::{Caching, cached};
 use warp::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use warp::reply::Response;
 
 pub use assets::{ASSETS, Asset};
 
+use crate::errors::{NO_PRICE_IN_WINDOW, NO_PRICE_YET, STORE_UNAVAILABLE};
 use crate::handlers::State;
-use crate::models::{now_ms, rfc3339, round_to_cent};
-use crate::snapshot::Snapshot;
+use crate::models::{Current, now_ms, rfc3339, round_to_cent};
+use crate::snapshot::{Reading, Snapshot};
 use chart::Chart;
+use messages::message;
 
 /// The page loads its own stylesheet, script and icon, and the script reads the JSON routes of
 /// the same origin; nothing else, nothing inline.
@@ -40,33 +43,6 @@ const CHART_POINTS: usize = 240;
 /// what they may tell.
 const DEFAULT_REFRESH: Duration = Duration::from_secs(10);
 const REFRESH_BOUNDS: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
-
-/// What the page says in each state. The script shows the same texts (they are in the page's
-/// `data-` attributes), filling in `{time}` and `{window}`.
-const MESSAGES: [(&str, &str); 5] = [
-    (
-        "no-price",
-        "No price yet: the first one arrives within one poll interval of the poller's start.",
-    ),
-    (
-        "unavailable",
-        "The price store is unavailable: no new price can be shown; it is asked again every second.",
-    ),
-    ("stale", "Stale: no new price since {time}."),
-    ("empty-window", "No price within the last {window}."),
-    (
-        "unreachable",
-        "Could not reach the service at {time}: showing the last values.",
-    ),
-];
-
-fn message(state: &str) -> &'static str {
-    MESSAGES
-        .iter()
-        .find(|(name, _)| *name == state)
-        .map(|(_, text)| *text)
-        .expect("every state has a message")
-}
 
 /// A state the page reports above the figures.
 struct Notice {
@@ -83,6 +59,9 @@ struct CurrentView {
     age: String,
     stale: bool,
     sources: String,
+    agreement: String,
+    /// Why a price fewer than the quorum back is shown; `None` for a quorum's price.
+    continuity: Option<String>,
 }
 
 struct AverageView {
@@ -93,6 +72,7 @@ struct AverageView {
     from_clock: String,
     to: String,
     to_clock: String,
+    coverage: Option<String>,
 }
 
 #[derive(Template)]
@@ -101,6 +81,8 @@ struct Page<'a> {
     /// The routes' URL relative to the page's: `` when the page's URL ends with `/`.
     api: &'a str,
     messages: &'static [(&'static str, &'static str)],
+    /// The problem types the script tells the states by, by code.
+    problems: [(&'static str, String); 3],
     refresh_ms: u128,
     chart_points: usize,
     window: String,
@@ -174,10 +156,10 @@ fn relative_root(path: &str) -> String {
 
 /// The page as `snapshot` shows it now.
 fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duration) -> String {
-    let now_ms = now_ms();
-    let fresh = snapshot.is_fresh(std::time::Instant::now());
-    let latest = snapshot.latest.as_ref().filter(|_| fresh);
-    let stats = latest.and_then(|_| snapshot.window.stats(now_ms, window));
+    let (now, now_ms) = (Instant::now(), now_ms());
+    let reading = snapshot.reading(now);
+    let latest = reading.latest().ok();
+    let stats = snapshot.window_at(now, now_ms, window).ok();
     let points = match &stats {
         Some(_) => snapshot.window.points(now_ms, window, CHART_POINTS),
         None => Vec::new(),
@@ -185,13 +167,7 @@ fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duratio
     let average = stats.as_ref().map(|s| round_to_cent(s.mean_price));
     let current = latest.map(|sample| current_view(sample, now_ms, stale_after));
     let window_text = format::span(window);
-    let notice = notice(
-        fresh,
-        latest,
-        current.as_ref(),
-        stats.is_some(),
-        &window_text,
-    );
+    let notice = notice(&reading, current.as_ref(), stats.is_some(), &window_text);
     let refresh = snapshot
         .window
         .recent_spacing_ms()
@@ -200,7 +176,9 @@ fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duratio
         .clamp(REFRESH_BOUNDS.0, REFRESH_BOUNDS.1);
     let page = Page {
         api,
-        messages: &MESSAGES,
+        messages: &messages::MESSAGES,
+        problems: [NO_PRICE_YET, NO_PRICE_IN_WINDOW, STORE_UNAVAILABLE]
+            .map(|problem| (problem.code, problem.uri())),
         refresh_ms: refresh.as_millis(),
         chart_points: CHART_POINTS,
         summary: summary(
@@ -218,6 +196,10 @@ fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duratio
             from_clock: format::clock(stats.oldest_ms),
             to: rfc3339(stats.newest_ms),
             to_clock: format::clock(stats.newest_ms),
+            coverage: snapshot
+                .settings
+                .as_ref()
+                .map(|settings| messages::coverage(&stats, settings, window)),
         }),
         current,
         notice,
@@ -230,29 +212,31 @@ fn render(snapshot: &Snapshot, api: &str, window: Duration, stale_after: Duratio
 
 fn current_view(latest: &Sample, now_ms: i64, stale_after: Duration) -> CurrentView {
     let age = Duration::from_millis(now_ms.saturating_sub(latest.fetched_at_ms).max(0) as u64);
+    let current = Current::new(latest, now_ms, stale_after);
     CurrentView {
-        price: round_to_cent(latest.price_usd),
+        agreement: messages::agreement(&current),
+        continuity: messages::continuity(latest, &current),
+        price: current.price,
         price_text: format::usd(latest.price_usd),
-        as_of: rfc3339(latest.fetched_at_ms),
         as_of_clock: format::clock(latest.fetched_at_ms),
         age: format::ago(age),
-        stale: age > stale_after,
-        sources: latest.sources.join(", "),
+        stale: current.stale,
+        sources: current.sources.join(", "),
+        as_of: current.as_of,
     }
 }
 
 /// The state worth saying first, if any.
 fn notice(
-    fresh: bool,
-    latest: Option<&Sample>,
+    reading: &Reading,
     current: Option<&CurrentView>,
     has_average: bool,
     window: &str,
 ) -> Option<Notice> {
-    let (kind, text) = match (fresh, latest, current) {
-        (false, _, _) => ("error", message("unavailable").to_owned()),
-        (true, None, _) => ("info", message("no-price").to_owned()),
-        (true, Some(_), Some(current)) if current.stale => (
+    let (kind, text) = match (reading, current) {
+        (Reading::StoreUnavailable, _) => ("error", message("unavailable").to_owned()),
+        (Reading::NoPriceYet, _) => ("info", message("no-price").to_owned()),
+        (Reading::Latest(_), Some(current)) if current.stale => (
             "warning",
             message("stale").replace("{time}", &current.as_of_clock),
         ),
@@ -325,12 +309,5 @@ mod tests {
         assert_eq!(relative_root("/service1"), "service1/");
         assert_eq!(relative_root("/a/b"), "b/");
         assert_eq!(relative_root("/"), "");
-    }
-
-    #[test]
-    fn every_message_is_named_once() {
-        for (i, (name, _)) in MESSAGES.iter().enumerate() {
-            assert!(MESSAGES[i + 1..].iter().all(|(other, _)| other != name));
-        }
     }
 }

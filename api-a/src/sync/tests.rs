@@ -1,12 +1,15 @@
 //! The incremental refresh against a full read of a real redis-server, over randomized
-//! sequences of writes (new, held back with an older score, in bursts), trims, deletions,
-//! `FLUSHALL` and restarts: after every step the snapshot must be exactly what a full read
-//! gives, and a step that only appended must be refreshed incrementally.
+//! sequences of writes (new, held back with an older score, in bursts, members a reader
+//! rejects), trims, deletions, `FLUSHALL` and restarts: after every step the snapshot must be
+//! exactly what a full read gives, and a step that only appended must be refreshed
+//! incrementally.
 
 use std::time::{Duration, Instant};
 
-use common::samples::{SAMPLES_KEY, Sample, Store, read_recent, write};
-use common::testing::RedisServer;
+use price_store::{
+    SAMPLES_KEY, Sample, Store, Stored, WRITES_KEY, WriterSettings, read_recent, write,
+};
+use test_support::RedisServer;
 use tokio::sync::watch;
 
 use super::{READ_MARGIN, Refreshed, Replica};
@@ -17,7 +20,6 @@ const WINDOW: Duration = Duration::from_secs(20);
 /// The poller's retention: the window plus a minute.
 const RETENTION: Duration = Duration::from_secs(80);
 const START_MS: i64 = 1_763_730_000_000;
-const SOURCES: [&str; 3] = ["coinbase", "kraken", "bitstamp"];
 
 /// A small deterministic random generator (xorshift64*), so a failing seed can be replayed.
 struct Rng(u64);
@@ -55,18 +57,40 @@ struct Scenario {
 impl Scenario {
     fn sample(&mut self, at_ms: i64) -> Sample {
         let cents = 9_700_000 + self.rng.below(100_000) as i64;
-        let sources = 1 + self.rng.below(SOURCES.len() as u64) as usize;
-        Sample {
-            fetched_at_ms: at_ms,
-            // Prices with sub-cent digits, as the median of exchanges' prices has.
-            price_usd: cents as f64 / 100.0 + self.rng.below(100) as f64 / 10_000.0,
-            sources: SOURCES[..sources].iter().map(|s| s.to_string()).collect(),
-        }
+        // Prices with sub-cent digits, as the median of exchanges' prices has.
+        let price_usd = cents as f64 / 100.0 + self.rng.below(100) as f64 / 10_000.0;
+        let mut sample = test_support::samples::confirmed(at_ms, price_usd);
+        sample.answered += self.rng.below(4) as u32;
+        sample
     }
 
     async fn write_at(&mut self, at_ms: i64) {
         let sample = self.sample(at_ms);
-        write(&mut self.conn, &sample, RETENTION).await.unwrap();
+        let settings = WriterSettings::new(WINDOW, RETENTION, Duration::from_secs(1));
+        write(&mut self.conn, &sample, &settings).await.unwrap();
+        self.newest_ms = self.newest_ms.max(at_ms);
+    }
+
+    /// A member a reader rejects, counted as a write (a writer with a bug): a price in cents
+    /// among its sources' dollars, or no sample at all.
+    async fn write_rejected_at(&mut self, at_ms: i64) {
+        let member = match self.rng.below(2) {
+            0 => {
+                let mut cents = self.sample(at_ms);
+                cents.price_usd *= 100.0;
+                serde_json::to_string(&cents).unwrap()
+            }
+            _ => format!("garbage {at_ms}"),
+        };
+        let _: () = redis::pipe()
+            .atomic()
+            .zadd(SAMPLES_KEY, member, at_ms)
+            .ignore()
+            .incr(WRITES_KEY, 1)
+            .ignore()
+            .query_async(&mut self.conn)
+            .await
+            .unwrap();
         self.newest_ms = self.newest_ms.max(at_ms);
     }
 
@@ -117,9 +141,26 @@ impl Scenario {
                 let _ = deleted;
                 Step::Rewrote
             }
-            87..=92 => {
+            87..=89 => {
                 self.now_ms += WINDOW.as_millis() as i64 + self.rng.below(90_000) as i64;
                 Step::Appended
+            }
+            90..=92 => {
+                // A member a reader rejects, new or among the stored ones.
+                let at = match self.rng.below(3) {
+                    0 => self.now_ms - 1 - self.rng.below(15_000) as i64,
+                    _ => {
+                        self.now_ms += 1;
+                        self.now_ms
+                    }
+                };
+                let appends = at > self.newest_ms && at >= self.since_ms();
+                self.write_rejected_at(at).await;
+                if appends {
+                    Step::Appended
+                } else {
+                    Step::Rewrote
+                }
             }
             93..=97 => {
                 let _: () = redis::cmd("FLUSHALL")
@@ -165,15 +206,29 @@ impl Scenario {
         self.now_ms - (WINDOW + READ_MARGIN).as_millis() as i64
     }
 
-    /// What a full read gives at `now_ms`.
+    /// What a full read gives at `now_ms`: the window of every stored sample since the held
+    /// range's start, rejected ones by their time, and the newest stored sample, or the newest
+    /// valid one of the window when a reader rejects that one.
     async fn full_read(&mut self) -> (Option<Sample>, Window) {
         let since_ms = self.since_ms();
         let recent = read_recent(&mut self.conn, since_ms).await.unwrap();
         let mut window = Window::default();
-        for sample in &recent.since {
-            window.push(sample);
+        let mut newest_valid = None;
+        for stored in &recent.since {
+            match stored {
+                Stored::Valid(sample) => {
+                    window.push(sample);
+                    newest_valid = Some(sample.clone());
+                }
+                Stored::Rejected { at_ms, why } => window.push_rejected(*at_ms, *why),
+            }
         }
-        (recent.latest, window)
+        let latest = match recent.latest {
+            Some(Stored::Valid(sample)) => Some(sample),
+            Some(Stored::Rejected { .. }) => newest_valid,
+            None => None,
+        };
+        (latest, window)
     }
 }
 
@@ -202,6 +257,10 @@ async fn run(seed: u64, steps: usize, chunk: usize) {
         let context = format!("seed {seed} step {step_number} ({step:?}, {refreshed:?})");
         assert_eq!(held.latest, latest, "{context}");
         assert_eq!(held.window.len(), expected.len(), "{context}");
+        assert!(
+            held.window.rejected().eq(expected.rejected()),
+            "{context}: rejected samples"
+        );
         for window in [WINDOW, WINDOW / 2, Duration::from_secs(1)] {
             assert_eq!(
                 held.window.stats(scenario.now_ms, window),
@@ -232,4 +291,26 @@ async fn chunked_reads_equal_full_reads_over_random_histories() {
     for seed in 100..=108u64 {
         run(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), 60, 3).await;
     }
+}
+
+#[tokio::test]
+async fn a_replica_that_holds_nothing_is_not_thrown_by_a_sample_just_before_its_range() {
+    let redis = RedisServer::start().await;
+    let mut conn = redis.connection().await;
+    let now_ms = START_MS;
+    let since_ms = now_ms - (WINDOW + READ_MARGIN).as_millis() as i64;
+    let settings = WriterSettings::new(WINDOW, RETENTION, Duration::from_secs(1));
+    for at_ms in [since_ms - 1, now_ms - 1_000] {
+        let sample = test_support::samples::confirmed(at_ms, 97_000.0);
+        write(&mut conn, &sample, &settings).await.unwrap();
+    }
+    let mut replica = Replica::new(Store::new(&redis.url(), Duration::from_secs(2)), WINDOW);
+    let (snapshot, _receiver) = watch::channel(Snapshot::default());
+    let refreshed = replica.refresh(&snapshot, now_ms, Instant::now()).await;
+    assert_eq!(
+        refreshed.unwrap(),
+        Refreshed::Fully,
+        "the first refresh settles"
+    );
+    assert_eq!(snapshot.borrow().window.len(), 1);
 }

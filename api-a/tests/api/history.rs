@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use common::testing::RedisServer;
 use reqwest::StatusCode;
 use serde_json::json;
+use test_support::RedisServer;
 
 use crate::support::*;
 
@@ -96,8 +96,11 @@ async fn a_bad_max_points_is_a_400_that_says_what_is_allowed() {
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
         assert!(!answer.headers.contains_key("retry-after"), "{query}");
         assert_eq!(
-            answer.json(),
-            json!({"error": "max_points must be a whole number from 2 to 5000"})
+            answer.problem(),
+            (
+                "invalid-max-points".to_owned(),
+                "max_points must be a whole number from 2 to 5000".to_owned()
+            )
         );
     }
 }
@@ -108,7 +111,7 @@ async fn history_answers_503_like_average_when_there_is_nothing_to_show() {
     let server = start(&redis, &[("AVERAGE_WINDOW", "5s")]).await;
     let empty = get(&server.url("/service1/history")).await;
     assert_eq!(empty.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(empty.json(), json!({"error": "no price yet"}));
+    assert_eq!(empty.problem_code(), "no-price-yet");
     assert_eq!(empty.retry_after(), "10");
 
     seed(
@@ -119,7 +122,7 @@ async fn history_answers_503_like_average_when_there_is_nothing_to_show() {
     answers_status(
         &server.url("/service1/history"),
         StatusCode::SERVICE_UNAVAILABLE,
-        "no price within the averaging window",
+        "no-price-in-window",
     )
     .await;
 }

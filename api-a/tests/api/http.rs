@@ -1,11 +1,11 @@
 //! The HTTP surface: HEAD, JSON 404/405, the base path, request metrics, readiness at shutdown.
 
 use api_a::Config;
-use common::config::Env;
-use common::testing::{RedisServer, TestServer, eventually};
 use reqwest::header;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use service_kit::config::Env;
+use test_support::{RedisServer, TestServer, eventually};
 
 use crate::support::*;
 
@@ -29,7 +29,7 @@ async fn head_answers_like_get_without_a_body() {
 }
 
 #[tokio::test]
-async fn unknown_paths_are_json_404s_and_wrong_methods_json_405s() {
+async fn unknown_paths_are_problem_404s_and_wrong_methods_problem_405s() {
     let redis = RedisServer::start().await;
     let server = start(&redis, &[]).await;
     for path in [
@@ -45,7 +45,7 @@ async fn unknown_paths_are_json_404s_and_wrong_methods_json_405s() {
         for method in [Method::GET, Method::POST] {
             let answer = request(method.clone(), &server.url(path)).await;
             assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {path}");
-            assert_eq!(answer.json(), json!({"error": "not found"}));
+            assert_eq!(answer.problem_code(), "not-found");
         }
     }
     for path in [
@@ -64,7 +64,13 @@ async fn unknown_paths_are_json_404s_and_wrong_methods_json_405s() {
                 "{method} {path}"
             );
             assert_eq!(answer.headers[header::ALLOW], "GET, HEAD");
-            assert_eq!(answer.json(), json!({"error": "method not allowed"}));
+            assert_eq!(
+                answer.problem(),
+                (
+                    "method-not-allowed".to_owned(),
+                    "this path takes GET, HEAD".to_owned()
+                )
+            );
         }
     }
 }
@@ -157,5 +163,5 @@ async fn the_openapi_document_is_served_and_is_the_committed_copy() {
     let document = answer.json();
     assert_eq!(document["openapi"], "3.1.0");
     assert_eq!(document["servers"][0]["url"], "/");
-    common::testing::assert_committed_document(&answer.body, "docs/openapi/api-a.json");
+    test_support::assert_committed_document(&answer.body, "docs/openapi/api-a.json");
 }

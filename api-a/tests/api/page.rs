@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use common::testing::RedisServer;
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use test_support::RedisServer;
 
 use crate::support::*;
 
 /// The page at `path`, checked to be an HTML answer.
-async fn page(server: &common::testing::TestServer, path: &str) -> String {
+async fn page(server: &test_support::TestServer, path: &str) -> String {
     let answer = get(&server.url(path)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.headers[CONTENT_TYPE], "text/html; charset=utf-8");
@@ -56,6 +56,19 @@ async fn the_page_shows_the_price_the_average_and_one_dot_per_sample() {
     );
     assert_eq!(text_of(&html, "samples"), Some("5"));
     assert_eq!(text_of(&html, "sources"), Some("kraken, gemini"));
+    assert_eq!(
+        text_of(&html, "agreement"),
+        Some("2 of 2 exchanges agree within 0 %")
+    );
+    assert!(
+        html.contains(r#"<span id="continuity" hidden></span>"#),
+        "{html}"
+    );
+    // 5 samples of a poller writing every 10 s: 50 s of the 10 minutes.
+    assert_eq!(
+        text_of(&html, "coverage"),
+        Some("They cover 8.3 % of the window.")
+    );
     assert_eq!(html.matches("<circle").count(), 5, "one dot per sample");
     assert!(
         html.contains(r#"<line id="average-line" x1="#),
@@ -145,8 +158,8 @@ async fn each_state_has_its_own_message() {
 }
 
 /// Waits for the page to show a notice starting with `start`.
-async fn eventually_page(server: &common::testing::TestServer, start: &str) -> String {
-    common::testing::eventually(&format!("the notice {start}"), PATIENCE, async || {
+async fn eventually_page(server: &test_support::TestServer, start: &str) -> String {
+    test_support::eventually(&format!("the notice {start}"), PATIENCE, async || {
         let html = page(server, "/service1/").await;
         text_of(&html, "notice")
             .is_some_and(|text| text.starts_with(start))

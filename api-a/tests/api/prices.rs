@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use common::samples::{Sample, unix_ms};
-use common::testing::{RedisServer, eventually};
+use price_store::{Sample, unix_ms};
 use reqwest::StatusCode;
 use serde_json::json;
+use test_support::{RedisServer, eventually};
 
 use crate::support::*;
 
@@ -48,6 +48,19 @@ async fn current_is_the_latest_sample_with_its_price_rounded_to_the_cent() {
             "age_seconds": null,
             "stale": false,
             "sources": ["coinbase", "kraken", "bitstamp"],
+            "quotes": [
+                {"source": "coinbase", "price": 97123.46},
+                {"source": "kraken", "price": 97123.46},
+                {"source": "bitstamp", "price": 97123.46},
+            ],
+            "spread_percent": 0.0,
+            "providers": {"configured": 3, "answered": 3, "agreeing": 3, "quorum": 3},
+            "basis": "quorum",
+            "confirmed": {
+                "price": 97123.46,
+                "at": rfc3339(latest.fetched_at_ms),
+                "change_percent": 0.0,
+            },
         })
     );
     assert!(
@@ -90,7 +103,7 @@ async fn average_is_the_mean_of_the_samples_inside_the_window_only() {
         &redis,
         &[
             // Outside the 10-minute window but still stored: they must not count.
-            sample_aged(Duration::from_secs(30 * 60), 10.0, &["kraken"]),
+            sample_aged(Duration::from_secs(30 * 60), 10_000.0, &["kraken"]),
             sample_aged(Duration::from_secs(600 + 5), 1_000_000.0, &["kraken"]),
             oldest_inside.clone(),
             sample_aged(Duration::from_secs(300), 97_000.20, &["kraken"]),
@@ -112,6 +125,8 @@ async fn average_is_the_mean_of_the_samples_inside_the_window_only() {
             "samples": 3,
             "from": rfc3339(oldest_inside.fetched_at_ms),
             "to": rfc3339(newest.fetched_at_ms),
+            // 3 samples of a poller writing every 10 s stand for 30 s of the 10 minutes.
+            "coverage": 0.05,
         })
     );
 }
@@ -160,8 +175,8 @@ async fn averages_and_prices_are_rounded_to_the_cent_without_float_noise() {
 async fn the_average_window_slides_with_time() {
     let window = Duration::from_secs(6);
     let redis = RedisServer::start().await;
-    let older = sample_aged(Duration::from_secs(1), 100.0, &["kraken"]);
-    let newer = sample_aged(Duration::ZERO, 200.0, &["kraken"]);
+    let older = sample_aged(Duration::from_secs(1), 97_100.0, &["kraken"]);
+    let newer = sample_aged(Duration::ZERO, 97_200.0, &["kraken"]);
     seed(&redis, &[older.clone(), newer.clone()]).await;
     let server = start(&redis, &[("AVERAGE_WINDOW", "6s")]).await;
     let window_ms = window.as_millis() as i64;
@@ -179,12 +194,12 @@ async fn the_average_window_slides_with_time() {
         assert_eq!(body["window_seconds"], 6);
         match body["samples"].as_u64() {
             Some(2) => {
-                assert_eq!(body["average"], 150.0);
+                assert_eq!(body["average"], 97_150.0);
                 assert!(sent_ms <= older.fetched_at_ms + window_ms, "{body}");
                 saw_both = true;
             }
             Some(1) => {
-                assert_eq!(body["average"], 200.0);
+                assert_eq!(body["average"], 97_200.0);
                 assert_eq!(body["from"], rfc3339(newer.fetched_at_ms));
                 assert!(received_ms > older.fetched_at_ms + window_ms, "{body}");
                 break;
@@ -209,10 +224,7 @@ async fn the_average_window_slides_with_time() {
     .await;
     assert!(unix_ms(SystemTime::now()) > newer.fetched_at_ms + window_ms);
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        answer.json(),
-        json!({"error": "no price within the averaging window"})
-    );
+    assert_eq!(answer.problem_code(), "no-price-in-window");
     // The latest price is still served, however old.
     assert_eq!(
         get(&server.url("/service1/current")).await.status,
@@ -228,7 +240,7 @@ async fn no_sample_stored_yet_is_a_503_with_retry_after_on_both_routes() {
         let answer = get(&server.url(path)).await;
         assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
         assert_eq!(answer.retry_after(), "10", "{path}");
-        assert_eq!(answer.json(), json!({"error": "no price yet"}), "{path}");
+        assert_eq!(answer.problem_code(), "no-price-yet", "{path}");
     }
     // Nothing to serve yet: a fresh replica takes no traffic until its poller stored a price.
     let readyz = get(&server.url("/readyz")).await;
@@ -256,10 +268,7 @@ async fn no_sample_inside_the_window_is_a_503_for_average_only() {
     let average = get(&server.url("/service1/average")).await;
     assert_eq!(average.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(average.retry_after(), "10");
-    assert_eq!(
-        average.json(),
-        json!({"error": "no price within the averaging window"})
-    );
+    assert_eq!(average.problem_code(), "no-price-in-window");
     let current = get(&server.url("/service1/current")).await;
     assert_eq!(current.status, StatusCode::OK);
     assert_eq!(current.json()["stale"], true);

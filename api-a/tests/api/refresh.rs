@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use common::testing::{RedisServer, eventually};
+use test_support::{RedisServer, eventually};
 
 use crate::support::*;
 

@@ -4,12 +4,12 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use api_a::Config;
-use common::config::Env;
-use common::samples::{Sample, unix_ms};
-use common::testing::{RedisServer, TestServer, eventually};
+use price_store::{Basis, Sample, SourceQuote, WriterSettings, unix_ms};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use service_kit::config::Env;
+use test_support::{RedisServer, TestServer, eventually};
 
 pub const BASE_PATH: &str = "/service1";
 /// Longer than any window used here, so the writer never trims what a test wants to see.
@@ -18,13 +18,32 @@ pub const RETENTION: Duration = Duration::from_secs(3600);
 /// runs into it.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
-/// A sample fetched `age` ago.
+/// A sample fetched `age` ago, `sources` quoting exactly `price_usd`, by a poller that asks
+/// those sources only (so they are its quorum, or three of them are).
 pub fn sample_aged(age: Duration, price_usd: f64, sources: &[&str]) -> Sample {
+    let count = sources.len() as u32;
     Sample {
         fetched_at_ms: unix_ms(SystemTime::now() - age),
         price_usd,
-        sources: sources.iter().map(|s| s.to_string()).collect(),
+        quotes: sources
+            .iter()
+            .map(|source| SourceQuote {
+                source: (*source).to_owned(),
+                price_usd,
+                quoted_at_ms: None,
+            })
+            .collect(),
+        providers: count,
+        answered: count,
+        quorum: count.min(3),
+        basis: Basis::Quorum,
     }
+}
+
+/// What the poller of these tests says it keeps: the default 10-minute window (so api-a sees
+/// no mismatch), a retention of [`RETENTION`], a sample every 10 s.
+pub fn writer_settings() -> WriterSettings {
+    WriterSettings::new(Duration::from_secs(600), RETENTION, Duration::from_secs(10))
 }
 
 pub fn rfc3339(unix_ms: i64) -> String {
@@ -32,10 +51,14 @@ pub fn rfc3339(unix_ms: i64) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 
+/// Writes `samples` as the poller writes: in the order of their time (a write drops the samples
+/// stamped after it).
 pub async fn seed(redis: &RedisServer, samples: &[Sample]) {
     let mut conn = redis.connection().await;
-    for sample in samples {
-        common::samples::write(&mut conn, sample, RETENTION)
+    let mut samples = samples.to_vec();
+    samples.sort_by_key(|sample| sample.fetched_at_ms);
+    for sample in &samples {
+        price_store::write(&mut conn, sample, &writer_settings())
             .await
             .unwrap();
     }
@@ -83,6 +106,33 @@ impl Answer {
             self.body
         );
         serde_json::from_str(&self.body).unwrap()
+    }
+
+    /// The problem details of an error answer, checked to be `application/problem+json` with
+    /// this answer's status: its `type`'s code (what follows the common prefix) and `detail`.
+    pub fn problem(&self) -> (String, String) {
+        assert_eq!(
+            self.headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{}",
+            self.body
+        );
+        let body: Value = serde_json::from_str(&self.body).unwrap();
+        assert_eq!(body["status"], self.status.as_u16(), "{body}");
+        assert!(
+            body["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "{body}"
+        );
+        let kind = body["type"].as_str().unwrap();
+        let code = kind
+            .strip_prefix("tag:btc-price-services,2026:")
+            .unwrap_or_else(|| panic!("{kind}"));
+        (code.to_owned(), body["detail"].as_str().unwrap().to_owned())
+    }
+
+    /// The code of the problem this error answer is.
+    pub fn problem_code(&self) -> String {
+        self.problem().0
     }
 
     pub fn retry_after(&self) -> &str {
@@ -135,15 +185,14 @@ pub fn metric(text: &str, name: &str) -> f64 {
         .unwrap()
 }
 
-/// Waits for `url` to answer `status` with the JSON error `error`.
-pub async fn answers_status(url: &str, status: StatusCode, error: &str) {
+/// Waits for `url` to answer `status` with the problem `code`.
+pub async fn answers_status(url: &str, status: StatusCode, code: &str) {
     eventually(
-        &format!("{url} answers {status} {error}"),
+        &format!("{url} answers {status} {code}"),
         PATIENCE,
         async || {
             let answer = get(url).await;
-            (answer.status == status && answer.json() == serde_json::json!({ "error": error }))
-                .then_some(())
+            (answer.status == status && answer.problem_code() == code).then_some(())
         },
     )
     .await;

@@ -14,7 +14,7 @@
 //!
 //! Waits are counted from the tick's scheduled instant, so a back-off of `k` intervals skips
 //! exactly `k - 1` ticks. Who is asked at a tick is [`pacing`]'s: every provider that is due,
-//! and one backed-off provider as a probe when the last tick stored no price. A provider is
+//! and one backed-off provider as a probe when the last tick had no quorum. A provider is
 //! asked at most once per tick, so never more than once per interval.
 
 mod pacing;

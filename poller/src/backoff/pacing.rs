@@ -1,11 +1,12 @@
-//! Who is asked at each tick: every provider that is due and, when the last tick stored no
-//! price, one backed-off provider as a probe.
+//! Who is asked at each tick: every provider that is due and, when the last tick had no quorum
+//! (it stored no price, or a price fewer providers than the quorum back), one backed-off provider
+//! as a probe.
 //!
 //! Without the probe, a total outage (every provider failing, so backed off for up to a minute)
 //! would end only when the shortest back-off runs out, although the exchanges may have been
-//! answering for most of that minute. With it, every tick without a price spends one request
-//! on the provider whose overload back-off ends soonest, so prices are back within one interval
-//! of the exchanges returning. The probe is added even when some providers are due (they may be
+//! answering for most of that minute. With it, every tick without a quorum spends one request
+//! on the provider whose overload back-off ends soonest, so prices are back (and confirmed
+//! again) within one interval of the exchanges returning. The probe is added even when some providers are due (they may be
 //! answering garbage every tick), never goes to a provider under its own `Retry-After`, and
 //! costs one request per interval in all: far fewer than the ticks that store a price.
 
@@ -15,12 +16,12 @@ use tokio::time::Instant;
 
 use super::{Backoff, Hold, Retry};
 
-/// The back-off of every provider, in the poller's order, and whether the last tick stored a
-/// price.
+/// The back-off of every provider, in the poller's order, and whether the last tick had a
+/// quorum.
 #[derive(Debug)]
 pub struct Pacing {
     backoffs: Vec<Backoff>,
-    stored_last_tick: bool,
+    quorum_last_tick: bool,
 }
 
 /// The providers asked at one tick, by index; each at most once.
@@ -28,7 +29,7 @@ pub struct Pacing {
 pub struct Turn {
     /// The providers that are due, in order.
     pub due: Vec<usize>,
-    /// A backed-off provider asked early because the last tick stored no price.
+    /// A backed-off provider asked early because the last tick had no quorum.
     pub probe: Option<usize>,
 }
 
@@ -44,7 +45,7 @@ impl Pacing {
     pub fn new(providers: usize, interval: Duration) -> Self {
         Self {
             backoffs: (0..providers).map(|_| Backoff::new(interval)).collect(),
-            stored_last_tick: true,
+            quorum_last_tick: true,
         }
     }
 
@@ -53,7 +54,7 @@ impl Pacing {
         let due: Vec<usize> = (0..self.backoffs.len())
             .filter(|&index| self.backoffs[index].is_due(scheduled))
             .collect();
-        let probe = if self.stored_last_tick {
+        let probe = if self.quorum_last_tick {
             None
         } else {
             self.probe(scheduled)
@@ -94,9 +95,9 @@ impl Pacing {
         self.backoffs[index].failed(scheduled, answered, retry)
     }
 
-    /// Records whether the tick that just ended stored a price.
-    pub fn tick_ended(&mut self, stored: bool) {
-        self.stored_last_tick = stored;
+    /// Records whether the tick that just ended had a quorum behind its price.
+    pub fn tick_ended(&mut self, quorum: bool) {
+        self.quorum_last_tick = quorum;
     }
 
     pub fn backoff(&self, index: usize) -> &Backoff {

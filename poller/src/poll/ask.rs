@@ -8,10 +8,10 @@ use tokio::time::Instant;
 use crate::config::ProviderConfig;
 use crate::fetch::Fetcher;
 use crate::metrics::PollerMetrics;
-use crate::providers::ProviderError;
+use crate::providers::{Price, ProviderError};
 
 /// What one provider did in one tick.
-pub type Outcome = Result<f64, ProviderError>;
+pub type Outcome = Result<Price, ProviderError>;
 
 /// Asks every provider of `asked` (each with its index in the poller's list) concurrently and
 /// returns each one's outcome by that index, in the order asked. A provider that has not

@@ -1,5 +1,6 @@
 //! One tick: ask every provider that is due (see `backoff`), all at once, under one deadline;
-//! combine the valid answers; hand the sample to the Redis writer.
+//! decide on a price from the valid, current answers (see `decision`); hand the sample, with the
+//! evidence behind its price, to the Redis writer.
 //!
 //! Asking all providers concurrently keeps a tick as long as the slowest answer within the
 //! deadline (not the sum of them), and gives the combining rule several independent answers
@@ -9,9 +10,11 @@ mod ask;
 mod record;
 
 use std::future::Future;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use common::samples::{Sample, unix_ms};
+use service_kit::clock;
+
+use price_store::{Sample, SourceQuote, unix_ms};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
@@ -19,8 +22,10 @@ use tokio::time::Instant;
 use self::ask::{Outcome, ask_all};
 use self::record::ProviderLog;
 use crate::backoff::{Pacing, Turn};
-use crate::combine::{Agreement, NoPrice, Quote, combine};
 use crate::config::ProviderConfig;
+use crate::decision::combine::{Agreement, Quote};
+use crate::decision::continuity::{Basis, Confirmations, QUORUM, quorum_for};
+use crate::decision::{NoPrice, Verdict, decide};
 use crate::fetch::Fetcher;
 use crate::metrics::PollerMetrics;
 use crate::providers::Provider;
@@ -34,6 +39,10 @@ struct ProviderSlot {
 pub struct PricePoller {
     providers: Vec<ProviderSlot>,
     pacing: Pacing,
+    confirmations: Confirmations,
+    /// The last tick's outcome, `quorum`, `continuity` or a [`NoPrice`] label: the log says
+    /// when it changes, not every tick.
+    last_outcome: Option<&'static str>,
     fetcher: Fetcher,
     fetch_timeout: Duration,
     samples: mpsc::Sender<Sample>,
@@ -50,12 +59,22 @@ impl PricePoller {
         metrics: PollerMetrics,
         heartbeat: Heartbeat,
     ) -> Self {
-        metrics.configured(poll_interval);
+        let quorum = quorum_for(providers.len());
+        metrics.configured(poll_interval, providers.len(), quorum);
+        if quorum < QUORUM {
+            log::warn!(
+                "only {} providers configured: a price needs {quorum} of them, so a wrong answer \
+                 from one can go unnoticed (configure at least {QUORUM})",
+                providers.len()
+            );
+        }
         for config in &providers {
             metrics.provider_asked(config.provider.name());
         }
         Self {
             pacing: Pacing::new(providers.len(), poll_interval),
+            confirmations: Confirmations::new(quorum),
+            last_outcome: None,
             providers: providers
                 .into_iter()
                 .map(|config| ProviderSlot {
@@ -89,30 +108,39 @@ impl PricePoller {
     /// One tick, scheduled for `scheduled`. Never longer than the fetch timeout.
     async fn tick(&mut self, scheduled: Instant) {
         self.heartbeat.beat();
-        let fetched_at = SystemTime::now();
+        let fetched_at = clock::now();
         let turn = self.pacing.turn(scheduled);
         let asked = self.asked(&turn);
         let outcomes = ask_all(&self.fetcher, asked, self.fetch_timeout, &self.metrics).await;
         let quotes = self.quotes(&outcomes);
-        let decision = combine(&quotes);
-        let outliers = decision
-            .as_ref()
-            .map(|agreement| agreement.outliers.as_slice())
-            .unwrap_or_default();
+        let fetched_at_ms = unix_ms(fetched_at);
+        let verdict = decide(
+            &quotes,
+            &mut self.confirmations,
+            Instant::now(),
+            fetched_at_ms,
+        );
         for (index, outcome) in &outcomes {
-            self.record(*index, outcome, outliers, scheduled);
+            self.record(*index, outcome, verdict.outliers(), scheduled);
         }
-        self.pacing.tick_ended(decision.is_ok());
-        self.metrics.ticked(outcomes.len(), quotes.len(), &decision);
+        self.pacing
+            .tick_ended(verdict.published == Ok(Basis::Quorum));
+        self.metrics
+            .ticked(outcomes.len(), quotes.len(), &verdict, fetched_at_ms);
+        self.log_change(&verdict);
         let summary = format!(
             "{} valid answers from {} providers asked ({} backed off)",
             quotes.len(),
             outcomes.len(),
             self.providers.len() - outcomes.len()
         );
-        match decision {
-            Ok(agreement) => self.store(&agreement, fetched_at, &summary),
-            Err(no_price) => self.store_nothing(&no_price, &summary),
+        match (verdict.price(), &verdict.published) {
+            (Some((agreement, basis)), _) => {
+                let sample = self.sample(agreement, basis, fetched_at_ms);
+                self.store(sample, &agreement.outliers, &summary);
+            }
+            (None, Err(no_price)) => self.store_nothing(no_price, &summary),
+            (None, Ok(_)) => unreachable!("a published price has an agreement"),
         }
         self.heartbeat.beat();
     }
@@ -121,7 +149,7 @@ impl PricePoller {
     fn asked(&self, turn: &Turn) -> Vec<(usize, ProviderConfig)> {
         if let Some(index) = turn.probe {
             let name = self.providers[index].config.provider.name();
-            log::debug!("probing {name}, backed off: the last tick stored no price");
+            log::debug!("probing {name}, backed off: the last tick had no quorum");
             self.metrics.probed(name);
         }
         turn.asked()
@@ -134,9 +162,10 @@ impl PricePoller {
         outcomes
             .iter()
             .filter_map(|(index, outcome)| {
-                outcome.as_ref().ok().map(|&price_usd| Quote {
+                outcome.as_ref().ok().map(|price| Quote {
                     provider: self.providers[*index].config.provider,
-                    price_usd,
+                    price_usd: price.usd,
+                    quoted_at: price.stamped_at,
                 })
             })
             .collect()
@@ -158,12 +187,12 @@ impl PricePoller {
                 let outvoted = outliers.contains(&provider);
                 let failures = self.pacing.succeeded(index);
                 slot.log
-                    .answered(name, *price, outvoted, failures, &self.metrics);
+                    .answered(name, price.usd, outvoted, failures, &self.metrics);
             }
             Err(err) => {
                 let answered = Instant::now();
                 let was_held = self.pacing.backoff(index).hold().is_some();
-                let retry = err.retry(SystemTime::now());
+                let retry = err.retry(clock::now());
                 let until = self.pacing.failed(index, scheduled, answered, retry);
                 let wait = until.map(|until| until.saturating_duration_since(answered));
                 slot.log.failed(name, err, wait, was_held, &self.metrics);
@@ -174,23 +203,40 @@ impl PricePoller {
         self.metrics.provider_state(name, hold, backoff.failures());
     }
 
-    /// Builds the tick's sample from the providers' `agreement`, logs and meters it, and hands
-    /// it to the Redis writer without waiting.
-    fn store(&self, agreement: &Agreement, fetched_at: SystemTime, summary: &str) {
-        let sample = Sample {
-            fetched_at_ms: unix_ms(fetched_at),
+    /// The tick's sample: `agreement`'s price, published on `basis`, with its evidence.
+    fn sample(&self, agreement: &Agreement, basis: Basis, fetched_at_ms: i64) -> Sample {
+        Sample {
+            fetched_at_ms,
             price_usd: agreement.price_usd,
-            sources: agreement
-                .sources
+            quotes: agreement
+                .agreeing
                 .iter()
-                .map(|p| p.name().to_owned())
+                .map(|quote| SourceQuote {
+                    source: quote.provider.name().to_owned(),
+                    price_usd: quote.price_usd,
+                    quoted_at_ms: quote.quoted_at.map(unix_ms),
+                })
                 .collect(),
-        };
+            providers: count(self.providers.len()),
+            answered: count(agreement.valid),
+            quorum: count(self.confirmations.quorum()),
+            basis: match basis {
+                Basis::Quorum => price_store::Basis::Quorum,
+                Basis::Continuity(confirmed) => price_store::Basis::Continuity {
+                    confirmed_usd: confirmed.price_usd,
+                    confirmed_at_ms: confirmed.at_ms,
+                },
+            },
+        }
+    }
+
+    /// Logs and hands `sample` to the Redis writer without waiting.
+    fn store(&self, sample: Sample, outliers: &[Provider], summary: &str) {
         log::debug!(
             "tick: {summary}; price {:.2} USD from {}{}",
             sample.price_usd,
-            sample.sources.join(","),
-            outlier_text(&agreement.outliers)
+            sample.sources().collect::<Vec<_>>().join(","),
+            outlier_text(outliers)
         );
         match self.samples.try_send(sample) {
             Ok(()) => {}
@@ -200,6 +246,41 @@ impl PricePoller {
             Err(TrySendError::Closed(_)) => {
                 log::error!("sample dropped: the Redis writer has stopped")
             }
+        }
+    }
+
+    /// One line when the tick's outcome changes from the last tick's: back to a quorum (INFO),
+    /// a price resting on fewer sources, or no price and why (WARN).
+    fn log_change(&mut self, verdict: &Verdict) {
+        let outcome = match &verdict.published {
+            Ok(Basis::Quorum) => "quorum",
+            Ok(Basis::Continuity(_)) => "continuity",
+            Err(no_price) => no_price.label(),
+        };
+        if self.last_outcome.replace(outcome) == Some(outcome) {
+            return;
+        }
+        let quorum = self.confirmations.quorum();
+        match (&verdict.published, verdict.price()) {
+            (Ok(Basis::Quorum), Some((agreement, _))) => log::info!(
+                "price confirmed by a quorum: {} of {} providers agree",
+                agreement.agreeing.len(),
+                self.providers.len()
+            ),
+            (Ok(Basis::Continuity(confirmed)), Some((agreement, _))) => log::warn!(
+                "only {} of {} providers agree, fewer than the quorum of {quorum}: publishing \
+                 their price only while it stays close to {:.2} USD, confirmed {} ago",
+                agreement.agreeing.len(),
+                self.providers.len(),
+                confirmed.price_usd,
+                humantime::format_duration(Duration::from_secs(
+                    Instant::now()
+                        .saturating_duration_since(confirmed.at)
+                        .as_secs()
+                ))
+            ),
+            (Err(no_price), _) => log::warn!("publishing no price: {no_price}"),
+            _ => {}
         }
     }
 
@@ -214,4 +295,8 @@ fn outlier_text(outliers: &[Provider]) -> String {
     }
     let names: Vec<&str> = outliers.iter().map(|p| p.name()).collect();
     format!(" (outliers: {})", names.join(","))
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }

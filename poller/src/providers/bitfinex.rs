@@ -2,13 +2,14 @@
 //! `[BID, BID_SIZE, ASK, ASK_SIZE, DAILY_CHANGE, DAILY_CHANGE_RELATIVE, LAST_PRICE, VOLUME, HIGH, LOW]`,
 //! sometimes with extra trailing elements (tolerated). Errors are arrays too,
 //! `["error", 10020, "symbol: invalid"]`, or the documented object `{"error": "ERR_RATE_LIMIT"}`.
+//! No time in the answer.
 
 use serde_json::Value;
 
-use super::Spec;
+use super::{Price, Spec};
 use super::answer::{Answer, Failure, checked_json};
 use super::error::{ProviderError, text_of};
-use super::values::{decode};
+use super::values::decode;
 
 pub(super) const SPEC: Spec = Spec {
     name: "bitfinex",
@@ -21,7 +22,7 @@ const DOCUMENTED_FIELDS: usize = 10;
 const LAST_PRICE: usize = 6;
 const RATE_LIMIT_CODE: u64 = 11010;
 
-fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+fn parse(answer: &Answer) -> Result<Price, ProviderError> {
     let fields: Vec<Value> = decode(checked_json(answer, recognise_error)?)?;
     if fields.len() < DOCUMENTED_FIELDS {
         return Err(ProviderError::UnexpectedJson(format!(
@@ -34,7 +35,7 @@ fn parse(answer: &Answer) -> Result<f64, ProviderError> {
         .map(Value::as_f64)
         .collect();
     match numbers {
-        Some(numbers) => Ok(numbers[LAST_PRICE]),
+        Some(numbers) => Ok(Price::unstamped(numbers[LAST_PRICE])),
         None => Err(ProviderError::UnexpectedJson(
             "a ticker element is not a number".to_owned(),
         )),

@@ -1,14 +1,15 @@
 //! Bitstamp ticker: `{"timestamp": "1790515990", "last": "85052.34", ..., "market_type": "SPOT"}`,
-//! every number a string. Errors: `{"status": "error", "reason": .., "code": ..}` (rate limits
+//! every number a string; `timestamp` (Unix seconds) is the ticker's time. Errors: `{"status": "error", "reason": .., "code": ..}` (rate limits
 //! with code `400.002`, sent with 429 or 400) and `{"error": ".."}` (maintenance).
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Spec;
+use super::price::unix_seconds;
+use super::{Price, Spec};
 use super::answer::{Answer, Failure, checked_json};
 use super::error::{ProviderError, short, text_of};
-use super::values::{DecimalString, decode};
+use super::values::{DecimalString, IntegerString, decode};
 
 pub(super) const SPEC: Spec = Spec {
     name: "bitstamp",
@@ -22,13 +23,14 @@ const RATE_LIMIT_CODE: &str = "400.002";
 #[derive(Deserialize)]
 struct Ticker {
     last: DecimalString,
+    timestamp: IntegerString,
     /// Absent in older answers; `SPOT` in current ones.
     market_type: Option<String>,
     /// Sent by the all-pairs ticker, not by this one; checked if it ever appears.
     pair: Option<String>,
 }
 
-fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+fn parse(answer: &Answer) -> Result<Price, ProviderError> {
     let ticker: Ticker = decode(checked_json(answer, recognise_error)?)?;
     if let Some(market_type) = ticker.market_type.filter(|m| m != "SPOT") {
         return Err(ProviderError::WrongMarket(format!(
@@ -39,7 +41,9 @@ fn parse(answer: &Answer) -> Result<f64, ProviderError> {
     if let Some(pair) = ticker.pair.filter(|p| p != "BTC/USD") {
         return Err(ProviderError::WrongMarket(format!("pair {}", short(&pair))));
     }
-    Ok(ticker.last.0)
+    let time = unix_seconds(ticker.timestamp.0)
+        .ok_or_else(|| ProviderError::UnexpectedJson("timestamp out of range".to_owned()))?;
+    Ok(Price::stamped(ticker.last.0, time))
 }
 
 fn recognise_error(json: &Value) -> Option<Failure> {

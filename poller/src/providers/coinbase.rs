@@ -1,13 +1,14 @@
 //! Coinbase Exchange ticker: `{"ask":"..","bid":"..","price":"63212.97","time":"..",...}`.
-//! Errors are `{"message":".."}`. The answer does not name its product, so a wrong market can
-//! only be caught by the plausibility rule and by comparing providers.
+//! `time` is the last trade's, RFC 3339 in UTC with up to nine fractional digits: the price's
+//! time. Errors are `{"message":".."}`. The answer does not name its product, so a wrong market
+//! can only be caught by the plausibility rule and by comparing providers.
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Spec;
+use super::{Price, Spec};
 use super::answer::{Answer, Failure, checked_json};
-use super::error::{ProviderError, text_of};
+use super::error::{ProviderError, short, text_of};
 use super::values::{DecimalString, decode};
 
 pub(super) const SPEC: Spec = Spec {
@@ -20,11 +21,15 @@ pub(super) const SPEC: Spec = Spec {
 #[derive(Deserialize)]
 struct Ticker {
     price: DecimalString,
+    time: String,
 }
 
-fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+fn parse(answer: &Answer) -> Result<Price, ProviderError> {
     let ticker: Ticker = decode(checked_json(answer, recognise_error)?)?;
-    Ok(ticker.price.0)
+    let time = humantime::parse_rfc3339(&ticker.time).map_err(|_| {
+        ProviderError::UnexpectedJson(format!("time {:?} is not RFC 3339", short(&ticker.time)))
+    })?;
+    Ok(Price::stamped(ticker.price.0, time))
 }
 
 fn recognise_error(json: &Value) -> Option<Failure> {

@@ -43,6 +43,10 @@ pub enum ProviderError {
     WrongMarket(String),
     #[error("implausible price {0}")]
     Implausible(f64),
+    #[error("a quote stamped {} ago: not a current price", humantime::format_duration(*.0))]
+    StaleQuote(Duration),
+    #[error("a quote stamped {} ahead of our clock", humantime::format_duration(*.0))]
+    QuoteFromTheFuture(Duration),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
     #[error("request failed: {0}")]
@@ -67,6 +71,8 @@ impl ProviderError {
             ProviderError::UnexpectedJson(_) => "unexpected_json",
             ProviderError::WrongMarket(_) => "wrong_market",
             ProviderError::Implausible(_) => "implausible",
+            ProviderError::StaleQuote(_) => "stale_quote",
+            ProviderError::QuoteFromTheFuture(_) => "future_quote",
             ProviderError::Timeout(_) => "timeout",
             ProviderError::Transport(_) => "transport",
         }
@@ -107,7 +113,9 @@ impl ProviderError {
             | ProviderError::InvalidBody(_)
             | ProviderError::UnexpectedJson(_)
             | ProviderError::WrongMarket(_)
-            | ProviderError::Implausible(_) => false,
+            | ProviderError::Implausible(_)
+            | ProviderError::StaleQuote(_)
+            | ProviderError::QuoteFromTheFuture(_) => false,
         }
     }
 }
@@ -178,6 +186,8 @@ mod tests {
             ProviderError::UnexpectedJson("missing field `price`".into()),
             ProviderError::WrongMarket("more than one pair in the result".into()),
             ProviderError::Implausible(0.0),
+            ProviderError::StaleQuote(Duration::from_secs(7_200)),
+            ProviderError::QuoteFromTheFuture(Duration::from_secs(3_600)),
         ] {
             assert_eq!(unusable.retry(now), Retry::NextTick, "{unusable}");
         }

@@ -1,12 +1,14 @@
 //! Gemini public ticker:
 //! `{"bid":"..","ask":"..","last":"78531.37000","volume":{"BTC":"..","USD":"..","timestamp":..}}`.
-//! The `volume` object is keyed by the pair's two currencies, which is how a wrong market shows.
+//! The `volume` object is keyed by the pair's two currencies, which is how a wrong market shows;
+//! its `timestamp` (Unix milliseconds, aligned to the minute) is the only time in the answer.
 //! Errors: `{"result":"error","reason":"..","message":".."}`.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::Spec;
+use super::price::unix_millis;
+use super::{Price, Spec};
 use super::answer::{Answer, Failure, checked_json};
 use super::error::{ProviderError, text_of};
 use super::values::{DecimalString, decode};
@@ -26,14 +28,22 @@ struct Ticker {
     volume: Map<String, Value>,
 }
 
-fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+fn parse(answer: &Answer) -> Result<Price, ProviderError> {
     let ticker: Ticker = decode(checked_json(answer, recognise_error)?)?;
     if !(ticker.volume.contains_key("BTC") && ticker.volume.contains_key("USD")) {
         return Err(ProviderError::WrongMarket(
             "the volume is not in BTC and USD".to_owned(),
         ));
     }
-    Ok(ticker.last.0)
+    let time = ticker
+        .volume
+        .get("timestamp")
+        .and_then(Value::as_u64)
+        .and_then(unix_millis)
+        .ok_or_else(|| {
+            ProviderError::UnexpectedJson("no volume.timestamp in milliseconds".to_owned())
+        })?;
+    Ok(Price::stamped(ticker.last.0, time))
 }
 
 fn recognise_error(json: &Value) -> Option<Failure> {

@@ -1,13 +1,13 @@
 //! Kraken ticker: `{"error":[],"result":{"XXBTZUSD":{"c":["82998.90000","0.00603612"],...}}}`.
 //! Every error, rate limits included, comes as HTTP 200 with a non-empty `error` array, so the
-//! array is checked before anything else.
+//! array is checked before anything else. No time anywhere in the answer.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Spec;
+use super::{Price, Spec};
 use super::answer::{Answer, Failure, checked_json};
 use super::error::{ProviderError, short, text_of};
 use super::values::{DecimalString, decode};
@@ -33,11 +33,13 @@ struct Pair {
     c: (DecimalString, DecimalString),
 }
 
-fn parse(answer: &Answer) -> Result<f64, ProviderError> {
+fn parse(answer: &Answer) -> Result<Price, ProviderError> {
     let ticker: Ticker = decode(checked_json(answer, recognise_error)?)?;
     let mut pairs = ticker.result.into_iter();
     match (pairs.next(), pairs.next()) {
-        (Some((name, pair)), None) if BTC_USD_PAIRS.contains(&name.as_str()) => Ok(pair.c.0.0),
+        (Some((name, pair)), None) if BTC_USD_PAIRS.contains(&name.as_str()) => {
+            Ok(Price::unstamped(pair.c.0.0))
+        }
         (Some((name, _)), None) => {
             Err(ProviderError::WrongMarket(format!("pair {}", short(&name))))
         }

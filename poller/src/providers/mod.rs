@@ -9,23 +9,28 @@
 //! Each provider module is a pure function of the answer (status, headers, body), so every real
 //! body in `tests/fixtures/providers/` runs through it without a network. Parsing is strict:
 //! a price must have the JSON type the API sends (a decimal string or a number), the market must
-//! be BTC/USD wherever the answer says which market it is, and every price passes
-//! [`check_plausible`]. What all providers share (rate limits, HTTP errors, HTML pages, empty,
-//! truncated or oversized bodies, error bodies sent with 200) is decided once, in `answer`.
+//! be BTC/USD wherever the answer says which market it is, the exchange's own time on the quote
+//! is read where it puts one, and every price passes [`check_plausible`]. What all providers
+//! share (rate limits, HTTP errors, HTML pages, empty, truncated or oversized bodies, error
+//! bodies sent with 200) is decided once, in `answer`. Whether a stamped price is current is
+//! decided when it arrives ([`Provider::read`], see [`price`]).
 
 mod answer;
 mod body;
 mod error;
+pub mod price;
 mod values;
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::SystemTime;
 
 pub use answer::Answer;
 pub use body::{BodyProblem, MAX_BODY_BYTES};
 pub use error::ProviderError;
 pub(crate) use error::short;
-pub use values::{PLAUSIBLE_USD, check_plausible};
+pub use price::Price;
+pub use values::check_plausible;
 
 /// What the poller knows about one provider, declared by the provider's own module as `SPEC`.
 struct Spec {
@@ -35,8 +40,8 @@ struct Spec {
     url_var: &'static str,
     /// The real request URL.
     default_url: &'static str,
-    /// The price an answer reports, before the shared plausibility rule.
-    parse: fn(&Answer) -> Result<f64, ProviderError>,
+    /// The price an answer reports and its time, before the shared plausibility rule.
+    parse: fn(&Answer) -> Result<Price, ProviderError>,
 }
 
 /// Declares the providers from one table of `Variant => module` lines: the modules, the
@@ -65,17 +70,18 @@ macro_rules! providers {
 }
 
 providers! {
-    /// Coinbase Exchange ticker: `price` (a decimal string).
+    /// Coinbase Exchange ticker: `price` (a decimal string), stamped `time` (its last trade).
     Coinbase => coinbase,
-    /// Kraken ticker: `result.XXBTZUSD.c[0]` (a decimal string); every error is HTTP 200.
+    /// Kraken ticker: `result.XXBTZUSD.c[0]` (a decimal string); every error is HTTP 200; no
+    /// time.
     Kraken => kraken,
-    /// Bitstamp ticker: `last` (a decimal string).
+    /// Bitstamp ticker: `last` (a decimal string), stamped `timestamp`.
     Bitstamp => bitstamp,
-    /// Gemini public ticker: `last` (a decimal string).
+    /// Gemini public ticker: `last` (a decimal string), stamped `volume.timestamp`.
     Gemini => gemini,
-    /// Bitfinex ticker: element 6 of an array of numbers.
+    /// Bitfinex ticker: element 6 of an array of numbers; no time.
     Bitfinex => bitfinex,
-    /// CoinGecko simple price: `bitcoin.usd` (a number).
+    /// CoinGecko simple price: `bitcoin.usd` (a number), stamped `last_updated_at` (required).
     Coingecko => coingecko,
 }
 
@@ -95,9 +101,18 @@ impl Provider {
         self.spec().default_url
     }
 
-    /// The BTC price in USD that `answer` reports, or why it reports none.
-    pub fn parse(self, answer: &Answer) -> Result<f64, ProviderError> {
-        check_plausible((self.spec().parse)(answer)?)
+    /// The BTC price in USD that `answer` reports, with the exchange's time on it where it puts
+    /// one, or why it reports none. Whatever the time.
+    pub fn parse(self, answer: &Answer) -> Result<Price, ProviderError> {
+        let price = (self.spec().parse)(answer)?;
+        check_plausible(price.usd)?;
+        Ok(price)
+    }
+
+    /// [`Provider::parse`], and only a current price for an answer that arrived at
+    /// `received_at` ([`Price::current_at`]).
+    pub fn read(self, answer: &Answer, received_at: SystemTime) -> Result<Price, ProviderError> {
+        self.parse(answer)?.current_at(received_at)
     }
 }
 

@@ -1,19 +1,12 @@
 //! The values inside an answer: decoding it into a provider's own type, the strict decimal
 //! strings most exchanges send, and the plausibility rule every price passes.
 
-use std::ops::RangeInclusive;
-
+use price_store::rules::is_plausible;
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::error::{ProviderError, short};
-
-/// The prices a provider may report, in USD. BTC has traded between about 3 000 and 130 000 USD
-/// since 2018; the bounds leave room for years of moves either way while rejecting the classic
-/// failures: a zero or placeholder, a price in cents or satoshis, another market's price.
-/// Being off by a smaller factor is caught by comparing providers (see `combine`).
-pub const PLAUSIBLE_USD: RangeInclusive<f64> = 1_000.0..=10_000_000.0;
 
 /// `json` as the provider's answer type; a missing field or a wrong type is an error.
 pub(crate) fn decode<T: DeserializeOwned>(json: Value) -> Result<T, ProviderError> {
@@ -21,9 +14,10 @@ pub(crate) fn decode<T: DeserializeOwned>(json: Value) -> Result<T, ProviderErro
         .map_err(|err| ProviderError::UnexpectedJson(short(&err.to_string())))
 }
 
-/// The shared plausibility rule: finite, positive and within [`PLAUSIBLE_USD`].
+/// The shared plausibility rule: finite, positive and within
+/// [`price_store::rules::PLAUSIBLE_USD`], the range a stored sample's reader checks too.
 pub fn check_plausible(price: f64) -> Result<f64, ProviderError> {
-    if price.is_finite() && PLAUSIBLE_USD.contains(&price) {
+    if is_plausible(price) {
         Ok(price)
     } else {
         Err(ProviderError::Implausible(price))
@@ -49,6 +43,27 @@ impl<'de> Deserialize<'de> for DecimalString {
         } else {
             Err(D::Error::custom(format!(
                 "expected a decimal string, got {:?}",
+                short(&text)
+            )))
+        }
+    }
+}
+
+/// A whole number the API sends as a JSON string of digits: `"1790515990"`. Nothing else: no
+/// sign, no fraction, no spaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IntegerString(pub u64);
+
+impl<'de> Deserialize<'de> for IntegerString {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            text.parse()
+                .map(IntegerString)
+                .map_err(|_| D::Error::custom("integer out of range"))
+        } else {
+            Err(D::Error::custom(format!(
+                "expected a string of digits, got {:?}",
                 short(&text)
             )))
         }
@@ -86,22 +101,19 @@ mod tests {
     }
 
     #[test]
-    fn plausibility_rejects_non_finite_non_positive_and_absurd_prices() {
+    fn integer_strings_are_digits_only() {
+        let parse = |json: &str| serde_json::from_str::<IntegerString>(json).map(|d| d.0);
+        assert_eq!(parse(r#""1790515990""#).unwrap(), 1_790_515_990);
         for bad in [
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.0,
-            -80_000.0,
-            0.8,
-            999.99,
-            80_000_000.0,
-            8e15,
+            r#""""#,
+            r#""-1""#,
+            r#""1.5""#,
+            r#"" 1""#,
+            r#""1e9""#,
+            r#""99999999999999999999999""#,
+            "1790515990",
         ] {
-            assert!(check_plausible(bad).is_err(), "{bad}");
-        }
-        for good in [1_000.0, 3_200.0, 78_754.0, 10_000_000.0] {
-            assert_eq!(check_plausible(good), Ok(good));
+            assert!(parse(bad).is_err(), "{bad}");
         }
     }
 }

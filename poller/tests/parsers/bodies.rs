@@ -248,7 +248,7 @@ fn unknown_fields_and_field_order_do_not_matter() {
     let reordered =
         r#"{"volume":{"USD":"1","timestamp":1,"BTC":"1"},"new_field":[1,{}],"last":"78531.37"}"#;
     assert_eq!(parse(Provider::Gemini, 200, reordered), Ok(78_531.37));
-    let extra = r#"{"bitcoin":{"usd":78754,"usd_24h_vol":1.5,"future":"x"},"note":"hi"}"#;
+    let extra = r#"{"bitcoin":{"usd":78754,"usd_24h_vol":1.5,"last_updated_at":1,"future":"x"},"note":"hi"}"#;
     assert_eq!(parse(Provider::Coingecko, 200, extra), Ok(78_754.0));
 }
 

@@ -8,16 +8,24 @@ mod bodies;
 mod prices;
 mod real_bodies;
 
-use poller::providers::{Answer, Provider, ProviderError};
+mod stamps;
+
+use poller::providers::{Answer, Price, Provider, ProviderError};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
-/// What `provider` makes of `body` sent with `status` and no headers.
+/// The price `provider` makes of `body` sent with `status` and no headers, whatever its time.
 fn parse(provider: Provider, status: u16, body: &str) -> Result<f64, ProviderError> {
+    parse_stamped(provider, status, body).map(|price| price.usd)
+}
+
+/// What `provider` makes of `body` sent with `status` and no headers: the price and its time.
+fn parse_stamped(provider: Provider, status: u16, body: &str) -> Result<Price, ProviderError> {
+    provider.parse(&answer(status, body))
+}
+
+/// `body` sent with `status` and no headers.
+fn answer(status: u16, body: &str) -> Answer {
     let status = StatusCode::from_u16(status).unwrap();
-    provider.parse(&Answer::new(
-        status,
-        HeaderMap::new(),
-        body.as_bytes().to_vec(),
-    ))
+    Answer::new(status, HeaderMap::new(), body.as_bytes().to_vec())
 }

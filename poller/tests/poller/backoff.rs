@@ -3,9 +3,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use common::samples::unix_ms;
-use common::testing::{RedisServer, eventually};
+use poller::decision::NoPrice;
 use poller::providers::Provider;
+use price_store::unix_ms;
+use test_support::{RedisServer, eventually};
 use wiremock::MockServer;
 
 use crate::fixtures::fixture;
@@ -14,8 +15,8 @@ use crate::support::{
     metric, metric_reaches, ok, samples, serve, sources, start_poller, stop,
 };
 
-/// Asked every tick and always valid: they carry the price while the others fail.
-const STEADY: [Provider; 2] = [Provider::Gemini, Provider::Bitfinex];
+/// Asked every tick and always valid: a quorum that carries the price while the others fail.
+const STEADY: [Provider; 3] = [Provider::Bitstamp, Provider::Gemini, Provider::Bitfinex];
 
 async fn steady_providers(upstream: &MockServer) {
     for provider in STEADY {
@@ -39,19 +40,14 @@ async fn while_some_providers_fail_the_others_carry_on_from_the_first_tick() {
     serve(&upstream, Provider::Coinbase, coinbase_limited).await;
     serve(&upstream, Provider::Kraken, kraken_down()).await;
     steady_providers(&upstream).await;
-    let providers = [
-        Provider::Coinbase,
-        Provider::Kraken,
-        Provider::Gemini,
-        Provider::Bitfinex,
-    ];
+    let providers = [[Provider::Coinbase, Provider::Kraken].as_slice(), &STEADY].concat();
     let poller = start_poller(&redis.url(), &upstream, &providers).await;
 
     for sample in at_least_samples(&redis, 3).await {
-        assert_eq!(sources(&sample), ["gemini", "bitfinex"]);
+        assert_eq!(sources(&sample), ["bitstamp", "gemini", "bitfinex"]);
     }
-    // Every tick stored a price, the first one (when all four were asked) included.
-    for result in ["no_valid_answer", "no_majority"] {
+    // Every tick stored a price, the first one (when all five were asked) included.
+    for result in NoPrice::LABELS {
         let series = format!(r#"poller_ticks_total{{result="{result}"}}"#);
         assert_eq!(
             metric(&poller, &series).await.unwrap_or(0.0),
@@ -73,7 +69,7 @@ async fn a_retry_after_in_seconds_is_honoured_from_the_answer() {
     ]);
     serve(&upstream, Provider::Coinbase, coinbase.clone()).await;
     steady_providers(&upstream).await;
-    let providers = [Provider::Coinbase, Provider::Gemini, Provider::Bitfinex];
+    let providers = [[Provider::Coinbase].as_slice(), &STEADY].concat();
     let poller = start_poller(&redis.url(), &upstream, &providers).await;
 
     eventually(
@@ -86,7 +82,7 @@ async fn a_retry_after_in_seconds_is_honoured_from_the_answer() {
     )
     .await;
     a_sample_where(&redis, "a sample from coinbase", |s| {
-        sources(s) == ["coinbase", "gemini", "bitfinex"]
+        sources(s) == ["coinbase", "bitstamp", "gemini", "bitfinex"]
     })
     .await;
     assert!(
@@ -114,11 +110,11 @@ async fn a_retry_after_as_an_http_date_is_honoured() {
     ]);
     serve(&upstream, Provider::Coingecko, coingecko.clone()).await;
     steady_providers(&upstream).await;
-    let providers = [Provider::Gemini, Provider::Bitfinex, Provider::Coingecko];
+    let providers = [STEADY.as_slice(), &[Provider::Coingecko]].concat();
     let poller = start_poller(&redis.url(), &upstream, &providers).await;
 
     let coingecko_back = a_sample_where(&redis, "a sample from coingecko", |s| {
-        s.sources.contains(&"coingecko".to_owned())
+        s.sources().any(|source| source == "coingecko")
     })
     .await;
     let retry_at_ms =
@@ -143,7 +139,7 @@ async fn a_provider_that_keeps_failing_is_asked_after_2_then_4_then_8_intervals(
     let kraken = Scripted::new(vec![kraken_down()]);
     serve(&upstream, Provider::Kraken, kraken.clone()).await;
     steady_providers(&upstream).await;
-    let providers = [Provider::Kraken, Provider::Gemini, Provider::Bitfinex];
+    let providers = [[Provider::Kraken].as_slice(), &STEADY].concat();
     let poller = start_poller(&redis.url(), &upstream, &providers).await;
 
     eventually("kraken asked 4 times", PATIENCE, async || {
@@ -164,7 +160,7 @@ async fn a_provider_that_keeps_failing_is_asked_after_2_then_4_then_8_intervals(
         samples(&redis)
             .await
             .iter()
-            .all(|s| !s.sources.contains(&"kraken".to_owned()))
+            .all(|s| !s.sources().any(|source| source == "kraken"))
     );
     metric_reaches(&poller, &fetches(Provider::Kraken, "http_error"), 4.0).await;
     assert_eq!(
@@ -181,7 +177,7 @@ async fn a_provider_that_recovers_is_asked_and_counted_again() {
     let kraken = Scripted::new(vec![kraken_down(), kraken_down(), ok(Provider::Kraken)]);
     serve(&upstream, Provider::Kraken, kraken.clone()).await;
     steady_providers(&upstream).await;
-    let providers = [Provider::Kraken, Provider::Gemini, Provider::Bitfinex];
+    let providers = [[Provider::Kraken].as_slice(), &STEADY].concat();
     let poller = start_poller(&redis.url(), &upstream, &providers).await;
 
     eventually("kraken backed off", PATIENCE, async || {
@@ -190,7 +186,7 @@ async fn a_provider_that_recovers_is_asked_and_counted_again() {
     })
     .await;
     a_sample_where(&redis, "kraken back in the samples", |s| {
-        sources(s) == ["kraken", "gemini", "bitfinex"]
+        sources(s) == ["kraken", "bitstamp", "gemini", "bitfinex"]
     })
     .await;
     assert_eq!(

@@ -4,8 +4,8 @@
 
 use std::time::SystemTime;
 
-use common::testing::RedisServer;
 use poller::providers::Provider;
+use test_support::RedisServer;
 use wiremock::{MockServer, ResponseTemplate};
 
 use crate::fixtures::OkBody;
@@ -29,7 +29,7 @@ async fn every_tick_says_how_many_providers_agreed_and_how_far_apart() {
         serve(&upstream, provider, ok(provider)).await;
     }
     // 10x off but plausible on its own: a valid answer, outvoted every tick.
-    let tenfold = OkBody::of(Provider::Bitstamp).with_price("787000.00");
+    let tenfold = OkBody::of(Provider::Bitstamp).current("787000.00");
     serve(&upstream, Provider::Bitstamp, json(200, tenfold)).await;
     let started = unix_seconds_now();
     let providers = [agreeing.as_slice(), &[Provider::Bitstamp]].concat();
@@ -118,7 +118,7 @@ async fn two_providers_without_a_majority_are_a_disagreement() {
     let redis = RedisServer::start().await;
     let upstream = MockServer::start().await;
     serve(&upstream, Provider::Kraken, ok(Provider::Kraken)).await;
-    let tenfold = OkBody::of(Provider::Gemini).with_price("787000.00");
+    let tenfold = OkBody::of(Provider::Gemini).current("787000.00");
     serve(&upstream, Provider::Gemini, json(200, tenfold)).await;
     let poller = start_poller(
         &redis.url(),

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use common::samples::unix_ms;
-use common::testing::RedisServer;
 use poller::providers::Provider;
+use price_store::unix_ms;
 use reqwest::StatusCode;
+use test_support::RedisServer;
 use wiremock::{MockServer, ResponseTemplate};
 
 use crate::fixtures::{OkBody, fixture};
@@ -99,10 +99,10 @@ async fn wrong_answers_never_reach_redis() {
     let redis = RedisServer::start().await;
     let upstream = MockServer::start().await;
     // 1000x off: rejected by the parser's bounds.
-    let thousandfold = OkBody::of(Provider::Coinbase).with_price("78700000.00");
+    let thousandfold = OkBody::of(Provider::Coinbase).current("78700000.00");
     serve(&upstream, Provider::Coinbase, json(200, thousandfold)).await;
     // 10x off but plausible on its own: outvoted.
-    let tenfold = OkBody::of(Provider::Bitstamp).with_price("787000.00");
+    let tenfold = OkBody::of(Provider::Bitstamp).current("787000.00");
     serve(&upstream, Provider::Bitstamp, json(200, tenfold)).await;
     // A CDN's HTML page with 200.
     let html = "<!DOCTYPE html><html><body><h1>Attention Required! | Cloudflare</h1></body></html>";
@@ -219,12 +219,17 @@ async fn a_tick_without_a_valid_answer_stores_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plausible_answers_without_a_majority_store_nothing() {
     let redis = RedisServer::start().await;
-    // The six real `ok` bodies, captured on different dates (63 000 to 85 000 USD). Only two
-    // are near their median: no majority.
+    // The six real `ok` bodies, captured on different dates (63 000 to 85 000 USD), each
+    // stamped now. Only two are near their median: no majority.
     let upstream = MockServer::start().await;
     for provider in Provider::ALL {
-        let body = fixture(&format!("{}/ok.json", provider.name()));
-        serve(&upstream, provider, json(200, body)).await;
+        let ok = OkBody::of(provider);
+        serve(
+            &upstream,
+            provider,
+            json(200, ok.current(&ok.original_price())),
+        )
+        .await;
     }
     let poller = start_poller(&redis.url(), &upstream, &Provider::ALL).await;
     metric_reaches(&poller, r#"poller_ticks_total{result="no_majority"}"#, 3.0).await;

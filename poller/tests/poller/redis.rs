@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use common::samples::unix_ms;
-use common::testing::{RedisServer, eventually};
 use poller::providers::Provider;
+use price_store::unix_ms;
 use reqwest::StatusCode;
+use test_support::{RedisServer, eventually};
 use wiremock::MockServer;
 
 use crate::support::{

@@ -5,12 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::config::Env;
-use common::samples::{Sample, read_recent};
-use common::testing::{RedisServer, TestServer, eventually};
 use poller::Config;
+use poller::decision::NoPrice;
 use poller::providers::Provider;
+use price_store::{Sample, Stored, read_recent};
 use reqwest::StatusCode;
+use service_kit::config::Env;
+use test_support::{RedisServer, TestServer, eventually};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
@@ -41,10 +42,11 @@ pub fn json(status: u16, body: String) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(body, "application/json")
 }
 
-/// `provider`'s real `ok` body with its agreeing price.
+/// `provider`'s real `ok` body with its agreeing price, stamped now where the exchange stamps
+/// its answers (current for the two minutes a test lasts at most).
 pub fn ok(provider: Provider) -> ResponseTemplate {
     let price = format!("{:.2}", agreeing_price(provider));
-    json(200, OkBody::of(provider).with_price(&price))
+    json(200, OkBody::of(provider).current(&price))
 }
 
 fn url_path(provider: Provider) -> String {
@@ -174,12 +176,19 @@ pub async fn start_poller(
     TestServer::start(|listener, shutdown| poller::run(config, listener, shutdown)).await
 }
 
-/// Every sample in Redis, oldest first.
+/// Every sample in Redis, oldest first; each one a reader believes.
 pub async fn samples(redis: &RedisServer) -> Vec<Sample> {
-    read_recent(&mut redis.connection().await, 0)
+    let stored = read_recent(&mut redis.connection().await, 0)
         .await
         .unwrap()
-        .since
+        .since;
+    stored
+        .into_iter()
+        .map(|stored| match stored {
+            Stored::Valid(sample) => sample,
+            rejected => panic!("the poller stored a sample a reader rejects: {rejected:?}"),
+        })
+        .collect()
 }
 
 pub async fn at_least_samples(redis: &RedisServer, count: usize) -> Vec<Sample> {
@@ -224,7 +233,7 @@ pub async fn metric_reaches(server: &TestServer, series: &str, at_least: f64) {
 /// Ticks ended so far, whatever their result.
 pub async fn ticks_so_far(server: &TestServer) -> f64 {
     let mut ticks = 0.0;
-    for result in ["stored", "no_valid_answer", "no_majority"] {
+    for result in std::iter::once("stored").chain(NoPrice::LABELS) {
         let series = format!(r#"poller_ticks_total{{result="{result}"}}"#);
         ticks += metric(server, &series).await.unwrap_or(0.0);
     }
@@ -244,7 +253,7 @@ pub fn fetches(provider: Provider, outcome: &str) -> String {
 }
 
 pub fn sources(sample: &Sample) -> Vec<&str> {
-    sample.sources.iter().map(String::as_str).collect()
+    sample.sources().collect()
 }
 
 pub fn names(providers: &[Provider]) -> Vec<&'static str> {

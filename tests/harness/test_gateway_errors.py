@@ -1,0 +1,86 @@
+"""The gateway's own answers (gateway/nginx.conf, run for real by the machine's nginx): every error
+nginx gives itself is a problem (RFC 9457, `application/problem+json`) with the type the services
+give the same problem, and the status it says."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import tempfile
+import unittest
+from pathlib import Path
+
+from harness import httpclient
+from harness.gateway import Gateway
+from harness.processes import free_port
+
+PREFIX = "tag:btc-price-services,2026:"
+
+
+def raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """`request` sent as it is; the status, headers and body of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+@unittest.skipUnless(shutil.which("nginx"), "nginx is not installed")
+class GatewayErrors(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = Path(tempfile.mkdtemp())
+        # Nothing listens behind either route: every proxied request is a 502.
+        dead = {"service_a": [f"127.0.0.1:{free_port()}"], "service_b": [f"127.0.0.1:{free_port()}"]}
+        cls.gateway = Gateway(cls.workdir, dead).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gateway.process.kill()
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+
+    def assertProblem(self, status: int, headers: dict[str, str], body: bytes, code: str, expected: int) -> None:
+        self.assertEqual(status, expected)
+        self.assertEqual(headers["content-type"], "application/problem+json")
+        problem = json.loads(body)
+        self.assertEqual(problem["type"], PREFIX + code)
+        self.assertEqual(problem["status"], expected)
+        self.assertTrue(problem["title"] and problem["detail"])
+
+    def test_an_unrouted_path_is_a_not_found_problem(self):
+        answer = httpclient.get(self.gateway.url("/service3/"))
+        self.assertProblem(answer.status, dict(answer.headers), answer.body, "not-found", 404)
+
+    def test_a_method_nginx_refuses_is_a_method_not_allowed_problem_with_allow(self):
+        status, headers, body = raw(self.gateway.port, b"TRACE /service2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertProblem(status, headers, body, "method-not-allowed", 405)
+        self.assertEqual(headers["allow"], "GET, HEAD")
+
+    def test_a_head_over_the_limit_is_a_request_head_too_large_problem(self):
+        header = b"X-Big: " + b"a" * 17_000 + b"\r\n"
+        request = b"GET /service2/ HTTP/1.1\r\nHost: x\r\n" + header + b"Connection: close\r\n\r\n"
+        status, headers, body = raw(self.gateway.port, request)
+        self.assertProblem(status, headers, body, "request-head-too-large", 431)
+
+    def test_a_service_that_does_not_answer_is_a_service_unreachable_problem(self):
+        for path in ("/service1/current", "/service2/"):
+            answer = httpclient.get(self.gateway.url(path))
+            self.assertProblem(answer.status, dict(answer.headers), answer.body, "service-unreachable", 502)
+
+    def test_a_client_over_its_rate_gets_a_too_many_requests_problem_with_retry_after(self):
+        # 20 a second with bursts of 40 per client: 60 requests at once overflow it. From an
+        # address of its own, so that the other tests' client keeps its share.
+        answers = [httpclient.get(self.gateway.url("/service2/"), source="127.0.0.3") for _ in range(60)]
+        refused = [a for a in answers if a.status == 429]
+        self.assertTrue(refused, f"no 429 among {sorted({a.status for a in answers})}")
+        answer = refused[0]
+        headers = {k.lower(): v for k, v in dict(answer.headers).items()}
+        self.assertProblem(answer.status, headers, answer.body, "too-many-requests", 429)
+        self.assertEqual(headers["retry-after"], "1")
+        self.assertTrue(headers["x-request-id"])
