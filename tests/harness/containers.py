@@ -6,6 +6,7 @@ engine `DOCKER_HOST` names (the suites start one where none answers)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -27,10 +28,13 @@ def docker(*args: str, timeout: float = 60) -> str:
 
 def build(target: str) -> str:
     """The image of `target` (`api-a`, `api-b`, `poller`) built from the repository's Dockerfile;
-    returns its name. Docker's cache makes a rebuild of unchanged sources quick."""
+    returns its name. Docker's cache makes a rebuild of unchanged sources quick. The build stage's
+    base is `RUST_IMAGE` when set (tests/stack/docker.sh sets it to the pinned image's name:tag,
+    which tests/stack/base-images.sh provides), else the Dockerfile's digest."""
     image = f"btc-price/{target}:{TAG}"
+    base = ["--build-arg", "RUST_IMAGE"] if os.environ.get("RUST_IMAGE") else []
     subprocess.run(
-        ["docker", "build", "--quiet", "--target", target, "--tag", image, "."],
+        ["docker", "build", "--quiet", *base, "--target", target, "--tag", image, "."],
         cwd=REPO_ROOT,
         check=True,
         stdout=subprocess.DEVNULL,
