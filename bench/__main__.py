@@ -22,7 +22,7 @@ from harness.services import SERVICE_A_BASE_PATH, SERVICE_B_BASE_PATH, start_pol
 from . import footprint, goals, load, report, rest
 from .figures import Figures, Load
 from .settings import Settings, read, usage
-from .stack import Stack, build_seed
+from .stack import Stack
 from .targets import WINDOWS, all_targets
 
 WORKDIR = REPO_ROOT / "target" / "bench"
@@ -30,8 +30,8 @@ WORKDIR = REPO_ROOT / "target" / "bench"
 
 def binaries_and_seed(settings: Settings) -> tuple[Binaries, Path]:
     if settings.binary_dir is not None:
-        return harness_binaries.locate(settings.binary_dir), settings.binary_dir / "examples" / "seed"
-    return harness_binaries.build_release(), build_seed()
+        return harness_binaries.locate(settings.binary_dir), harness_binaries.locate_seed(settings.binary_dir)
+    return harness_binaries.build_release(), harness_binaries.build_seed()
 
 
 def step(text: str) -> None:

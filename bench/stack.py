@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from harness import httpclient, services
-from harness.binaries import REPO_ROOT, Binaries, target_directory
+from harness.binaries import Binaries
 from harness.exchange import FakeExchange
 from harness.gateway import Gateway
 from harness.processes import Process, cpu_seconds, free_port
@@ -80,15 +80,6 @@ class StaticNginx:
         return self
 
 
-def build_seed() -> Path:
-    """`api-a/examples/seed.rs` in release, where `harness.binaries.build_release` puts its
-    binaries."""
-    subprocess.run(
-        ["cargo", "build", "--release", "--locked", "-p", "api-a", "--example", "seed"], cwd=REPO_ROOT, check=True
-    )
-    return target_directory() / "release" / "examples" / "seed"
-
-
 class WindowPod:
     """Service A's pod holding one window: Redis with the window's samples seeded (as the poller
     writes them), the poller adding one every interval, api-a ready."""
@@ -146,14 +137,18 @@ class Stack:
         self._stack.callback(static.process.kill)
         self._add("static", static.start().url(), static.process)
 
+        # wrk is one client asking as fast as it can: the per-client rate limits would answer
+        # it 429 (the drills drill them); lifted in both gateways, so the ratio stays fair.
         real = Gateway(
             self.workdir / "gateway-services",
             {"service_a": [f"127.0.0.1:{first.api.port}"], "service_b": [f"127.0.0.1:{api_b.port}"]},
+            per_client_limits=False,
         )
         self._add("gateway", self._stack.enter_context(real.start()).url(), real.process, [first.api.process, api_b.process])
         to_static = Gateway(
             self.workdir / "gateway-static",
             {"service_a": [f"127.0.0.1:{static.port}"], "service_b": [f"127.0.0.1:{static.port}"]},
+            per_client_limits=False,
         )
         self._add("gw-static", self._stack.enter_context(to_static.start()).url(), to_static.process, [static.process])
 

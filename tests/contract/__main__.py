@@ -63,8 +63,14 @@ def main() -> int:
         service_a = stack.enter_context(states.ServiceA(built, workdir).start())
         api_b = stack.enter_context(services.start_api_b(built, workdir))
         assert service_a.api is not None
+        # Schemathesis is one client asking as fast as it can: without the per-client rate limits
+        # (the drills drill them), each of its requests reaches the service.
         gateway = stack.enter_context(
-            Gateway(workdir, {"service_a": [f"127.0.0.1:{service_a.api.port}"], "service_b": [f"127.0.0.1:{api_b.port}"]})
+            Gateway(
+                workdir,
+                {"service_a": [f"127.0.0.1:{service_a.api.port}"], "service_b": [f"127.0.0.1:{api_b.port}"]},
+                per_client_limits=False,
+            )
         )
         gateway.start()
         print(f"\n==> {schemathesis_version()}, at most {examples} test cases per operation", flush=True)

@@ -4,8 +4,9 @@ Environment:
 - `DRILLS=name,...`: only these (default: all, in the order below);
 - `SOAK_SECONDS`: how long the soak lasts (default 60, as in CI);
 - `DRILLS_LONG=1`: the longer local mode (every provider with every fault, longer floods);
-- `DRILLS_BINARY_DIR=DIR`: drill the binaries already built in DIR (e.g. another checkout's
-  `target/release`) instead of building this checkout's;
+- `DRILLS_BINARY_DIR=DIR`: drill the binaries (and the seed example, `DIR/examples/seed`)
+  already built in DIR (e.g. another checkout's `target/release`) instead of building this
+  checkout's;
 - `DRILLS_REPORT`: where the table is written (default `target/drills/report.md`).
 Exits 1 when a drill fails.
 """
@@ -23,7 +24,8 @@ from typing import Callable
 from harness import binaries
 from harness.processes import raise_open_files_limit
 
-from . import clock_step, hostile_clients, price_integrity, redis_faults, rolling_restart, soak, upstream_chaos
+from . import (clock_step, connection_cap, hostile_clients, price_integrity, rate_limit, redis_faults, rolling_restart,
+               soak, stuck_clients, upstream_chaos)
 from .report import Context, Row, table
 
 DRILLS: dict[str, Callable[[Context], Row]] = {
@@ -33,6 +35,9 @@ DRILLS: dict[str, Callable[[Context], Row]] = {
     "redis-faults": redis_faults.run,
     "rolling-restart": rolling_restart.run,
     "hostile-clients": hostile_clients.run,
+    "stuck-clients": stuck_clients.run,
+    "connection-cap": connection_cap.run,
+    "rate-limit": rate_limit.run,
     "soak": soak.run,
 }
 
@@ -66,6 +71,7 @@ def main() -> int:
     raise_open_files_limit()
     binary_dir = os.environ.get("DRILLS_BINARY_DIR")
     built = binaries.locate(Path(binary_dir)) if binary_dir else binaries.build_release()
+    seed = binaries.locate_seed(Path(binary_dir)) if binary_dir else binaries.build_seed()
     root = binaries.REPO_ROOT / "target" / "drills"
     rows = []
     for name in names:
@@ -73,6 +79,7 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
         context = Context(
             binaries=built,
+            seed=seed,
             workdir=workdir,
             long=os.environ.get("DRILLS_LONG") == "1",
             soak_seconds=int(os.environ.get("SOAK_SECONDS", "60")),

@@ -16,7 +16,9 @@ Standard library only, Python 3.11. Each module has one job:
 - `probe`: a normal client asking one URL in the background, every answer timed;
 - `prometheus`: numbers read from a `/metrics` page;
 - `pod`: Service A's pod (Redis, poller, api-a) against a fake exchange;
-- `floods`: many slow-header or idle keep-alive connections at once, and when each was closed;
+- `floods`: many silent, slow-header or idle keep-alive connections at once, and when each was
+  closed;
+- `deaf`: clients that never read their answers (pipelined, or one large answer each);
 - `fuzz`: a bounded, seeded generator of odd requests, mostly well-formed.
 
 Import it with `tests/` on `sys.path` (`PYTHONPATH=tests`).

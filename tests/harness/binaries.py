@@ -1,4 +1,5 @@
-"""The release binaries of the three services, built as CI and the images build them."""
+"""The release binaries of the three services, built as CI and the images build them, and the
+example that seeds a Redis with samples."""
 
 from __future__ import annotations
 
@@ -45,3 +46,20 @@ def locate(release: Path) -> Binaries:
     if missing:
         raise FileNotFoundError(f"not built: {', '.join(missing)}")
     return Binaries(api_a=paths["api-a"], api_b=paths["api-b"], poller=paths["poller"])
+
+
+def build_seed() -> Path:
+    """`api-a/examples/seed.rs` (writes a window of samples into a Redis, as the poller would) in
+    release, beside the binaries `build_release` builds."""
+    subprocess.run(
+        ["cargo", "build", "--release", "--locked", "-p", "api-a", "--example", "seed"], cwd=REPO_ROOT, check=True
+    )
+    return target_directory() / "release" / "examples" / "seed"
+
+
+def locate_seed(release: Path) -> Path:
+    """The seed example already built in `release`."""
+    seed = release / "examples" / "seed"
+    if not seed.is_file():
+        raise FileNotFoundError(f"not built: {seed}")
+    return seed
