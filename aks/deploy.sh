@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds the three images in the container registry (az acr build: no local Docker), deploys the
-# overlay of the chosen ingress flavour with the images pinned to this commit, waits for the
+# overlay of the chosen ingress flavour with the images pinned to this commit (in the pipeline: to
+# the digests aks/verify-images.sh verified, and no other image of the project), waits for the
 # rollouts, smoke-tests the routes through the ingress controller's public IP, and proves on the
 # live cluster that Service A and Service B cannot reach each other.
 set -euo pipefail
 # shellcheck source=aks/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=aks/isolation.sh
+source "$AKS_DIR/isolation.sh"
 cd "$REPO_ROOT"
 
 declare_azure_knobs
@@ -18,16 +21,21 @@ knob AKS_SMOKE_TIMEOUT 180 "seconds to wait for each route to answer (the first 
 knob AKS_INGRESS_IP "" "address to smoke-test through; empty: read from the Ingresses' status" ipv4
 knob AKS_CHECK_ISOLATION yes "yes: prove A and B cannot reach each other from inside their pods (kubectl debug); no: skip" choice yes no
 knob AKS_CHECK_DNS yes "with a host: yes: fail when public DNS does not resolve it to the controller's address only; warn: only warn" choice yes warn
-knob AKS_PROBE_IMAGE "" "image of the ephemeral probe container (needs sh and wget); empty: the registry's copy of busybox (aks/third-party-images.txt)"
+knob AKS_PROBE_IMAGE "" "image of the ephemeral probe container, by digest (needs sh and wget); empty: the registry's copy of busybox (aks/third-party-images.txt)" pinned_image
 
 print_usage() {
-  usage "aks/deploy.sh [--dry-run] [--build-only | --skip-build] [--host NAME | --remove-https] [-h]" \
+  usage "aks/deploy.sh [--dry-run] [--build-only [--built-images FILE] | --skip-build [--verified-images FILE]] [--host NAME | --remove-https] [-h]" \
 "Builds api-a, api-b and poller in the registry (one Dockerfile, --target per image, tagged with the
-git commit; a tag that exists is not rebuilt), applies manifests/overlays/<AKS_INGRESS_FLAVOUR> with the
-images pinned, waits for the rollouts, smoke-tests /service1/current, /service1/average and
-/service2/ through the ingress controller, and checks isolation from inside pod A and pod B.
+git commit; always built, also when the tag exists), applies manifests/overlays/<AKS_INGRESS_FLAVOUR>
+with the images pinned, waits for the rollouts, smoke-tests /service1/current, /service1/average and
+/service2/ through the ingress controller, and checks isolation from inside pod A and pod B. The
+rendered manifests may name no image but these and the listed third-party copies.
   --build-only  only build and push the images (the pipeline's build job)
-  --skip-build  do not build; the images of this tag must exist (the pipeline's deploy job)
+  --built-images FILE  with --build-only: write the digests the builds reported to FILE
+                (<registry>/btc-price/<name>@sha256:..., what aks/sign-images.sh signs)
+  --skip-build  do not build; the images of this tag must exist
+  --verified-images FILE  with --skip-build (the pipeline's deploy job): deploy exactly the digests
+                of FILE (aks/verify-images.sh --output), each still the one its tag names
   --host NAME   serve NAME over HTTPS (overlay f5-nginx-ingress-https, Let's Encrypt certificate;
                 aks/install-ingress.sh --host NAME first, and NAME's DNS pointing at the
                 controller); the smoke tests then go through https://NAME; same as AKS_HOST
@@ -38,21 +46,29 @@ images pinned, waits for the rollouts, smoke-tests /service1/current, /service1/
   -h            this help"
 }
 
-IMAGES=(api-a api-b poller)
 # The files that go into the images (Dockerfile); their state decides whether HEAD names the build.
 IMAGE_SOURCES=(Dockerfile .dockerignore Cargo.toml Cargo.lock common api-a api-b poller)
 ZERO_GUID=00000000-0000-0000-0000-000000000000
 
 parse_common_args "$@"
-mode=all remove_https=false
-for arg in "${ARGS[@]}"; do
-  case $arg in
+mode=all remove_https=false built_images="" verified_images=""
+set -- "${ARGS[@]}"
+while [ $# -gt 0 ]; do
+  case $1 in
     --build-only) mode=build ;;
     --skip-build) mode=deploy ;;
     --remove-https) remove_https=true ;;
-    *) die "unexpected argument: $arg (see -h)" ;;
+    --built-images | --verified-images)
+      [ $# -ge 2 ] || die "$1 needs a file"
+      if [ "$1" = --built-images ]; then built_images=$2; else verified_images=$2; fi
+      shift ;;
+    *) die "unexpected argument: $1 (see -h)" ;;
   esac
+  shift
 done
+[ -z "$built_images" ] || [ "$mode" = build ] || die "--built-images goes with --build-only"
+[ -z "$verified_images" ] || [ "$mode" = deploy ] || die "--verified-images goes with --skip-build"
+[ -z "$built_images" ] || discard_image_list "$built_images"
 [ "$remove_https" = false ] || [ -z "$AKS_HOST" ] || die "--remove-https contradicts the host $AKS_HOST (--host, AKS_HOST)"
 overlay=$(flavour_overlay "$AKS_INGRESS_FLAVOUR")
 flavour_controller "$AKS_INGRESS_FLAVOUR"
@@ -70,6 +86,7 @@ on_kind || resolve_acr_name
 show_settings
 login_server=$(registry_login_server)
 note "registry $login_server"
+[ -z "$verified_images" ] || read_image_list "$verified_images" "$login_server"
 
 step "Image tag"
 if [ -n "$AKS_IMAGE_TAG" ]; then
@@ -105,12 +122,10 @@ image_digest() { registry_digest "btc-price/$1:$tag"; }
 if [ "$mode" != deploy ]; then
   step "Build the images into the registry (az acr build; docker build and push on kind)"
   rust_image=$(third_party_ref rust-build-base "$login_server")
-  for name in "${IMAGES[@]}"; do
-    digest=$(image_digest "$name")
-    if [ -n "$digest" ]; then
-      note "btc-price/$name:$tag exists ($digest), not rebuilt"
-      continue
-    fi
+  built=()
+  # Every image is built, also when its tag exists: what the pipeline signs next is the digest this
+  # run's build reported, never an image someone else pushed under the commit's tag.
+  for name in "${PROJECT_IMAGES[@]}"; do
     # The build context is the repository root (minus .dockerignore); --target picks the stage;
     # the build base is the registry's copy (Docker Hub's anonymous pull limit, create-cluster.sh).
     if on_kind; then
@@ -118,19 +133,34 @@ if [ "$mode" != deploy ]; then
       run docker build --target "$name" --build-arg "RUST_IMAGE=$rust_image" \
         --tag "$login_server/btc-price/$name:$tag" --file Dockerfile .
       run docker push "$login_server/btc-price/$name:$tag"
+      digest=$([ "$DRY_RUN" = true ] || image_digest "$name")
     else
-      run az acr build --registry "$AKS_ACR_NAME" --image "btc-price/$name:$tag" --target "$name" \
-        --build-arg "RUST_IMAGE=$rust_image" --file Dockerfile --platform linux/amd64 .
+      # --no-logs: az acr build then waits for the run and returns it, with the digest it pushed
+      # (outputImages); a failed run's error names the command that shows its log.
+      digest=$(run az acr build --registry "$AKS_ACR_NAME" --image "btc-price/$name:$tag" --target "$name" \
+        --build-arg "RUST_IMAGE=$rust_image" --file Dockerfile --platform linux/amd64 --no-logs \
+        --query "outputImages[?repository=='btc-price/$name'].digest | [0]" --output tsv .)
     fi
+    [[ $digest =~ ^sha256:[0-9a-f]{64}$ ]] || [ "$DRY_RUN" = true ] \
+      || die "the build of btc-price/$name:$tag reported no digest ('$digest'): nothing to sign"
+    built+=("$login_server/btc-price/$name@${digest:-sha256:<digest the build reports>}")
   done
+  if [ -n "$built_images" ] && [ "$DRY_RUN" = false ]; then
+    write_image_list "$built_images" "${built[@]}"
+  fi
+  note "built: ${built[*]}"
   if [ "$mode" = build ]; then
     note "images built; deploy them with: aks/deploy.sh --skip-build (AKS_IMAGE_TAG=$tag)"
     exit 0
   fi
 else
-  step "The images of tag $tag exist in the registry"
-  for name in "${IMAGES[@]}"; do
+  step "The images of tag $tag exist in the registry${verified_images:+, as verified}"
+  for name in "${PROJECT_IMAGES[@]}"; do
     digest=$(image_digest "$name")
+    # A verified digest is deployed only while the commit's (locked) tag still names it.
+    if [ -n "$verified_images" ] && [ "$digest" != "${IMAGE_DIGESTS[$name]}" ]; then
+      die "btc-price/$name:$tag is ${digest:-not in the registry}, not ${IMAGE_DIGESTS[$name]} as $verified_images verified: refusing to deploy"
+    fi
     if [ -n "$digest" ]; then
       note "btc-price/$name:$tag ($digest)"
     elif [ "$DRY_RUN" = true ]; then
@@ -156,18 +186,22 @@ base_render=$(query kubectl kustomize "manifests/overlays/$overlay")
   echo "resources:"
   echo "  - $(path_from "$work" "$REPO_ROOT/manifests/overlays/$overlay")"
   echo "images:"
-  for name in "${IMAGES[@]}"; do
+  for name in "${PROJECT_IMAGES[@]}"; do
     # The name the overlay gives the image (its registry placeholder), which this overlay replaces.
-    current=$(sed -n "s#^[[:space:]]*image: \(.*/btc-price/$name\)[:@].*#\1#p" <<<"$base_render" | sort -u)
+    current=$(sed -nE "s#^[[:space:]]*(- )?image: (.*/btc-price/$name)[:@].*#\2#p" <<<"$base_render" | sort -u)
     if [ -z "$current" ] || [ "$(wc -l <<<"$current")" -ne 1 ]; then
       die "overlay $overlay does not name exactly one image for btc-price/$name: '$current'"
     fi
     echo "  - name: $current"
     echo "    newName: $login_server/btc-price/$name"
-    echo "    newTag: \"$tag\""
+    if [ -n "$verified_images" ]; then
+      echo "    digest: ${IMAGE_DIGESTS[$name]}"
+    else
+      echo "    newTag: \"$tag\""
+    fi
   done
   # Redis: the registry's copy, by the digest the registry reports (checked against the list).
-  current=$(sed -n 's#^[[:space:]]*image: \(.*/redis\)[:@].*#\1#p' <<<"$base_render" | sort -u)
+  current=$(sed -nE 's#^[[:space:]]*(- )?image: (.*/redis)[:@].*#\2#p' <<<"$base_render" | sort -u)
   if [ -z "$current" ] || [ "$(wc -l <<<"$current")" -ne 1 ]; then
     die "overlay $overlay does not name exactly one Redis image: '$current'"
   fi
@@ -189,13 +223,22 @@ base_render=$(query kubectl kustomize "manifests/overlays/$overlay")
 note "$work/kustomization.yaml:"
 sed 's/^/#   /' "$work/kustomization.yaml" >&3
 rendered=$(query kubectl kustomize "$work")
-for name in "${IMAGES[@]}"; do
-  grep -qE "^[[:space:]]*image: $login_server/btc-price/$name:$tag\$" <<<"$rendered" \
-    || die "the rendered manifests do not use $login_server/btc-price/$name:$tag"
+# Every image the manifests name, exactly: the project's of this commit (by the verified digests in
+# the pipeline) and the registry's copy of Redis; any other, also one under .../btc-price/, stops.
+images=$(sed -nE 's#^[[:space:]]*(- )?image: ##p' <<<"$rendered" | tr -d "\"'" | sort -u)
+allowed=("$redis_image")
+for name in "${PROJECT_IMAGES[@]}"; do
+  if [ -n "$verified_images" ]; then
+    allowed+=("$login_server/btc-price/$name@${IMAGE_DIGESTS[$name]}")
+  else
+    allowed+=("$login_server/btc-price/$name:$tag")
+  fi
 done
-grep -qE "^[[:space:]]*image: $redis_image\$" <<<"$rendered" || die "the rendered manifests do not use $redis_image"
-stray=$(grep -E '^[[:space:]]*image: ' <<<"$rendered" | grep -vF -e "$login_server/btc-price/" -e "$redis_image" || true)
-[ -z "$stray" ] || die "images neither pinned to this commit nor the registry's copies: $stray"
+for image in "${allowed[@]}"; do
+  grep -qxF -- "$image" <<<"$images" || die "the rendered manifests do not use $image"
+done
+stray=$(grep -vxF -f <(printf '%s\n' "${allowed[@]}") <<<"$images" || true)
+[ -z "$stray" ] || die "images neither this commit's${verified_images:+ verified digests} nor the registry's copies: $(tr '\n' ' ' <<<"$stray")"
 if grep -qE "^[[:space:]]*name: $ZERO_GUID\$" <<<"$rendered"; then
   die "the deployer RoleBindings still name the placeholder group $ZERO_GUID: set AKS_DEPLOYER_GROUP_ID (or manifests/components/settings/deployer-subject.yaml) to the object ID of the CI/CD identity's Entra group"
 fi
@@ -203,7 +246,7 @@ if [ -n "$AKS_HOST" ]; then
   hosts=$(sed -n 's/^[[:space:]]*-\{0,1\}[[:space:]]*host: //p; /^[[:space:]]*dnsNames:/{n;s/^[[:space:]]*- //p}; /^[[:space:]]*hosts:/{n;s/^[[:space:]]*- //p}' <<<"$rendered" | sort -u)
   [ "$hosts" = "$AKS_HOST" ] || die "the rendered Ingresses, TLS and Certificate name other hosts than $AKS_HOST: $(tr '\n' ' ' <<<"$hosts")"
 fi
-note "rendered: $(grep -c '^kind:' <<<"$rendered") objects, images $(grep -E '^[[:space:]]*image: ' <<<"$rendered" | sed 's/.*image: //' | sort -u | tr '\n' ' ')"
+note "rendered: $(grep -c '^kind:' <<<"$rendered") objects, images $(tr '\n' ' ' <<<"$images")"
 
 step "Apply"
 kubectl_run apply -k "$work"
@@ -290,77 +333,6 @@ if [ "$AKS_CHECK_ISOLATION" != yes ]; then
   note "skipped (AKS_CHECK_ISOLATION=$AKS_CHECK_ISOLATION); the offline proof is tests/suites/manifests.sh"
   exit 0
 fi
-
-# The probe runs as an ephemeral container inside a pod of one service, so it shares that pod's
-# network namespace and therefore its NetworkPolicies. It first checks its own service on
-# 127.0.0.1:8080 (positive control: the tool works and loopback is not filtered), then requires
-# every target, the other service's pod IP and ClusterIP, to time out (dropped by a policy; a
-# refused connection or any answer fails the check).
-# shellcheck disable=SC2016 # expanded by the probe's shell, not this one
-PROBE_SCRIPT='wget -q -T 5 -O /dev/null http://127.0.0.1:8080/readyz || { echo "control FAILED: 127.0.0.1:8080/readyz did not answer"; exit 2; }; echo "control ok: own service answers on 127.0.0.1:8080"; rc=0; for url; do if out=$(wget -q -T 5 -O /dev/null "$url" 2>&1); then echo "REACHABLE: $url"; rc=1; else case $out in *"timed out"*) echo "blocked (timed out): $url" ;; *) echo "FAILED without a timeout: $url: $out"; rc=1 ;; esac; fi; done; exit $rc'
-
-# live_pod NAMESPACE DEPLOYMENT: a pod the probe can use: of the Deployment's current revision
-# (the pod-template-hash of its newest ReplicaSet), Ready, and not terminating. Right after an
-# update, pods of the previous ReplicaSet are still shutting down; they keep status.phase Running
-# until they exit, so a probe in one of them would fail its own control (its /readyz answers 503)
-# or vanish mid-check. Placeholder in a dry run.
-live_pod() {
-  local ns=$1 name=$2 revision hash pods pod=""
-  revision=$(kq get deployment "$name" --namespace "$ns" \
-    --output 'jsonpath={.metadata.annotations.deployment\.kubernetes\.io/revision}') || revision=""
-  hash=$(kq get replicasets --namespace "$ns" --selector "app.kubernetes.io/name=$name" --output json \
-    | jq -r --arg revision "$revision" '.items[]
-        | select(.metadata.annotations["deployment.kubernetes.io/revision"] == $revision)
-        | .metadata.labels["pod-template-hash"]') || hash=""
-  if [ -n "$hash" ]; then
-    pods=$(kq get pods --namespace "$ns" --selector "app.kubernetes.io/name=$name,pod-template-hash=$hash" \
-      --output json) || pods='{"items": []}'
-    pod=$(jq -r 'first(.items[] | select(.metadata.deletionTimestamp == null)
-        | select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))
-        | .metadata.name) // empty' <<<"$pods")
-  fi
-  [ -n "$pod" ] || [ "$DRY_RUN" = true ] || die "no Ready pod of the current revision of $ns/$name"
-  printf '%s' "${pod:-<a pod of $name>}"
-}
-pod_ip() {
-  local ip
-  ip=$(kq get pod "$2" --namespace "$1" --output 'jsonpath={.status.podIP}') || ip=""
-  printf '%s' "${ip:-<ip of $2>}"
-}
-cluster_ip() {
-  local ip
-  ip=$(kq get service "$2" --namespace "$1" --output 'jsonpath={.spec.clusterIP}') || ip=""
-  printf '%s' "${ip:-<cluster IP of $2>}"
-}
-
-# probe NAMESPACE POD URL...: runs the probe in POD; fails unless every URL timed out.
-probe() {
-  local ns=$1 pod=$2 name code="" logs until=$((SECONDS + 180))
-  shift 2
-  name="isolation-probe-$(date +%Y%m%d%H%M%S)"
-  # PSA "restricted" is enforced in both namespaces, and ephemeral containers are checked too:
-  # --profile restricted drops all capabilities, forbids privilege escalation and sets
-  # RuntimeDefault seccomp and runAsNonRoot; aks/isolation-probe.json adds the numeric non-root
-  # user (busybox's image user is root, which runAsNonRoot would refuse) and a read-only root.
-  kubectl_run debug "pod/$pod" --namespace "$ns" --image "$probe_image" --profile restricted \
-    --custom aks/isolation-probe.json --container "$name" -- sh -c "$PROBE_SCRIPT" probe "$@"
-  note "expect: control ok, then every target blocked (timed out); the container exits 0"
-  if [ "$DRY_RUN" = true ]; then
-    show_command '? (until it is set)' kubectl --context "$AKS_KUBE_CONTEXT" get pod "$pod" --namespace "$ns" \
-      --output "jsonpath={.status.ephemeralContainerStatuses[?(@.name==\"$name\")].state.terminated.exitCode}"
-    show_command '?' kubectl --context "$AKS_KUBE_CONTEXT" logs "$pod" --namespace "$ns" --container "$name"
-    return 0
-  fi
-  while [ -z "$code" ]; do
-    code=$(kq get pod "$pod" --namespace "$ns" --output \
-      "jsonpath={.status.ephemeralContainerStatuses[?(@.name==\"$name\")].state.terminated.exitCode}")
-    [ -n "$code" ] || [ "$SECONDS" -lt "$until" ] || die "the probe in $ns/$pod did not finish within 180 s"
-    [ -n "$code" ] || sleep 3
-  done
-  logs=$(kq logs "$pod" --namespace "$ns" --container "$name")
-  printf '%s\n' "$logs" >&3
-  [ "$code" = 0 ] || die "isolation check from $ns/$pod failed (exit $code)"
-}
 
 probe_image=${AKS_PROBE_IMAGE:-$(third_party_ref isolation-probe "$login_server")}
 pod_a=$(live_pod service-a service-a)

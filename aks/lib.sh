@@ -349,3 +349,5 @@ version_preview() {
 source "$AKS_DIR/images.sh"
 # shellcheck source=aks/https.sh
 source "$AKS_DIR/https.sh"
+# shellcheck source=aks/signing.sh
+source "$AKS_DIR/signing.sh"

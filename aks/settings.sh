@@ -111,6 +111,18 @@ rule_image_tag() {
   [[ $1 =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || { echo "an image tag (letters, digits, _ . -, at most 128)"; return 1; }
   echo "$1"
 }
+# rule_github_repository: owner/name as GitHub spells them (an owner of up to 39 letters, digits
+# and hyphens; a name of letters, digits, ".", "_" and "-").
+rule_github_repository() {
+  [[ $1 =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?/[A-Za-z0-9._-]{1,100}$ ]] \
+    || { echo "a GitHub repository as owner/name"; return 1; }
+  echo "$1"
+}
+# rule_pinned_image: an image by digest (name@sha256:...), which no one can move.
+rule_pinned_image() {
+  [[ $1 =~ ^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$ ]] || { echo "an image by digest (name@sha256:<64 hex digits>)"; return 1; }
+  echo "$1"
+}
 rule_dns_name() {
   if [[ $1 =~ ^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]([-a-z0-9]*[a-z0-9])?$ ]] && [ ${#1} -le 253 ]; then
     echo "$1"

@@ -40,6 +40,14 @@ def binaries() -> Binaries:
     return release.locate(Path(binary_dir)) if binary_dir else release.build_release()
 
 
+@pytest.fixture(scope="session")
+def seed(binaries: Binaries) -> Path:
+    """The example that writes a window of samples into a Redis (`api-a/examples/seed.rs`), in
+    release: in `BINARY_DIR/examples`, or this checkout's, built once."""
+    binary_dir = os.environ.get("BINARY_DIR")
+    return release.locate_seed(Path(binary_dir)) if binary_dir else release.build_seed()
+
+
 def suite_folder(suite: str) -> Path:
     """`target/<suite>/`, emptied: the logs of every process a suite starts, and its reports
     and screenshots (CI keeps the folder)."""
@@ -84,13 +92,20 @@ def start_api_b(binaries: Binaries, workdir: Path, started: contextlib.ExitStack
 
 @pytest.fixture(scope="session")
 def start_gateway(workdir: Path, started: contextlib.ExitStack) -> Callable[..., Gateway]:
-    """`start_gateway(service_a=[address...], service_b=[address...])`: gateway/nginx.conf on
-    a real nginx, routing to those addresses (a free port nothing listens on where none is
-    given: that route answers 502)."""
+    """`start_gateway(service_a=[address...], service_b=[address...], per_client_limits=True)`:
+    gateway/nginx.conf on a real nginx, routing to those addresses (a free port nothing listens
+    on where none is given: that route answers 502); `per_client_limits=False` lifts the
+    per-client rate limits for a client that asks as fast as it can (see `Gateway`)."""
 
-    def start(service_a: list[str] | None = None, service_b: list[str] | None = None, name: str = "gateway") -> Gateway:
+    def start(
+        service_a: list[str] | None = None,
+        service_b: list[str] | None = None,
+        name: str = "gateway",
+        per_client_limits: bool = True,
+    ) -> Gateway:
         nowhere = [f"127.0.0.1:{processes.free_port()}"]
-        gateway = Gateway(workdir / name, {"service_a": service_a or nowhere, "service_b": service_b or nowhere})
+        upstreams = {"service_a": service_a or nowhere, "service_b": service_b or nowhere}
+        gateway = Gateway(workdir / name, upstreams, per_client_limits=per_client_limits)
         return started.enter_context(gateway.start())
 
     return start

@@ -6,17 +6,12 @@
 //! writes COUNT samples (default 60), one every INTERVAL (default 10s), the newest fetched now,
 //! each confirmed by three sources, as a poller with a window of COUNT × INTERVAL would.
 //! Each goes through `price_store::write`, as the poller writes, so the write counter
-//! counts it; up to `IN_FLIGHT` writes are pipelined on one connection (86 400 samples take
-//! about a second instead of ten).
+//! counts it, one at a time in the order of time.
 
 use std::time::{Duration, SystemTime};
 
 use price_store::{WriterSettings, unix_ms, write};
 use test_support::samples::confirmed;
-use tokio::task::JoinSet;
-
-/// Writes sent before waiting for the oldest answer: enough to hide the round trip.
-const IN_FLIGHT: usize = 256;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -36,20 +31,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Longer than the whole series, so that no write trims a sample written before it.
     let window = interval * count;
     let settings = WriterSettings::new(window, window + Duration::from_secs(3600), interval);
-    let mut writes = JoinSet::new();
+    // One write at a time, in the order of time, as the poller writes: a write drops the
+    // samples stamped after its own, so a later sample's write must never overtake an earlier
+    // one (pipelined writes on a multiplexed connection could).
+    let mut conn = conn;
     for age in (0..count).rev() {
         let sample = confirmed(
             now_ms - i64::from(age) * interval.as_millis() as i64,
             97_123.456_7 - f64::from(age % 17) * 13.37,
         );
-        let mut conn = conn.clone();
-        writes.spawn(async move { write(&mut conn, &sample, &settings).await });
-        if writes.len() >= IN_FLIGHT {
-            writes.join_next().await.expect("a write is in flight")??;
-        }
-    }
-    while let Some(written) = writes.join_next().await {
-        written??;
+        write(&mut conn, &sample, &settings).await?;
     }
     println!("seeded {count} samples, one every {interval:?}");
     Ok(())

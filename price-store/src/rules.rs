@@ -40,6 +40,15 @@ pub const LONGEST_FETCH: Duration = Duration::from_secs(60);
 /// agrees: there is no majority, and no price.
 pub const AGREEMENT_TOLERANCE: f64 = 0.01;
 
+/// Whether answers from `lowest` to `highest` can all be within [`AGREEMENT_TOLERANCE`] of one
+/// median: the poller's is that of every valid answer, outliers included, which a reader of the
+/// sample does not know. It can lie anywhere from `highest` less the tolerance to `lowest` plus
+/// it, so the agreeing answers may be 2 % of that median apart, a little more than 2 % of their
+/// own median (the price) when an outlier on one side pulled the first one away from it.
+pub fn can_agree(lowest: f64, highest: f64) -> bool {
+    highest / (1.0 + AGREEMENT_TOLERANCE) <= lowest / (1.0 - AGREEMENT_TOLERANCE) * (1.0 + 1e-12)
+}
+
 /// The quorum when at least that many providers are configured: the fewest agreeing sources
 /// among which one liar is always outvoted.
 pub const QUORUM: usize = 3;

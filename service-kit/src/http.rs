@@ -165,6 +165,14 @@ pub const INTERNAL_ERROR: ProblemType = ProblemType {
     status: StatusCode::INTERNAL_SERVER_ERROR,
 };
 
+/// A client over its request rate: answered by the gateway (gateway/nginx.conf writes this type),
+/// never by a service, and described in each service's OpenAPI document.
+pub const TOO_MANY_REQUESTS: ProblemType = ProblemType {
+    code: "too-many-requests",
+    title: "Too many requests",
+    status: StatusCode::TOO_MANY_REQUESTS,
+};
+
 /// The body of every error answer: RFC 9457 problem details.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(title = "Problem")]

@@ -9,15 +9,17 @@
 use std::collections::BTreeSet;
 
 use utoipa::OpenApi as _;
+use utoipa::openapi::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::server::ServerBuilder;
 use utoipa::openapi::{Info, ObjectBuilder, OpenApi, Ref, RefOr, Type};
+use utoipa::{PartialSchema as _, ToSchema as _};
 use warp::Filter;
 use warp::reply::Response;
 
 use crate::headers::{Caching, cached};
-use crate::http::Endpoints;
+use crate::http::{Endpoints, PROBLEM_JSON, Problem, TOO_MANY_REQUESTS};
 use crate::server::{OPERATIONAL_PATHS, OperationalRoutes};
 
 /// `GET {BASE_PATH}/openapi.json`: `json`, the document.
@@ -55,6 +57,7 @@ pub fn document(info: Info, api: OpenApi, base_path: &str) -> OpenApi {
             .build(),
     ]);
     describe_common_answers(&mut document);
+    describe_rate_limit(&mut document, base_path);
     document
 }
 
@@ -120,6 +123,62 @@ fn describe_common_answers(document: &mut OpenApi) {
             .responses
             .responses
             .insert("431".to_owned(), RefOr::T(too_large.build()));
+    }
+}
+
+/// Adds the 429 the gateway and the ingress answer, instead of the service, to a client over its
+/// request rate, to every operation they route (those under the base path). The gateway's is a
+/// problem of type [`TOO_MANY_REQUESTS`], like the services' errors; an ingress controller may
+/// answer its own page.
+fn describe_rate_limit(document: &mut OpenApi, base_path: &str) {
+    let components = document.components.get_or_insert_with(Default::default);
+    components
+        .schemas
+        .entry(Problem::name().into_owned())
+        .or_insert_with(Problem::schema);
+    let example = serde_json::json!({
+        "type": TOO_MANY_REQUESTS.uri(),
+        "title": TOO_MANY_REQUESTS.title,
+        "status": TOO_MANY_REQUESTS.status.as_u16(),
+        "detail": "this client asked more than its share of requests; ask again after Retry-After \
+                   seconds",
+    });
+    let routed = document
+        .paths
+        .paths
+        .iter_mut()
+        .filter(|(path, _)| !OPERATIONAL_PATHS.contains(&path.as_str()))
+        .filter(|(path, _)| base_path.is_empty() || path.starts_with(base_path))
+        .filter_map(|(_, item)| item.get.as_mut());
+    for operation in routed {
+        let retry_after = HeaderBuilder::new()
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .examples([1]),
+            ))
+            .description(Some(
+                "Seconds to wait before asking again (the gateway sends it; not every ingress \
+                 controller does, see manifests/README.md).",
+            ))
+            .build();
+        let content = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name(Problem::name())))
+            .example(Some(example.clone()))
+            .build();
+        let too_many = ResponseBuilder::new()
+            .description(
+                "Answered by the gateway or the ingress controller, never by the service: the \
+                 client (its address) asked more than its share (docs/configuration.md, What \
+                 one client may ask). The gateway answers this problem; an ingress controller \
+                 may answer its own page (manifests/README.md).",
+            )
+            .content(PROBLEM_JSON, content)
+            .header("Retry-After", retry_after);
+        operation
+            .responses
+            .responses
+            .insert("429".to_owned(), RefOr::T(too_many.build()));
     }
 }
 

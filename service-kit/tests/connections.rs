@@ -1,5 +1,5 @@
 //! The server's connection hygiene against raw TCP clients: the request head's size cap, the
-//! header and idle timeouts, and the connection limit.
+//! header, idle and write timeouts, and the connection limit.
 
 use std::time::{Duration, Instant};
 
@@ -15,25 +15,53 @@ use warp::Filter;
 
 const HEADER_TIMEOUT: Duration = Duration::from_millis(300);
 const IDLE_TIMEOUT: Duration = Duration::from_millis(1500);
+const WRITE_TIMEOUT: Duration = Duration::from_millis(600);
+/// Closed later than this, a connection was closed by the idle timeout, not the one under test
+/// (halfway between the two leaves room for a busy machine).
+const CLOSED_BY_A_SHORTER_TIMEOUT: Duration = Duration::from_millis(900);
+/// The body of `/big`: larger than what the kernel buffers for a client that reads nothing.
+const BIG_BODY: usize = 256 * 1024;
 
-/// A service with one route, `/`, served with short timeouts and `max_connections`.
+/// A service with two routes, `/` and `/big`, served with short timeouts and `max_connections`.
 async fn start(max_connections: usize) -> TestServer {
     TestServer::start(move |listener, shutdown| async move {
         let mut endpoints = Endpoints::new("");
         let root = endpoints.get("/").map(|| "hello");
+        let big = endpoints.get("/big").map(|| "x".repeat(BIG_BODY));
         let ops = Ops {
             health: Health::always(),
             metrics: Metrics::new(),
             serving: ServingConfig {
                 header_timeout: HEADER_TIMEOUT,
                 idle_timeout: IDLE_TIMEOUT,
-                max_connections,
+                write_timeout: WRITE_TIMEOUT,
+                max_connections: Some(max_connections),
                 ..ServingConfig::default()
             },
         };
-        serve(listener, ops, endpoints, root, shutdown).await;
+        serve(listener, ops, endpoints, root.or(big), shutdown).await;
     })
     .await
+}
+
+/// A connection whose client asked the kernel for a small receive buffer, as a client that
+/// wants to stall the server's writes does.
+async fn connect_with_a_small_receive_buffer(server: &TestServer) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(server.addr).await.unwrap()
+}
+
+/// The value of the sample `series` (name and labels, as rendered) on the server's `/metrics`.
+async fn metric(server: &TestServer, series: &str) -> Option<f64> {
+    let text = reqwest::get(server.url("/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// A GET of `/` with one `X-Filler` header making the head `head_bytes` long.
@@ -104,10 +132,73 @@ async fn a_client_that_stops_mid_head_is_cut_off_after_the_header_timeout() {
     let closed = tokio::time::timeout(Duration::from_secs(10), closed_at(&mut slow))
         .await
         .expect("the slow client is cut off");
+    let after = closed - first_byte;
+    assert!(after >= HEADER_TIMEOUT, "{after:?}");
     assert!(
-        closed - first_byte >= HEADER_TIMEOUT,
-        "{:?}",
-        closed - first_byte
+        after < CLOSED_BY_A_SHORTER_TIMEOUT,
+        "closed after {after:?}: by the idle timeout, not the header timeout"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_connects_and_sends_nothing_is_cut_off_at_the_header_timeout() {
+    let server = start(64).await;
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    let connected = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(10), closed_at(&mut silent))
+        .await
+        .expect("the silent client is cut off");
+    let after = closed - connected;
+    assert!(
+        after >= HEADER_TIMEOUT - Duration::from_millis(50),
+        "{after:?}"
+    );
+    assert!(
+        after < CLOSED_BY_A_SHORTER_TIMEOUT,
+        "closed after {after:?}: by the idle timeout, not the header timeout"
+    );
+    let counted = metric(
+        &server,
+        "http_connections_closed_total{reason=\"header_timeout\"}",
+    );
+    assert_eq!(counted.await, Some(1.0));
+}
+
+#[tokio::test]
+async fn a_client_that_pipelines_requests_and_reads_nothing_is_cut_off_at_the_write_timeout() {
+    let server = start(64).await;
+    let mut deaf = connect_with_a_small_receive_buffer(&server).await;
+    let pipelined = b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n".repeat(64);
+    deaf.write_all(&pipelined).await.unwrap();
+    let sent = Instant::now();
+    // The client reads nothing until the server gives up; then it finds the connection closed
+    // after the answers the kernel had taken.
+    let gave_up = eventually(
+        "the server closes the connection",
+        Duration::from_secs(10),
+        async || {
+            let closed = metric(
+                &server,
+                "http_connections_closed_total{reason=\"write_timeout\"}",
+            );
+            (closed.await? >= 1.0).then(Instant::now)
+        },
+    )
+    .await;
+    let after = gave_up - sent;
+    assert!(after >= WRITE_TIMEOUT, "{after:?}");
+    assert!(
+        after < CLOSED_BY_A_SHORTER_TIMEOUT + Duration::from_millis(500),
+        "{after:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(5), closed_at(&mut deaf))
+        .await
+        .expect("the connection is closed");
+    let open = metric(&server, "http_connections_open");
+    assert_eq!(
+        open.await,
+        Some(1.0),
+        "only the metrics request's connection"
     );
 }
 

@@ -147,3 +147,45 @@ async fn during_the_shutdown_delay_answers_close_their_connection() {
         "the connection is closed after that answer"
     );
 }
+
+const DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
+
+#[tokio::test]
+async fn a_client_stuck_in_a_request_cannot_hold_the_shutdown_past_the_drain_timeout() {
+    let started = Arc::new(Notify::new());
+    let notify = started.clone();
+    let mut server = TestServer::start(|listener, shutdown| async move {
+        let mut endpoints = Endpoints::new("");
+        let stuck = endpoints.get("/stuck").then(move || {
+            notify.notify_one();
+            std::future::pending::<String>()
+        });
+        let ops = Ops {
+            health: Health::always(),
+            metrics: Metrics::new(),
+            serving: ServingConfig {
+                drain_timeout: DRAIN_TIMEOUT,
+                ..ServingConfig::default()
+            },
+        };
+        serve(listener, ops, endpoints, stuck, shutdown).await;
+    })
+    .await;
+    let in_flight = tokio::spawn(reqwest::get(server.url("/stuck")));
+    started.notified().await;
+
+    let signalled = std::time::Instant::now();
+    server.shutdown();
+    server.stopped(Duration::from_secs(5)).await;
+    let stopped_after = signalled.elapsed();
+    assert!(stopped_after >= DRAIN_TIMEOUT, "{stopped_after:?}");
+    assert!(
+        stopped_after < DRAIN_TIMEOUT + Duration::from_millis(500),
+        "{stopped_after:?}"
+    );
+    let answer = in_flight.await.unwrap();
+    assert!(
+        answer.is_err(),
+        "the stuck request's connection is closed: {answer:?}"
+    );
+}

@@ -42,9 +42,9 @@ check_deploy() {
 check_deploy_more() {
   local root=$1
   local common=(FAKE_KUBE_CONTEXT=btc-price-aks "AKS_IMAGE_TAG=$tag" "AKS_DEPLOYER_GROUP_ID=$group_id")
+  # The images of a tag that exists are built again: only what this run built is signed.
   dry deploy-again "$root" "${common[@]}" FAKE_IMAGES=present deploy.sh
-  lacks deploy-again '^\+ az acr build'
-  has deploy-again 'not rebuilt'
+  order deploy-again '^\+ az acr build' '^\+ az acr build' '^\+ az acr build' '^\+ kubectl .* apply -k'
 
   dry deploy-build-only "$root" "${common[@]}" deploy.sh --build-only
   has deploy-build-only '^\+ az acr build'
@@ -98,19 +98,18 @@ check_deploy_more() {
   lacks deploy-no-isolation 'debug pod/'
 }
 
-# The pipeline's deploy job, run as GitHub would run it: its environment from WORKFLOW with the
-# repository variables set (AKS_HOST among them), its command `aks/deploy.sh --skip-build`. With a
+# The pipeline's deploy job, run as GitHub would run it (its verification and deploy steps with the
+# job's environment from WORKFLOW and the repository variables set, AKS_HOST among them). With a
 # host it must apply the HTTPS overlay and smoke-test through https://<host>; without one, the plain
 # overlay.
 check_pipeline_deploy() {
-  local workflow=$1 job_env
-  mapfile -t job_env < <("${checks[@]}" workflow-env "$workflow" deploy vars.AKS_HOST=btc.example.org \
-    "vars.AKS_DEPLOYER_GROUP_ID=$group_id" "github.sha=$tag")
-  dry pipeline-deploy-https "$PWD" "${job_env[@]}" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_IMAGES=present deploy.sh --skip-build
+  local workflow=$1 common=(FAKE_KUBE_CONTEXT=btc-price-aks FAKE_STATE=present FAKE_IMAGES=present
+    "vars.AKS_DEPLOYER_GROUP_ID=$group_id" "github.sha=$tag" "github.repository=$signer_repository")
+  pipeline pipeline-deploy-https "$workflow" "${common[@]}" vars.AKS_HOST=btc.example.org \
+    || { cat "$work/pipeline-deploy-https.out" >&2; return 1; }
   has pipeline-deploy-https '^\? kubectl kustomize manifests/overlays/f5-nginx-ingress-https$'
   cmd pipeline-deploy-https '^\? curl .*https://btc\.example\.org/service1/current$' '--resolve btc\.example\.org:443:'
   has pipeline-deploy-https '^# expect 301 https://btc\.example\.org:443/service1/current$'
-  mapfile -t job_env < <("${checks[@]}" workflow-env "$workflow" deploy "vars.AKS_DEPLOYER_GROUP_ID=$group_id" "github.sha=$tag")
-  dry pipeline-deploy-plain "$PWD" "${job_env[@]}" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_IMAGES=present deploy.sh --skip-build
+  pipeline pipeline-deploy-plain "$workflow" "${common[@]}" || { cat "$work/pipeline-deploy-plain.out" >&2; return 1; }
   has pipeline-deploy-plain '^\? kubectl kustomize manifests/overlays/f5-nginx-ingress$'
 }

@@ -142,10 +142,14 @@ check_keep_https() {
 }
 
 check_pipeline_keeps_https() {
-  local workflow=$1 job_env
-  mapfile -t job_env < <("${checks[@]}" workflow-env "$workflow" deploy "vars.AKS_DEPLOYER_GROUP_ID=$group_id" "github.sha=$tag")
-  refused pipeline-deploy-drops-https "$PWD" "but no host was given" "${job_env[@]}" FAKE_KUBE_CONTEXT=btc-price-aks \
-    FAKE_IMAGES=present FAKE_HTTPS_HOST=btc.example.org deploy.sh --skip-build
+  local workflow=$1
+  if pipeline pipeline-deploy-drops-https "$workflow" "vars.AKS_DEPLOYER_GROUP_ID=$group_id" "github.sha=$tag" \
+      "github.repository=$signer_repository" FAKE_KUBE_CONTEXT=btc-price-aks FAKE_STATE=present FAKE_IMAGES=present \
+      FAKE_HTTPS_HOST=btc.example.org; then
+    echo "the pipeline's deploy without AKS_HOST removed the cluster's HTTPS" >&2
+    return 1
+  fi
+  has pipeline-deploy-drops-https 'but no host was given'
   lacks pipeline-deploy-drops-https '^\+ kubectl .* apply'
 }
 

@@ -58,3 +58,40 @@ check_kubectl_stand_in() {
     || die "the kubectl stand-in answered from another namespace"
   echo "  selectors: F5's controller pod found by its labels in its namespace; one label more, or another namespace, finds nothing"
 }
+
+# refused_by TOOL MESSAGE ARG...: the cosign or gh stand-in refuses TOOL ARG... with the real tool's
+# MESSAGE and logs the refusal.
+refused_by() {
+  local tool=$1 message=$2
+  shift 2
+  : >"$FAKE_LOG"
+  if "$tool" "$@" >"$work/$tool-case.out" 2>&1 || ! grep -qF -- "$message" "$work/$tool-case.out"; then
+    cat "$work/$tool-case.out" >&2
+    die "the $tool stand-in answered $tool $* (expected: $message)"
+  fi
+  grep -q '^REFUSED' "$FAKE_LOG" || die "the $tool stand-in did not log its refusal of $tool $*"
+  echo "  $tool $*: refused ($message)"
+}
+
+# cosign and gh refuse unknown flags, a keyless verification without identity or issuer, an
+# attestation without a predicate or of an unknown type, a signature without --yes, exclusive
+# gh flags together; the same parse holds a planned command (signatures.py plan).
+check_signature_stand_ins() {
+  local image=r.azurecr.io/btc-price/api-a@sha256:0000000000000000000000000000000000000000000000000000000000000000
+  local issuer=https://token.actions.githubusercontent.com
+  refused_by cosign "unknown flag: --certificate-issuer" verify --certificate-identity x --certificate-issuer "$issuer" "$image"
+  refused_by cosign "--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required" verify --certificate-identity x "$image"
+  refused_by cosign "--certificate-identity or --certificate-identity-regexp is required" verify-attestation --type cyclonedx --certificate-oidc-issuer "$issuer" "$image"
+  refused_by cosign "invalid predicate type: sbom" verify-attestation --type sbom --certificate-identity x --certificate-oidc-issuer "$issuer" "$image"
+  refused_by cosign "unknown flag: --predicate-file" attest --yes --type cyclonedx --predicate-file p.json "$image"
+  refused_by cosign "at least one of the flags in the group [predicate statement] is required" attest --yes --type cyclonedx "$image"
+  refused_by cosign "no --yes" sign "$image"
+  refused_by cosign "not a read-only verification" sign --yes "$image"
+  refused_by gh "unknown flag: --signer-ref" attestation verify "oci://$image" --repo o/r --signer-ref refs/heads/main
+  refused_by gh "none of the others can be" attestation verify "oci://$image" --repo o/r --signer-repo o/r --signer-workflow o/r/.github/workflows/ci-cd.yml
+  printf '+ cosign sign --yes %s\n+ cosign attest --yes --type cyclonedx --predicate p.json %s\n' "$image" "$image" >"$work/good-sign.plan"
+  python3 "$data/signatures.py" plan "$work/good-sign.plan" || die "signatures.py plan refused a well-formed signature"
+  printf '+ cosign attest --yes --type cyclonedx \\\n   --predicate-path p.json %s\n' "$image" >"$work/bad-sign.plan"
+  if python3 "$data/signatures.py" plan "$work/bad-sign.plan" 2>/dev/null; then die "signatures.py plan accepted cosign attest --predicate-path"; fi
+  echo "  planned: a well-formed cosign sign and attest accepted, --predicate-path (a wrapped line) refused"
+}

@@ -9,10 +9,13 @@
   checks.py policy-peer POLICIES              "namespace <ns>, pods <k=v,...>" admitted by the
                                               allow-from-ingress-controller NetworkPolicies
   checks.py workflow WORKFLOW                 the delivery pipeline's invariants
-  checks.py workflow-env WORKFLOW JOB NAME=VALUE...
-                                              the job's environment as GitHub would set it, with
-                                              the given repository variables (vars.NAME) and
-                                              github.NAME values: one NAME=VALUE per line
+  checks.py workflow-env WORKFLOW JOB [--step INDEX] NAME=VALUE...
+                                              the job's (and its step INDEX's) environment as GitHub
+                                              would set it, with the given repository variables
+                                              (vars.NAME) and github.NAME values: one NAME=VALUE per line
+  checks.py workflow-step WORKFLOW JOB INDEX  the run: text of the job's step INDEX (-1: the last)
+  checks.py workflows DIRECTORY               every workflow file: actions pinned by SHA, and only
+                                              the delivery workflow deploys (tests/aks/workflow_files.py)
   checks.py third-party LIST SETTINGS BASE [DOCKERFILE]
                                               the list of third-party images agrees with the
                                               kustomize images (and the Dockerfile's build base)
@@ -34,6 +37,7 @@ import sys
 import az_cli
 import az_compare
 import workflow
+import workflow_files
 from common import CheckFailed, check_az_words, require
 
 PLACEHOLDER = re.compile(r"^\$\{[A-Z0-9_]+\}$")
@@ -329,7 +333,13 @@ def main(argv):
         elif command == "third-party":
             check_third_party(*args)
         elif command == "workflow-env":
-            workflow.workflow_env(args[0], args[1], dict(arg.split("=", 1) for arg in args[2:]))
+            step = args[3] if args[2:3] == ["--step"] else None
+            rest = args[4:] if step else args[2:]
+            workflow.workflow_env(args[0], args[1], dict(arg.split("=", 1) for arg in rest), step)
+        elif command == "workflow-step":
+            workflow.workflow_step(*args)
+        elif command == "workflows":
+            workflow_files.check_workflow_files(*args)
         elif command == "az-plan":
             check_az_plan(args)
         elif command == "az-workflow":

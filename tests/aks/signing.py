@@ -1,137 +1,127 @@
-"""The pipeline's supply-chain invariants for tests/aks/workflow.py: the tests read the live
-advisory database; the build job signs each image it pushed by digest (cosign, keyless), attests
-its SBOM and its provenance, then locks the tag; the deploy job verifies signature, SBOM
-attestation and provenance against this workflow file on main before it applies anything."""
-
-import re
+"""The pipeline's supply-chain invariants for tests/aks/workflow.py, held by the structure of the
+jobs rather than by the wording of their scripts: the build job builds, signs the digests its
+builds reported, attests and locks, in that order, each step a script the aks suite runs against
+stand-ins; the deploy job verifies and then deploys the list of digests the verification wrote,
+and nothing on the way from the tests to the deploy can run after a failure (no if:, no
+continue-on-error, no shell or defaults that drop bash -e) or change what the scripts see (no
+step env beyond the verification's two, the job env as listed)."""
 
 from common import require
 
 IMAGES = ["api-a", "api-b", "poller"]
-# The workflow file that signs (its path in the repository): the identity the deploy job demands.
-WORKFLOW = "ci-cd.yml"
-ISSUER = "https://token.actions.githubusercontent.com"
+BUILT = '"$RUNNER_TEMP/built-images"'
+VERIFIED = '"$RUNNER_TEMP/verified-images"'
+BUILD_RUN = f"aks/deploy.sh --build-only --built-images {BUILT}"
+SIGN_RUN = f"aks/sign-images.sh {BUILT}"
+LOCK_RUN = f"aks/sign-images.sh --lock {BUILT}"
+VERIFY_RUN = f"aks/verify-images.sh --output {VERIFIED}"
+DEPLOY_RUN = f"aks/deploy.sh --skip-build --verified-images {VERIFIED}"
+VERIFY_ENV = {"GH_TOKEN": "${{ github.token }}", "AKS_SIGNER_REPOSITORY": "${{ github.repository }}"}
+BUILD_GATE = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+# The settings each job may pass its scripts (anything else, e.g. AKS_PROBE_IMAGE or a tag other
+# than the commit's, would change what is built or deployed).
+BUILD_ENV = {"AKS_RESOURCE_GROUP": "${{ vars.AKS_RESOURCE_GROUP }}", "AKS_CLUSTER_NAME": "${{ vars.AKS_CLUSTER_NAME }}",
+             "AKS_ACR_NAME": "${{ vars.AKS_ACR_NAME }}", "AKS_IMAGE_TAG": "${{ github.sha }}"}
+DEPLOY_ENV = {**BUILD_ENV, "AKS_INGRESS_FLAVOUR": "${{ vars.AKS_INGRESS_FLAVOUR }}",
+              "AKS_DEPLOYER_GROUP_ID": "${{ vars.AKS_DEPLOYER_GROUP_ID }}", "AKS_HOST": "${{ vars.AKS_HOST }}",
+              "AKS_CHECK_ISOLATION": "${{ vars.AKS_CHECK_ISOLATION || 'yes' }}"}
+# The keys a step on the deploy path may carry: nothing that skips it, tolerates its failure,
+# changes its shell or its directory.
+STEP_KEYS = {"name", "id", "uses", "with", "run", "env"}
 
 
-def step_index(steps, predicate, what, path, job):
-    found = [i for i, step in enumerate(steps) if predicate(step)]
-    require(len(found) == 1, f"{path}: job {job}: expected one step that {what}, found {len(found)}")
-    return found[0]
+def plain(step, programs):
+    """Whether the step's run: is only commands of PROGRAMS, one per line, with nothing a shell
+    would read as another command, a redirection or a command substitution (a variable's value is
+    only an argument): such a step cannot change the files or programs the next steps run."""
+    lines = step.get("run", "").strip().splitlines()
+    return bool(lines) and all(line.startswith(programs) and not set(line) & set(";&|<>`\\()") for line in lines)
 
 
-def script_of(step):
-    """The step's run: script with continuation lines joined."""
-    return re.sub(r"\\\n\s*", "", step.get("run", ""))
+def kinds(steps):
+    """Each step as what it does: the action it uses, or its run: text."""
+    return [step["uses"].split("@")[0] if "uses" in step else step.get("run", "").strip() for step in steps]
 
 
-def runs(step, text):
-    return text in script_of(step)
+def check_path(path, name, job, allowed_ifs=()):
+    """Nothing in the job lets a later step or job run after a failure, or changes how run: steps
+    fail: no continue-on-error, no if: but the allowed ones, no shell or working directory."""
+    for key in ("continue-on-error", "defaults", "container", "services", "strategy"):
+        require(key not in job, f"{path}: job {name} must not set {key} (it is on the way to the deploy)")
+    for step in job["steps"]:
+        extra = set(step) - STEP_KEYS
+        allowed = "if" in extra and (step.get("name"), step["if"]) in allowed_ifs
+        require(not extra - ({"if"} if allowed else set()),
+                f"{path}: job {name}: step {step.get('name') or step.get('uses')!r} must not set {sorted(extra)}: "
+                "on the way to the deploy a failed step stops the job (bash -e, no if:, no continue-on-error)")
 
 
-def uses(step, action):
-    return step.get("uses", "").startswith(action + "@")
-
-
-def check_plain(path, job, step):
-    """A verification or signing step must fail the job when its commands fail."""
-    require("continue-on-error" not in step and "if" not in step,
-            f"{path}: job {job}: step {step.get('name')!r} must always run and fail the job on error")
-    require(not re.search(r"\|\|\s*(true|:)\b", script_of(step)),
-            f"{path}: job {job}: step {step.get('name')!r} ignores a failure (|| true)")
-
-
-def by_digest(path, job, script, what):
-    """Each image handled by the digest the registry holds for the commit's tag."""
-    require(re.search(r"for name in " + " ".join(IMAGES) + r"; do", script)
-            and "tag=btc-price/$name:$AKS_IMAGE_TAG" in script
-            and re.search(r'digest=\$\(az acr repository show --name "\$AKS_ACR_NAME" --image "\$tag" '
-                          r"--query digest --output tsv\)", script)
-            and re.search(r"image=\$registry/btc-price/\$name@\$digest", script),
-            f"{path}: job {job}: each of {IMAGES} must be {what} by digest "
-            "(image=$registry/btc-price/$name@$digest, the digest of its commit tag)")
+def check_env(path, name, job, expected):
+    require(job.get("env", {}) == expected,
+            f"{path}: job {name}: env must be exactly {sorted(expected)} as listed, is {job.get('env')}")
+    for step in job["steps"]:
+        if step.get("run", "").strip() != VERIFY_RUN:
+            require("env" not in step, f"{path}: job {name}: step {step.get('name')!r} sets its own env")
 
 
 def check_build_job(path, name, job):
-    steps = job["steps"]
     permissions = job.get("permissions", {})
-    require(permissions.get("id-token") == "write" and permissions.get("attestations") == "write",
-            f"{path}: job {name} needs id-token: write (Sigstore certificates) and attestations: write")
-    build = step_index(steps, lambda s: runs(s, "aks/deploy.sh --build-only"), "builds the images", path, name)
-    installer = step_index(steps, lambda s: uses(s, "sigstore/cosign-installer"), "installs cosign", path, name)
-    sign = step_index(steps, lambda s: runs(s, "cosign sign "), "signs the images", path, name)
-    require(build < installer < sign, f"{path}: job {name}: build, install cosign, then sign, in that order")
-    step = steps[sign]
-    check_plain(path, name, step)
-    script = script_of(step)
-    require(step.get("id"), f"{path}: job {name}: the signing step needs an id (its outputs are the digests)")
-    by_digest(path, name, script, "signed")
-    require('cosign sign --yes "$image"' in script,
-            f"{path}: job {name}: sign each image keylessly: cosign sign --yes \"$image\"")
-    require(re.search(r'cosign attest --yes --type cyclonedx --predicate "\S+\$name\.cdx\.json" "\$image"', script)
-            and "/usr/share/sbom/$name.cdx.json" in script,
-            f"{path}: job {name}: attest the SBOM the image carries (/usr/share/sbom/$name.cdx.json) as cyclonedx")
-    provenance = []
-    for image in IMAGES:
-        index = step_index(steps, lambda s, i=image: uses(s, "actions/attest-build-provenance")
-                           and s.get("with", {}).get("subject-name", "").endswith(f"/btc-price/{i}"),
-                           f"attests the provenance of {image}", path, name)
-        settings = steps[index]["with"]
-        require(settings.get("subject-digest") == f"${{{{ steps.{step['id']}.outputs.{image} }}}}"
-                and settings.get("push-to-registry") is True,
-                f"{path}: job {name}: the provenance of {image} must name the signed digest "
-                f"(steps.{step['id']}.outputs.{image}) and be pushed to the registry, has {settings}")
-        provenance.append(index)
-    lock = step_index(steps, lambda s: runs(s, "az acr repository update"), "locks the tags", path, name)
-    lock_script = script_of(steps[lock])
-    require("tag=btc-price/$name:$AKS_IMAGE_TAG" in lock_script and re.search(
-                r"for name in " + " ".join(IMAGES) + r"; do", lock_script)
-            and '--image "$tag" --write-enabled false --delete-enabled false' in lock_script,
-            f"{path}: job {name}: lock each signed tag (--write-enabled false --delete-enabled false)")
-    require(sign < min(provenance) and max(provenance) < lock and lock == len(steps) - 1,
-            f"{path}: job {name}: sign, attest provenance, then lock the tags, last")
-
-
-def check_deploy_job(path, name, job):
+    require(permissions == {"contents": "read", "id-token": "write", "attestations": "write"},
+            f"{path}: job {name} needs exactly contents: read, id-token: write (Sigstore certificates) and "
+            f"attestations: write, has {permissions}")
+    require(job.get("if") == BUILD_GATE, f"{path}: job {name} must run on pushes to main only: if: {BUILD_GATE}")
+    check_path(path, name, job)
+    check_env(path, name, job, BUILD_ENV)
     steps = job["steps"]
-    deploy = step_index(steps, lambda s: runs(s, "aks/deploy.sh --skip-build"), "deploys", path, name)
-    installer = step_index(steps, lambda s: uses(s, "sigstore/cosign-installer"), "installs cosign", path, name)
-    verify = step_index(steps, lambda s: runs(s, "cosign verify "), "verifies the images", path, name)
-    require(installer < verify < deploy and deploy == len(steps) - 1,
-            f"{path}: job {name}: install cosign, verify the images, then deploy, last")
-    step = steps[verify]
-    check_plain(path, name, step)
-    env, script = step.get("env", {}), script_of(step)
-    workflow = WORKFLOW
-    require(env.get("SIGNER") == "${{ github.server_url }}/${{ github.repository }}/.github/workflows/"
-            f"{workflow}@refs/heads/main",
-            f"{path}: job {name}: SIGNER must be this workflow file on main, is {env.get('SIGNER')!r}")
-    require(env.get("ISSUER") == ISSUER, f"{path}: job {name}: ISSUER must be GitHub's OIDC issuer {ISSUER}")
-    require('identity=(--certificate-identity "$SIGNER" --certificate-oidc-issuer "$ISSUER")' in script,
-            f"{path}: job {name}: the identity demanded must be SIGNER from ISSUER")
-    by_digest(path, name, script, "verified")
-    checks = {
-        "signature": 'cosign verify "${identity[@]}" "$image"',
-        "SBOM attestation": 'cosign verify-attestation --type cyclonedx "${identity[@]}" "$image"',
-        "provenance": f'gh attestation verify "oci://$image" --repo "$REPOSITORY" --bundle-from-oci '
-                      f'--signer-workflow "$REPOSITORY/.github/workflows/{workflow}"',
-    }
-    for what, command in checks.items():
-        require(re.search(re.escape(command) + r'( >/dev/null)? \|\| die "[^"\n]*refusing to deploy"', script),
-                f"{path}: job {name}: the {what} must be verified with: {command} "
-                "|| die \"... refusing to deploy\" (a clear message when it fails)")
-    require(env.get("REPOSITORY") == "${{ github.repository }}", f"{path}: job {name}: REPOSITORY must be this repository")
+    expected = ["actions/checkout", "azure/login", BUILD_RUN, "sigstore/cosign-installer", SIGN_RUN,
+                *(["actions/attest-build-provenance"] * len(IMAGES)), LOCK_RUN]
+    require(kinds(steps) == expected,
+            f"{path}: job {name} must be, step by step: {expected}; is {kinds(steps)}")
+    sign = steps[4]
+    require(sign.get("id") == "sign", f"{path}: job {name}: the signing step needs id: sign (its outputs)")
+    for image, step in zip(IMAGES, steps[5:5 + len(IMAGES)]):
+        settings = step.get("with", {})
+        require(settings == {"subject-name": f"${{{{ steps.sign.outputs.registry }}}}/btc-price/{image}",
+                             "subject-digest": f"${{{{ steps.sign.outputs.{image} }}}}", "push-to-registry": True},
+                f"{path}: job {name}: the provenance of {image} must name the signed digest "
+                f"(steps.sign.outputs.{image}) and be pushed to the registry, has {settings}")
+
+
+def check_deploy_job(path, name, job, build):
+    require(job.get("permissions") == {"contents": "read", "id-token": "write"},
+            f"{path}: job {name} needs exactly contents: read and id-token: write, has {job.get('permissions')}")
+    needs = job.get("needs")
+    require(needs == build or needs == [build], f"{path}: job {name} must need {build} (and only it), needs {needs}")
+    require("if" not in job, f"{path}: job {name} must run only when {build} succeeded (no if:)")
+    check_path(path, name, job)
+    check_env(path, name, job, DEPLOY_ENV)
+    steps = job["steps"]
+    expected = ["actions/checkout", "azure/login", "sigstore/cosign-installer", VERIFY_RUN, DEPLOY_RUN]
+    found = [kind for kind, step in zip(kinds(steps), steps) if not plain(step, ("az ", "sudo az "))]
+    require(found == expected, f"{path}: job {name} must be, besides plain az commands: {expected}; is {kinds(steps)}")
+    require(kinds(steps)[-2:] == [VERIFY_RUN, DEPLOY_RUN],
+            f"{path}: job {name}: the deploy must be the last step, right after the verification")
+    require(steps[-2].get("env") == VERIFY_ENV,
+            f"{path}: job {name}: the verification's env must be exactly {VERIFY_ENV}, is {steps[-2].get('env')}")
+
+
+def check_test_job(path, jobs):
+    job = jobs["test"]
+    require(job.get("env", {}).get("RUSTSEC_DB") == "live",
+            f"{path}: the test job must run cargo-deny against the live advisory database (env RUSTSEC_DB: live)")
+    check_path(path, "test", job, allowed_ifs={("upload screenshots and reports", "always()")})
+    found = [kind for kind, step in zip(kinds(job["steps"]), job["steps"]) if not plain(step, ("rustup ",))]
+    expected = ["actions/checkout", "actions/cache", "tests/run", "actions/upload-artifact"]
+    require(found == expected, f"{path}: the test job must be, besides plain rustup commands: {expected}; is {found}")
 
 
 def check_signing(path, jobs):
-    test_env = jobs["test"].get("env", {})
-    require(test_env.get("RUSTSEC_DB") == "live",
-            f"{path}: the test job must run cargo-deny against the live advisory database (env RUSTSEC_DB: live)")
-    builds = [n for n, j in jobs.items() if any(runs(s, "aks/deploy.sh --build-only") for s in j.get("steps", []))]
-    deploys = [n for n, j in jobs.items() if any(runs(s, "aks/deploy.sh --skip-build") for s in j.get("steps", []))]
-    require(len(builds) == 1 and len(deploys) == 1, f"{path}: expected one build and one deploy job")
+    builds = [n for n, j in jobs.items() if any(s.get("run", "").strip() == BUILD_RUN for s in j.get("steps", []))]
+    deploys = [n for n, j in jobs.items() if any(s.get("run", "").strip() == DEPLOY_RUN for s in j.get("steps", []))]
+    require(len(builds) == 1 and len(deploys) == 1,
+            f"{path}: expected one job running {BUILD_RUN} and one running {DEPLOY_RUN}, found {builds} and {deploys}")
+    require(jobs[builds[0]].get("needs") in ("test", ["test"]), f"{path}: job {builds[0]} must need the tests (test)")
+    check_test_job(path, jobs)
     check_build_job(path, builds[0], jobs[builds[0]])
-    check_deploy_job(path, deploys[0], jobs[deploys[0]])
-    require(builds[0] in ([jobs[deploys[0]]["needs"]] if isinstance(jobs[deploys[0]]["needs"], str)
-                          else jobs[deploys[0]]["needs"]),
-            f"{path}: job {deploys[0]} must need {builds[0]}")
+    check_deploy_job(path, deploys[0], jobs[deploys[0]], builds[0])
     return builds[0], deploys[0]

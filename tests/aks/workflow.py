@@ -32,8 +32,17 @@ def check_workflow(path):
     # PyYAML reads the key "on" as True (YAML 1.1).
     triggers = workflow.get("on", workflow.get(True))
     require("pull_request" in triggers, f"{path}: must run on pull_request")
+    # Not callable from another workflow: a caller's job would carry this file's job_workflow_ref
+    # on main, the identity the deploy demands, with the caller's code around it.
+    require(set(triggers) <= {"pull_request", "push", "workflow_dispatch"},
+            f"{path}: runs on {sorted(triggers)}; only pull_request, push and workflow_dispatch (no workflow_call)")
     require(triggers.get("push", {}).get("branches") == ["main"], f"{path}: must run on push to main")
     require(workflow.get("permissions") == {"contents": "read"}, f"{path}: default permissions must be contents: read")
+    # Workflow-wide settings reach every job, the deploy's too: no default shell (it could drop
+    # bash -e), no setting of the scripts.
+    require("defaults" not in workflow, f"{path}: no workflow-wide defaults (a run: step's shell is bash -e)")
+    require(set(workflow.get("env", {})) <= {"RUST_TOOLCHAIN"},
+            f"{path}: the workflow-wide env may only name the Rust toolchain, has {sorted(workflow.get('env', {}))}")
     require("secrets." not in text, f"{path}: uses a secret; the pipeline must hold IDs only (OIDC)")
     jobs = workflow["jobs"]
     uses = [step["uses"] for job in jobs.values() for step in job.get("steps", []) if "uses" in step]
@@ -87,17 +96,20 @@ def check_deploy_host(path, jobs):
                 f"{path}: job {deploys[0]}: a step overrides AKS_HOST: {step}")
 
 
-def workflow_env(path, job_name, values):
-    """The job's env with its expressions evaluated: ${{ vars.X }}, ${{ vars.X || 'default' }}
-    and ${{ github.X }}, from VALUES ("vars.X" or "github.X" -> value; a missing variable is empty,
-    as on GitHub)."""
+def workflow_env(path, job_name, values, step_name=None):
+    """The job's env (and, with STEP_NAME, the index of a step, that step's env over it) with its expressions
+    evaluated: ${{ vars.X }}, ${{ vars.X || 'default' }} and ${{ github.X }}, from VALUES
+    ("vars.X" or "github.X" -> value; a missing variable is empty, as on GitHub)."""
     import yaml
 
     with open(path, encoding="utf-8") as handle:
         job = yaml.safe_load(handle)["jobs"][job_name]
+    settings = dict(job.get("env", {}))
+    if step_name is not None:
+        settings.update(job["steps"][int(step_name)].get("env", {}))
     expression = re.compile(r"^\$\{\{ (vars|github)\.([A-Za-z_]+)(?: \|\| '([^']*)')? \}\}$")
     env = {}
-    for name, value in job.get("env", {}).items():
+    for name, value in settings.items():
         value = str(value)
         if "${{" in value:
             match = expression.match(value)
@@ -121,6 +133,15 @@ def check_test_matrix(path, job):
             f"{path}: one failing suite must not cancel the others (fail-fast: false)")
     runs = [step.get("run", "").strip() for step in job["steps"]]
     require(TEST_RUN in runs, f"{path}: the test job must run {TEST_RUN}")
+
+
+def workflow_step(path, job_name, index):
+    """The run: text of the job's step INDEX (0 the first, -1 the last), as GitHub hands it to bash."""
+    import yaml
+
+    with open(path, encoding="utf-8") as handle:
+        job = yaml.safe_load(handle)["jobs"][job_name]
+    print(job["steps"][int(index)]["run"].strip())
 
 
 # Where the suites leave what a person reads after a run (screenshots, reports, logs): the test

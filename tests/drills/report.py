@@ -16,6 +16,8 @@ class Context:
     """What every drill gets: the binaries, a work directory of its own, and the mode."""
 
     binaries: Binaries
+    seed: Path
+    """The example that writes a window of samples into a Redis (`api-a/examples/seed.rs`)."""
     workdir: Path
     long: bool
     """The longer local mode: every combination instead of a covering subset."""

@@ -46,6 +46,8 @@ def run(context: Context) -> Row:
             "b": [stack.enter_context(services.start_api_b(context.binaries, context.workdir, name=f"api-b-{i}", env=delay_env)) for i in (1, 2)],
         }  # fmt: skip
         replacement_ports = {kind: [free_port(), free_port()] for kind in first}
+        # wrk is one client at thousands of requests a second: without the per-client rate
+        # limits (the rate-limit drill drills them), every request reaches an instance.
         gateway = stack.enter_context(
             Gateway(
                 context.workdir,
@@ -54,6 +56,7 @@ def run(context: Context) -> Row:
                     + [f"127.0.0.1:{port}" for port in replacement_ports[kind]]
                     for kind in first
                 },
+                per_client_limits=False,
             )
         )
         gateway.start()

@@ -30,8 +30,14 @@ def run(context: Context) -> Row:
         pod = stack.enter_context(ServiceAPod(context.binaries, context.workdir, PRICES, poll_interval="1s"))
         pod.start()
         api_b = stack.enter_context(services.start_api_b(context.binaries, context.workdir))
+        # wrk is one client at tens of thousands of requests a second: without the per-client
+        # rate limits (the rate-limit drill drills them), so that the soak loads the services.
         gateway = stack.enter_context(
-            Gateway(context.workdir, {"service_a": [f"127.0.0.1:{pod.api.port}"], "service_b": [f"127.0.0.1:{api_b.port}"]})
+            Gateway(
+                context.workdir,
+                {"service_a": [f"127.0.0.1:{pod.api.port}"], "service_b": [f"127.0.0.1:{api_b.port}"]},
+                per_client_limits=False,
+            )
         )
         gateway.start()
         for path in PATHS:

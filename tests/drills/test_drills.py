@@ -9,8 +9,8 @@ Environment:
 - `DRILLS=name,...`: only these (default: all, in the order of `DRILLS`);
 - `SOAK_SECONDS`: how long the soak lasts (default 60, as in CI);
 - `DRILLS_LONG=1`: the longer local mode (every provider with every fault, longer floods);
-- `BINARY_DIR=DIR`: drill the binaries already built in DIR (e.g. another checkout's
-  `target/release`) instead of building this checkout's.
+- `BINARY_DIR=DIR`: drill the binaries (and the seed example, `DIR/examples/seed`) already
+  built in DIR (e.g. another checkout's `target/release`) instead of building this checkout's.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Callable
 
 import pytest
 
-from drills import clock_step, hostile_clients, price_integrity, redis_faults, rolling_restart, soak, upstream_chaos
+from drills import (clock_step, connection_cap, hostile_clients, price_integrity, rate_limit, redis_faults, rolling_restart,
+                    soak, stuck_clients, upstream_chaos)
 from drills.report import Context, Row, table
 
 DRILLS: dict[str, Callable[[Context], Row]] = {
@@ -31,6 +32,9 @@ DRILLS: dict[str, Callable[[Context], Row]] = {
     "redis-faults": redis_faults.run,
     "rolling-restart": rolling_restart.run,
     "hostile-clients": hostile_clients.run,
+    "stuck-clients": stuck_clients.run,
+    "connection-cap": connection_cap.run,
+    "rate-limit": rate_limit.run,
     "soak": soak.run,
 }
 
@@ -54,9 +58,10 @@ def rows(workdir, report) -> list[Row]:
 
 
 @pytest.mark.parametrize("name", selected())
-def test_the_drill_holds_every_expectation(name: str, binaries, workdir, rows: list[Row]):
+def test_the_drill_holds_every_expectation(name: str, binaries, seed, workdir, rows: list[Row]):
     context = Context(
         binaries=binaries,
+        seed=seed,
         workdir=workdir / name,
         long=os.environ.get("DRILLS_LONG") == "1",
         soak_seconds=int(os.environ.get("SOAK_SECONDS", "60")),

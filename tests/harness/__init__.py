@@ -20,7 +20,9 @@ Standard library only, Python 3.11. Each module has one job:
 - `pod`: Service A's pod (Redis, poller, api-a) against a fake exchange, the one way every suite
   and the benchmark start Service A;
 - `prometheus_server`: Debian's Prometheus on a free loopback port, and its HTTP API;
-- `floods`: many slow-header or idle keep-alive connections at once, and when each was closed;
+- `floods`: many silent, slow-header or idle keep-alive connections at once, and when each was
+  closed;
+- `deaf`: clients that never read their answers (pipelined, or one large answer each);
 - `fuzz`: a bounded, seeded generator of odd requests, mostly well-formed;
 - `leaks`: the processes a run left behind (nginx workers, Redis, services);
 - `schedule`: how `tests/run` runs the suites side by side.

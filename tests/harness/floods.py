@@ -1,5 +1,6 @@
 """Many hostile connections at once, and when the server closed each one.
 
+- `silent`: each connection sends nothing at all;
 - `slow_headers`: each connection sends the start of a request head and then one more header
   line every `drip_every` seconds, never the blank line that ends it (slowloris).
 - `idle_keepalive`: each connection sends one complete request, reads the answer, and then sends
@@ -30,8 +31,9 @@ class FloodResult:
     opened: int = 0
     failed_to_open: int = 0
     closed_after: list[float] = field(default_factory=list)
-    """Per connection the server closed: seconds from the moment the clock started (first byte of
-    the head, or the end of the answer for idle connections) to the close."""
+    """Per connection the server closed: seconds from the moment the clock started (the connect
+    for silent connections, the first byte of the head, or the end of the answer for idle
+    connections) to the close."""
     still_open: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     """Statuses the server answered with (e.g. 408 before closing a slow head)."""
@@ -41,18 +43,19 @@ class FloodResult:
         return max(self.closed_after, default=0.0)
 
 
-async def _open(port: int, count: int, result: FloodResult) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+async def _open(host: str, port: int, count: int, result: FloodResult) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]]:
     connections = []
     for start in range(0, count, BATCH):
         batch = range(start, min(count, start + BATCH))
         opened = await asyncio.gather(
-            *(asyncio.open_connection("127.0.0.1", port) for _ in batch), return_exceptions=True
+            *(asyncio.open_connection(host, port) for _ in batch), return_exceptions=True
         )
+        opened_at = time.monotonic()
         for item in opened:
             if isinstance(item, BaseException):
                 result.failed_to_open += 1
             else:
-                connections.append(item)
+                connections.append((*item, opened_at))
     result.opened = len(connections)
     return connections
 
@@ -114,15 +117,32 @@ async def _idle(reader, writer, path: str, hold_for: float, result: FloodResult)
     writer.close()
 
 
-async def _flood(kind: str, port: int, count: int, path: str, hold_for: float, drip_every: float) -> FloodResult:
+async def _silent(reader, writer, opened_at: float, hold_for: float, result: FloodResult) -> None:
+    try:
+        data = await asyncio.wait_for(reader.read(4096), hold_for - (time.monotonic() - opened_at))
+    except asyncio.TimeoutError:
+        result.still_open += 1
+        return
+    except OSError:
+        data = b""
+    _record_status(data, result)
+    result.closed_after.append(time.monotonic() - opened_at)
+    writer.close()
+
+
+async def _flood(kind: str, host: str, port: int, count: int, path: str, hold_for: float, drip_every: float) -> FloodResult:
     result = FloodResult()
-    connections = await _open(port, count, result)
-    if kind == "slow-headers":
-        tasks = [_slow_head(r, w, path, drip_every, hold_for, result) for r, w in connections]
+    connections = await _open(host, port, count, result)
+    if kind == "silent":
+        # Opened in batches: each connection's clock starts when the connects of its batch had
+        # completed (a few milliseconds after its own).
+        tasks = [_silent(r, w, opened_at, hold_for, result) for r, w, opened_at in connections]
+    elif kind == "slow-headers":
+        tasks = [_slow_head(r, w, path, drip_every, hold_for, result) for r, w, _ in connections]
     else:
-        tasks = [_idle(r, w, path, hold_for, result) for r, w in connections]
+        tasks = [_idle(r, w, path, hold_for, result) for r, w, _ in connections]
     await asyncio.gather(*tasks)
-    for _, writer in connections:
+    for _, writer, _ in connections:
         writer.close()
     return result
 
@@ -131,10 +151,12 @@ class Flood:
     """A flood running in a child Python process (`python3 -m harness.floods`); `result()`
     waits for it and reads the JSON it prints."""
 
-    def __init__(self, kind: str, port: int, count: int, path: str, hold_for: float, drip_every: float = 1.0):
-        assert kind in ("slow-headers", "idle-keepalive"), kind
+    def __init__(
+        self, kind: str, port: int, count: int, path: str, hold_for: float, drip_every: float = 1.0, host: str = "127.0.0.1"
+    ):
+        assert kind in ("silent", "slow-headers", "idle-keepalive"), kind
         self.hold_for = hold_for
-        argv = [sys.executable, "-m", "harness.floods", kind, str(port), str(count), path, str(hold_for), str(drip_every)]
+        argv = [sys.executable, "-m", "harness.floods", kind, host, str(port), str(count), path, str(hold_for), str(drip_every)]
         self._process = subprocess.Popen(
             argv, cwd=HARNESS_PARENT, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
         )
@@ -159,9 +181,9 @@ class Flood:
 def main() -> None:
     from .processes import raise_open_files_limit
 
-    kind, port, count, path, hold_for, drip_every = sys.argv[1:]
+    kind, host, port, count, path, hold_for, drip_every = sys.argv[1:]
     raise_open_files_limit()
-    result = asyncio.run(_flood(kind, int(port), int(count), path, float(hold_for), float(drip_every)))
+    result = asyncio.run(_flood(kind, host, int(port), int(count), path, float(hold_for), float(drip_every)))
     print(json.dumps(dataclasses.asdict(result)))
 
 

@@ -5,7 +5,10 @@ Only what ties the file to docker compose is substituted, and each substitution 
 changed gateway fails loudly here instead of being drilled half-way): the `server` lines of each
 `upstream` block (with any number of local addresses), the two `listen` ports, the pid file and
 the temporary paths (into a work directory), and the access log (off: a load test would write
-gigabytes of it). Everything else, routes, keepalive, timeouts, error pages, is the file's own.
+gigabytes of it). Everything else, routes, keepalive, timeouts, rate limits, error pages, is the
+file's own; only a suite whose one client is a load generator or a fuzzer (wrk, Schemathesis:
+thousands of requests a second from one address, by design) lifts the per-client rate limits
+(`per_client_limits=False`), which the `rate-limit` drill drills.
 """
 
 from __future__ import annotations
@@ -19,8 +22,16 @@ from .processes import Process, free_port
 CONFIG = REPO_ROOT / "gateway" / "nginx.conf"
 
 
-def render(source: str, upstreams: dict[str, list[str]], port: int, health_port: int, workdir: Path) -> str:
-    """`source` (the gateway's nginx.conf) ready to run on loopback from `workdir`."""
+def render(
+    source: str,
+    upstreams: dict[str, list[str]],
+    port: int,
+    health_port: int,
+    workdir: Path,
+    per_client_limits: bool = True,
+) -> str:
+    """`source` (the gateway's nginx.conf) ready to run on loopback from `workdir`, with or
+    without its per-client rate limits."""
 
     def substitute(pattern: str, replacement, text: str, flags: int = 0) -> str:
         result, count = re.subn(pattern, replacement, text, flags=flags)
@@ -41,19 +52,22 @@ def render(source: str, upstreams: dict[str, list[str]], port: int, health_port:
     text = substitute(r"pid /tmp/nginx\.pid;", f"pid {workdir}/nginx.pid;", text)
     text = substitute(r"(\w+_temp_path) /tmp/(\w+);", rf"\1 {workdir}/\2;", text)
     text = substitute(r"access_log /dev/stdout[^;]*;", "access_log off;", text)
+    if not per_client_limits:
+        text = substitute(r"\n *limit_req zone=[^;]+;", "", text)
     return text
 
 
 class Gateway:
     """nginx serving the gateway's routes on `port`, to the given upstream addresses."""
 
-    def __init__(self, workdir: Path, upstreams: dict[str, list[str]]):
+    def __init__(self, workdir: Path, upstreams: dict[str, list[str]], per_client_limits: bool = True):
         self.workdir = workdir / "gateway"
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.health_port = free_port()
         self.config = self.workdir / "nginx.conf"
-        self.config.write_text(render(CONFIG.read_text(), upstreams, self.port, self.health_port, self.workdir))
+        rendered = render(CONFIG.read_text(), upstreams, self.port, self.health_port, self.workdir, per_client_limits)
+        self.config.write_text(rendered)
         self.process = Process(
             "nginx",
             ["nginx", "-e", "stderr", "-p", str(self.workdir), "-c", str(self.config), "-g", "daemon off;"],

@@ -28,15 +28,19 @@ class Response:
         return json.loads(self.body)
 
 
-def get(url: str, timeout: float = 5.0, method: str = "GET", headers: dict | None = None) -> Response:
-    """One request on a new connection; raises `OSError` (a timeout included) on failure."""
+def get(
+    url: str, timeout: float = 5.0, method: str = "GET", headers: dict | None = None, source: str | None = None
+) -> Response:
+    """One request on a new connection (from the local address `source`, e.g. another loopback
+    address to be another client); raises `OSError` (a timeout included) on failure."""
     scheme, _, rest = url.partition("://")
     if scheme != "http":
         raise ValueError(f"only http:// URLs: {url}")
     hostport, slash, path = rest.partition("/")
     host, _, port = hostport.partition(":")
     started = time.monotonic()
-    connection = http.client.HTTPConnection(host, int(port or 80), timeout=timeout)
+    source_address = (source, 0) if source else None
+    connection = http.client.HTTPConnection(host, int(port or 80), timeout=timeout, source_address=source_address)
     try:
         connection.request(method, slash + path, headers=headers or {})
         answer = connection.getresponse()
@@ -111,3 +115,23 @@ def parse_status(data: bytes) -> int | None:
     if len(line) >= 2 and line[0].startswith(b"HTTP/1.") and line[1].isdigit():
         return int(line[1])
     return None
+
+
+class KeptConnection:
+    """One keep-alive connection to `host:port`, opened at once and used for every request: to
+    reach a server whose connection slots are all taken (a new connection would wait)."""
+
+    def __init__(self, host: str, port: int, timeout: float = 5.0):
+        self._connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        self._connection.connect()
+
+    def get(self, path: str) -> Response:
+        started = time.monotonic()
+        self._connection.request("GET", path)
+        answer = self._connection.getresponse()
+        body = answer.read()
+        headers = {name.lower(): value for name, value in answer.getheaders()}
+        return Response(answer.status, body, time.monotonic() - started, headers)
+
+    def close(self) -> None:
+        self._connection.close()

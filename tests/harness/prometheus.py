@@ -24,7 +24,12 @@ def parse(text: str) -> list[tuple[str, dict[str, str], float]]:
 
 def total(url: str, name: str, **labels: str) -> float:
     """The sum of `name`'s samples whose labels include `labels`, scraped from `url` now."""
-    samples = parse(httpclient.get(url, timeout=2.0).body.decode())
+    return total_in(httpclient.get(url, timeout=2.0).body.decode(), name, **labels)
+
+
+def total_in(text: str, name: str, **labels: str) -> float:
+    """The sum of `name`'s samples whose labels include `labels`, in the exposition `text`."""
+    samples = parse(text)
     return sum(
         value
         for sample_name, sample_labels, value in samples

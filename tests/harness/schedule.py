@@ -69,7 +69,7 @@ SUITES = {
         suite("browser", "cpu", (PYTHON.name, RELEASE.name)),
         suite("supply-chain", "light"),
         suite("observability", "light", (PYTHON.name, RELEASE.name), docker=True),
-        suite("drills", "timing", (PYTHON.name, RELEASE.name)),
+        suite("drills", "timing", (PYTHON.name, RELEASE.name), docker=True),
         suite("bench", "timing", (PYTHON.name, RELEASE.name)),
     )
 }

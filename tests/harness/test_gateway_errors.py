@@ -72,3 +72,15 @@ class GatewayErrors(unittest.TestCase):
         for path in ("/service1/current", "/service2/"):
             answer = httpclient.get(self.gateway.url(path))
             self.assertProblem(answer.status, dict(answer.headers), answer.body, "service-unreachable", 502)
+
+    def test_a_client_over_its_rate_gets_a_too_many_requests_problem_with_retry_after(self):
+        # 20 a second with bursts of 40 per client: 60 requests at once overflow it. From an
+        # address of its own, so that the other tests' client keeps its share.
+        answers = [httpclient.get(self.gateway.url("/service2/"), source="127.0.0.3") for _ in range(60)]
+        refused = [a for a in answers if a.status == 429]
+        self.assertTrue(refused, f"no 429 among {sorted({a.status for a in answers})}")
+        answer = refused[0]
+        headers = {k.lower(): v for k, v in dict(answer.headers).items()}
+        self.assertProblem(answer.status, headers, answer.body, "too-many-requests", 429)
+        self.assertEqual(headers["retry-after"], "1")
+        self.assertTrue(headers["x-request-id"])

@@ -2,13 +2,14 @@
 from a JSON line its Lua `done` hook prints, not from its human-readable report.
 
 Failures are both kinds a client sees: socket errors (connect, read, write, timeout) and
-answers with a status of 400 or more (wrk's "Non-2xx or 3xx responses").
+answers with a status of 400 or more (wrk's "Non-2xx or 3xx responses"). With `statuses=True`
+the answers are also counted by status (a Lua hook on every response: slower, for drills only).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .processes import Process
@@ -37,6 +38,26 @@ function done(summary, latency, requests)
 end
 """.replace("MARKER", MARKER)
 
+# The same, and each thread counts its answers by status; the summary adds them up.
+STATUS_SCRIPT = SCRIPT.replace(
+    "local paths, counter = {}, 0",
+    """local paths, counter, threads = {}, 0, {}
+statuses = {}
+function setup(thread) table.insert(threads, thread) end
+function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
+local function counted()
+  local all, parts = {}, {}
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do all[status] = (all[status] or 0) + count end
+  end
+  for status, count in pairs(all) do table.insert(parts, string.format('"%d":%d', status, count)) end
+  return "{" .. table.concat(parts, ",") .. "}"
+end""",
+).replace('"p50_us":%d,"p99_us":%d,"max_us":%d}', '"p50_us":%d,"p99_us":%d,"max_us":%d,"statuses":%s}').replace(
+    "latency:percentile(50), latency:percentile(99), latency.max))",
+    "latency:percentile(50), latency:percentile(99), latency.max, counted()))",
+)
+
 
 @dataclass(frozen=True)
 class WrkResult:
@@ -51,6 +72,8 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    statuses: dict[int, int] = field(default_factory=dict)
+    """Answers by status, when counted (`statuses=True`)."""
 
     @property
     def failures(self) -> int:
@@ -80,10 +103,11 @@ class Wrk:
         threads: int = 2,
         timeout: str = "2s",
         name: str = "wrk",
+        statuses: bool = False,
     ):
         workdir.mkdir(parents=True, exist_ok=True)
         script = workdir / f"{name}.lua"
-        script.write_text(SCRIPT)
+        script.write_text(STATUS_SCRIPT if statuses else SCRIPT)
         self.process = Process(
             name,
             [
@@ -125,6 +149,7 @@ def parse(output: str) -> WrkResult:
                 p50_ms=data["p50_us"] / 1e3,
                 p99_ms=data["p99_us"] / 1e3,
                 max_ms=data["max_us"] / 1e3,
+                statuses={int(status): count for status, count in data.get("statuses", {}).items()},
             )
     raise ValueError(f"no wrk summary in its output: {output[-500:]!r}")
 

@@ -5,6 +5,7 @@ import re
 from resources import APP_NAMESPACES, PART_OF, ident, load, selects, valid_label_value
 from https import check_https
 from monitoring import check_monitoring
+from ratelimits import check_rate_limits
 from routes import check_routes
 
 def duration_seconds(text):
@@ -65,13 +66,28 @@ def check_container(where, c, grace, errors):
     for port in c.get("ports", []):
         if "hostPort" in port:
             fail("hostPort")
-    env = {e["name"]: e.get("value") for e in c.get("env", [])}
-    if "SHUTDOWN_DELAY" in env and duration_seconds(env["SHUTDOWN_DELAY"]) >= grace:
-        fail(f"SHUTDOWN_DELAY {env['SHUTDOWN_DELAY']} is not below "
-             f"terminationGracePeriodSeconds {grace}")
-    sleep = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds")
-    if sleep is not None and sleep >= grace:
-        fail(f"preStop sleep {sleep}s is not below terminationGracePeriodSeconds {grace}")
+    budget, parts = shutdown_budget(c, fail)
+    if budget >= grace:
+        fail(f"stops in up to {budget:g}s ({parts}), not within terminationGracePeriodSeconds "
+             f"{grace}: the kubelet would kill it mid-drain")
+
+
+def shutdown_budget(c, fail):
+    """How long the container may take to stop once the pod is deleted, and what it is made of:
+    its preStop sleep, then for the project's services SHUTDOWN_DELAY (readiness 503, listener
+    open) and DRAIN_TIMEOUT (in-flight requests; then the connections left are closed), which
+    each service container must state (the defaults live in the code, not here)."""
+    sleep = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
+    budget, parts = sleep, [f"preStop sleep {sleep}s"] if sleep else []
+    if "btc-price/" in c.get("image", ""):
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        for name in ("SHUTDOWN_DELAY", "DRAIN_TIMEOUT"):
+            if name not in env:
+                fail(f"does not set {name}: the grace period cannot be checked against it")
+                continue
+            budget += duration_seconds(env[name])
+            parts.append(f"{name} {env[name]}")
+    return budget, " + ".join(parts) or "nothing to wait for"
 
 
 def check_redis(where, c, volumes, errors):
@@ -255,6 +271,7 @@ def cmd_invariants(overlay, rendered):
         check_workload(dep, objects, errors)
         check_shared_settings(dep, errors)
     check_routes(objects, errors)
+    check_rate_limits(overlay, objects, errors)
     check_controller_policy(objects, errors)
     check_https(objects, errors)
     check_monitoring(objects, errors)

@@ -1,13 +1,15 @@
 """The Services and routes of one rendered overlay: which ports are exposed, and which request
 paths reach which Service, read the way the strictest controller reads them."""
 
+from ratelimits import ANNOTATIONS as RATE_LIMITS
+
 # Request paths and the namespace that must serve them (None: no route at all). Routing stops at a
 # path segment: /service10 is not /service1.
 EXPECTED_ROUTING = {
     "/service1": "service-a", "/service1/": "service-a", "/service1/current": "service-a",
-    "/service1/average": "service-a", "/service10": None, "/service1foo": None,
-    "/service10/current": None, "/service2": "service-b", "/service2/": "service-b",
-    "/service2x": None, "/service20/": None, "/": None, "/service": None,
+    "/service1/average": "service-a", "/service1/history": "service-a", "/service10": None,
+    "/service1foo": None, "/service10/current": None, "/service2": "service-b",
+    "/service2/": "service-b", "/service2x": None, "/service20/": None, "/": None, "/service": None,
 }
 
 
@@ -73,7 +75,7 @@ def check_ingress(obj, services, errors):
     if spec.get("ingressClassName") != "nginx":
         errors.append(f"Ingress {ns}/{name}: ingressClassName is not nginx")
     annotations = set(obj["metadata"].get("annotations", {}))
-    extra = annotations - {"nginx.org/mergeable-ingress-type"} - SERVER_LEVEL
+    extra = annotations - {"nginx.org/mergeable-ingress-type"} - SERVER_LEVEL - RATE_LIMITS
     if extra:
         errors.append(f"Ingress {ns}/{name}: controller-specific annotations {sorted(extra)}")
     for rule in spec.get("rules", []):

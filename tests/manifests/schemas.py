@@ -19,6 +19,9 @@ from resources import ident
 #   Prometheus Operator PodMonitor and PrometheusRule v1 (github.com/prometheus-operator/
 #     prometheus-operator v0.93, example/prometheus-operator-crd/monitoring.coreos.com_podmonitors
 #     .yaml and monitoring.coreos.com_prometheusrules.yaml);
+#   NGINX Gateway Fabric RateLimitPolicy v1alpha1 (github.com/nginx/nginx-gateway-fabric v2.4,
+#     apis/v1alpha1/ratelimitpolicy_types.go and config/crd/bases/
+#     gateway.nginx.org_ratelimitpolicies.yaml);
 #   Azure Monitor managed Prometheus PodMonitor v1 (github.com/Azure/prometheus-collector,
 #     otelcollector/deploy/addon-chart/azure-monitor-metrics-addon/templates/
 #     ama-metrics-podmonitor-crd.yaml: the operator's fields in group azmonitoring.coreos.com,
@@ -108,6 +111,33 @@ HTTP_ROUTE = resource("gateway.networking.k8s.io/v1", "HTTPRoute", closed({
         }, required=("name",))},
     })},
 }))
+
+RATE_LIMIT_POLICY = resource("gateway.nginx.org/v1alpha1", "RateLimitPolicy", closed({
+    "targetRefs": {"type": "array", "minItems": 1, "maxItems": 16, "items": closed({
+        "group": {"const": "gateway.networking.k8s.io"},
+        "kind": {"enum": ["Gateway", "HTTPRoute", "GRPCRoute"]},
+        "name": OBJECT_NAME,
+    }, required=("group", "kind", "name"))},
+    "rateLimit": closed({
+        "dryRun": {"type": "boolean"},
+        "logLevel": {"enum": ["info", "notice", "warn", "error"]},
+        "rejectCode": {"type": "integer", "minimum": 400, "maximum": 599},
+        "local": closed({
+            "rules": {"type": "array", "items": {
+                **closed({
+                    "zoneSize": {"type": "string", "pattern": r"^\d{1,4}(k|m|g)?$"},
+                    "delay": {"type": "integer", "minimum": 0},
+                    "noDelay": {"type": "boolean"},
+                    "burst": {"type": "integer", "minimum": 0},
+                    "rate": {"type": "string", "pattern": r"^\d+r/[sm]$"},
+                    "key": {"type": "string", "pattern": r"^(?:[^ \t\r\n;{}#$]+|\$\w+)+$"},
+                }, required=("rate", "key")),
+                # NoDelay cannot be true when Delay is also set (the CRD's CEL rule).
+                "not": {"required": ["noDelay", "delay"], "properties": {"noDelay": {"const": True}}},
+            }},
+        }),
+    }),
+}, required=("targetRefs",)))
 
 DNS_NAME = {"type": "string", "maxLength": 253,
             "pattern": r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]([-a-z0-9]*[a-z0-9])?$"}
@@ -218,6 +248,7 @@ CUSTOM_SCHEMAS = {
     ("cert-manager.io/v1", "ClusterIssuer"): CLUSTER_ISSUER,
     ("gateway.networking.k8s.io/v1", "Gateway"): GATEWAY,
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): HTTP_ROUTE,
+    ("gateway.nginx.org/v1alpha1", "RateLimitPolicy"): RATE_LIMIT_POLICY,
     ("monitoring.coreos.com/v1", "PodMonitor"):
         pod_monitor("monitoring.coreos.com/v1", ["http", "https", "HTTP", "HTTPS"]),
     ("monitoring.coreos.com/v1", "PrometheusRule"): PROMETHEUS_RULE,

@@ -35,32 +35,12 @@ echo "  clean: aks/*.sh, aks/kind/*.sh, aks/aks-engine/generate.sh, tests/suites
 
 log "yamllint"
 yamllint -s -c "$data/yamllint.yaml" aks/ingress .github/workflows
-echo "  clean: aks/ingress/*.yaml, .github/workflows/*.yml"
+echo "  clean: aks/ingress/*.yaml, .github/workflows/*.yml and *.yaml"
 
-log "actionlint (with shellcheck on the run: steps) and the pipeline's invariants"
-actionlint -shellcheck "$(command -v shellcheck)" .github/workflows/*.yml
-echo "  clean: .github/workflows/*.yml"
-"${checks[@]}" workflow .github/workflows/ci-cd.yml
-"${checks[@]}" az-workflow .github/workflows/ci-cd.yml
-
-# unsigned_pipeline NAME SED: the invariants must refuse a copy of the workflow edited by SED.
-unsigned_pipeline() {
-  sed "$2" .github/workflows/ci-cd.yml >"$work/ci-cd-$1.yml"
-  cmp -s .github/workflows/ci-cd.yml "$work/ci-cd-$1.yml" && die "workflow mutation $1 changed nothing"
-  if "${checks[@]}" workflow "$work/ci-cd-$1.yml" >/dev/null 2>&1; then
-    die "the workflow invariants accepted mutation $1"
-  fi
-  echo "  caught: $1"
-}
-log "the supply-chain invariants notice (each mutated copy of the workflow must fail them)"
-unsigned_pipeline images-unsigned '/cosign sign --yes ".image"/d'
-unsigned_pipeline sbom-not-attested '/cosign attest --yes --type cyclonedx/d'
-unsigned_pipeline no-provenance-for-the-poller '/subject-name: .*\/btc-price\/poller$/d'
-unsigned_pipeline tags-left-movable 's/ --write-enabled false --delete-enabled false$//'
-unsigned_pipeline any-branch-may-sign 's#/ci-cd.yml@refs/heads/main$#/ci-cd.yml@refs/pull/1/merge#'
-unsigned_pipeline signature-failure-ignored '/cosign verify "/s#>/dev/null \\$#>/dev/null || true \\#'
-unsigned_pipeline provenance-not-verified '/gh attestation verify/,/|| die/d'
-unsigned_pipeline advisories-from-the-snapshot 's/^      RUSTSEC_DB: live$/      RUSTSEC_DB: snapshot/'
+log "actionlint (with shellcheck on the run: steps) on every workflow file, and the pipeline's invariants"
+# shellcheck source=tests/aks/check-workflow.sh
+source "$data/check-workflow.sh"
+check_workflows
 
 log "the test matrix's invariants notice (each mutated copy of the workflow must fail them)"
 unsigned_pipeline suite-left-out-of-the-matrix 's/^        suite: \[rust, /        suite: [/'
@@ -136,8 +116,10 @@ dry() {
     echo "$name: the dry run tried to change something, or passed arguments az refuses (above)" >&2
     return 1
   fi
-  # Every az command it planned (+) or ran (?) is one the Azure CLI accepts.
+  # Every az command it planned (+) or ran (?) is one the Azure CLI accepts; every cosign and gh
+  # command one that cosign and gh accept.
   "${checks[@]}" az-plan "$work/$name.out" >&2
+  python3 "$data/signatures.py" plan "$work/$name.out"
 }
 
 # refused NAME ROOT MESSAGE [VAR=VALUE...] SCRIPT [ARG...]: the dry run must fail, saying MESSAGE,
@@ -156,6 +138,7 @@ refused() {
   grep -qF -- "$message" "$work/$name.out" || { cat "$work/$name.out" >&2; echo "$name: expected: $message" >&2; return 1; }
   if grep '^REFUSED' "$FAKE_LOG" >&2; then echo "$name: tried to change something" >&2; return 1; fi
   "${checks[@]}" az-plan "$work/$name.out" >&2
+  python3 "$data/signatures.py" plan "$work/$name.out"
 }
 
 # policy_peer ROOT OVERLAY: the controller peer the rendered overlay's NetworkPolicies admit.
@@ -197,6 +180,8 @@ source "$data/check-kind.sh"
 source "$data/check-safety.sh"
 # shellcheck source=tests/aks/check-stand-ins.sh
 source "$data/check-stand-ins.sh"
+# shellcheck source=tests/aks/check-signing.sh
+source "$data/check-signing.sh"
 
 check_help() {
   local script runbook name
@@ -215,9 +200,10 @@ check_help() {
   echo "  -h of every script documents --dry-run and every setting the script uses"
 }
 
-log "the az stand-in refuses what az refuses (table read from the parser of azure-cli $(jq -r '."azure-cli"' "$data/az-cli-arguments.json")), the kubectl stand-in what kubectl refuses"
+log "the az stand-in refuses what az refuses (table read from the parser of azure-cli $(jq -r '."azure-cli"' "$data/az-cli-arguments.json")), the kubectl, cosign and gh stand-ins what those refuse"
 check_az_stand_in
 check_kubectl_stand_in
+check_signature_stand_ins
 
 # The same table, used on a runbook: a planned `az aks create --localdns-config` fails the check.
 printf '+ az aks create --resource-group rg --name c \\\n   --localdns-config aks/localdns.json\n' >"$work/bad-plan.plan"
@@ -254,6 +240,14 @@ log "deploy.sh --dry-run: build, pin, apply, rollouts, smoke tests, isolation; r
 check_deploy "$PWD"
 check_deploy_more "$PWD"
 echo "  images built per target and pinned to the commit, overlay applied, routes and isolation checked"
+
+log "signatures: every image built and its digest signed; verified before the deploy, which deploys the verified digests only"
+check_build_and_sign "$PWD"
+check_verify_images "$PWD"
+check_deploy_verified "$PWD"
+check_pipeline_signatures .github/workflows/ci-cd.yml
+echo "  built over existing tags; the reported digests signed, attested, locked while their tags name them;"
+echo "  unsigned, unattested, unproven or foreign images refused; the deploy job deploys the verified digests, and nothing without them"
 
 log "the end-to-end job's kind cluster, and install-ingress.sh and deploy.sh on it (AKS_PLATFORM=kind)"
 check_kind "$PWD"
@@ -356,9 +350,9 @@ mutations() {
   mutate no-rollout-wait check_deploy deploy.sh '/rollout status deployment\/service-b/d'
   mutate no-smoke-average check_deploy deploy.sh '/^smoke \/service1\/average/d'
   mutate no-isolation-from-b check_deploy deploy.sh '/^probe service-b/d'
-  mutate probe-not-restricted check_deploy deploy.sh 's/--profile restricted/--profile general/'
-  mutate probe-in-terminating-pod check_deploy deploy.sh 's/select(.metadata.deletionTimestamp == null)/./'
-  mutate probe-in-previous-revision check_deploy deploy.sh 's/,pod-template-hash=$hash//'
+  mutate probe-not-restricted check_deploy isolation.sh 's/--profile restricted/--profile general/'
+  mutate probe-in-terminating-pod check_deploy isolation.sh 's/select(.metadata.deletionTimestamp == null)/./'
+  mutate probe-in-previous-revision check_deploy isolation.sh 's/,pod-template-hash=$hash//'
   mutate no-third-party-import check_create_cluster create-cluster.sh '/^ensure_third_party_images$/d'
   mutate build-base-from-docker-hub check_deploy deploy.sh 's/--build-arg "RUST_IMAGE=$rust_image" //'
   mutate redis-from-docker-hub check_deploy deploy.sh '/^  echo "  - name: $current"$/,+2d'
@@ -372,14 +366,26 @@ mutations() {
   mutate kind-keeps-kindnet check_kind kind/cluster.yaml 's/disableDefaultCNI: true/disableDefaultCNI: false/'
   mutate kind-without-cilium check_kind kind/create-cluster.sh 's/run helm --kube-context "$AKS_KUBE_CONTEXT" upgrade cilium/true/'
   mutate kind-registry-not-wired check_kind kind/create-cluster.sh 's/^  run docker network connect kind "$REGISTRY_CONTAINER"$/  true/'
-  mutate probe-in-unready-pod check_deploy deploy.sh 's/.type == "Ready" and .status == "True"/true/'
+  mutate probe-in-unready-pod check_deploy isolation.sh 's/.type == "Ready" and .status == "True"/true/'
+  mutate existing-tag-not-rebuilt check_build_and_sign deploy.sh '0,/^  for name in "${PROJECT_IMAGES\[@\]}"; do$/s//&\n    [ -z "$(image_digest "$name")" ] || continue/'
+  mutate signs-what-the-tag-names check_build_and_sign sign-images.sh 's#@${IMAGE_DIGESTS\[$name\]}$#@$(registry_digest "btc-price/$name:$AKS_IMAGE_TAG")#'
+  mutate sign-waits-for-a-yes check_build_and_sign sign-images.sh 's/cosign sign --yes/cosign sign/'
+  mutate attest-unknown-flag check_build_and_sign sign-images.sh 's/cosign attest --yes --type cyclonedx --predicate/cosign attest --yes --type cyclonedx --predicate-file/'
+  mutate verify-unknown-flag check_verify_images verify-images.sh 's/--certificate-oidc-issuer "$OIDC_ISSUER" \\$/--oidc-issuer "$OIDC_ISSUER" \\/'
+  mutate locks-a-moved-tag check_build_and_sign sign-images.sh 's/\[ "$current" = "${IMAGE_DIGESTS\[$name\]}" \]/true/'
+  mutate cosign-wrapped check_verify_images lib.sh '/^die() {/i cosign() { local i; for i in 1 2 3; do command cosign "$@" \&\& return 0; done; echo "cosign: giving up" >\&2; }'
+  mutate die-only-warns check_verify_images lib.sh 's/; exit 1; }$/; }/'
+  mutate provenance-from-any-ref check_verify_images verify-images.sh 's/ --source-ref "$SIGNER_REF"//'
+  mutate stale-verified-list-kept check_verify_images verify-images.sh 's/^\[ -z "$output" \] || discard_image_list "$output"$/true/'
+  mutate verified-digest-not-its-tag check_deploy_verified deploy.sh 's/if \[ -n "$verified_images" \] \&\& \[ "$digest" != /if false \&\& [ "$digest" != /'
+  mutate project-images-by-repository check_deploy_verified deploy.sh 's#^stray=.*#stray=$(grep -vF -e "$login_server/btc-price/" -e "$redis_image" <<<"$images" || true)#'
 }
 mutations
 wait
 # shellcheck disable=SC2031 # the suite's own directory: the mutants changed theirs only
 for mutant in "${MUTANTS[@]}"; do
   [ "$(cat "$work/mutants/${mutant%%:*}/status")" -ne 0 ] || die "mutation ${mutant%%:*} went unnoticed by ${mutant#*:}"
-  echo "  ${mutant%%:*}: caught"
+  echo "  ${mutant%%:*}: caught: $(grep -v '^[[:space:]]*$' "$work/mutants/${mutant%%:*}/mutant.log" | tail -n 1 | cut -c1-150)"
 done
 
 if [ -n "$real_az" ]; then

@@ -7,8 +7,12 @@
   normal and build dependencies, no dev dependencies), each at the version and from the source
   LOCK (default ROOT/Cargo.lock) pins: a binary built from another lock file, or one whose list
   lacks or adds a crate, fails.
+- A crate the list says was built from a path is one of the workspace's own crates (a vendored
+  or path crate from elsewhere would escape the policy's source and licence checks).
 - SBOM (CycloneDX JSON, the one the image carries) describes BINARY's crate and lists every other
-  crate of the binary with the same version and a licence, the one its Cargo.toml declares.
+  crate of the binary with the same version and a licence, the one its Cargo.toml declares; and
+  agrees with the policy as sbom.py checks it (target among deny.toml's, purl and scope on every
+  component, licences deny.toml admits, nothing listed that the binary is not built from).
 
 Prints one line of counts, or the differences and exits 1.
 """
@@ -18,6 +22,8 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import sbom as sbom_policy
 
 CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
 
@@ -41,25 +47,9 @@ def lock_packages(lock):
         return {(p["name"], p["version"]): p.get("source") for p in tomllib.load(handle)["package"]}
 
 
-def resolved_for(root, target, name):
-    """{(name, version): license} of the crates `name` is built from on `target`: its package and
-    everything reachable through normal and build dependencies in the resolved graph."""
-    metadata = json.loads(subprocess.run(
-        ["cargo", "metadata", "--format-version", "1", "--locked", "--filter-platform", target],
-        cwd=root, check=True, capture_output=True, text=True).stdout)
-    packages = {p["id"]: p for p in metadata["packages"]}
-    nodes = {n["id"]: n for n in metadata["resolve"]["nodes"]}
-    (start,) = [i for i in metadata["workspace_members"] if packages[i]["name"] == name]
-    seen, queue = set(), [start]
-    while queue:
-        current = queue.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        for dep in nodes[current]["deps"]:
-            if any(kind["kind"] in (None, "build") for kind in dep["dep_kinds"]):
-                queue.append(dep["pkg"])
-    return {(packages[i]["name"], packages[i]["version"]): packages[i].get("license") for i in seen}
+def resolved_for(graph, name):
+    """{(name, version): license} of the crates `name` is built from (sbom.shipped)."""
+    return {key: package.get("license") for key, package in sbom_policy.shipped(graph, name).items()}
 
 
 def sbom_components(sbom):
@@ -93,15 +83,21 @@ def check(root, target, binary, sbom, lock):
     if roots != [(name, roots[0][1] if roots else None)]:
         problems.append(f"{binary}: the embedded list's root is {roots}, not {name}")
     pinned = lock_packages(lock)
+    graph = sbom_policy.resolved(root, target)
+    members = {graph[0][i]["name"] for i in graph[2]}
     for (crate, version), entry in sorted(embedded.items()):
         key = (crate, version)
+        if entry.get("source") not in ("crates.io", "local"):
+            problems.append(f"{crate} {version}: source {entry.get('source')!r} in {name}, neither crates.io nor the workspace")
+        elif entry.get("source") == "local" and crate not in members:
+            problems.append(f"{crate} {version} is built into {name} from a path but is not one of the workspace's crates")
         source = CRATES_IO if entry.get("source") == "crates.io" else None
         if key not in pinned:
             locked = sorted(v for (n, v) in pinned if n == crate)
             problems.append(f"{crate} {version} is in {name} but {lock} pins {locked or 'no such crate'}")
         elif pinned[key] != source:
             problems.append(f"{crate} {version}: source {entry.get('source')} in {name}, {pinned[key]} in {lock}")
-    expected = resolved_for(root, target, name)
+    expected = resolved_for(graph, name)
     for crate, version in sorted(set(expected) - set(embedded)):
         problems.append(f"{crate} {version} goes into {name} (cargo metadata) but is not in its embedded list")
     for crate, version in sorted(set(embedded) - set(expected)):
@@ -117,6 +113,7 @@ def check(root, target, binary, sbom, lock):
             problems.append(f"{key[0]} {key[1]} has no licence in {sbom}")
         elif not same_licence(expected.get(key), listed[key]):
             problems.append(f"{key[0]} {key[1]}: licence {listed[key]} in {sbom}, {expected.get(key)!r} in its Cargo.toml")
+    problems += sbom_policy.check_sbom(root, target, sbom, graph)[0]
     if problems:
         shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
         raise Mismatch("\n  ".join(shown))

@@ -1,9 +1,13 @@
 """Every container image the project names is pinned by digest, as name:tag@sha256:<digest> (the
 tag stays for the reader and for the refresh; a pull takes the digest only).
 
-  pins.py check ROOT        fails on any unpinned image reference in the Dockerfiles, the compose
-                            files, the rendered manifests and the aks/ scripts, and on one tag
-                            pinned to two digests
+  pins.py check ROOT        fails on any unpinned image reference in every Dockerfile (FROM, an
+                            ARG a FROM uses, COPY --from, RUN --mount=from=, the # syntax=
+                            frontend), every compose file, every rendered kustomization and every
+                            kustomize images: entry, every other YAML file git tracks (the kind
+                            config among them) and the aks/ scripts; on one tag pinned to two
+                            digests; and on a third-party image whose digest is not the one
+                            aks/third-party-images.txt records for its tag
   pins.py overrides ROOT    "VARIABLE pinned-reference" for each image the test suites may replace
                             with a local stand-in (CI reaches no registry): the compose variables
                             and the Dockerfiles' *_IMAGE build arguments
@@ -12,9 +16,12 @@ tag stays for the reader and for the refresh; a pull takes the digest only).
                             (of the images named NAME only, if given), prints the changes, and
                             with --write makes them in every file git tracks
 
-The project's own images (btc-price/...) are built from the commit and deployed by its tag (locked
-and verified in the pipeline); aks/third-party-images.txt is checked by tests/aks/checks.py
-(third-party), which accepts a "-" only where a "# unpinned" line says why.
+The project's own images (btc-price/api-a, api-b and poller, bare or under the overlays' registry
+placeholder) are built from the commit and deployed by the digests the pipeline verified; any other
+name, also one that merely contains btc-price/, is a third-party image and must be pinned.
+aks/third-party-images.txt is checked by tests/aks/checks.py (third-party), which accepts a "-" only
+where a "# unpinned" line says why. The workflows' container and service images are held to their
+digests by tests/aks/workflow_files.py.
 """
 
 import hashlib
@@ -25,57 +32,62 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dockerfile import Unpinned, dockerfile_references
+
 DIGEST = r"sha256:[0-9a-f]{64}"
 PINNED = re.compile(rf"^(?P<name>[a-z0-9][a-z0-9._/:-]*?):(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{{0,127}})@(?P<digest>{DIGEST})$")
-OWN = re.compile(r"(^|/)btc-price/")
+# The registry placeholder the overlays name (deploy.sh replaces it with the real registry).
+PLACEHOLDER_REGISTRY = "btcprice.azurecr.io"
+OWN = re.compile(rf"^(?:{re.escape(PLACEHOLDER_REGISTRY)}/)?btc-price/(?:api-a|api-b|poller)(?::[A-Za-z0-9_.${{}}:-]+)?$")
 COMPOSE_VARIABLE = re.compile(r"^\$\{(?P<var>[A-Z0-9_]+)(?::-(?P<default>[^}]*)|:\?[^}]*)\}$")
-DOCKERFILES = ["Dockerfile", "tests/stack/base-images/*.Dockerfile"]
-COMPOSE_FILES = ["docker-compose.yml", "tests/stack/compose.test.yml"]
+DOCKERFILE = re.compile(r"(^|/)(Dockerfile|Containerfile)([.-][^/]*)?$|\.(Dockerfile|Containerfile)$")
+COMPOSE_FILE = re.compile(r"(^|/)[^/]*compose[^/]*\.ya?ml$")
 SCRIPTS = ["aks/*.sh", "aks/kind/*.sh", "aks/aks-engine/*.sh"]
 KUSTOMIZE_ROOTS = ["manifests/base", "manifests/overlays/*", "tests/pod"]
 # A stand-in for the test suites: tests/pod renders the base with the local stand-in of Redis.
 STAND_IN_ROOTS = {"tests/pod"}
-
-
-class Unpinned(Exception):
-    pass
+# YAML that names images no one pulls: the network-policy checker's fixtures (static analysis
+# only), the workflows (tests/aks/workflow_files.py), the kustomize trees (checked rendered).
+NOT_PULLED = re.compile(r"^(tests/manifests/|\.github/workflows/|manifests/|tests/pod/)")
 
 
 def files(root, patterns):
     return sorted(path for pattern in patterns for path in root.glob(pattern) if path.is_file())
 
 
-def dockerfile_references(path):
-    """(where, reference, variable) of each image the Dockerfile starts FROM or takes as an
-    *_IMAGE build argument; a FROM ${X} whose ARG has no default names none (the caller must pass
-    it), nor does FROM scratch or FROM a stage."""
-    text = path.read_text(encoding="utf-8")
-    args, stages, found = {}, set(), []
-    for number, line in enumerate(text.splitlines(), 1):
-        where = f"{path}:{number}"
-        match = re.match(r"^ARG (\w+)(?:=(\S+))?$", line)
-        if match:
-            name, value = match.groups()
-            if value is not None:
-                value = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1)) or m.group(0), value)
-                args[name] = value
-                if name.endswith("_IMAGE"):
-                    found.append((where, value, name))
-            else:
-                args.setdefault(name, None)
+def yaml_references(path):
+    """(where, reference, None) of each image: value of a YAML file outside the kustomize trees."""
+    found = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        match = re.match(r"^\s*-?\s*image:\s*[\"']?([^\s\"'#]+)", line)
+        if match and not OWN.match(match.group(1)):
+            found.append((f"{path}:{number}", match.group(1), None))
+    return found
+
+
+def kustomize_entries(path):
+    """(where, reference, None) of each kustomize images: entry that gives a third-party image a
+    new tag or name: it must carry the digest too (a component rendered only inside an overlay is
+    checked here as well)."""
+    found, entry, start = [], {}, None
+    lines = path.read_text(encoding="utf-8").splitlines() + ["end:"]
+    inside = False
+    for number, line in enumerate(lines, 1):
+        if re.match(r"^images:\s*$", line):
+            inside = True
             continue
-        match = re.match(r"^FROM (?:--platform=\S+ )?(\S+)(?: AS (\S+))?$", line, re.IGNORECASE)
-        if match:
-            image, stage = match.groups()
-            if stage:
-                stages.add(stage)
-            variable = re.fullmatch(r"\$\{(\w+)\}", image)
-            if variable:
-                if variable.group(1) not in args:
-                    raise Unpinned(f"{where}: FROM {image}: no ARG {variable.group(1)} before it")
-                continue  # the ARG's default, if any, was checked above
-            if image != "scratch" and image not in stages:
-                found.append((where, image, None))
+        if inside and (re.match(r"^\S", line) or re.match(r"^  - ", line)):
+            if entry:
+                name = entry.get("newName", entry.get("name", ""))
+                if not OWN.match(name):
+                    reference = f"{name}:{entry.get('newTag', '')}" + (f"@{entry['digest']}" if "digest" in entry else "")
+                    found.append((f"{path}:{start}", reference, None))
+            entry, start = {}, number
+            if re.match(r"^\S", line):
+                inside = False
+        match = re.match(r"^  (?:- |  )(name|newName|newTag|digest):\s*\"?([^\s\"]+)\"?", line)
+        if inside and match:
+            entry[match.group(1)] = match.group(2)
     return found
 
 
@@ -88,7 +100,7 @@ def compose_references(path, defaults):
         if not match:
             continue
         where, image = f"{path}:{number}", match.group(1).strip("\"'")
-        if OWN.search(image):
+        if OWN.match(image):
             continue
         variable = COMPOSE_VARIABLE.match(image)
         if variable and variable.group("default") is not None:
@@ -136,19 +148,27 @@ def manifest_references(root, roots):
         rendered = subprocess.run(["kubectl", "kustomize", str(root / directory)], check=True,
                                   capture_output=True, text=True).stdout
         for image in sorted(set(re.findall(r"^\s*-?\s*image:\s*(\S+)$", rendered, re.MULTILINE))):
-            if not OWN.search(image):
+            if not OWN.match(image.strip("\"'")):
                 found.append((f"{directory} (rendered)", image.strip("\"'"), None))
     return found
 
 
 def collect(root, manifests=True):
     defaults, found = {}, []
-    for path in files(root, DOCKERFILES):
-        found += dockerfile_references(path)
-    for path in files(root, COMPOSE_FILES):
-        found += compose_references(path, defaults)
+    tracked = [name for name in source_files(root) if (root / name).is_file()]
+    for name in tracked:
+        if DOCKERFILE.search(name):
+            found += dockerfile_references(root / name)
+    for name in tracked:
+        if COMPOSE_FILE.search(name):
+            found += compose_references(root / name, defaults)
     for path in files(root, SCRIPTS):
         found += script_references(path)
+    for name in tracked:
+        if name.endswith("kustomization.yaml") and str(Path(name).parent) not in STAND_IN_ROOTS:
+            found += kustomize_entries(root / name)
+        elif re.search(r"\.ya?ml$", name) and not COMPOSE_FILE.search(name) and not NOT_PULLED.match(name):
+            found += yaml_references(root / name)
     kustomize = [str(p.relative_to(root)) for pattern in KUSTOMIZE_ROOTS for p in sorted(root.glob(pattern))
                  if (p / "kustomization.yaml").exists() and str(p.relative_to(root)) not in STAND_IN_ROOTS]
     if manifests:
@@ -163,14 +183,58 @@ def collect(root, manifests=True):
     return resolved
 
 
+def image_key(name, tag):
+    """One image however it is spelled: without its registry host, Docker's official images
+    without library/ (and ECR Public's docker/library/ mirror of them)."""
+    parts = name.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]
+    path = "/".join(parts)
+    path = re.sub(r"^(docker/)?library/", "", path)
+    return f"{path}:{tag}"
+
+
+def listed_digests(root):
+    """{image key: (use, {digests})} from aks/third-party-images.txt: each source's tag may be
+    pinned to its linux/amd64 digest (the list's column) or to its index (the "the index is"
+    note of the use in the list's header); each copy's tag only to the linux/amd64 digest."""
+    listing = root / "aks/third-party-images.txt"
+    notes, use, expected = {}, None, {}
+    lines = listing.read_text(encoding="utf-8").splitlines()
+    for line in lines:
+        start = re.match(r"^#   ([a-z][a-z0-9-]*)\s{2,}\S", line)
+        if start:
+            use = start.group(1)
+        elif not line.startswith("#   "):
+            use = None
+        if use:
+            notes[use] = notes.get(use, "") + " " + line[1:].strip()
+    indexes = {use: found.group(1) for use, text in notes.items()
+               if (found := re.search(rf"the index is ({DIGEST})", text))}
+    for line in lines:
+        fields = line.split()
+        if line.startswith("#") or len(fields) != 4 or not re.fullmatch(DIGEST, fields[3]):
+            continue
+        copy_name, copy_tag = fields[1].rsplit(":", 1)
+        source_name, source_tag = fields[2].rsplit(":", 1)
+        expected[image_key(copy_name, copy_tag)] = (fields[0], {fields[3]})
+        expected[image_key(source_name, source_tag)] = (fields[0], {fields[3]} | ({indexes[fields[0]]} if fields[0] in indexes else set()))
+    return expected
+
+
 def check(root):
     references = collect(root)
+    listed = listed_digests(root)
     digests, problems = {}, []
     for where, reference, _ in references:
         match = PINNED.match(reference)
         if not match:
             problems.append(f"{where}: {reference} is not pinned (name:tag@sha256:<digest>)")
             continue
+        key = image_key(match.group("name"), match.group("tag"))
+        if key in listed and match.group("digest") not in listed[key][1]:
+            problems.append(f"{where}: {reference}: aks/third-party-images.txt ({listed[key][0]}) records "
+                            f"{' or '.join(sorted(listed[key][1]))} for {key}, not this digest")
         # One image, however it is spelled: Docker Hub's official images have three names.
         name = re.sub(r"^(docker\.io/)?(library/)?", "", match.group("name"))
         key = f"{name}:{match.group('tag')}"

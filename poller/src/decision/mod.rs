@@ -6,6 +6,7 @@
 pub mod combine;
 pub mod continuity;
 
+use price_store::{Sample, SourceQuote, unix_ms};
 use tokio::time::Instant;
 
 use self::combine::{Agreement, Quote, combine};
@@ -111,6 +112,45 @@ pub fn decide(
     }
 }
 
+/// The sample a tick stores for `agreement`, published on `basis` by a poller asking `providers`
+/// with a quorum of `quorum`: the price with its evidence, which a reader checks by the same
+/// rules (`price_store::Sample::check`) before believing it.
+pub fn sample(
+    agreement: &Agreement,
+    basis: Basis,
+    providers: usize,
+    quorum: usize,
+    fetched_at_ms: i64,
+) -> Sample {
+    Sample {
+        fetched_at_ms,
+        price_usd: agreement.price_usd,
+        quotes: agreement
+            .agreeing
+            .iter()
+            .map(|quote| SourceQuote {
+                source: quote.provider.name().to_owned(),
+                price_usd: quote.price_usd,
+                quoted_at_ms: quote.quoted_at.map(unix_ms),
+            })
+            .collect(),
+        providers: count(providers),
+        answered: count(agreement.valid),
+        quorum: count(quorum),
+        basis: match basis {
+            Basis::Quorum => price_store::Basis::Quorum,
+            Basis::Continuity(confirmed) => price_store::Basis::Continuity {
+                confirmed_usd: confirmed.price_usd,
+                confirmed_at_ms: confirmed.at_ms,
+            },
+        },
+    }
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +179,29 @@ mod tests {
         ];
         let labels: Vec<&str> = reasons.iter().map(NoPrice::label).collect();
         assert_eq!(labels, NoPrice::LABELS);
+    }
+
+    /// An independent attack's case: a high outlier among six answers puts the median of every
+    /// answer above the agreeing ones' own, so they are over 2 % of the price apart, and the
+    /// reader must still believe the sample the rules publish.
+    #[test]
+    fn a_price_agreed_around_a_median_pulled_by_an_outlier_is_one_a_reader_believes() {
+        use crate::providers::Provider::*;
+        let answers = [
+            (Coinbase, 91_809.0),
+            (Kraken, 90_000.0),
+            (Bitstamp, 90_000.0),
+            (Gemini, 90_000.0),
+            (Bitfinex, 91_809.0),
+            (Coingecko, 94_500.0),
+        ];
+        let quotes: Vec<Quote> = answers.map(|(p, usd)| Quote::new(p, usd)).to_vec();
+        let mut confirmations = Confirmations::new(3);
+        let at_ms = 1_763_730_000_000;
+        let verdict = decide(&quotes, &mut confirmations, Instant::now(), at_ms);
+        let (agreement, basis) = verdict.price().expect("five of six agree");
+        assert_eq!((agreement.price_usd, basis), (90_000.0, Basis::Quorum));
+        let stored = sample(agreement, basis, 6, 3, at_ms);
+        assert_eq!(stored.check(at_ms), Ok(()));
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use service_kit::clock;
 
-use price_store::{Sample, SourceQuote, unix_ms};
+use price_store::{Sample, unix_ms};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
@@ -23,9 +23,9 @@ use self::ask::{Outcome, ask_all};
 use self::record::ProviderLog;
 use crate::backoff::{Pacing, Turn};
 use crate::config::ProviderConfig;
-use crate::decision::combine::{Agreement, Quote};
+use crate::decision::combine::Quote;
 use crate::decision::continuity::{Basis, Confirmations, QUORUM, quorum_for};
-use crate::decision::{NoPrice, Verdict, decide};
+use crate::decision::{self, NoPrice, Verdict, decide};
 use crate::fetch::Fetcher;
 use crate::metrics::PollerMetrics;
 use crate::providers::Provider;
@@ -136,7 +136,13 @@ impl PricePoller {
         );
         match (verdict.price(), &verdict.published) {
             (Some((agreement, basis)), _) => {
-                let sample = self.sample(agreement, basis, fetched_at_ms);
+                let sample = decision::sample(
+                    agreement,
+                    basis,
+                    self.providers.len(),
+                    self.confirmations.quorum(),
+                    fetched_at_ms,
+                );
                 self.store(sample, &agreement.outliers, &summary);
             }
             (None, Err(no_price)) => self.store_nothing(no_price, &summary),
@@ -201,33 +207,6 @@ impl PricePoller {
         let backoff = self.pacing.backoff(index);
         let hold = backoff.hold().map(|(hold, _)| hold);
         self.metrics.provider_state(name, hold, backoff.failures());
-    }
-
-    /// The tick's sample: `agreement`'s price, published on `basis`, with its evidence.
-    fn sample(&self, agreement: &Agreement, basis: Basis, fetched_at_ms: i64) -> Sample {
-        Sample {
-            fetched_at_ms,
-            price_usd: agreement.price_usd,
-            quotes: agreement
-                .agreeing
-                .iter()
-                .map(|quote| SourceQuote {
-                    source: quote.provider.name().to_owned(),
-                    price_usd: quote.price_usd,
-                    quoted_at_ms: quote.quoted_at.map(unix_ms),
-                })
-                .collect(),
-            providers: count(self.providers.len()),
-            answered: count(agreement.valid),
-            quorum: count(self.confirmations.quorum()),
-            basis: match basis {
-                Basis::Quorum => price_store::Basis::Quorum,
-                Basis::Continuity(confirmed) => price_store::Basis::Continuity {
-                    confirmed_usd: confirmed.price_usd,
-                    confirmed_at_ms: confirmed.at_ms,
-                },
-            },
-        }
     }
 
     /// Logs and hands `sample` to the Redis writer without waiting.
@@ -295,8 +274,4 @@ fn outlier_text(outliers: &[Provider]) -> String {
     }
     let names: Vec<&str> = outliers.iter().map(|p| p.name()).collect();
     format!(" (outliers: {})", names.join(","))
-}
-
-fn count(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }

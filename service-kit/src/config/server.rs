@@ -21,9 +21,22 @@ const HEADER_TIMEOUTS: RangeInclusive<Duration> =
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 const IDLE_TIMEOUTS: RangeInclusive<Duration> =
     Duration::from_millis(100)..=Duration::from_secs(3600);
-/// `MAX_CONNECTIONS`' default: far above what a replica behind a proxy with keep-alive needs,
-/// low enough for the file-descriptor limit of a container (further capped by it at start-up).
-const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
+/// `WRITE_TIMEOUT`'s default: a response of a few hundred kilobytes at most reaches any client
+/// that reads in far less; one that does not read is dropped after this.
+const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+const WRITE_TIMEOUTS: RangeInclusive<Duration> =
+    Duration::from_millis(100)..=Duration::from_secs(300);
+/// `DRAIN_TIMEOUT`'s default: every answer is ready within milliseconds and a response is
+/// written within `WRITE_TIMEOUT`, so this only bounds what a stuck client would hold; with
+/// `SHUTDOWN_DELAY` it must stay within the pod's termination grace period.
+const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+const DRAIN_TIMEOUTS: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(600);
+/// `TCP_USER_TIMEOUT`'s default: the same as `WRITE_TIMEOUT`, so that a response the client does
+/// not take is given up in about that time, whether it waits in our buffers or the kernel's;
+/// far beyond any retransmission a live peer needs, far before the kernel's own 15 minutes.
+const DEFAULT_TCP_USER_TIMEOUT: Duration = DEFAULT_WRITE_TIMEOUT;
+const TCP_USER_TIMEOUTS: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(600);
 const MAX_CONNECTIONS: RangeInclusive<usize> = 1..=1_000_000;
 
 /// The settings every binary shares.
@@ -49,9 +62,19 @@ pub struct ServingConfig {
     pub header_timeout: Duration,
     /// `IDLE_TIMEOUT`: a keep-alive connection waiting for its next request is closed after this.
     pub idle_timeout: Duration,
+    /// `WRITE_TIMEOUT`: a response not handed over to the kernel within this of its first write
+    /// (the client does not read it) closes the connection.
+    pub write_timeout: Duration,
+    /// `DRAIN_TIMEOUT`: after `SHUTDOWN_DELAY`, how long in-flight requests have to finish before
+    /// the connections left are closed.
+    pub drain_timeout: Duration,
+    /// `TCP_USER_TIMEOUT`: a connection whose sent data stays unacknowledged (a peer that
+    /// vanished), or unread behind a closed window, for this long is dropped by the kernel.
+    pub tcp_user_timeout: Duration,
     /// `MAX_CONNECTIONS`: at most this many connections are open at once; at the limit the
-    /// listener stops accepting and new connections wait in the kernel's backlog.
-    pub max_connections: usize,
+    /// listener stops accepting and new connections wait in the kernel's backlog. `None`: what
+    /// the memory limit allows (see [`crate::limits`]).
+    pub max_connections: Option<usize>,
 }
 
 impl Default for ServingConfig {
@@ -60,7 +83,10 @@ impl Default for ServingConfig {
             shutdown_delay: Duration::ZERO,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            tcp_user_timeout: DEFAULT_TCP_USER_TIMEOUT,
+            max_connections: None,
         }
     }
 }
@@ -89,11 +115,24 @@ impl ServerConfig {
                     DEFAULT_IDLE_TIMEOUT,
                     IDLE_TIMEOUTS,
                 )?,
-                max_connections: env.parse_with(
-                    "MAX_CONNECTIONS",
-                    DEFAULT_MAX_CONNECTIONS,
-                    |raw| parse_count_in(raw, &MAX_CONNECTIONS),
+                write_timeout: env.duration_in(
+                    "WRITE_TIMEOUT",
+                    DEFAULT_WRITE_TIMEOUT,
+                    WRITE_TIMEOUTS,
                 )?,
+                drain_timeout: env.duration_in(
+                    "DRAIN_TIMEOUT",
+                    DEFAULT_DRAIN_TIMEOUT,
+                    DRAIN_TIMEOUTS,
+                )?,
+                tcp_user_timeout: env.duration_in(
+                    "TCP_USER_TIMEOUT",
+                    DEFAULT_TCP_USER_TIMEOUT,
+                    TCP_USER_TIMEOUTS,
+                )?,
+                max_connections: env.parse_with("MAX_CONNECTIONS", None, |raw| {
+                    parse_count_in(raw, &MAX_CONNECTIONS).map(Some)
+                })?,
             },
         })
     }
@@ -146,7 +185,10 @@ mod tests {
                 shutdown_delay: Duration::ZERO,
                 header_timeout: Duration::from_secs(10),
                 idle_timeout: Duration::from_secs(75),
-                max_connections: 16_384,
+                write_timeout: Duration::from_secs(10),
+                drain_timeout: Duration::from_secs(10),
+                tcp_user_timeout: Duration::from_secs(10),
+                max_connections: None,
             },
         };
         assert_eq!(server(&[]).unwrap(), expected);
@@ -165,6 +207,9 @@ mod tests {
             ("SHUTDOWN_DELAY", "1500ms"),
             ("HEADER_TIMEOUT", "2s"),
             ("IDLE_TIMEOUT", "30s"),
+            ("WRITE_TIMEOUT", "3s"),
+            ("DRAIN_TIMEOUT", "0s"),
+            ("TCP_USER_TIMEOUT", "5s"),
             ("MAX_CONNECTIONS", "100"),
         ])
         .unwrap();
@@ -177,7 +222,10 @@ mod tests {
                 shutdown_delay: Duration::from_millis(1500),
                 header_timeout: Duration::from_secs(2),
                 idle_timeout: Duration::from_secs(30),
-                max_connections: 100,
+                write_timeout: Duration::from_secs(3),
+                drain_timeout: Duration::ZERO,
+                tcp_user_timeout: Duration::from_secs(5),
+                max_connections: Some(100),
             }
         );
     }
@@ -192,6 +240,9 @@ mod tests {
             ("SHUTDOWN_DELAY", "11m"),
             ("HEADER_TIMEOUT", "0s"),
             ("IDLE_TIMEOUT", "2h"),
+            ("WRITE_TIMEOUT", "50ms"),
+            ("DRAIN_TIMEOUT", "11m"),
+            ("TCP_USER_TIMEOUT", "500ms"),
             ("MAX_CONNECTIONS", "0"),
             ("MAX_CONNECTIONS", "-5"),
             ("MAX_CONNECTIONS", "many"),

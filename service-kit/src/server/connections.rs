@@ -1,7 +1,8 @@
 //! Accepting and serving HTTP/1.1 connections with the limits that keep hostile or broken
 //! clients from holding a replica: a cap on open connections, on the request head, and on how
-//! long a connection may sit idle or dribble a head (see [`super::timeouts`]); and a graceful
-//! shutdown that lets in-flight requests finish.
+//! long a connection may stay silent, sit idle, dribble a head or leave its response unread (see
+//! [`super::timeouts`]); and a shutdown that lets in-flight requests finish within a bound, then
+//! closes what is left.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -14,13 +15,16 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use prometheus::{IntCounter, IntGauge};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::time::Instant;
 use warp::http::HeaderValue;
 use warp::http::header::CONNECTION;
 use warp::reply::Response;
 
+use super::closings::{Closing, Closings};
 use super::request_id::{REQUEST_ID, request_id};
+use super::socket;
 use super::timeouts::{Deadlines, Phase, TimedIo};
 use crate::config::ServingConfig;
 use crate::health::Health;
@@ -33,29 +37,18 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// How much hyper may buffer per connection: a head, or a slice of a body, never more.
 const MAX_BUFFER_BYTES: usize = 64 * 1024;
 
-/// How many connections the kernel may hold completed but not yet accepted (capped by
-/// `net.core.somaxconn`, 4096 on current kernels). A burst larger than this backlog drops the
-/// handshakes that overflow it, and those clients wait a whole second for their SYN to be sent
-/// again: tokio's default of 1024 made a normal client wait 1 s during a flood of 2000
-/// connections.
-const LISTEN_BACKLOG: u32 = 4096;
-
 /// After an accept error other than a client's own (e.g. out of file descriptors), a pause
 /// before the next attempt, so the loop does not spin while nothing can be accepted.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-/// A listener on `addr` with room for a burst of [`LISTEN_BACKLOG`] connections.
-pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    // As tokio's `TcpListener::bind` does: a restarted server can bind while old connections
-    // linger in TIME_WAIT.
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(LISTEN_BACKLOG)
+/// Where the server is in its life, as every connection sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Serving,
+    /// The listener is closed: connections finish their request in flight.
+    Draining,
+    /// The drain ran out: every connection left is closed.
+    Closing,
 }
 
 /// What the connections of one server share; `S` is the server's routes as a service (from
@@ -63,6 +56,9 @@ pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 pub struct Connections<S> {
     http: Http<S>,
     permits: Arc<Semaphore>,
+    max_connections: usize,
+    drain_timeout: Duration,
+    unacknowledged_for: Duration,
     open: IntGauge,
     limit_reached: IntCounter,
 }
@@ -73,6 +69,7 @@ struct Http<S> {
     routes: S,
     deadlines: Deadlines,
     health: Health,
+    closings: Closings,
 }
 
 impl<S> Connections<S>
@@ -80,7 +77,7 @@ where
     S: Routes,
 {
     /// Serves `routes` on every connection, under `settings`' limits; `max_connections` is the
-    /// limit actually applied (the setting, capped by the file-descriptor limit).
+    /// limit actually applied (see [`crate::limits`]).
     pub fn new(
         routes: S,
         settings: ServingConfig,
@@ -105,20 +102,26 @@ where
                 deadlines: Deadlines {
                     idle: settings.idle_timeout,
                     header: settings.header_timeout,
+                    write: settings.write_timeout,
                 },
                 health,
+                closings: Closings::register(metrics),
             },
             permits: Arc::new(Semaphore::new(max_connections)),
+            max_connections,
+            drain_timeout: settings.drain_timeout,
+            unacknowledged_for: settings.tcp_user_timeout,
             open,
             limit_reached,
         }
     }
 
     /// Accepts connections on `listener` until `stop` completes, then closes the listener and
-    /// returns once every connection has finished its request in flight (idle ones are closed).
+    /// returns once every connection has finished its request in flight (idle ones are closed),
+    /// or once the drain timeout ran out and the connections left were closed.
     pub async fn run(self, listener: TcpListener, stop: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
-        let (closing, closed) = watch::channel(false);
+        let (stage, watched) = watch::channel(Stage::Serving);
         tokio::pin!(stop);
         loop {
             let accepted = tokio::select! {
@@ -128,30 +131,67 @@ where
             let Some((stream, permit)) = accepted else {
                 continue;
             };
+            let accepted_at = Instant::now();
             let http = self.http.clone();
             let watcher = graceful.watcher();
-            let mut closed = closed.clone();
+            let mut draining = watched.clone();
+            let mut closing = watched.clone();
             let open = self.open.clone();
+            let closings = self.http.closings.clone();
             open.inc();
             tokio::spawn(async move {
-                // Until its first request arrives a connection costs only its socket: hyper's
-                // buffers are allocated once it has something to read.
-                let first_bytes = tokio::select! {
-                    readable = tokio::time::timeout(http.deadlines.idle, stream.readable()) => {
-                        readable.is_ok()
+                let served = async move {
+                    // Until its first request arrives a connection costs only its socket and this
+                    // task: hyper's buffers are allocated once it has something to read. (A peek,
+                    // not `readable()`: tokio reports a new socket readable before anything came.)
+                    // It has the header timeout from its accept to send that request.
+                    let head_due = accepted_at + http.deadlines.header;
+                    let mut first_byte = [0u8; 1];
+                    tokio::select! {
+                        peeked = tokio::time::timeout_at(head_due, stream.peek(&mut first_byte)) => {
+                            match peeked {
+                                Ok(Ok(read)) if read > 0 => {}
+                                Ok(_) => return, // closed, or failed, before asking anything
+                                Err(_) => {
+                                    http.closings.count(Closing::HeaderTimeout);
+                                    return;
+                                }
+                            }
+                        }
+                        _ = draining.wait_for(|&stage| stage != Stage::Serving) => return,
                     }
-                    _ = closed.wait_for(|&closed| closed) => false,
+                    // Boxed, the connection's state is allocated once it has a request to read,
+                    // not by every silent connection's task.
+                    let connection = Box::pin(watcher.watch(http.serve(stream, accepted_at)));
+                    if let Err(err) = connection.await {
+                        log::debug!("connection ended with an error: {err}");
+                    }
                 };
-                if first_bytes && let Err(err) = watcher.watch(http.serve(stream)).await {
-                    log::debug!("connection ended with an error: {err}");
+                tokio::select! {
+                    () = served => {}
+                    _ = closing.wait_for(|&stage| stage == Stage::Closing) => {
+                        closings.count(Closing::Shutdown);
+                    }
                 }
                 open.dec();
                 drop(permit);
             });
         }
         drop(listener);
-        closing.send_replace(true);
-        graceful.shutdown().await;
+        stage.send_replace(Stage::Draining);
+        if tokio::time::timeout(self.drain_timeout, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            log::warn!(
+                "{} connections still open after the drain timeout ({:?}): closing them",
+                self.open.get(),
+                self.drain_timeout
+            );
+            stage.send_replace(Stage::Closing);
+            let every_slot = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
+            let _closed = self.permits.acquire_many(every_slot).await;
+        }
     }
 
     /// The next connection, once a slot is free; `None` after an accept error.
@@ -171,8 +211,7 @@ where
         };
         match listener.accept().await {
             Ok((stream, _)) => {
-                // Answers are small and whole: send them without waiting for more to coalesce.
-                let _ = stream.set_nodelay(true);
+                socket::tune(&stream, self.unacknowledged_for);
                 Some((stream, permit))
             }
             Err(err) if is_client_error(&err) => None,
@@ -186,12 +225,13 @@ where
 }
 
 impl<S: Routes> Http<S> {
-    /// The HTTP/1.1 connection serving `stream`.
+    /// The HTTP/1.1 connection serving `stream`, accepted at `accepted_at`.
     fn serve(
         &self,
         stream: TcpStream,
+        accepted_at: Instant,
     ) -> http1::Connection<TokioIo<TimedIo<TcpStream>>, ConnectionService<S>> {
-        let (io, phase) = TimedIo::new(stream, self.deadlines);
+        let (io, phase) = TimedIo::new(stream, accepted_at, self.deadlines, self.closings.clone());
         let service = ConnectionService {
             routes: self.routes.clone(),
             phase,

@@ -1,9 +1,12 @@
 //! Serving a service's routes next to `/healthz`, `/readyz` and `/metrics`, with request metrics,
 //! an access log at debug level carrying each request's id ([`request_id`]), connection limits
-//! ([`connections`], [`timeouts`]) and a graceful shutdown.
+//! ([`connections`], [`timeouts`], [`socket`], counted in [`closings`]) and a graceful shutdown
+//! with a bounded drain.
 
+mod closings;
 mod connections;
 mod request_id;
+mod socket;
 mod timeouts;
 
 use std::future::Future;
@@ -13,7 +16,8 @@ use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
-pub use connections::{MAX_HEAD_BYTES, listen};
+pub use connections::MAX_HEAD_BYTES;
+pub use socket::listen;
 
 use crate::config::ServingConfig;
 use crate::health::{Health, Readiness};
@@ -31,8 +35,9 @@ pub struct Ops {
 
 /// Serves `api` (whose endpoints were created from `endpoints`) and the operational routes on
 /// `listener` until `shutdown` completes. Then: `/readyz` answers 503, after
-/// `ops.serving.shutdown_delay` the listener closes, in-flight requests finish, idle
-/// connections are closed, and this returns.
+/// `ops.serving.shutdown_delay` the listener closes, idle connections are closed, in-flight
+/// requests have `ops.serving.drain_timeout` to finish, the connections left are closed, and
+/// this returns.
 pub async fn serve<F>(
     listener: TcpListener,
     ops: Ops,
@@ -51,10 +56,14 @@ pub async fn serve<F>(
     let shutdown_delay = serving.shutdown_delay;
     let max_connections = crate::limits::connections_allowed(serving.max_connections);
     log::info!(
-        "at most {max_connections} connections at once; request heads within {:?} of their \
-         first byte, idle connections closed after {:?}",
+        "request heads within {:?} (a connection's first from its accept), idle connections \
+         closed after {:?}, responses written within {:?}, data unacknowledged for {:?} given \
+         up, a drain of at most {:?}",
         serving.header_timeout,
-        serving.idle_timeout
+        serving.idle_timeout,
+        serving.write_timeout,
+        serving.tcp_user_timeout,
+        serving.drain_timeout
     );
     let operational = operational_routes(&mut endpoints, health.clone(), metrics.clone());
     let request_metrics = metrics.clone();

@@ -21,14 +21,14 @@ pub fn raise_open_files_limit() -> std::io::Result<u64> {
 }
 
 /// `configured` connections, or fewer if the open-files limit does not leave room for them.
-pub fn connections_allowed(configured: usize) -> usize {
+pub fn cap(configured: usize) -> usize {
     let Ok((soft, _)) = getrlimit(Resource::RLIMIT_NOFILE) else {
         return configured;
     };
     let room = usize::try_from(soft.saturating_sub(RESERVED_DESCRIPTORS)).unwrap_or(usize::MAX);
     if room < configured {
         log::warn!(
-            "MAX_CONNECTIONS={configured} exceeds what the open-files limit ({soft}) allows: \
+            "{configured} connections exceed what the open-files limit ({soft}) allows: \
              accepting at most {room}"
         );
     }
@@ -43,7 +43,7 @@ mod tests {
     fn the_limit_caps_the_connections_and_never_raises_them() {
         let (soft, _) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
         let room = usize::try_from(soft - RESERVED_DESCRIPTORS).unwrap();
-        assert_eq!(connections_allowed(10), 10.min(room));
-        assert_eq!(connections_allowed(usize::MAX), room);
+        assert_eq!(cap(10), 10.min(room));
+        assert_eq!(cap(usize::MAX), room);
     }
 }
