@@ -28,6 +28,10 @@ DEPLOY_ENV = {**BUILD_ENV, "AKS_INGRESS_FLAVOUR": "${{ vars.AKS_INGRESS_FLAVOUR 
 # The keys a step on the deploy path may carry: nothing that skips it, tolerates its failure,
 # changes its shell or its directory.
 STEP_KEYS = {"name", "id", "uses", "with", "run", "env"}
+# The test job runs each suite of tests/run as one job of a matrix over `suite` (workflow.py holds
+# the matrix to the suites): a failing suite fails the job, so the build that needs it never runs.
+TEST_RUN = 'tests/run "${{ matrix.suite }}"'
+TEST_MATRIX = "suite"
 
 
 def plain(step, programs):
@@ -43,11 +47,21 @@ def kinds(steps):
     return [step["uses"].split("@")[0] if "uses" in step else step.get("run", "").strip() for step in steps]
 
 
-def check_path(path, name, job, allowed_ifs=()):
+def check_path(path, name, job, allowed_ifs=(), matrix=None):
     """Nothing in the job lets a later step or job run after a failure, or changes how run: steps
-    fail: no continue-on-error, no if: but the allowed ones, no shell or working directory."""
-    for key in ("continue-on-error", "defaults", "container", "services", "strategy"):
+    fail: no continue-on-error, no if: but the allowed ones, no shell or working directory; no
+    strategy but, given `matrix`, one over that variable alone with fail-fast off (no include,
+    exclude or other key that could add a job or change one)."""
+    for key in ("continue-on-error", "defaults", "container", "services"):
         require(key not in job, f"{path}: job {name} must not set {key} (it is on the way to the deploy)")
+    strategy = job.get("strategy")
+    if matrix is None:
+        require(strategy is None, f"{path}: job {name} must not set strategy (it is on the way to the deploy)")
+    else:
+        require(isinstance(strategy, dict) and set(strategy) == {"fail-fast", "matrix"}
+                and isinstance(strategy["matrix"], dict) and set(strategy["matrix"]) == {matrix},
+                f"{path}: job {name}: its strategy must be a matrix over {matrix} alone with fail-fast off, nothing "
+                f"else (it is on the way to the deploy), is {strategy}")
     for step in job["steps"]:
         extra = set(step) - STEP_KEYS
         allowed = "if" in extra and (step.get("name"), step["if"]) in allowed_ifs
@@ -109,9 +123,9 @@ def check_test_job(path, jobs):
     job = jobs["test"]
     require(job.get("env", {}).get("RUSTSEC_DB") == "live",
             f"{path}: the test job must run cargo-deny against the live advisory database (env RUSTSEC_DB: live)")
-    check_path(path, "test", job, allowed_ifs={("upload screenshots and reports", "always()")})
+    check_path(path, "test", job, allowed_ifs={("upload screenshots and reports", "always()")}, matrix=TEST_MATRIX)
     found = [kind for kind, step in zip(kinds(job["steps"]), job["steps"]) if not plain(step, ("rustup ",))]
-    expected = ["actions/checkout", "actions/cache", "tests/run", "actions/upload-artifact"]
+    expected = ["actions/checkout", "actions/cache", TEST_RUN, "actions/upload-artifact"]
     require(found == expected, f"{path}: the test job must be, besides plain rustup commands: {expected}; is {found}")
 
 

@@ -120,13 +120,13 @@ def workflow_env(path, job_name, values, step_name=None):
         print(f"{name}={value}")
 
 
-# The test job runs each suite of tests/run (tests/suites/SUITE.sh) as one job of its matrix.
-TEST_RUN = 'tests/run "${{ matrix.suite }}"'
+TEST_RUN = signing.TEST_RUN
 
 
 def check_test_matrix(path, job):
+    """The test job runs each suite of tests/run (tests/suites/SUITE.sh) as one job of its matrix."""
     suites = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "suites").glob("*.sh"))
-    matrix = job.get("strategy", {}).get("matrix", {}).get("suite", [])
+    matrix = job.get("strategy", {}).get("matrix", {}).get(signing.TEST_MATRIX, [])
     require(sorted(matrix) == suites and len(set(matrix)) == len(matrix),
             f"{path}: the test job's matrix must name each suite of tests/run once: {suites}, found {matrix}")
     require(job.get("strategy", {}).get("fail-fast") is False,

@@ -46,6 +46,7 @@ log "the test matrix's invariants notice (each mutated copy of the workflow must
 unsigned_pipeline suite-left-out-of-the-matrix 's/^        suite: \[rust, /        suite: [/'
 unsigned_pipeline suite-twice-in-the-matrix 's/^        suite: \[rust, /        suite: [rust, rust, /'
 unsigned_pipeline one-failure-cancels-the-others 's/^      fail-fast: false$/      fail-fast: true/'
+unsigned_pipeline a-job-added-to-the-matrix 's/^        suite: \[rust, \(.*\)\]$/        suite: [rust, \1]\n        include: [{suite: rust, tolerated: true}]/'
 # shellcheck disable=SC2016 # the workflow's own expression, ${{ matrix.suite }}, literally
 unsigned_pipeline every-suite-in-each-job 's/^        run: tests\/run "${{ matrix.suite }}"$/        run: tests\/run/'
 
