@@ -10,9 +10,11 @@ use service_kit::headers::{Caching, cached};
 use service_kit::http::Problem;
 use tokio::sync::watch;
 use warp::Filter;
+use warp::http::header::CONTENT_TYPE;
 use warp::reply::Response;
 
 use crate::errors::{ApiError, WindowUnavailable};
+use crate::history;
 use crate::models::{Average, Current, History, now_ms};
 use crate::snapshot::Snapshot;
 
@@ -21,6 +23,8 @@ pub struct State {
     pub snapshot: watch::Receiver<Snapshot>,
     pub average_window: Duration,
     pub stale_after: Duration,
+    /// `/history`'s latest bodies.
+    pub history: history::Bodies,
 }
 
 impl State {
@@ -131,15 +135,22 @@ pub fn history(state: Arc<State>, query: String) -> Result<Response, ApiError> {
     let max_points = max_points(&query)?;
     state.answer(|snapshot| {
         let now_ms = now_ms();
-        let stats = snapshot.window_at(Instant::now(), now_ms, state.average_window)?;
-        let points = snapshot
-            .window
-            .points(now_ms, state.average_window, max_points);
-        Ok(price_json(&History::new(
-            stats.count,
-            &points,
-            state.average_window,
-        )))
+        snapshot.window_at(Instant::now(), now_ms, state.average_window)?;
+        let window = &snapshot.window;
+        let selection = window.select(now_ms, state.average_window);
+        let body = state.history.get_or_make(selection, max_points, || {
+            let points = window.points_of(selection, max_points);
+            let history = History::new(selection.count, &points, state.average_window);
+            serde_json::to_vec(&history)
+                .expect("a history always serializes")
+                .into()
+        });
+        let mut response = Response::new(body.into());
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            warp::http::HeaderValue::from_static("application/json"),
+        );
+        Ok(cached(response, Caching::Briefly))
     })
 }
 

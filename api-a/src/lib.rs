@@ -11,6 +11,7 @@
 mod config;
 mod errors;
 mod handlers;
+mod history;
 mod models;
 mod page;
 mod refresher;
@@ -66,6 +67,7 @@ pub async fn run(
         snapshot,
         average_window: config.average_window,
         stale_after: config.stale_after,
+        history: Default::default(),
     });
 
     let mut endpoints = Endpoints::new(&config.base_path);
