@@ -18,7 +18,7 @@ from harness.waiting import NotInTime, eventually
 
 from .figures import Run
 from .settings import Settings
-from .stack import Stack
+from .stack import CLIENT_CPU, Stack
 from .targets import Target, round_order
 
 # How long the idle connections may take to open before the wrk run starts; they are held for
@@ -47,16 +47,18 @@ def open_connections(base_url: str) -> float:
     return prometheus.total(base_url + "/metrics", "http_connections_open")
 
 
-def run_wrk(settings: Settings, workdir: Path, url: str, target: Target, name: str) -> wrk.WrkResult:
-    """One wrk run (its files in `workdir` under `name`); fails on any error."""
+def run_wrk(settings: Settings, workdir: Path, url: str, target: Target, name: str, pinned: bool) -> wrk.WrkResult:
+    """One wrk run (its files in `workdir` under `name`); fails on any error. Against a pinned
+    stack, wrk runs one thread on the core the servers leave free."""
     result = wrk.run(
         workdir,
         url,
         [target.path],
         settings.duration,
         connections=settings.connections,
-        threads=settings.threads,
+        threads=1 if pinned else settings.threads,
         name=name,
+        cpu=CLIENT_CPU if pinned else None,
     )
     if result.failures or result.requests == 0:
         raise BenchError(
@@ -131,7 +133,7 @@ def run_rounds(
 
             def measure(target=target, url=url, name=name) -> Run:
                 cpu_before = stack.cpu_seconds(target.server)
-                result = run_wrk(settings, workdir, url, target, name)
+                result = run_wrk(settings, workdir, url, target, name, stack.pinned)
                 return Run(result, stack.cpu_seconds(target.server) - cpu_before)
 
             if target.idle_connections:

@@ -3,11 +3,16 @@
 (from a fake exchange) and an api-a holding the window; a second api-a for the idle connections;
 api-b; nginx answering a fixed body (the yardstick); the repository's gateway in front of the
 services, and the same gateway in front of that nginx.
+
+A pinned stack is what the CPU table measures: the servers each on one worker (tokio's
+`TOKIO_WORKER_THREADS=1`, nginx's `worker_processes 1`) and every thread of theirs on one core
+(`SERVER_CPU`), leaving the other to wrk; only the servers the direct targets need.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -19,18 +24,23 @@ from harness.processes import Process, cpu_seconds, free_port
 from harness.redis import RedisServer
 from harness.services import Service
 
-from .targets import WINDOWS, Window
+from .targets import PINNED_WINDOWS, WINDOWS, Window
 
 # Three providers that agree, as the seeded samples' sources say.
 PRICES = {"coinbase": 97_120.0, "kraken": 97_125.0, "bitstamp": 97_130.0}
 # The fake exchange answers within milliseconds: shorter than every poll interval used here.
 FETCH_TIMEOUT = "500ms"
+# Where a pinned stack's servers run, and where wrk runs against them.
+SERVER_CPU = 0
+CLIENT_CPU = 1
+# A service's runtime on one worker thread, as a replica limited to one core should run.
+ONE_WORKER = {"TOKIO_WORKER_THREADS": "1"}
 
 STATIC_CONFIG = """\
 # The yardstick: nginx answering a fixed body from its configuration, the cheapest answer an
-# HTTP server can give. As many workers as the gateway (auto: one per core); connections are
-# never closed after some number of requests, as the services never close them.
-worker_processes auto;
+# HTTP server can give. As many workers as the gateway (auto: one per core) or, pinned, one;
+# connections are never closed after some number of requests, as the services never close them.
+worker_processes {workers};
 pid {workdir}/nginx.pid;
 error_log stderr warn;
 events {{ worker_connections 4096; }}
@@ -55,19 +65,26 @@ def process_tree(pid: int) -> list[int]:
     return [pid, *(descendant for child in children for descendant in process_tree(child))]
 
 
-def static_config(workdir: Path, port: int, body: str) -> str:
+def static_config(workdir: Path, port: int, body: str, workers: str = "auto") -> str:
     """The yardstick's nginx.conf answering `body` (quoted for nginx) on every path."""
     quoted = body.replace("\\", "\\\\").replace("'", "\\'")
-    return STATIC_CONFIG.format(workdir=workdir, port=port, body=quoted)
+    return STATIC_CONFIG.format(workdir=workdir, port=port, body=quoted, workers=workers)
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Every thread of `pid` and of its descendants on `cpu` (threads started later inherit it)."""
+    for each in process_tree(pid):
+        for task in Path(f"/proc/{each}/task").iterdir():
+            os.sched_setaffinity(int(task.name), {cpu})
 
 
 class StaticNginx:
-    def __init__(self, workdir: Path, body: str):
+    def __init__(self, workdir: Path, body: str, workers: str = "auto"):
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         config = workdir / "nginx.conf"
-        config.write_text(static_config(workdir, self.port, body))
+        config.write_text(static_config(workdir, self.port, body, workers))
         argv = ["nginx", "-e", "stderr", "-p", str(workdir), "-c", str(config), "-g", "daemon off;"]
         self.process = Process("nginx-static", argv, workdir)
 
@@ -92,7 +109,10 @@ class WindowPod:
 
 
 class Stack:
-    def __init__(self, binaries: Binaries, seed: Path, workdir: Path, idle_timeout_seconds: int):
+    def __init__(self, binaries: Binaries, seed: Path, workdir: Path, idle_timeout_seconds: int, pinned: bool = False):
+        self.pinned = pinned
+        self.windows = PINNED_WINDOWS if pinned else WINDOWS
+        self.service_env = ONE_WORKER if pinned else {}
         self.binaries = binaries
         self.seed = seed
         self.workdir = workdir
@@ -115,11 +135,21 @@ class Stack:
 
     def _start(self) -> None:
         self._stack.enter_context(self.exchange)
-        for window in WINDOWS:
+        for window in self.windows:
             pod = self._start_pod(window)
             self.pods[window.key] = pod
             self._add(window.server, pod.api.url(), pod.api.process)
         first = self.pods[WINDOWS[0].key]
+        api_b = self._stack.enter_context(services.start_api_b(self.binaries, self.workdir, env=self.service_env))
+        self._add("api-b", api_b.url(), api_b.process)
+        body = httpclient.get(first.api.url("/service1/current")).body.decode()
+        static = StaticNginx(self.workdir / "nginx-static", body, "1" if self.pinned else "auto")
+        self._stack.callback(static.process.kill)
+        self._add("static", static.start().url(), static.process)
+        if self.pinned:
+            for process in self.processes.values():
+                pin(process.pid, SERVER_CPU)
+            return
         # Longer than the idle connections are held, so the server never closes one meanwhile.
         idle = services.start_api_a(
             self.binaries,
@@ -129,14 +159,6 @@ class Stack:
             env={"IDLE_TIMEOUT": f"{self.idle_timeout_seconds}s"},
         )
         self._add("api-a-idle", self._stack.enter_context(idle).url(), idle.process)
-        api_b = self._stack.enter_context(services.start_api_b(self.binaries, self.workdir))
-        self._add("api-b", api_b.url(), api_b.process)
-
-        body = httpclient.get(first.api.url("/service1/current")).body.decode()
-        static = StaticNginx(self.workdir / "nginx-static", body)
-        self._stack.callback(static.process.kill)
-        self._add("static", static.start().url(), static.process)
-
         # wrk is one client asking as fast as it can: the per-client rate limits would answer
         # it 429 (the drills drill them); lifted in both gateways, so the ratio stays fair.
         real = Gateway(
@@ -171,7 +193,9 @@ class Stack:
         )
         self._stack.enter_context(poller)
         # The first read of a long window is a full one, in chunks: allow it time.
-        api = services.start_api_a(self.binaries, workdir, redis.url, env=settings, timeout=60)
+        api = services.start_api_a(
+            self.binaries, workdir, redis.url, env={**settings, **self.service_env}, timeout=60
+        )
         self._stack.enter_context(api)
         return WindowPod(window, redis, poller, api)
 

@@ -68,6 +68,19 @@ WINDOWS = [
 ]
 
 
+# What the CPU table measures, each server on one worker pinned to one core (as a replica limited
+# to one core runs in production), wrk on the other: the direct targets, /history on the longest
+# window too. Their labels are the throughput table's; the yardstick is nginx on one worker.
+PINNED_WINDOWS = [WINDOWS[0], WINDOWS[-1]]
+
+
+def pinned_targets() -> list[Target]:
+    direct = [target for target in TARGETS if target.versus in (None, YARDSTICK) and target.server in ("static", "api-b", "api-a")]
+    longest = WINDOWS[-1]
+    history = next(target for target in TARGETS if target.path.endswith("/history"))
+    return [*direct, Target(window_label(history, longest), longest.server, history.path, YARDSTICK)]
+
+
 def window_label(target: Target, window: Window) -> str:
     return f"{target.label} @ {window.key}"
 
