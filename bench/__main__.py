@@ -1,5 +1,6 @@
 """Runs the benchmark: `bench/run [--smoke] [--pinned]` (which calls `PYTHONPATH=tests python3 -m bench`).
-`--pinned` measures the CPU table only and prints it (for profiling rounds), writing no report.
+`--pinned` measures the CPU table only and prints it, writing no report; `--profile` (with
+`--pinned`) records each server with perf during the first round (see `profile`).
 
 Order: the direct targets on a pinned stack (one worker each, CPU per request); then everything
 started (see `stack`); the pods at rest (idle CPU and memory); every target under wrk, round
@@ -47,14 +48,15 @@ def at_rest(stack: Stack, settings: Settings, figures: Figures) -> None:
     figures.rss_idle_kib["api-b"] = stack.processes["api-b"].rss_kib()
 
 
-def cpu_per_request(built: Binaries, seed: Path, settings: Settings, figures: Figures) -> None:
+def cpu_per_request(built: Binaries, seed: Path, settings: Settings, figures: Figures, profiled: bool) -> None:
     """The main table: each server on one worker pinned to one core, wrk on the other, the
     server's CPU time per request read from /proc."""
     step("CPU per request: each server on one worker, pinned to one core")
     targets = pinned_targets()
     with Stack(built, seed, WORKDIR / "pinned", idle_timeout_seconds=75, pinned=True).start() as stack:
         load.body_sizes(stack, targets)
-        runs, _ = load.run_rounds(stack, targets, settings, WORKDIR / "wrk-pinned")
+        profiles = WORKDIR / "flames" if profiled else None
+        runs, _ = load.run_rounds(stack, targets, settings, WORKDIR / "wrk-pinned", profiles)
     figures.pinned = {target.label: Load(target, runs[target.label]) for target in targets}
 
 
@@ -100,7 +102,7 @@ def starts_and_ticks(stack: Stack, built: Binaries, settings: Settings, figures:
 
 
 def main(argv: list[str]) -> int:
-    if not set(argv) <= {"--smoke", "--pinned"} or len(set(argv)) != len(argv):
+    if not set(argv) <= {"--smoke", "--pinned", "--profile"} or len(set(argv)) != len(argv):
         print(__doc__ + "\n" + usage())
         return 0 if argv[0] in ("-h", "--help") else 2
     settings = read(smoke="--smoke" in argv)
@@ -116,7 +118,7 @@ def main(argv: list[str]) -> int:
     figures.sizes = {name: footprint.binary_size(path) for name, path in paths.items()}
     idle_timeout = load.idle_hold_seconds(settings) + 60
     try:
-        cpu_per_request(built, seed, settings, figures)
+        cpu_per_request(built, seed, settings, figures, profiled="--profile" in argv)
         if "--pinned" in argv:
             print("\n" + report.pinned_table(figures))
             return 0

@@ -16,6 +16,7 @@ from harness.floods import Flood
 from harness.processes import Process
 from harness.waiting import NotInTime, eventually
 
+from . import profile
 from .figures import Run
 from .settings import Settings
 from .stack import CLIENT_CPU, Stack
@@ -120,9 +121,11 @@ def body_sizes(stack: Stack, targets: list[Target]) -> dict[str, int]:
 
 
 def run_rounds(
-    stack: Stack, targets: list[Target], settings: Settings, workdir: Path
+    stack: Stack, targets: list[Target], settings: Settings, workdir: Path, profiles: Path | None = None
 ) -> tuple[dict[str, list[Run]], IdleFigures]:
-    """Every target once per round, `settings.rounds` rounds; the runs per target label."""
+    """Every target once per round, `settings.rounds` rounds; the runs per target label. With
+    `profiles`, each target's server is recorded by perf during its first round (see `profile`),
+    a summary printed and its flame graph written there."""
     runs: dict[str, list[Run]] = {target.label: [] for target in targets}
     idle = IdleFigures()
     for round_index in range(settings.rounds):
@@ -135,6 +138,13 @@ def run_rounds(
                 cpu_before = stack.cpu_seconds(target.server)
                 result = run_wrk(settings, workdir, url, target, name, stack.pinned)
                 return Run(result, stack.cpu_seconds(target.server) - cpu_before)
+
+            if profiles is not None and round_index == 0:
+                with profile.Recording(workdir / "perf", target.label, stack.server_pids(target.server)) as recording:
+                    run = measure()
+                runs[target.label].append(run)
+                print(profile.summary(recording, profiles), flush=True)
+                continue
 
             if target.idle_connections:
                 run, held, rss = with_idle_connections(settings, target, url, stack.processes[target.server], measure)

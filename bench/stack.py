@@ -208,6 +208,10 @@ class Stack:
         """CPU time used so far by every process serving `server`, nginx's workers included."""
         return sum(cpu_seconds(pid) for process in self.serving[server] for pid in process_tree(process.pid))
 
+    def server_pids(self, server: str) -> list[int]:
+        """The processes of `server` itself (nginx's master and workers), not its upstreams'."""
+        return process_tree(self.processes[server].pid)
+
     def base_url(self, server: str) -> str:
         return self.urls[server]
 

@@ -5,6 +5,7 @@ use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use serde::Serialize;
 use service_kit::headers::{Caching, cached};
 use service_kit::http::Problem;
@@ -13,6 +14,7 @@ use warp::Filter;
 use warp::http::header::CONTENT_TYPE;
 use warp::reply::Response;
 
+use crate::current_body::CurrentBody;
 use crate::errors::{ApiError, WindowUnavailable};
 use crate::history;
 use crate::models::{Average, Current, History, now_ms};
@@ -23,6 +25,8 @@ pub struct State {
     pub snapshot: watch::Receiver<Snapshot>,
     pub average_window: Duration,
     pub stale_after: Duration,
+    /// `/current`'s body for the latest sample.
+    pub current: CurrentBody,
     /// `/history`'s latest bodies.
     pub history: history::Bodies,
 }
@@ -74,8 +78,8 @@ pub fn with_state(
 pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
         let latest = snapshot.reading(Instant::now()).latest()?;
-        let current = Current::new(latest, now_ms(), state.stale_after);
-        Ok(price_json(&current))
+        let body = state.current.body(latest, now_ms(), state.stale_after);
+        Ok(cached(json_response(body), Caching::Briefly))
     })
 }
 
@@ -145,13 +149,18 @@ pub fn history(state: Arc<State>, query: String) -> Result<Response, ApiError> {
                 .expect("a history always serializes")
                 .into()
         });
-        let mut response = Response::new(body.into());
-        response.headers_mut().insert(
-            CONTENT_TYPE,
-            warp::http::HeaderValue::from_static("application/json"),
-        );
-        Ok(cached(response, Caching::Briefly))
+        Ok(cached(json_response(body), Caching::Briefly))
     })
+}
+
+/// `body`, JSON made beforehand, as a response.
+fn json_response(body: Bytes) -> Response {
+    let mut response = Response::new(body.into());
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// The `max_points` of a query string (other parameters are ignored), or the default.

@@ -9,6 +9,7 @@
 //! clock at request time, and answer 503 when the last read failed or is more than a second old.
 
 mod config;
+mod current_body;
 mod errors;
 mod handlers;
 mod history;
@@ -67,6 +68,7 @@ pub async fn run(
         snapshot,
         average_window: config.average_window,
         stale_after: config.stale_after,
+        current: Default::default(),
         history: Default::default(),
     });
 
