@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use serde::Serialize;
 use service_kit::headers::{Caching, cached};
 use service_kit::http::Problem;
 use tokio::sync::watch;
@@ -14,9 +13,9 @@ use warp::Filter;
 use warp::http::header::CONTENT_TYPE;
 use warp::reply::Response;
 
+use crate::bodies::{AverageKey, Bodies, HistoryKey};
 use crate::current_body::CurrentBody;
 use crate::errors::{ApiError, WindowUnavailable};
-use crate::history;
 use crate::models::{Average, Current, History, now_ms};
 use crate::snapshot::Snapshot;
 
@@ -27,8 +26,10 @@ pub struct State {
     pub stale_after: Duration,
     /// `/current`'s body for the latest sample.
     pub current: CurrentBody,
+    /// `/average`'s latest bodies.
+    pub average: Bodies<AverageKey>,
     /// `/history`'s latest bodies.
-    pub history: history::Bodies,
+    pub history: Bodies<HistoryKey>,
 }
 
 impl State {
@@ -79,7 +80,7 @@ pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
         let latest = snapshot.reading(Instant::now()).latest()?;
         let body = state.current.body(latest, now_ms(), state.stale_after);
-        Ok(cached(json_response(body), Caching::Briefly))
+        Ok(price_response(body))
     })
 }
 
@@ -97,15 +98,20 @@ pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
 )]
 pub fn average(state: Arc<State>) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
-        let stats = snapshot.window_at(Instant::now(), now_ms(), state.average_window)?;
-        let average = Average::new(&stats, state.average_window, snapshot.settings.as_ref());
-        Ok(price_json(&average))
+        let now_ms = now_ms();
+        let stats = snapshot.window_at(Instant::now(), now_ms, state.average_window)?;
+        let selection = snapshot.window.select(now_ms, state.average_window);
+        let body = state
+            .average
+            .get_or_make((selection, snapshot.settings), || {
+                let average =
+                    Average::new(&stats, state.average_window, snapshot.settings.as_ref());
+                serde_json::to_vec(&average)
+                    .expect("an average always serializes")
+                    .into()
+            });
+        Ok(price_response(body))
     })
-}
-
-/// A price answer: the same for every client, new at most every poll interval.
-fn price_json(body: &impl Serialize) -> Response {
-    cached(warp::reply::json(body), Caching::Briefly)
 }
 
 /// `/history`'s points when `max_points` is not given: more than a chart is wide.
@@ -142,25 +148,26 @@ pub fn history(state: Arc<State>, query: String) -> Result<Response, ApiError> {
         snapshot.window_at(Instant::now(), now_ms, state.average_window)?;
         let window = &snapshot.window;
         let selection = window.select(now_ms, state.average_window);
-        let body = state.history.get_or_make(selection, max_points, || {
+        let body = state.history.get_or_make((selection, max_points), || {
             let points = window.points_of(selection, max_points);
             let history = History::new(selection.count, &points, state.average_window);
             serde_json::to_vec(&history)
                 .expect("a history always serializes")
                 .into()
         });
-        Ok(cached(json_response(body), Caching::Briefly))
+        Ok(price_response(body))
     })
 }
 
-/// `body`, JSON made beforehand, as a response.
-fn json_response(body: Bytes) -> Response {
+/// A price answer, its JSON made beforehand: the same for every client, new at most every poll
+/// interval.
+fn price_response(body: Bytes) -> Response {
     let mut response = Response::new(body.into());
     response.headers_mut().insert(
         CONTENT_TYPE,
         warp::http::HeaderValue::from_static("application/json"),
     );
-    response
+    cached(response, Caching::Briefly)
 }
 
 /// The `max_points` of a query string (other parameters are ignored), or the default.

@@ -8,11 +8,11 @@
 //! ([`sync`]) into a compact [`window::Window`]; the handlers compute the answer against the
 //! clock at request time, and answer 503 when the last read failed or is more than a second old.
 
+mod bodies;
 mod config;
 mod current_body;
 mod errors;
 mod handlers;
-mod history;
 mod models;
 mod page;
 mod refresher;
@@ -69,6 +69,7 @@ pub async fn run(
         average_window: config.average_window,
         stale_after: config.stale_after,
         current: Default::default(),
+        average: Default::default(),
         history: Default::default(),
     });
 

@@ -99,6 +99,7 @@ mod tests {
                 average_window: Duration::from_secs(600),
                 stale_after: Duration::from_secs(30),
                 current: Default::default(),
+                average: Default::default(),
                 history: Default::default(),
             });
             let document = openapi(base_path);
