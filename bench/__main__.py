@@ -1,8 +1,11 @@
-"""Runs the benchmark: `bench/run [--smoke]` (which calls `python -m bench` in the test project's
-environment).
+"""Runs the benchmark: `bench/run [--smoke] [--pinned [--profile]]` (which calls `python -m bench`
+in the test project's environment). `--pinned` measures the CPU table only and prints it, writing
+no report; `--profile` (with `--pinned`) records each server with perf during the first round
+(see `profile`).
 
-Order: everything started (see `stack`); the pods at rest (idle CPU and memory); every target
-under wrk, round after round; each binary's exec to ready and the poller's CPU per tick; the
+Order: the direct targets on a pinned stack (one worker each, CPU per request); then everything
+started (see `stack`); the pods at rest (idle CPU and memory); every target under wrk, round
+after round; each binary's exec to ready and the poller's CPU per tick; the
 images. Then the tables, the goals, and the report written to `RESULTS`.
 Exits 1 when a measurement cannot be trusted (errors under load, connections not held), never
 because a goal is missed.
@@ -24,7 +27,7 @@ from . import footprint, goals, load, report, rest
 from .figures import Figures, Load
 from .settings import Settings, read, usage
 from .stack import Stack
-from .targets import WINDOWS, all_targets
+from .targets import WINDOWS, all_targets, pinned_targets
 
 WORKDIR = REPO_ROOT / "target" / "bench"
 
@@ -44,6 +47,18 @@ def at_rest(stack: Stack, settings: Settings, figures: Figures) -> None:
     figures.windows = rest.measure(stack.pods, settings.idle_cpu_seconds)
     figures.rss_idle_kib["api-a"] = figures.windows[WINDOWS[0].key].api_rss_kib
     figures.rss_idle_kib["api-b"] = stack.processes["api-b"].rss_kib()
+
+
+def cpu_per_request(built: Binaries, seed: Path, settings: Settings, figures: Figures, profiled: bool) -> None:
+    """The main table: each server on one worker pinned to one core, wrk on the other, the
+    server's CPU time per request read from /proc."""
+    step("CPU per request: each server on one worker, pinned to one core")
+    targets = pinned_targets()
+    with Stack(built, seed, WORKDIR / "pinned", idle_timeout_seconds=75, pinned=True).start() as stack:
+        load.body_sizes(stack, targets)
+        profiles = WORKDIR / "flames" if profiled else None
+        runs, _ = load.run_rounds(stack, targets, settings, WORKDIR / "wrk-pinned", profiles)
+    figures.pinned = {target.label: Load(target, runs[target.label]) for target in targets}
 
 
 def under_load(stack: Stack, settings: Settings, figures: Figures) -> None:
@@ -88,7 +103,7 @@ def starts_and_ticks(stack: Stack, built: Binaries, settings: Settings, figures:
 
 
 def main(argv: list[str]) -> int:
-    if argv not in ([], ["--smoke"]):
+    if not set(argv) <= {"--smoke", "--pinned", "--profile"} or len(set(argv)) != len(argv):
         print(__doc__ + "\n" + usage())
         return 0 if argv[0] in ("-h", "--help") else 2
     settings = read(smoke="--smoke" in argv)
@@ -104,6 +119,10 @@ def main(argv: list[str]) -> int:
     figures.sizes = {name: footprint.binary_size(path) for name, path in paths.items()}
     idle_timeout = load.idle_hold_seconds(settings) + 60
     try:
+        cpu_per_request(built, seed, settings, figures, profiled="--profile" in argv)
+        if "--pinned" in argv:
+            print("\n" + report.pinned_table(figures))
+            return 0
         step("starting the stack: a pod per window (seeded), api-b, nginx, two gateways")
         with Stack(built, seed, WORKDIR / "stack", idle_timeout).start() as stack:
             at_rest(stack, settings, figures)

@@ -64,6 +64,8 @@ class WindowIdle:
 
 @dataclass
 class Figures:
+    pinned: dict[str, Load] = field(default_factory=dict)
+    """By target label: each server on one worker pinned to one core, wrk on the other."""
     load: dict[str, Load] = field(default_factory=dict)
     """By target label."""
     body_bytes: dict[str, int] = field(default_factory=dict)
@@ -99,6 +101,17 @@ class Figures:
 
     def p99_ms(self, label: str) -> float | None:
         load = self.load.get(label)
+        return load.p99_ms if load else None
+
+    def cpu_ratio(self, label: str) -> float | None:
+        """The pinned target's median server CPU per request over its yardstick's (rounds'
+        medians); None if either was not measured."""
+        load = self.pinned.get(label)
+        versus = self.pinned.get(load.target.versus) if load and load.target.versus else None
+        return load.cpu_us_per_request / versus.cpu_us_per_request if load and versus else None
+
+    def pinned_p99_ms(self, label: str) -> float | None:
+        load = self.pinned.get(label)
         return load.p99_ms if load else None
 
     def ready_median_ms(self, name: str) -> float | None:

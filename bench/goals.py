@@ -10,7 +10,7 @@ from typing import Callable
 
 from .figures import Figures
 from .footprint import IMAGES
-from .targets import GATEWAY_YARDSTICK, TARGETS, WINDOWS, YARDSTICK, window_label
+from .targets import GATEWAY_YARDSTICK, TARGETS, WINDOWS, YARDSTICK, pinned_targets, window_label
 
 KIB_PER_MIB = 1024
 IMAGE_LIMIT_BYTES = 20_000_000
@@ -95,15 +95,23 @@ def goals() -> list[Goal]:
     proxied = [t.label for t in TARGETS if t.versus == GATEWAY_YARDSTICK]
     idle_target = next(t.label for t in TARGETS if t.idle_connections)
     day = LONGEST.label
+    history = next(t.label for t in TARGETS if t.path.endswith("/history"))
+    # CPU per request on one pinned worker against nginx's: what decides how many pods a load needs
+    cpu_limits = {"api-b /": 1.0, "api-a /current": 1.2, "api-a /average": 1.2, history: 3.0,
+                  window_label_of(history): 4.0}  # fmt: skip
     # fmt: off
     return [
-        # item 3: with a day of samples at 1 s, an idle pod costs what ten minutes do
+        *(Goal(f"CPU per request, {label}, pinned, vs {YARDSTICK}", lambda f, l=label: f.cpu_ratio(l), limit, True, "×")
+          for label, limit in cpu_limits.items()),
+        *(Goal(f"p99 {t.label}, pinned", lambda f, l=t.label: f.pinned_p99_ms(l), 3, True, " ms")
+          for t in pinned_targets() if t.versus is not None),
+        # with a day of samples at 1 s, an idle pod costs what ten minutes do
         Goal(f"api-a idle CPU, {day}", window_idle(LONGEST.key, "api_cpu_percent"), 2, True, " %"),
         Goal(f"Redis idle CPU, {day}", window_idle(LONGEST.key, "redis_cpu_percent"), 2, True, " %"),
         Goal(f"api-a RSS, {day} (idle and after load)", window_api_rss, 24, True, " MiB"),
         *(Goal(f"{route} @ {LONGEST.key} vs the 10 m window", lambda f, r=route: f.ratio(window_label_of(r)), 0.95, False, "×")
           for route in ("api-a /current", "api-a /average")),
-        # item 5: throughput against nginx answering the same body
+        # throughput against nginx answering the same body
         *(Goal(f"{label} vs {YARDSTICK}", lambda f, l=label: f.ratio(l), 0.95, False, "×")
           for label in ("api-a /current", "api-a /average", "api-b /")),
         *(Goal(f"{label} vs {GATEWAY_YARDSTICK}", lambda f, l=label: f.ratio(l), 0.9, False, "×") for label in proxied),

@@ -16,9 +16,10 @@ from harness.floods import Flood
 from harness.processes import Process
 from harness.waiting import NotInTime, eventually
 
+from . import profile
 from .figures import Run
 from .settings import Settings
-from .stack import Stack
+from .stack import CLIENT_CPU, Stack
 from .targets import Target, round_order
 
 # How long the idle connections may take to open before the wrk run starts; they are held for
@@ -47,16 +48,18 @@ def open_connections(base_url: str) -> float:
     return prometheus.total(base_url + "/metrics", "http_connections_open")
 
 
-def run_wrk(settings: Settings, workdir: Path, url: str, target: Target, name: str) -> wrk.WrkResult:
-    """One wrk run (its files in `workdir` under `name`); fails on any error."""
+def run_wrk(settings: Settings, workdir: Path, url: str, target: Target, name: str, pinned: bool) -> wrk.WrkResult:
+    """One wrk run (its files in `workdir` under `name`); fails on any error. Against a pinned
+    stack, wrk runs one thread on the core the servers leave free."""
     result = wrk.run(
         workdir,
         url,
         [target.path],
         settings.duration,
         connections=settings.connections,
-        threads=settings.threads,
+        threads=1 if pinned else settings.threads,
         name=name,
+        cpu=CLIENT_CPU if pinned else None,
     )
     if result.failures or result.requests == 0:
         raise BenchError(
@@ -118,9 +121,11 @@ def body_sizes(stack: Stack, targets: list[Target]) -> dict[str, int]:
 
 
 def run_rounds(
-    stack: Stack, targets: list[Target], settings: Settings, workdir: Path
+    stack: Stack, targets: list[Target], settings: Settings, workdir: Path, profiles: Path | None = None
 ) -> tuple[dict[str, list[Run]], IdleFigures]:
-    """Every target once per round, `settings.rounds` rounds; the runs per target label."""
+    """Every target once per round, `settings.rounds` rounds; the runs per target label. With
+    `profiles`, each target's server is recorded by perf during its first round (see `profile`),
+    a summary printed and its flame graph written there."""
     runs: dict[str, list[Run]] = {target.label: [] for target in targets}
     idle = IdleFigures()
     for round_index in range(settings.rounds):
@@ -131,8 +136,15 @@ def run_rounds(
 
             def measure(target=target, url=url, name=name) -> Run:
                 cpu_before = stack.cpu_seconds(target.server)
-                result = run_wrk(settings, workdir, url, target, name)
+                result = run_wrk(settings, workdir, url, target, name, stack.pinned)
                 return Run(result, stack.cpu_seconds(target.server) - cpu_before)
+
+            if profiles is not None and round_index == 0:
+                with profile.Recording(workdir / "perf", target.label, stack.server_pids(target.server)) as recording:
+                    run = measure()
+                runs[target.label].append(run)
+                print(profile.summary(recording, profiles), flush=True)
+                continue
 
             if target.idle_connections:
                 run, held, rss = with_idle_connections(settings, target, url, stack.processes[target.server], measure)

@@ -16,6 +16,7 @@ from .figures import Figures
 from .goals import KIB_PER_MIB, Verdict
 from .load import idle_hold_seconds
 from .settings import Settings
+from .stack import CLIENT_CPU, SERVER_CPU
 from .targets import TARGETS, WINDOWS, window_label
 
 
@@ -64,6 +65,18 @@ def load_table(figures: Figures) -> str:
         "target", "req/s", "p50 ms", "p99 ms", "ratio", "compared with", "server CPU µs/req", "body bytes",
         "req/s per round, low – high",
     ]  # fmt: skip
+    return table(headers, rows)
+
+
+def pinned_table(figures: Figures) -> str:
+    rows = []
+    for label, load in figures.pinned.items():
+        cpu = [run.cpu_us_per_request for run in load.runs]
+        rows.append([
+            label, f"{load.cpu_us_per_request:.1f}", ratio(figures.cpu_ratio(label)), f"{min(cpu):.1f} – {max(cpu):.1f}",
+            rate(load.rate), f"{load.p50_ms:.2f}", f"{load.p99_ms:.2f}",
+        ])  # fmt: skip
+    headers = ["target", "server CPU µs/req", "× nginx", "µs/req per round, low – high", "req/s", "p50 ms", "p99 ms"]
     return table(headers, rows)
 
 
@@ -189,6 +202,8 @@ def machine(binary_dir: Path | None) -> dict[str, str]:
 def commands(settings: Settings) -> list[str]:
     return [
         settings.command,
+        f"  pinned: each server on one worker (TOKIO_WORKER_THREADS=1, nginx worker_processes 1) on CPU {SERVER_CPU}; "
+        f"taskset --cpu-list {CLIENT_CPU} wrk -t1 -c{settings.connections} -d{settings.duration}s ...",
         f"  wrk -t{settings.threads} -c{settings.connections} -d{settings.duration}s --timeout=2s -s <summary.lua> URL"
         " (one run per target per round)",
         f"  idle connections: {settings.idle_connections:,}, each after one answered GET, held "
@@ -204,9 +219,9 @@ def results_markdown(settings: Settings, about: dict[str, str], figures: Figures
         "",
         f"Written by `bench/run` on {date}: {kind}. Every target ran once per round, "
         f"{settings.rounds} round(s) of {settings.duration} s, in alternating order; figures are medians over "
-        "the rounds. wrk, nginx, Redis and the services share this machine's cores (nothing is pinned), so "
-        "absolute figures depend on the machine and its neighbours, and the ratios are comparable within one "
-        "run only.",
+        "the rounds. In the throughput table wrk, nginx, Redis and the services share this machine's cores "
+        "(nothing is pinned), so absolute figures depend on the machine and its neighbours, and the ratios are "
+        "comparable within one run only; CPU per request, pinned, depends much less on them.",
         "",
         "## Machine",
         "",
@@ -218,7 +233,15 @@ def results_markdown(settings: Settings, about: dict[str, str], figures: Figures
         *commands(settings),
         "```",
         "",
-        f"## Throughput and latency ({settings.connections} connections)",
+        f"## CPU per request: one worker pinned to one core ({settings.connections} connections)",
+        "",
+        "What a replica limited to one core pays per answer: each server on one worker thread (nginx one worker "
+        f"process), every thread of it on CPU {SERVER_CPU}, wrk (one thread) on CPU {CLIENT_CPU}; the server's "
+        "user + system CPU time from /proc over each run, divided by the requests answered. Medians of the rounds.",
+        "",
+        pinned_table(figures),
+        "",
+        f"## Throughput and latency, every core ({settings.connections} connections)",
         "",
         load_table(figures),
         "",

@@ -4,11 +4,16 @@ its poller writing one more every interval (from one fake exchange) and its api-
 window; a second api-a for the idle connections;
 api-b; nginx answering a fixed body (the yardstick); the repository's gateway in front of the
 services, and the same gateway in front of that nginx.
+
+A pinned stack is what the CPU table measures: the servers each on one worker (tokio's
+`TOKIO_WORKER_THREADS=1`, nginx's `worker_processes 1`) and every thread of theirs on one core
+(`SERVER_CPU`), leaving the other to wrk; only the servers the direct targets need.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -20,7 +25,7 @@ from harness.pod import ServiceAPod
 from harness.processes import Process, cpu_seconds, free_port
 from harness.redis import RedisServer
 
-from .targets import WINDOWS, Window
+from .targets import PINNED_WINDOWS, WINDOWS, Window
 
 # Three providers that agree, as the seeded samples' sources say.
 PRICES = {"coinbase": 97_120.0, "kraken": 97_125.0, "bitstamp": 97_130.0}
@@ -30,12 +35,17 @@ FETCH_TIMEOUT = "500ms"
 # 1 s takes 23-29 MB, which the compose file's 32mb cannot always hold beside the append-only
 # file's buffers (the seed's writes are then refused: OOM).
 REDIS_MAXMEMORY = "48mb"
+# Where a pinned stack's servers run, and where wrk runs against them.
+SERVER_CPU = 0
+CLIENT_CPU = 1
+# A service's runtime on one worker thread, as a replica limited to one core should run.
+ONE_WORKER = {"TOKIO_WORKER_THREADS": "1"}
 
 STATIC_CONFIG = """\
 # The yardstick: nginx answering a fixed body from its configuration, the cheapest answer an
-# HTTP server can give. As many workers as the gateway (auto: one per core); connections are
-# never closed after some number of requests, as the services never close them.
-worker_processes auto;
+# HTTP server can give. As many workers as the gateway (auto: one per core) or, pinned, one;
+# connections are never closed after some number of requests, as the services never close them.
+worker_processes {workers};
 pid {workdir}/nginx.pid;
 error_log stderr warn;
 events {{ worker_connections 4096; }}
@@ -60,19 +70,26 @@ def process_tree(pid: int) -> list[int]:
     return [pid, *(descendant for child in children for descendant in process_tree(child))]
 
 
-def static_config(workdir: Path, port: int, body: str) -> str:
+def static_config(workdir: Path, port: int, body: str, workers: str = "auto") -> str:
     """The yardstick's nginx.conf answering `body` (quoted for nginx) on every path."""
     quoted = body.replace("\\", "\\\\").replace("'", "\\'")
-    return STATIC_CONFIG.format(workdir=workdir, port=port, body=quoted)
+    return STATIC_CONFIG.format(workdir=workdir, port=port, body=quoted, workers=workers)
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Every thread of `pid` and of its descendants on `cpu` (threads started later inherit it)."""
+    for each in process_tree(pid):
+        for task in Path(f"/proc/{each}/task").iterdir():
+            os.sched_setaffinity(int(task.name), {cpu})
 
 
 class StaticNginx:
-    def __init__(self, workdir: Path, body: str):
+    def __init__(self, workdir: Path, body: str, workers: str = "auto"):
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         config = workdir / "nginx.conf"
-        config.write_text(static_config(workdir, self.port, body))
+        config.write_text(static_config(workdir, self.port, body, workers))
         argv = ["nginx", "-e", "stderr", "-p", str(workdir), "-c", str(config), "-g", "daemon off;"]
         self.process = Process("nginx-static", argv, workdir)
 
@@ -86,7 +103,10 @@ class StaticNginx:
 
 
 class Stack:
-    def __init__(self, binaries: Binaries, seed: Path, workdir: Path, idle_timeout_seconds: int):
+    def __init__(self, binaries: Binaries, seed: Path, workdir: Path, idle_timeout_seconds: int, pinned: bool = False):
+        self.pinned = pinned
+        self.windows = PINNED_WINDOWS if pinned else WINDOWS
+        self.service_env = ONE_WORKER if pinned else {}
         self.binaries = binaries
         self.seed = seed
         self.workdir = workdir
@@ -109,11 +129,21 @@ class Stack:
 
     def _start(self) -> None:
         self._stack.enter_context(self.exchange)
-        for window in WINDOWS:
+        for window in self.windows:
             pod = self._start_pod(window)
             self.pods[window.key] = pod
             self._add(window.server, pod.api.url(), pod.api.process)
         first = self.pods[WINDOWS[0].key]
+        api_b = self._stack.enter_context(services.start_api_b(self.binaries, self.workdir, env=self.service_env))
+        self._add("api-b", api_b.url(), api_b.process)
+        body = httpclient.get(first.api.url("/service1/current")).body.decode()
+        static = StaticNginx(self.workdir / "nginx-static", body, "1" if self.pinned else "auto")
+        self._stack.callback(static.process.kill)
+        self._add("static", static.start().url(), static.process)
+        if self.pinned:
+            for process in self.processes.values():
+                pin(process.pid, SERVER_CPU)
+            return
         # Longer than the idle connections are held, so the server never closes one meanwhile.
         idle = services.start_api_a(
             self.binaries,
@@ -123,14 +153,6 @@ class Stack:
             env={"IDLE_TIMEOUT": f"{self.idle_timeout_seconds}s"},
         )
         self._add("api-a-idle", self._stack.enter_context(idle).url(), idle.process)
-        api_b = self._stack.enter_context(services.start_api_b(self.binaries, self.workdir))
-        self._add("api-b", api_b.url(), api_b.process)
-
-        body = httpclient.get(first.api.url("/service1/current")).body.decode()
-        static = StaticNginx(self.workdir / "nginx-static", body)
-        self._stack.callback(static.process.kill)
-        self._add("static", static.start().url(), static.process)
-
         # wrk is one client asking as fast as it can: the per-client rate limits would answer
         # it 429 (the drills drill them); lifted in both gateways, so the ratio stays fair.
         real = Gateway(
@@ -157,7 +179,7 @@ class Stack:
             PRICES,
             poll_interval=window.interval,
             fetch_timeout=FETCH_TIMEOUT,
-            api_env=settings,
+            api_env={**settings, **self.service_env},
             poller_env=settings,
             exchange=self.exchange,
             redis_maxmemory=REDIS_MAXMEMORY,
@@ -180,6 +202,10 @@ class Stack:
     def cpu_seconds(self, server: str) -> float:
         """CPU time used so far by every process serving `server`, nginx's workers included."""
         return sum(cpu_seconds(pid) for process in self.serving[server] for pid in process_tree(process.pid))
+
+    def server_pids(self, server: str) -> list[int]:
+        """The processes of `server` itself (nginx's master and workers), not its upstreams'."""
+        return process_tree(self.processes[server].pid)
 
     def base_url(self, server: str) -> str:
         return self.urls[server]

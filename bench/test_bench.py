@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import unittest
 from pathlib import Path
 
+from harness import waiting
 from harness.wrk import WrkResult
 
 from bench import goals, report, settings, stack, targets
@@ -15,9 +17,15 @@ from bench.figures import Figures, Load, Run, WindowIdle, cpu_percent
 from bench.footprint import Image, Size, TickCost
 
 
-def run(rate: float, p99_ms: float = 1.0, p50_ms: float = 0.5) -> Run:
-    """Ten seconds at `rate`, 10 µs of server CPU per request."""
-    return Run(WrkResult(int(rate * 10), 10.0, 0, 0, 0, 0, 0, p50_ms, p99_ms, p99_ms * 2), rate * 10 * 10e-6)
+def run(rate: float, p99_ms: float = 1.0, p50_ms: float = 0.5, cpu_us: float = 10.0) -> Run:
+    """Ten seconds at `rate`, `cpu_us` µs of server CPU per request."""
+    return Run(WrkResult(int(rate * 10), 10.0, 0, 0, 0, 0, 0, p50_ms, p99_ms, p99_ms * 2), rate * 10 * cpu_us * 1e-6)
+
+
+def pinned(cpu_us: dict[str, list[float]]) -> dict[str, Load]:
+    """Pinned runs of the CPU table: `cpu_us` per request per round, by target label."""
+    by_label = {t.label: t for t in targets.pinned_targets()}
+    return {label: Load(by_label[label], [run(50_000.0, cpu_us=us) for us in uss]) for label, uss in cpu_us.items()}
 
 
 def target(label: str) -> targets.Target:
@@ -31,6 +39,7 @@ def measured(rates: dict[str, list[float]], p99_ms: float = 1.0) -> Figures:
 def full_figures() -> Figures:
     """Every figure of a run, as a full run fills them in."""
     figures = measured({t.label: [100_000.0, 90_000.0, 110_000.0] for t in targets.all_targets()})
+    figures.pinned = pinned({t.label: [9.0, 10.0, 11.0] for t in targets.pinned_targets()})
     figures.rss_idle_kib = {"api-a": 5_000, "api-b": 4_000, "poller": 9_000}
     figures.rss_loaded_kib = {"api-a": 7_000, "api-b": 6_000, "poller": 12_000}
     figures.idle_connections = 10_000
@@ -58,6 +67,14 @@ class Targets(unittest.TestCase):
                 derived = target(targets.window_label(route, window))
                 self.assertEqual((derived.server, derived.path, derived.versus), (window.server, route.path, route.label))
 
+    def test_the_cpu_table_measures_every_service_route_and_history_on_the_longest_window_against_nginx(self):
+        pinned = {t.label: t for t in targets.pinned_targets()}
+        for label in ("api-b /", "api-a /current", "api-a /average", "api-a /history", "api-a /history @ 24h"):
+            self.assertEqual(pinned[label].versus, targets.YARDSTICK, label)
+        self.assertIsNone(pinned[targets.YARDSTICK].versus)
+        self.assertEqual(pinned["api-a /history @ 24h"].server, targets.WINDOWS[-1].server)
+        self.assertEqual({w.server for w in targets.PINNED_WINDOWS}, {t.server for t in pinned.values()} - {"static", "api-b"})
+
     def test_every_round_runs_each_target_once_and_odd_rounds_run_them_in_reverse(self):
         everything = targets.all_targets()
         first, second = targets.round_order(everything, 0), targets.round_order(everything, 1)
@@ -71,6 +88,12 @@ class Figures_(unittest.TestCase):
         self.assertAlmostEqual(figures.ratio("api-a /current"), 190 / 200)
         self.assertIsNone(figures.ratio(targets.YARDSTICK), "a yardstick has no ratio")
         self.assertIsNone(figures.ratio("api-b /"), "not measured")
+
+    def test_the_cpu_ratio_is_the_median_cpu_per_request_over_the_yardsticks_median(self):
+        figures = Figures(pinned=pinned({targets.YARDSTICK: [8.0, 9.0, 30.0], "api-b /": [9.0, 100.0, 10.0]}))
+        self.assertAlmostEqual(figures.cpu_ratio("api-b /"), 10.0 / 9.0)
+        self.assertIsNone(figures.cpu_ratio(targets.YARDSTICK), "a yardstick has no ratio")
+        self.assertIsNone(figures.cpu_ratio("api-a /current"), "not measured")
 
     def test_cpu_time_is_a_share_of_one_core(self):
         self.assertAlmostEqual(cpu_percent(0.6, 30.0), 2.0)
@@ -101,10 +124,25 @@ class Goals(unittest.TestCase):
         figures.window_rss_loaded_kib["24h"] = 30 * 1024
         figures.load["api-a /average @ 24h"] = Load(target("api-a /average @ 24h"), [run(90_000.0)])
         verdicts = {v.goal.text: v for v in goals.judge(figures)}
-        self.assertEqual(verdicts["api-a RSS, 24 h at 1 s (idle and after load)"].figure, 30.0)
-        self.assertFalse(verdicts["api-a RSS, 24 h at 1 s (idle and after load)"].met)
+        self.assertEqual(verdicts["api-a RSS, 24 h at 2 s (idle and after load)"].figure, 30.0)
+        self.assertFalse(verdicts["api-a RSS, 24 h at 2 s (idle and after load)"].met)
         self.assertAlmostEqual(verdicts["api-a /average @ 24h vs the 10 m window"].figure, 0.9)
         self.assertTrue(verdicts["api-a /current @ 24h vs the 10 m window"].met)
+
+    def test_each_route_is_judged_on_its_cpu_per_request_against_nginx_with_its_own_limit(self):
+        figures = full_figures()
+        figures.pinned = pinned({targets.YARDSTICK: [10.0], "api-b /": [10.0], "api-a /current": [12.5],
+                                 "api-a /history": [30.0], "api-a /history @ 24h": [40.5]})  # fmt: skip
+        verdicts = {v.goal.text: v for v in goals.judge(figures)}
+        versus = f"pinned, vs {targets.YARDSTICK}"
+        self.assertTrue(verdicts[f"CPU per request, api-b /, {versus}"].met)
+        self.assertFalse(verdicts[f"CPU per request, api-a /current, {versus}"].met)
+        self.assertTrue(verdicts[f"CPU per request, api-a /history, {versus}"].met)
+        self.assertFalse(verdicts[f"CPU per request, api-a /history @ 24h, {versus}"].met)
+        self.assertIsNone(verdicts[f"CPU per request, api-a /average, {versus}"].met, "not measured")
+        limits = {text.split(", ")[1]: v.goal.limit for text, v in verdicts.items() if text.startswith("CPU per request")}
+        self.assertEqual(limits, {"api-b /": 1.0, "api-a /current": 1.2, "api-a /average": 1.2, "api-a /history": 3.0,
+                                  "api-a /history @ 24h": 4.0})  # fmt: skip
 
     def test_every_direct_target_has_a_p99_goal_and_every_proxied_one_a_ratio_goal(self):
         texts = [goal.text for goal in goals.goals()]
@@ -140,6 +178,20 @@ class Stack(unittest.TestCase):
             finally:
                 child.kill()
 
+    def test_pinning_puts_every_thread_of_a_server_and_its_children_on_one_core(self):
+        script = "import threading, subprocess, time; threading.Thread(target=time.sleep, args=(30,)).start(); subprocess.run(['sleep', '30'])"
+        with subprocess.Popen([sys.executable, "-c", script]) as server:
+            try:
+                tree = []
+                waiting.eventually(lambda: len(tree := stack.process_tree(server.pid)) == 2 and tree, 10, "a child")
+                stack.pin(server.pid, stack.SERVER_CPU)
+                tasks = [int(t.name) for pid in stack.process_tree(server.pid) for t in Path(f"/proc/{pid}/task").iterdir()]
+                self.assertGreaterEqual(len(tasks), 3, "the main thread, a second thread and the child")
+                self.assertEqual({frozenset(os.sched_getaffinity(task)) for task in tasks}, {frozenset({stack.SERVER_CPU})})
+            finally:
+                for pid in reversed(stack.process_tree(server.pid)):
+                    os.kill(pid, 9)
+
 
 class Report(unittest.TestCase):
     def test_the_yardstick_answers_any_body_verbatim(self):
@@ -151,8 +203,9 @@ class Report(unittest.TestCase):
         figures = full_figures()
         text = report.results_markdown(settings.read(smoke=False, environ={}), {"CPUs (nproc)": "2"}, figures,
                                        goals.judge(figures))  # fmt: skip
-        for heading in ("## Machine", "## Commands", "## Throughput", "## Footprint", "## Windows", "## Goals"):
+        for heading in ("## Machine", "## Commands", "## CPU per request", "## Throughput", "## Footprint", "## Windows", "## Goals"):
             self.assertIn(heading, text)
+        self.assertIn("| api-a /history @ 24h ", text.split("## CPU per request")[1].split("## Throughput")[0])
         for each in targets.all_targets():
             self.assertIn(f"| {each.label} ", text)
         self.assertIn("| 100,000 |", text)

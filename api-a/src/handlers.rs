@@ -5,13 +5,16 @@ use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use bytes::Bytes;
 use service_kit::headers::{Caching, cached};
 use service_kit::http::Problem;
 use tokio::sync::watch;
 use warp::Filter;
+use warp::http::header::CONTENT_TYPE;
 use warp::reply::Response;
 
+use crate::bodies::{AverageKey, Bodies, HistoryKey};
+use crate::current_body::CurrentBody;
 use crate::errors::{ApiError, WindowUnavailable};
 use crate::models::{Average, Current, History, now_ms};
 use crate::snapshot::Snapshot;
@@ -21,6 +24,12 @@ pub struct State {
     pub snapshot: watch::Receiver<Snapshot>,
     pub average_window: Duration,
     pub stale_after: Duration,
+    /// `/current`'s body for the latest sample.
+    pub current: CurrentBody,
+    /// `/average`'s latest bodies.
+    pub average: Bodies<AverageKey>,
+    /// `/history`'s latest bodies.
+    pub history: Bodies<HistoryKey>,
 }
 
 impl State {
@@ -70,8 +79,8 @@ pub fn with_state(
 pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
         let latest = snapshot.reading(Instant::now()).latest()?;
-        let current = Current::new(latest, now_ms(), state.stale_after);
-        Ok(price_json(&current))
+        let body = state.current.body(latest, now_ms(), state.stale_after);
+        Ok(price_response(body))
     })
 }
 
@@ -89,15 +98,20 @@ pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
 )]
 pub fn average(state: Arc<State>) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
-        let stats = snapshot.window_at(Instant::now(), now_ms(), state.average_window)?;
-        let average = Average::new(&stats, state.average_window, snapshot.settings.as_ref());
-        Ok(price_json(&average))
+        let now_ms = now_ms();
+        let stats = snapshot.window_at(Instant::now(), now_ms, state.average_window)?;
+        let selection = snapshot.window.select(now_ms, state.average_window);
+        let body = state
+            .average
+            .get_or_make((selection, snapshot.settings), || {
+                let average =
+                    Average::new(&stats, state.average_window, snapshot.settings.as_ref());
+                serde_json::to_vec(&average)
+                    .expect("an average always serializes")
+                    .into()
+            });
+        Ok(price_response(body))
     })
-}
-
-/// A price answer: the same for every client, new at most every poll interval.
-fn price_json(body: &impl Serialize) -> Response {
-    cached(warp::reply::json(body), Caching::Briefly)
 }
 
 /// `/history`'s points when `max_points` is not given: more than a chart is wide.
@@ -131,16 +145,29 @@ pub fn history(state: Arc<State>, query: String) -> Result<Response, ApiError> {
     let max_points = max_points(&query)?;
     state.answer(|snapshot| {
         let now_ms = now_ms();
-        let stats = snapshot.window_at(Instant::now(), now_ms, state.average_window)?;
-        let points = snapshot
-            .window
-            .points(now_ms, state.average_window, max_points);
-        Ok(price_json(&History::new(
-            stats.count,
-            &points,
-            state.average_window,
-        )))
+        snapshot.window_at(Instant::now(), now_ms, state.average_window)?;
+        let window = &snapshot.window;
+        let selection = window.select(now_ms, state.average_window);
+        let body = state.history.get_or_make((selection, max_points), || {
+            let points = window.points_of(selection, max_points);
+            let history = History::new(selection.count, &points, state.average_window);
+            serde_json::to_vec(&history)
+                .expect("a history always serializes")
+                .into()
+        });
+        Ok(price_response(body))
     })
+}
+
+/// A price answer, its JSON made beforehand: the same for every client, new at most every poll
+/// interval.
+fn price_response(body: Bytes) -> Response {
+    let mut response = Response::new(body.into());
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    cached(response, Caching::Briefly)
 }
 
 /// The `max_points` of a query string (other parameters are ignored), or the default.

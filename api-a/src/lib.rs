@@ -8,7 +8,9 @@
 //! ([`sync`]) into a compact [`window::Window`]; the handlers compute the answer against the
 //! clock at request time, and answer 503 when the last read failed or is more than a second old.
 
+mod bodies;
 mod config;
+mod current_body;
 mod errors;
 mod handlers;
 mod models;
@@ -66,6 +68,9 @@ pub async fn run(
         snapshot,
         average_window: config.average_window,
         stale_after: config.stale_after,
+        current: Default::default(),
+        average: Default::default(),
+        history: Default::default(),
     });
 
     let mut endpoints = Endpoints::new(&config.base_path);

@@ -98,6 +98,9 @@ mod tests {
                 snapshot,
                 average_window: Duration::from_secs(600),
                 stale_after: Duration::from_secs(30),
+                current: Default::default(),
+                average: Default::default(),
+                history: Default::default(),
             });
             let document = openapi(base_path);
             let mut endpoints = Endpoints::new(base_path);

@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use price_store::{Rejection, Sample, duration_ms};
@@ -43,9 +44,25 @@ pub struct PricePoint {
     pub price_usd: f64,
 }
 
+/// A number no window has had: each change of any window takes the next one, so a window's
+/// generation names its contents for good (a window read afresh included).
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+
+/// Which samples of a window a `/history` answer is made of: its contents as of `generation`,
+/// from rank `first`, `count` of them. Two requests with the same selection get the same answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selection {
+    pub generation: u64,
+    pub first: usize,
+    pub count: usize,
+}
+
 /// Samples in order of fetch time, with the running sum of their prices.
 #[derive(Debug, Default, Clone)]
 pub struct Window {
+    /// Changes with every change of the samples held (see [`GENERATIONS`]); 0 for a window
+    /// never changed.
+    generation: u64,
     points: VecDeque<Point>,
     /// `sums_before[i]`: the nano-dollars of every sample ever pushed before `points[i]`.
     sums_before: VecDeque<i128>,
@@ -110,6 +127,20 @@ impl Window {
         self.rejected.push_back((at_ms, why));
     }
 
+    fn changed(&mut self) {
+        self.generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The samples fetched within `window` before `now_ms`, as [`Window::stats`] counts them.
+    pub fn select(&self, now_ms: i64, window: Duration) -> Selection {
+        let held = self.within(now_ms, window);
+        Selection {
+            generation: self.generation,
+            first: held.start,
+            count: held.len(),
+        }
+    }
+
     /// Appends `sample`, which must not be older than any sample held.
     pub fn push(&mut self, sample: &Sample) {
         debug_assert!(
@@ -122,10 +153,12 @@ impl Window {
         });
         self.sums_before.push_back(self.total);
         self.total += nanos(sample.price_usd);
+        self.changed();
     }
 
     /// Drops the samples fetched before `since_ms`, rejected ones included.
     pub fn drop_before(&mut self, since_ms: i64) {
+        let held = self.points.len();
         while self.rejected.front().is_some_and(|(at, _)| *at < since_ms) {
             self.rejected.pop_front();
         }
@@ -143,6 +176,9 @@ impl Window {
         {
             self.points.pop_front();
             self.sums_before.pop_front();
+        }
+        if self.points.len() != held {
+            self.changed();
         }
     }
 
@@ -182,8 +218,14 @@ impl Window {
     /// spaced ones by rank, always the oldest and the newest. Costs `max_points`, not the
     /// window's length.
     pub fn points(&self, now_ms: i64, window: Duration, max_points: usize) -> Vec<PricePoint> {
-        let held = self.within(now_ms, window);
-        let (first, count) = (held.start, held.len());
+        self.points_of(self.select(now_ms, window), max_points)
+    }
+
+    /// The samples of `selection` (of this window's current generation), evenly thinned to at
+    /// most `max_points` as [`Window::points`] says.
+    pub fn points_of(&self, selection: Selection, max_points: usize) -> Vec<PricePoint> {
+        debug_assert_eq!(selection.generation, self.generation);
+        let Selection { first, count, .. } = selection;
         let picked = count.min(max_points.max(2));
         (0..picked)
             .map(|k| {

@@ -59,10 +59,16 @@ impl Endpoints {
 
     /// The template a request path was served by, if any.
     pub fn template_for(&self, path: &str) -> Option<&str> {
+        self.position_for(path)
+            .map(|index| self.templates[index].as_str())
+    }
+
+    /// The position among [`Endpoints::templates`] of the template a request path was served
+    /// by, if any.
+    pub fn position_for(&self, path: &str) -> Option<usize> {
         self.templates
             .iter()
-            .find(|template| path_matches(template, path))
-            .map(String::as_str)
+            .position(|template| path_matches(template, path))
     }
 }
 

@@ -3,12 +3,14 @@
 //! A registry per instance (rather than the crate's global one) lets tests run several
 //! services in one process without their counters mixing.
 
+use std::sync::RwLock;
 use std::time::Duration;
 
 use prometheus::core::Collector;
 use prometheus::process_collector::ProcessCollector;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// Request latency buckets in seconds: from 100 µs (a cached answer) to 10 s.
@@ -72,17 +74,15 @@ impl Metrics {
         &self.registry
     }
 
-    pub fn observe_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        let method = KNOWN_METHODS
-            .iter()
-            .find(|known| **known == method)
-            .map_or("other", |known| *known);
-        let status = status.to_string();
-        let labels = [route, method, status.as_str()];
-        self.requests.with_label_values(&labels).inc();
-        self.latency
-            .with_label_values(&labels)
-            .observe(elapsed.as_secs_f64());
+    /// The request series of `route` (a template, or [`UNMATCHED_ROUTE`]), for
+    /// [`RouteSeries::observe`]: made once per route when the server starts.
+    pub fn route(&self, route: &str) -> RouteSeries {
+        RouteSeries {
+            route: route.to_owned(),
+            by_method: std::array::from_fn(|_| RwLock::default()),
+            requests: self.requests.clone(),
+            latency: self.latency.clone(),
+        }
     }
 
     /// The registry in Prometheus text exposition format.
@@ -92,6 +92,53 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut out)
             .expect("text encoding into memory cannot fail");
         String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+/// One route's request series, looked up once each: a request finds its method's slot by
+/// position and its status among the few that route has answered, instead of hashing three
+/// labels (one of them formatted) into the registry's maps twice.
+pub struct RouteSeries {
+    route: String,
+    /// By position in [`KNOWN_METHODS`], then `other`: the series by status, in order of first use.
+    by_method: [RwLock<Vec<Series>>; KNOWN_METHODS.len() + 1],
+    requests: IntCounterVec,
+    latency: HistogramVec,
+}
+
+/// The two series of one route, method and status.
+struct Series {
+    status: u16,
+    requests: IntCounter,
+    latency: Histogram,
+}
+
+impl RouteSeries {
+    /// Counts a request of `method` that this route answered with `status` after `elapsed`.
+    pub fn observe(&self, method: &str, status: u16, elapsed: Duration) {
+        let known = KNOWN_METHODS.iter().position(|known| *known == method);
+        let slot = &self.by_method[known.unwrap_or(KNOWN_METHODS.len())];
+        let seconds = elapsed.as_secs_f64();
+        {
+            let series = slot.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(series) = series.iter().find(|series| series.status == status) {
+                series.requests.inc();
+                series.latency.observe(seconds);
+                return;
+            }
+        }
+        let method = known.map_or("other", |index| KNOWN_METHODS[index]);
+        let labels = [self.route.as_str(), method, &status.to_string()];
+        let series = Series {
+            status,
+            requests: self.requests.with_label_values(&labels),
+            latency: self.latency.with_label_values(&labels),
+        };
+        series.requests.inc();
+        series.latency.observe(seconds);
+        slot.write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(series);
     }
 }
 
@@ -122,14 +169,21 @@ mod tests {
     #[test]
     fn requests_are_counted_by_route_method_and_status() {
         let metrics = Metrics::new();
-        metrics.observe_request("/", "GET", 200, Duration::from_millis(3));
-        metrics.observe_request("/", "GET", 200, Duration::from_millis(3));
-        metrics.observe_request(UNMATCHED_ROUTE, "GET", 404, Duration::from_millis(1));
+        let (root, unmatched) = (metrics.route("/"), metrics.route(UNMATCHED_ROUTE));
+        root.observe("GET", 200, Duration::from_millis(3));
+        root.observe("GET", 200, Duration::from_millis(3));
+        root.observe("HEAD", 200, Duration::from_millis(3));
+        root.observe("GET", 503, Duration::from_millis(3));
+        unmatched.observe("GET", 404, Duration::from_millis(1));
         let text = metrics.render();
-        assert!(
-            text.contains(r#"http_requests_total{method="GET",route="/",status="200"} 2"#),
-            "{text}"
-        );
+        for series in [
+            r#"http_requests_total{method="GET",route="/",status="200"} 2"#,
+            r#"http_requests_total{method="HEAD",route="/",status="200"} 1"#,
+            r#"http_requests_total{method="GET",route="/",status="503"} 1"#,
+            r#"http_request_duration_seconds_count{method="GET",route="/",status="200"} 2"#,
+        ] {
+            assert!(text.contains(series), "{series} missing from:\n{text}");
+        }
         assert!(text.contains(
             r#"http_request_duration_seconds_bucket{method="GET",route="unmatched",status="404",le="0.001"} 1"#
         ));
@@ -138,8 +192,9 @@ mod tests {
     #[test]
     fn unknown_methods_share_one_label() {
         let metrics = Metrics::new();
+        let unmatched = metrics.route(UNMATCHED_ROUTE);
         for method in ["FOO", "BAR123", "get"] {
-            metrics.observe_request(UNMATCHED_ROUTE, method, 405, Duration::from_millis(1));
+            unmatched.observe(method, 405, Duration::from_millis(1));
         }
         let text = metrics.render();
         assert!(

@@ -104,14 +104,18 @@ class Wrk:
         timeout: str = "2s",
         name: str = "wrk",
         statuses: bool = False,
+        cpu: int | None = None,
     ):
+        """`cpu`: the one core wrk runs on (taskset), for figures that leave the other cores to
+        the server."""
         workdir.mkdir(parents=True, exist_ok=True)
         script = workdir / f"{name}.lua"
         script.write_text(STATUS_SCRIPT if statuses else SCRIPT)
+        pinned = [] if cpu is None else ["taskset", "--cpu-list", str(cpu)]
         self.process = Process(
             name,
             [
-                "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+                *pinned, "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
                 f"--timeout={timeout}", "-s", str(script), base_url + paths[0], "--", *paths,
             ],
             workdir,

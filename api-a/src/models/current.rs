@@ -111,8 +111,7 @@ impl Current {
     /// stamped ahead of `now_ms` (the poller's clock ran ahead when it was fetched: its age is
     /// not known, so it is no fresh price).
     pub fn new(latest: &Sample, now_ms: i64, stale_after: Duration) -> Self {
-        let age_ms = now_ms.saturating_sub(latest.fetched_at_ms).max(0);
-        let stale_after_ms = duration_ms(stale_after);
+        let (age_seconds, stale) = freshness(latest, now_ms, stale_after);
         let (basis, confirmed_usd, confirmed_at_ms) = match latest.basis {
             Basis::Quorum => (BasisName::Quorum, latest.price_usd, latest.fetched_at_ms),
             Basis::Continuity {
@@ -125,9 +124,8 @@ impl Current {
             currency: CURRENCY,
             price: round_to_cent(latest.price_usd),
             as_of: rfc3339(latest.fetched_at_ms),
-            age_seconds: round_to_tenth(age_ms as f64 / 1000.0),
-            stale: age_ms > stale_after_ms
-                || latest.fetched_at_ms > now_ms + duration_ms(CLOCKS_APART),
+            age_seconds,
+            stale,
             sources: latest.sources().map(str::to_owned).collect(),
             quotes: latest
                 .quotes
@@ -153,6 +151,15 @@ impl Current {
             },
         }
     }
+}
+
+/// `latest`'s age at `now_ms` in seconds to the tenth, and whether it is stale then (see
+/// [`Current::new`]): the part of `/current` that changes from one request to the next.
+pub fn freshness(latest: &Sample, now_ms: i64, stale_after: Duration) -> (f64, bool) {
+    let age_ms = now_ms.saturating_sub(latest.fetched_at_ms).max(0);
+    let stale = age_ms > duration_ms(stale_after)
+        || latest.fetched_at_ms > now_ms + duration_ms(CLOCKS_APART);
+    (round_to_tenth(age_ms as f64 / 1000.0), stale)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::window::{PricePoint, WindowStats};
 
-mod current;
+pub mod current;
 
 pub use current::Current;
 

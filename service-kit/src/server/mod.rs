@@ -10,6 +10,7 @@ mod socket;
 mod timeouts;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use warp::http::StatusCode;
@@ -22,7 +23,7 @@ pub use socket::listen;
 use crate::config::ServingConfig;
 use crate::health::{Health, Readiness};
 use crate::http::{Endpoints, recover};
-use crate::metrics::{Metrics, UNMATCHED_ROUTE};
+use crate::metrics::{Metrics, RouteSeries, UNMATCHED_ROUTE};
 use connections::Connections;
 
 /// What every service serves besides its own routes, and how it serves and stops.
@@ -66,17 +67,22 @@ pub async fn serve<F>(
         serving.drain_timeout
     );
     let operational = operational_routes(&mut endpoints, health.clone(), metrics.clone());
-    let request_metrics = metrics.clone();
+    // Each route's series resolved once, shared by every connection's copy of the routes.
+    let routes: Arc<[RouteSeries]> = endpoints
+        .templates()
+        .map(|route| metrics.route(route))
+        .collect();
+    let unmatched = Arc::new(metrics.route(UNMATCHED_ROUTE));
     let app = api
         .or(operational)
         .recover(recover)
         .map(|reply| crate::headers::with_defaults(warp::Reply::into_response(reply)))
         .with(warp::log::custom(move |info| {
             let route = endpoints
-                .template_for(info.path())
-                .unwrap_or(UNMATCHED_ROUTE);
+                .position_for(info.path())
+                .map_or(&*unmatched, |index| &routes[index]);
             let status = info.status().as_u16();
-            request_metrics.observe_request(route, info.method().as_str(), status, info.elapsed());
+            route.observe(info.method().as_str(), status, info.elapsed());
             let request_id = info
                 .request_headers()
                 .get(&request_id::REQUEST_ID)
