@@ -138,6 +138,8 @@ def main(argv: list[str]) -> int:
     verdicts = goals.judge(figures)
     text = report.results_markdown(settings, about, figures, verdicts)
     settings.results.parent.mkdir(parents=True, exist_ok=True)
+    previous = settings.results.read_text() if settings.results.exists() else None
+    text = report.with_profiles(text, previous)
     settings.results.write_text(text)
     print("\n" + text)
     print(f"(written to {settings.results})")

@@ -54,17 +54,22 @@ class Recording:
 
 def top_functions(data: Path) -> list[tuple[float, str]]:
     """The functions with the most self time: (percent of the samples, symbol)."""
+    return shares(data, "symbol")[:TOP]
+
+
+def shares(data: Path, key: str) -> list[tuple[float, str]]:
+    """The samples' shares by `key` (perf report's sort key: symbol, dso), largest first."""
     report = subprocess.run(
-        ["perf", "report", "-i", str(data), "--no-children", "--sort", "symbol", "--stdio", "-g", "none",
-         "--percent-limit", "0.5"],
+        ["perf", "report", "-i", str(data), "--no-children", "--sort", key, "--fields", f"overhead,{key}",
+         "--stdio", "-g", "none", "--percent-limit", "0.5"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    functions = []
+    found = []
     for line in report.splitlines():
-        match = re.match(r"\s*([\d.]+)%\s+\[[.k]\]\s+(.*)", line)
-        if match:
-            functions.append((float(match.group(1)), match.group(2).strip()))
-    return functions[:TOP]
+        match = re.match(r"\s*([\d.]+)%\s+(.*)", line)
+        if match and not line.startswith("#"):
+            found.append((float(match.group(1)), match.group(2).strip()))
+    return sorted(found, reverse=True)
 
 
 def flame_graph(data: Path, svg: Path) -> Path | None:
@@ -81,6 +86,7 @@ def flame_graph(data: Path, svg: Path) -> Path | None:
 
 def summary(recording: Recording, flames: Path) -> str:
     svg = flame_graph(recording.data, flames / f"{slug(recording.label)}.svg")
-    lines = [f"{recording.label}: {svg or 'no flame graph (cargo install inferno)'}"]
+    where = ", ".join(f"{name} {percent:.0f} %" for percent, name in shares(recording.data, "dso"))
+    lines = [f"{recording.label}: {svg or 'no flame graph (cargo install inferno)'}", f"  by object: {where}"]
     lines += [f"  {percent:5.1f} %  {symbol}" for percent, symbol in top_functions(recording.data)]
     return "\n".join(lines)

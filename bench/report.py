@@ -263,3 +263,14 @@ def results_markdown(settings: Settings, about: dict[str, str], figures: Figures
         "",
     ]
     return "\n".join(parts)
+
+
+PROFILES = "## Profiles"
+
+
+def with_profiles(text: str, previous: str | None) -> str:
+    """`text` followed by the previous report's profiles section (written by hand from
+    `bench/run --pinned --profile`, see `profile`), which a run does not measure again."""
+    if not previous or PROFILES not in previous:
+        return text
+    return text.rstrip("\n") + "\n\n" + previous[previous.index(PROFILES):]

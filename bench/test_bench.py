@@ -212,6 +212,12 @@ class Report(unittest.TestCase):
         self.assertIn("1.00×", text)
         self.assertIn("|              10.0 |", text, "server CPU per request")
 
+    def test_a_new_report_keeps_the_profiles_written_under_the_last_one(self):
+        previous = "# Benchmark results\n\nold tables\n\n## Profiles\n\nbefore and after\n"
+        self.assertEqual(report.with_profiles("# new\n", previous), "# new\n\n## Profiles\n\nbefore and after\n")
+        self.assertEqual(report.with_profiles("# new\n", "# old, no profiles\n"), "# new\n")
+        self.assertEqual(report.with_profiles("# new\n", None), "# new\n")
+
     def test_table_columns_line_up(self):
         lines = report.table(["a", "bb"], [["xyz", "1"], ["q", "22"]]).splitlines()
         self.assertEqual(len({len(line) for line in lines}), 1)
