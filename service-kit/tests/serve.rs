@@ -8,16 +8,21 @@ use service_kit::health::Health;
 use service_kit::http::Endpoints;
 use service_kit::metrics::Metrics;
 use service_kit::server::{Ops, serve};
-use test_support::{ShutdownSignal, TestServer, eventually};
+use test_support::{TestServer, eventually};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 use warp::Filter;
 
 const HANDLER_TIME: Duration = Duration::from_millis(1500);
 
 /// A service with one route, `/slow`, that notifies `started` when a request reaches it and
 /// takes [`HANDLER_TIME`] to answer.
-async fn run_slow_service(listener: TcpListener, shutdown: ShutdownSignal, started: Arc<Notify>) {
+async fn run_slow_service(
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    started: Arc<Notify>,
+) {
     let mut endpoints = Endpoints::new("");
     let slow = endpoints.get("/slow").then(move || {
         started.notify_one();
