@@ -248,3 +248,29 @@ async fn refresh_forever(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_refresher_runs_until_cancelled_then_ends_at_once() {
+        // Nothing listens there: every read fails, and the refresher keeps trying.
+        let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let redis_url = format!("redis://{}", unused.local_addr().unwrap());
+        drop(unused);
+        let tasks = TaskTracker::new();
+        let stop = CancellationToken::new();
+        let store = Store::new(&redis_url, REDIS_TIMEOUT);
+        let window = Duration::from_secs(600);
+        let (_snapshot, refresher) = spawn(&tasks, stop.clone(), store, window, &Registry::new());
+        tasks.close();
+        tokio::time::sleep(REFRESH_INTERVAL * 8).await;
+        assert!(!refresher.is_finished(), "it refreshes until cancelled");
+
+        stop.cancel();
+        tokio::time::timeout(REFRESH_INTERVAL, tasks.wait())
+            .await
+            .expect("the refresher ends once cancelled, and is awaited");
+    }
+}

@@ -88,6 +88,23 @@ async fn an_idle_service_stops_at_once() {
     server.stopped(Duration::from_millis(500)).await;
 }
 
+#[tokio::test]
+async fn a_connection_that_has_sent_nothing_does_not_hold_the_shutdown() {
+    use tokio::io::AsyncReadExt;
+    let (mut server, _) = start_slow_service().await;
+    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    // Accepted in order: once a later connection is answered, the silent one was accepted.
+    reqwest::get(server.url("/healthz")).await.unwrap();
+    server.shutdown();
+    server.stopped(Duration::from_millis(500)).await;
+    let mut byte = [0u8; 1];
+    assert_eq!(
+        silent.read(&mut byte).await.unwrap(),
+        0,
+        "closed, unanswered"
+    );
+}
+
 /// A service with one route, `/`, and a one-second shutdown delay.
 async fn start_with_delay() -> TestServer {
     TestServer::start(|listener, shutdown| async move {
