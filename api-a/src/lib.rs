@@ -21,7 +21,6 @@ mod snapshot;
 mod sync;
 mod window;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -31,39 +30,41 @@ use service_kit::http::Endpoints;
 use service_kit::metrics::Metrics;
 use service_kit::server::{Ops, serve};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use config::Config;
 use handlers::State;
 pub use routes::openapi;
 use snapshot::Reading;
 
-/// Serves Service A's API on `listener` until `shutdown` completes and in-flight requests are
-/// done.
-pub async fn run(
-    config: Config,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+/// Serves Service A's API on `listener` until `stop` is cancelled and in-flight requests are
+/// done; returns once the refresher has stopped too.
+pub async fn run(config: Config, listener: TcpListener, stop: CancellationToken) {
     let metrics = Metrics::new();
     let store = Store::new(&config.redis_url, refresher::REDIS_TIMEOUT);
-    let (snapshot, refresher) = refresher::spawn(store, config.average_window, metrics.registry());
+    let tasks = TaskTracker::new();
+    // The requests in flight during the drain still read the snapshot: the refresher has a token
+    // of its own, cancelled once the server has stopped.
+    let refreshing = CancellationToken::new();
+    let (snapshot, refresher) = refresher::spawn(
+        &tasks,
+        refreshing.clone(),
+        store,
+        config.average_window,
+        metrics.registry(),
+    );
 
     // Live while the refresher runs (without it the snapshot would freeze). Ready while its
     // latest read succeeded, so a probe never waits on Redis, and found a price: a fresh
     // replica (its own Redis still empty) takes no traffic before its poller's first sample.
-    let health = Health::with_checks(
-        {
-            let refresher = refresher.abort_handle();
-            move || !refresher.is_finished()
-        },
-        {
-            let snapshot = snapshot.clone();
-            move || {
-                let snapshot = snapshot.borrow();
-                matches!(snapshot.reading(Instant::now()), Reading::Latest(_))
-            }
-        },
-    );
+    let health = Health::with_checks(move || !refresher.is_finished(), {
+        let snapshot = snapshot.clone();
+        move || {
+            let snapshot = snapshot.borrow();
+            matches!(snapshot.reading(Instant::now()), Reading::Latest(_))
+        }
+    });
     let state = Arc::new(State {
         snapshot,
         average_window: config.average_window,
@@ -86,6 +87,8 @@ pub async fn run(
         metrics,
         serving: config.server.serving.clone(),
     };
-    serve(listener, ops, endpoints, api, shutdown).await;
-    refresher.abort();
+    serve(listener, ops, endpoints, api, stop).await;
+    refreshing.cancel();
+    tasks.close();
+    tasks.wait().await;
 }

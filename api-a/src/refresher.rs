@@ -14,6 +14,8 @@ use prometheus::{Gauge, IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
 use service_kit::metrics::register;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::models::now_ms;
 use crate::snapshot::{MAX_SNAPSHOT_AGE, Snapshot};
@@ -171,9 +173,12 @@ impl Told {
     }
 }
 
-/// Starts refreshing from `store` the samples needed for `average_window`; the receiver always
-/// holds the latest outcome.
+/// Starts refreshing from `store` the samples needed for `average_window`, in a task on `tasks`
+/// that runs until `stop` is cancelled (a read in progress is given up then); the receiver
+/// always holds the latest outcome.
 pub fn spawn(
+    tasks: &TaskTracker,
+    stop: CancellationToken,
     store: Store,
     average_window: Duration,
     registry: &Registry,
@@ -182,7 +187,10 @@ pub fn spawn(
     let metrics = RefreshMetrics::register(registry);
     metrics.count_rejected(std::iter::empty());
     let replica = Replica::new(store, average_window);
-    let task = tokio::spawn(refresh_forever(replica, sender, metrics, average_window));
+    let refreshing = refresh_forever(replica, sender, metrics, average_window);
+    let task = tasks.spawn(async move {
+        stop.run_until_cancelled(refreshing).await;
+    });
     (receiver, task)
 }
 
@@ -238,5 +246,31 @@ async fn refresh_forever(
                 sender.send_modify(|snapshot| snapshot.read_at = None);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_refresher_runs_until_cancelled_then_ends_at_once() {
+        // Nothing listens there: every read fails, and the refresher keeps trying.
+        let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let redis_url = format!("redis://{}", unused.local_addr().unwrap());
+        drop(unused);
+        let tasks = TaskTracker::new();
+        let stop = CancellationToken::new();
+        let store = Store::new(&redis_url, REDIS_TIMEOUT);
+        let window = Duration::from_secs(600);
+        let (_snapshot, refresher) = spawn(&tasks, stop.clone(), store, window, &Registry::new());
+        tasks.close();
+        tokio::time::sleep(REFRESH_INTERVAL * 8).await;
+        assert!(!refresher.is_finished(), "it refreshes until cancelled");
+
+        stop.cancel();
+        tokio::time::timeout(REFRESH_INTERVAL, tasks.wait())
+            .await
+            .expect("the refresher ends once cancelled, and is awaited");
     }
 }

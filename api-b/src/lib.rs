@@ -4,14 +4,13 @@
 
 mod config;
 
-use std::future::Future;
-
 use serde::Serialize;
 use service_kit::health::Health;
 use service_kit::http::Endpoints;
 use service_kit::metrics::Metrics;
 use service_kit::server::{Ops, serve};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 use warp::Filter;
 use warp::reply::{Reply, Response};
@@ -74,12 +73,8 @@ fn routes(
         .unify()
 }
 
-/// Serves Service B on `listener` until `shutdown` completes and in-flight requests are done.
-pub async fn run(
-    config: Config,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+/// Serves Service B on `listener` until `stop` is cancelled and in-flight requests are done.
+pub async fn run(config: Config, listener: TcpListener, stop: CancellationToken) {
     let mut endpoints = Endpoints::new(&config.base_path);
     let document = openapi(&config.base_path);
     let api = routes(&mut endpoints, &document);
@@ -93,7 +88,7 @@ pub async fn run(
         metrics: Metrics::new(),
         serving: config.server.serving.clone(),
     };
-    serve(listener, ops, endpoints, api, shutdown).await;
+    serve(listener, ops, endpoints, api, stop).await;
 }
 
 #[cfg(test)]

@@ -16,16 +16,16 @@ pub mod providers;
 pub mod schedule;
 mod store;
 
-use std::future::Future;
-
 use price_store::{Sample, Store, WriterSettings};
 use service_kit::health::Health;
 use service_kit::http::{Endpoints, no_routes};
 use service_kit::metrics::Metrics;
 use service_kit::server::{Ops, serve};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use config::{Config, ProviderConfig};
 
@@ -38,13 +38,9 @@ use crate::store::{REDIS_TIMEOUT, SampleWriter};
 /// runs, so this only fills if that task is stuck.
 const SAMPLE_QUEUE: usize = 64;
 
-/// Polls until `shutdown` completes, serving the operational routes on `listener`; when
-/// shutdown starts the tick loop stops at once and the server drains.
-pub async fn run(
-    config: Config,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+/// Polls until `stop` is cancelled, serving the operational routes on `listener`; then the tick
+/// loop stops at once and the server drains.
+pub async fn run(config: Config, listener: TcpListener, stop: CancellationToken) {
     let metrics = Metrics::new();
     let poller_metrics = PollerMetrics::register(metrics.registry());
     // Three intervals of silence is a stuck loop, not a slow exchange (a tick never lasts
@@ -52,8 +48,8 @@ pub async fn run(
     let heartbeat = Heartbeat::new(config.poll_interval * 3);
     let (samples, queued_samples) = mpsc::channel(SAMPLE_QUEUE);
     let health = health(heartbeat.clone(), samples.downgrade());
-    let writing = start_writing(&config, queued_samples, poller_metrics.clone());
-    let (stopping, stop_requested) = watch::channel(false);
+    let tasks = TaskTracker::new();
+    let writing = start_writing(&tasks, &config, queued_samples, poller_metrics.clone());
     let poller = PricePoller::new(
         config.providers.clone(),
         config.poll_interval,
@@ -62,18 +58,22 @@ pub async fn run(
         poller_metrics,
         heartbeat,
     );
-    let polling = start_polling(poller, &config, stop_requested);
+    let polling = start_polling(&tasks, poller, &config, stop.child_token());
     let ops = Ops {
         health,
         metrics,
         serving: config.server.serving.clone(),
     };
-    serve_until(listener, ops, shutdown, stopping).await;
-    wait_for([(polling, "polling"), (writing, "Redis writer")]).await;
+    let endpoints = Endpoints::new("");
+    serve(listener, ops, endpoints, no_routes(), stop).await;
+    stopped(tasks, [(polling, "polling"), (writing, "Redis writer")]).await;
 }
 
-/// The Redis writer task: writes the samples it receives until their sender is dropped.
+/// The Redis writer task: writes the samples it receives until their sender is dropped. Its input
+/// is what stops it: the tick loop drops the sender when it stops, and the writer ends once what
+/// was queued is written (or given up), so a cancellation of its own would only lose samples.
 fn start_writing(
+    tasks: &TaskTracker,
     config: &Config,
     queued_samples: mpsc::Receiver<Sample>,
     metrics: PollerMetrics,
@@ -85,55 +85,33 @@ fn start_writing(
         config.poll_interval,
     );
     let writer = SampleWriter::new(store, settings, metrics);
-    tokio::spawn(writer.run(queued_samples))
+    tasks.spawn(writer.run(queued_samples))
 }
 
-/// The tick loop's task: ticks until `stop_requested` turns true (or its sender is dropped).
+/// The tick loop's task: ticks until `stop` is cancelled.
 fn start_polling(
+    tasks: &TaskTracker,
     poller: PricePoller,
     config: &Config,
-    mut stop_requested: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) -> JoinHandle<()> {
     log::info!(
         "polling every {} with a {} deadline",
         humantime::format_duration(config.poll_interval),
         humantime::format_duration(config.fetch_timeout)
     );
-    let stop = async move {
-        let _ = stop_requested.wait_for(|&stop| stop).await;
-    };
-    tokio::spawn(poller.run(Schedule::new(config.poll_interval), stop))
+    tasks.spawn(poller.run(Schedule::new(config.poll_interval), stop))
 }
 
-/// Serves the operational routes until `shutdown` completes; tells the tick loop to stop as
-/// soon as it does, while the server drains.
-async fn serve_until(
-    listener: TcpListener,
-    ops: Ops,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    stopping: watch::Sender<bool>,
-) {
-    let server_shutdown = async move {
-        shutdown.await;
-        stopping.send_replace(true);
-    };
-    serve(
-        listener,
-        ops,
-        Endpoints::new(""),
-        no_routes(),
-        server_shutdown,
-    )
-    .await;
-}
-
-/// Waits for each task to end, logging any that panicked.
-async fn wait_for(tasks: [(JoinHandle<()>, &str); 2]) {
-    for (task, name) in tasks {
+/// Waits for every task of `tasks` to end, logging any of `named` that panicked.
+async fn stopped(tasks: TaskTracker, named: [(JoinHandle<()>, &str); 2]) {
+    tasks.close();
+    for (task, name) in named {
         if let Err(err) = task.await {
             log::error!("the {name} task failed: {err}");
         }
     }
+    tasks.wait().await;
 }
 
 /// Live while the tick loop beats and the Redis writer runs (a restart is the cure for either

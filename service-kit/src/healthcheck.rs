@@ -39,15 +39,19 @@ async fn get_healthz(target: SocketAddr) -> Result<(), HealthCheckError> {
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| HealthCheckError::Http(target, e))?;
-    tokio::spawn(connection);
     let request = Request::get("/healthz")
         .header(hyper::header::HOST, target.to_string())
         .body(Empty::<&[u8]>::new())
         .expect("a static request is valid");
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| HealthCheckError::Http(target, e))?;
+    // The connection is driven here, beside its request, not in a task of its own: it ends with
+    // the check, whatever the outcome. One that ends cleanly before the answer leaves the request
+    // to fail, saying why.
+    let mut connection = std::pin::pin!(connection);
+    let response = tokio::select! {
+        response = sender.send_request(request) => response,
+        Err(err) = &mut connection => Err(err),
+    }
+    .map_err(|e| HealthCheckError::Http(target, e))?;
     match response.status() {
         hyper::StatusCode::OK => Ok(()),
         status => Err(HealthCheckError::Unhealthy(target, status)),

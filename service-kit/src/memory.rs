@@ -4,8 +4,8 @@
 //! connections closes, a service that idles at 5 MiB stayed at 40–55 MiB for good (seen in the
 //! hostile-clients drill). A background task looks every few seconds at what the allocator has in
 //! use and at the process's resident size, and when memory was freed or pages came back since it
-//! last gave memory back, it hands the free pages back (`malloc_trim`). Other allocators and
-//! platforms are left alone.
+//! last gave memory back, it hands the free pages back (`malloc_trim`); it stops with the service
+//! ([`crate::shutdown`]). Other allocators and platforms are left alone.
 //!
 //! All threads allocate from one heap: with glibc's default of one heap per thread that
 //! allocates, a flood's blocks were spread over several heaps, each left with pages it could not
@@ -27,6 +27,8 @@
 
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 /// How often the allocator is asked.
 const CHECK_EVERY: Duration = Duration::from_secs(2);
 
@@ -41,20 +43,26 @@ pub fn use_one_heap() {
     glibc::one_heap();
 }
 
-/// Starts the task that returns unused memory, where the allocator is glibc's.
-pub fn spawn_release() {
+/// Returns unused memory every [`CHECK_EVERY`], where the allocator is glibc's, until `stop` is
+/// cancelled (elsewhere it returns at once): the body of a background task.
+pub async fn release_until(stop: CancellationToken) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    tokio::spawn(async {
-        let mut ticks = tokio::time::interval(CHECK_EVERY);
-        let mut since = SinceRelease::default();
-        loop {
-            ticks.tick().await;
-            if since.grew(glibc::usage()) {
-                glibc::release();
-                since.released(glibc::usage());
-            }
+    stop.run_until_cancelled(release_forever()).await;
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    drop(stop);
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+async fn release_forever() {
+    let mut ticks = tokio::time::interval(CHECK_EVERY);
+    let mut since = SinceRelease::default();
+    loop {
+        ticks.tick().await;
+        if since.grew(glibc::usage()) {
+            glibc::release();
+            since.released(glibc::usage());
         }
-    });
+    }
 }
 
 /// What the allocator has in use and what the process holds resident, in bytes.

@@ -9,9 +9,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::{ConfigError, Env, ServerConfig};
-use crate::shutdown::Shutdown;
 
 const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -21,13 +22,13 @@ enum Mode {
 }
 
 /// The whole of a service's `main`: `name` for messages, how its configuration is read and
-/// where its server settings are in it, and `run`, which serves on the listener until the
-/// shutdown future completes and the server has drained.
+/// where its server settings are in it, and `run`, which serves on the listener until the token
+/// is cancelled (by SIGTERM or SIGINT) and the server has drained.
 pub fn main<C, Fut>(
     name: &'static str,
     load_config: fn(&Env) -> Result<C, ConfigError>,
     server_config: fn(&C) -> &ServerConfig,
-    run: impl FnOnce(C, TcpListener, Shutdown) -> Fut,
+    run: impl FnOnce(C, TcpListener, CancellationToken) -> Fut,
 ) -> ExitCode
 where
     Fut: Future<Output = ()>,
@@ -83,14 +84,14 @@ async fn health_check(name: &str, server: &ServerConfig) -> ExitCode {
 async fn serve<Fut: Future<Output = ()>>(
     name: &str,
     server: &ServerConfig,
-    run: impl FnOnce(TcpListener, Shutdown) -> Fut,
+    run: impl FnOnce(TcpListener, CancellationToken) -> Fut,
 ) -> ExitCode {
     crate::logging::init(server.log).expect("no logger is installed before main");
     if let Err(err) = crate::limits::raise_open_files_limit() {
         log::warn!("cannot raise the open-files limit: {err}");
     }
-    crate::memory::spawn_release();
-    let shutdown = crate::shutdown::signal_received();
+    let stop = CancellationToken::new();
+    let on_signal = crate::shutdown::cancel_on_signal(stop.clone());
     let listener = match crate::server::listen(server.listen_addr) {
         Ok(listener) => listener,
         Err(err) => {
@@ -98,8 +99,17 @@ async fn serve<Fut: Future<Output = ()>>(
             return ExitCode::FAILURE;
         }
     };
+    // The process's own tasks: the signal's watch and the memory's release.
+    let tasks = TaskTracker::new();
+    tasks.spawn(on_signal);
+    tasks.spawn(crate::memory::release_until(stop.child_token()));
     log::info!("{name} starting");
-    run(listener, shutdown).await;
+    run(listener, stop.clone()).await;
+    // Already cancelled by the signal; cancelled here too, should `run` have returned on its
+    // own, so that the process's tasks end all the same.
+    stop.cancel();
+    tasks.close();
+    tasks.wait().await;
     ExitCode::SUCCESS
 }
 

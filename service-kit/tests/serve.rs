@@ -8,16 +8,21 @@ use service_kit::health::Health;
 use service_kit::http::Endpoints;
 use service_kit::metrics::Metrics;
 use service_kit::server::{Ops, serve};
-use test_support::{ShutdownSignal, TestServer, eventually};
+use test_support::{TestServer, eventually};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 use warp::Filter;
 
 const HANDLER_TIME: Duration = Duration::from_millis(1500);
 
 /// A service with one route, `/slow`, that notifies `started` when a request reaches it and
 /// takes [`HANDLER_TIME`] to answer.
-async fn run_slow_service(listener: TcpListener, shutdown: ShutdownSignal, started: Arc<Notify>) {
+async fn run_slow_service(
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    started: Arc<Notify>,
+) {
     let mut endpoints = Endpoints::new("");
     let slow = endpoints.get("/slow").then(move || {
         started.notify_one();
@@ -81,6 +86,23 @@ async fn an_idle_service_stops_at_once() {
     reqwest::get(server.url("/healthz")).await.unwrap();
     server.shutdown();
     server.stopped(Duration::from_millis(500)).await;
+}
+
+#[tokio::test]
+async fn a_connection_that_has_sent_nothing_does_not_hold_the_shutdown() {
+    use tokio::io::AsyncReadExt;
+    let (mut server, _) = start_slow_service().await;
+    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    // Accepted in order: once a later connection is answered, the silent one was accepted.
+    reqwest::get(server.url("/healthz")).await.unwrap();
+    server.shutdown();
+    server.stopped(Duration::from_millis(500)).await;
+    let mut byte = [0u8; 1];
+    assert_eq!(
+        silent.read(&mut byte).await.unwrap(),
+        0,
+        "closed, unanswered"
+    );
 }
 
 /// A service with one route, `/`, and a one-second shutdown delay.

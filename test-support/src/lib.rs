@@ -12,8 +12,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 pub use binary::{
     RunningBinary, assert_each_bad_value_exits_2, assert_health_check_follows_the_instance,
@@ -24,26 +24,30 @@ pub use redis::RedisServer;
 /// A service running in this process, stopped by [`TestServer::shutdown`] like SIGTERM would.
 pub struct TestServer {
     pub addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
+    stop: CancellationToken,
+    /// A test that ends without stopping the service stops it too.
+    _stop_when_dropped: DropGuard,
     task: JoinHandle<()>,
 }
 
 impl TestServer {
-    /// Calls `run(listener, shutdown)` on a fresh `127.0.0.1:0` listener in a background task.
+    /// Calls `run(listener, stop)` on a fresh `127.0.0.1:0` listener in a background task; `stop`
+    /// is the token SIGTERM would cancel.
     pub async fn start<F, Fut>(run: F) -> Self
     where
-        F: FnOnce(TcpListener, ShutdownSignal) -> Fut,
+        F: FnOnce(TcpListener, CancellationToken) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("bound address");
-        let (trigger, signal) = oneshot::channel();
-        let task = tokio::spawn(run(listener, ShutdownSignal(signal)));
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(run(listener, stop.clone()));
         Self {
             addr,
-            shutdown: Some(trigger),
+            _stop_when_dropped: stop.clone().drop_guard(),
+            stop,
             task,
         }
     }
@@ -54,9 +58,7 @@ impl TestServer {
 
     /// Starts the shutdown, as a SIGTERM would.
     pub fn shutdown(&mut self) {
-        if let Some(trigger) = self.shutdown.take() {
-            let _ = trigger.send(());
-        }
+        self.stop.cancel();
     }
 
     /// Whether the service's `run` has returned.
@@ -70,23 +72,6 @@ impl TestServer {
             .await
             .expect("the service stops in time")
             .expect("the service task does not panic");
-    }
-}
-
-/// The shutdown future handed to an in-process service. A named future rather than a boxed
-/// `dyn Future`: through the trait object rustc fails to prove some served filters' futures
-/// `Send` (a higher-ranked lifetime limitation).
-pub struct ShutdownSignal(oneshot::Receiver<()>);
-
-impl Future for ShutdownSignal {
-    type Output = ();
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        // A dropped trigger (the test ended) also means: shut down.
-        std::pin::Pin::new(&mut self.0).poll(cx).map(|_| ())
     }
 }
 

@@ -1,5 +1,5 @@
-//! Samples as the tests need them: a price three sources confirmed, written as the poller
-//! writes it.
+//! Samples as the tests need them: a price its sources confirmed (three of six, or the sources a
+//! test names), written as the poller writes it.
 
 use std::time::Duration;
 
@@ -26,9 +26,19 @@ pub fn settings_for(window: Duration) -> WriterSettings {
 /// that price.
 pub fn confirmed(fetched_at_ms: i64, price_usd: f64) -> Sample {
     Sample {
+        providers: 6,
+        ..confirmed_by(&SOURCES, fetched_at_ms, price_usd)
+    }
+}
+
+/// `price_usd` at `fetched_at_ms`, each of `sources` quoting exactly that price, by a poller that
+/// asks those sources only (so they are its quorum, or three of them are).
+pub fn confirmed_by(sources: &[&str], fetched_at_ms: i64, price_usd: f64) -> Sample {
+    let count = sources.len() as u32;
+    Sample {
         fetched_at_ms,
         price_usd,
-        quotes: SOURCES
+        quotes: sources
             .iter()
             .map(|source| SourceQuote {
                 source: (*source).to_owned(),
@@ -36,9 +46,9 @@ pub fn confirmed(fetched_at_ms: i64, price_usd: f64) -> Sample {
                 quoted_at_ms: None,
             })
             .collect(),
-        providers: 6,
-        answered: 3,
-        quorum: 3,
+        providers: count,
+        answered: count,
+        quorum: count.min(3),
         basis: Basis::Quorum,
     }
 }

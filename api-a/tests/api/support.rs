@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use api_a::Config;
-use price_store::{Basis, Sample, SourceQuote, WriterSettings, unix_ms};
+use price_store::{Sample, WriterSettings, unix_ms};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -21,23 +21,7 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 /// A sample fetched `age` ago, `sources` quoting exactly `price_usd`, by a poller that asks
 /// those sources only (so they are its quorum, or three of them are).
 pub fn sample_aged(age: Duration, price_usd: f64, sources: &[&str]) -> Sample {
-    let count = sources.len() as u32;
-    Sample {
-        fetched_at_ms: unix_ms(SystemTime::now() - age),
-        price_usd,
-        quotes: sources
-            .iter()
-            .map(|source| SourceQuote {
-                source: (*source).to_owned(),
-                price_usd,
-                quoted_at_ms: None,
-            })
-            .collect(),
-        providers: count,
-        answered: count,
-        quorum: count.min(3),
-        basis: Basis::Quorum,
-    }
+    test_support::samples::confirmed_by(sources, unix_ms(SystemTime::now() - age), price_usd)
 }
 
 /// What the poller of these tests says it keeps: the default 10-minute window (so api-a sees

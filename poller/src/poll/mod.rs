@@ -9,7 +9,6 @@
 mod ask;
 mod record;
 
-use std::future::Future;
 use std::time::Duration;
 
 use service_kit::clock;
@@ -18,6 +17,7 @@ use price_store::{Sample, unix_ms};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use self::ask::{Outcome, ask_all};
 use self::record::ProviderLog;
@@ -90,12 +90,11 @@ impl PricePoller {
         }
     }
 
-    /// Ticks on `schedule` until `stop` completes; a tick in progress is abandoned then.
-    pub async fn run(mut self, mut schedule: Schedule, stop: impl Future<Output = ()>) {
-        tokio::pin!(stop);
+    /// Ticks on `schedule` until `stop` is cancelled; a tick in progress is abandoned then.
+    pub async fn run(mut self, mut schedule: Schedule, stop: CancellationToken) {
         loop {
             tokio::select! {
-                () = &mut stop => break,
+                () = stop.cancelled() => break,
                 () = async {
                     let scheduled = schedule.next().await;
                     self.tick(scheduled).await;

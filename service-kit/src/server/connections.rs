@@ -13,11 +13,12 @@ use std::time::Duration;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use prometheus::{IntCounter, IntGauge};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use warp::http::HeaderValue;
 use warp::http::header::CONNECTION;
 use warp::reply::Response;
@@ -41,22 +42,11 @@ const MAX_BUFFER_BYTES: usize = 64 * 1024;
 /// before the next attempt, so the loop does not spin while nothing can be accepted.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-/// Where the server is in its life, as every connection sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    Serving,
-    /// The listener is closed: connections finish their request in flight.
-    Draining,
-    /// The drain ran out: every connection left is closed.
-    Closing,
-}
-
 /// What the connections of one server share; `S` is the server's routes as a service (from
 /// `warp::service`).
 pub struct Connections<S> {
     http: Http<S>,
     permits: Arc<Semaphore>,
-    max_connections: usize,
     drain_timeout: Duration,
     unacknowledged_for: Duration,
     open: IntGauge,
@@ -108,7 +98,6 @@ where
                 closings: Closings::register(metrics),
             },
             permits: Arc::new(Semaphore::new(max_connections)),
-            max_connections,
             drain_timeout: settings.drain_timeout,
             unacknowledged_for: settings.tcp_user_timeout,
             open,
@@ -120,8 +109,12 @@ where
     /// returns once every connection has finished its request in flight (idle ones are closed),
     /// or once the drain timeout ran out and the connections left were closed.
     pub async fn run(self, listener: TcpListener, stop: impl Future<Output = ()>) {
-        let graceful = GracefulShutdown::new();
-        let (stage, watched) = watch::channel(Stage::Serving);
+        // Every connection is a task of its own, told how far the shutdown is by two tokens:
+        // `draining` once the listener is closed (finish the request in flight), `closing` once
+        // the drain ran out (close now). `draining` is `closing`'s child: closing drains too.
+        let connections = TaskTracker::new();
+        let closing = CancellationToken::new();
+        let draining = closing.child_token();
         tokio::pin!(stop);
         loop {
             let accepted = tokio::select! {
@@ -133,13 +126,12 @@ where
             };
             let accepted_at = Instant::now();
             let http = self.http.clone();
-            let watcher = graceful.watcher();
-            let mut draining = watched.clone();
-            let mut closing = watched.clone();
+            let draining = draining.clone();
+            let closing = closing.clone();
             let open = self.open.clone();
             let closings = self.http.closings.clone();
             open.inc();
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 let served = async move {
                     // Until its first request arrives a connection costs only its socket and this
                     // task: hyper's buffers are allocated once it has something to read. (A peek,
@@ -158,18 +150,27 @@ where
                                 }
                             }
                         }
-                        _ = draining.wait_for(|&stage| stage != Stage::Serving) => return,
+                        () = draining.cancelled() => return,
                     }
                     // Boxed, the connection's state is allocated once it has a request to read,
                     // not by every silent connection's task.
-                    let connection = Box::pin(watcher.watch(http.serve(stream, accepted_at)));
-                    if let Err(err) = connection.await {
+                    let mut connection = Box::pin(http.serve(stream, accepted_at));
+                    // Once draining, an idle connection is closed at once, a busy one after the
+                    // response in flight.
+                    let ended = tokio::select! {
+                        ended = connection.as_mut() => ended,
+                        () = draining.cancelled() => {
+                            connection.as_mut().graceful_shutdown();
+                            connection.await
+                        }
+                    };
+                    if let Err(err) = ended {
                         log::debug!("connection ended with an error: {err}");
                     }
                 };
                 tokio::select! {
                     () = served => {}
-                    _ = closing.wait_for(|&stage| stage == Stage::Closing) => {
+                    () = closing.cancelled() => {
                         closings.count(Closing::Shutdown);
                     }
                 }
@@ -178,8 +179,9 @@ where
             });
         }
         drop(listener);
-        stage.send_replace(Stage::Draining);
-        if tokio::time::timeout(self.drain_timeout, graceful.shutdown())
+        draining.cancel();
+        connections.close();
+        if tokio::time::timeout(self.drain_timeout, connections.wait())
             .await
             .is_err()
         {
@@ -188,9 +190,8 @@ where
                 self.open.get(),
                 self.drain_timeout
             );
-            stage.send_replace(Stage::Closing);
-            let every_slot = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
-            let _closed = self.permits.acquire_many(every_slot).await;
+            closing.cancel();
+            connections.wait().await;
         }
     }
 

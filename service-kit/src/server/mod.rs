@@ -9,10 +9,10 @@ mod request_id;
 mod socket;
 mod timeouts;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
@@ -35,7 +35,7 @@ pub struct Ops {
 }
 
 /// Serves `api` (whose endpoints were created from `endpoints`) and the operational routes on
-/// `listener` until `shutdown` completes. Then: `/readyz` answers 503, after
+/// `listener` until `stop` is cancelled. Then: `/readyz` answers 503, after
 /// `ops.serving.shutdown_delay` the listener closes, idle connections are closed, in-flight
 /// requests have `ops.serving.drain_timeout` to finish, the connections left are closed, and
 /// this returns.
@@ -44,7 +44,7 @@ pub async fn serve<F>(
     ops: Ops,
     mut endpoints: Endpoints,
     api: F,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    stop: CancellationToken,
 ) where
     F: Filter<Error = Rejection> + Clone + Send + Sync + 'static,
     F::Extract: Reply,
@@ -103,7 +103,7 @@ pub async fn serve<F>(
     }
     let connections_health = health.clone();
     let drain = async move {
-        shutdown.await;
+        stop.cancelled().await;
         health.start_draining();
         log::info!(
             "shutting down: /readyz now answers 503, closing the listener in {shutdown_delay:?}"

@@ -47,15 +47,22 @@ impl Connection {
         self.io.read(&mut buf).await.map_err(|e| e.kind())
     }
 
+    /// The client sends `bytes`; what the server's next read makes of them.
+    async fn receive(&mut self, bytes: &[u8]) -> Result<usize, io::ErrorKind> {
+        self.client.write_all(bytes).await.unwrap();
+        self.read_once().await
+    }
+
+    /// The client sends a request; the server reads its head and starts handling it.
+    async fn start_request(&mut self) {
+        self.receive(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        self.phase.request_started();
+    }
+
     /// As hyper serves one request: its head read, the service called, the response written
     /// and flushed.
     async fn serve_one(&mut self) {
-        self.client
-            .write_all(b"GET / HTTP/1.1\r\n\r\n")
-            .await
-            .unwrap();
-        self.read_once().await.unwrap();
-        self.phase.request_started();
+        self.start_request().await;
         self.phase.response_ready();
         self.io.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
         self.io.flush().await.unwrap();
@@ -78,12 +85,7 @@ async fn the_first_head_must_be_whole_within_the_header_timeout_of_the_accept() 
     let mut connection = accept();
     let accepted = Instant::now();
     tokio::time::advance(Duration::from_secs(9)).await;
-    connection
-        .client
-        .write_all(b"GET / HTTP/1.1\r\n")
-        .await
-        .unwrap();
-    assert_eq!(connection.read_once().await, Ok(16));
+    assert_eq!(connection.receive(b"GET / HTTP/1.1\r\n").await, Ok(16));
     assert_eq!(connection.read_once().await, Err(io::ErrorKind::TimedOut));
     assert_eq!(
         accepted.elapsed(),
@@ -108,17 +110,11 @@ async fn a_head_must_complete_within_the_header_timeout_of_its_first_byte() {
     let mut connection = accept();
     connection.serve_one().await;
     tokio::time::advance(Duration::from_secs(60)).await;
-    connection
-        .client
-        .write_all(b"GET / HTTP/1.1\r\n")
-        .await
-        .unwrap();
     let first_byte = Instant::now();
-    assert_eq!(connection.read_once().await, Ok(16));
+    assert_eq!(connection.receive(b"GET / HTTP/1.1\r\n").await, Ok(16));
     // The client sends one more header line, then nothing.
     tokio::time::advance(Duration::from_secs(9)).await;
-    connection.client.write_all(b"Host: x\r\n").await.unwrap();
-    assert_eq!(connection.read_once().await, Ok(9));
+    assert_eq!(connection.receive(b"Host: x\r\n").await, Ok(9));
     assert_eq!(connection.read_once().await, Err(io::ErrorKind::TimedOut));
     assert_eq!(first_byte.elapsed(), DEADLINES.header);
 }
@@ -126,13 +122,7 @@ async fn a_head_must_complete_within_the_header_timeout_of_its_first_byte() {
 #[tokio::test(start_paused = true)]
 async fn no_deadline_applies_while_a_request_is_handled() {
     let mut connection = accept();
-    connection
-        .client
-        .write_all(b"GET / HTTP/1.1\r\n\r\n")
-        .await
-        .unwrap();
-    connection.read_once().await.unwrap();
-    connection.phase.request_started();
+    connection.start_request().await;
     let read = tokio::time::timeout(Duration::from_secs(3600), connection.read_once()).await;
     assert!(read.is_err(), "still waiting after an hour: {read:?}");
 }
@@ -149,13 +139,7 @@ impl Wake for Flag {
 #[tokio::test(start_paused = true)]
 async fn flushing_the_response_arms_the_idle_deadline_of_a_read_already_waiting() {
     let mut connection = accept();
-    connection
-        .client
-        .write_all(b"GET / HTTP/1.1\r\n\r\n")
-        .await
-        .unwrap();
-    connection.read_once().await.unwrap();
-    connection.phase.request_started();
+    connection.start_request().await;
     // As hyper does: the read is polled and parked while the request is handled, the response
     // is written and flushed, and the read is polled again only once the task is woken.
     let flag = Arc::new(Flag(AtomicBool::new(false)));
@@ -186,13 +170,7 @@ async fn flushing_the_response_arms_the_idle_deadline_of_a_read_already_waiting(
 #[tokio::test(start_paused = true)]
 async fn a_response_the_client_does_not_read_fails_its_write_at_the_write_timeout() {
     let mut connection = accept();
-    connection
-        .client
-        .write_all(b"GET / HTTP/1.1\r\n\r\n")
-        .await
-        .unwrap();
-    connection.read_once().await.unwrap();
-    connection.phase.request_started();
+    connection.start_request().await;
     connection.phase.response_ready();
     let first_write = Instant::now();
     let written = write_or_give_up(&mut connection.io, &[b'x'; 4 * PIPE_BYTES]).await;
@@ -232,13 +210,7 @@ async fn a_response_taken_whole_leaves_no_write_deadline_behind() {
 #[tokio::test(start_paused = true)]
 async fn a_head_read_while_the_previous_response_is_written_is_timed_from_the_flush() {
     let mut connection = accept();
-    connection
-        .client
-        .write_all(b"GET / HTTP/1.1\r\n\r\n")
-        .await
-        .unwrap();
-    connection.read_once().await.unwrap();
-    connection.phase.request_started();
+    connection.start_request().await;
     connection.phase.response_ready();
     connection
         .io
@@ -246,8 +218,7 @@ async fn a_head_read_while_the_previous_response_is_written_is_timed_from_the_fl
         .await
         .unwrap();
     // A pipelined head's first bytes arrive before the response is flushed.
-    connection.client.write_all(b"GET / HT").await.unwrap();
-    assert_eq!(connection.read_once().await, Ok(8));
+    assert_eq!(connection.receive(b"GET / HT").await, Ok(8));
     tokio::time::advance(DEADLINES.header * 2).await;
     connection.io.flush().await.unwrap();
     let flushed = Instant::now();
