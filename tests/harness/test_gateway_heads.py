@@ -32,12 +32,10 @@ pytestmark = pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not 
 
 
 @pytest.fixture(scope="module")
-def services(start_pod, start_api_b, start_gateway):
-    """api-a (with a price), api-b and the gateway in front of them."""
-    pod = start_pod({"kraken": 80_000.0})
-    api_b = start_api_b()
-    gateway = start_gateway(service_a=[f"127.0.0.1:{pod.api.port}"], service_b=[f"127.0.0.1:{api_b.port}"])
-    return {"/service1": pod.api.port, "/service2": api_b.port, "gateway": gateway.port}
+def services(behind_the_gateway):
+    """The port of each service by its prefix, and the gateway's."""
+    them = behind_the_gateway
+    return {"/service1": them.api_a_port, "/service2": them.api_b_port, "gateway": them.gateway.port}
 
 
 def request(path: str, headers: list[tuple[str, str]]) -> bytes:

@@ -22,10 +22,8 @@ pytestmark = pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not 
 
 
 @pytest.fixture(scope="module")
-def gateway(start_pod, start_api_b, start_gateway):
-    pod = start_pod({"kraken": 80_000.0})
-    api_b = start_api_b()
-    return start_gateway(service_a=[f"127.0.0.1:{pod.api.port}"], service_b=[f"127.0.0.1:{api_b.port}"])
+def gateway(behind_the_gateway):
+    return behind_the_gateway.gateway
 
 
 def until_refused(url: str, source: str, most: int) -> tuple[int, httpclient.Response | None, float]:
