@@ -86,7 +86,8 @@ const COMMON_HEADERS: [(&str, &str, &str); 5] = [
 ];
 
 /// Adds the headers every answer carries to every response of every operation, and the 431 of a
-/// request head over 16 KiB (answered by the HTTP layer, without a body or those headers).
+/// request head over 16 KiB or with more than hyper's 100 header fields (answered by the HTTP
+/// layer, without a body or those headers).
 fn describe_common_answers(document: &mut OpenApi) {
     let components = document.components.get_or_insert_with(Default::default);
     for (name, description, example) in COMMON_HEADERS {
@@ -116,8 +117,9 @@ fn describe_common_answers(document: &mut OpenApi) {
             }
         }
         let too_large = ResponseBuilder::new().description(
-            "The request head (request line and headers) is larger than 16 KiB; the connection \
-             is then closed.",
+            "The request head (request line and headers) is larger than 16 KiB or has more than \
+             100 header fields, answered by the HTTP layer without a body; the connection is then \
+             closed. Through the gateway, a `request-head-too-large` problem.",
         );
         operation
             .responses

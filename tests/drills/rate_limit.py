@@ -1,17 +1,20 @@
-"""One client looping on api-a's costliest request through the gateway (the repository's
+"""One client looping on api-a's dear routes through the gateway (the repository's
 `gateway/nginx.conf`, its per-client rate limits included), api-a holding a day of samples at
 2 s (43 200 samples, 14 MB: what the local stack's Redis, capped at 32 MB, holds with room; a day
-at 1 s, 28 MB, does not fit beside the append-only file's rewrite): `GET /service1/history?max_points=5000`, with `wrk` from 127.0.0.1; meanwhile a second
-client, from 127.0.0.2, asks `/service1/current` every 50 ms.
+at 1 s, 28 MB, does not fit beside the append-only file's rewrite): `GET /service1/history` with
+`max_points` from 5 000 down to 4 991 in turn (each asked less often than api-a keeps a body, so
+each is made anew: its costliest request) and the page, with `wrk` from 127.0.0.1; meanwhile a
+second client, from 127.0.0.2, asks `/service1/current` every 50 ms.
 
-Expected (docs/configuration.md, "What one client may ask"): the looping client gets
-429s, and no more of its requests reach api-a than the /history rate and burst allow (plus 10 %),
-so api-a's CPU stays what those cost (at most twice, plus 5 % of a core for its own work); every
-429 is a problem (`application/problem+json`) of type `too-many-requests` with `Retry-After`; the second client is answered 200 within 100 ms throughout, its
-95th percentile reported before and during. (Here the looping client and the gateway answering
-its 429s share the machine's two cores with the second client, so its latency moves with them:
-the bound is absolute, as in the other drills. Without the limits, api-a takes some 400 of these
-requests a second, a third of a core here, and would pin a replica at its 500m limit.)
+Expected (docs/configuration.md, "What one client may ask"): the looping client gets 429s, and no
+more of its requests reach api-a than the dear routes' one count allows (rate and burst, plus
+10 %), so api-a's CPU stays what those cost (at most twice, plus 5 % of a core for its own work);
+every 429 is a problem (`application/problem+json`) of type `too-many-requests` with
+`Retry-After`; the second client is answered 200 within 100 ms throughout, its 95th percentile
+reported before and during. (Here the looping client and the gateway answering its 429s share the
+machine's two cores with the second client, so its latency moves with them: the bound is
+absolute, as in the other drills. Without the limits, api-a takes some 400 of these requests a
+second, a third of a core here, and would pin a replica at its 500m limit.)
 """
 
 from __future__ import annotations
@@ -31,12 +34,15 @@ from harness.wrk import Wrk
 from .report import Context, Row, mib
 
 HISTORY = "/service1/history?max_points=5000"
+DEAR = [f"/service1/history?max_points={points}" for points in range(5000, 4990, -1)] + ["/service1/"]
+"""The looping client's requests, in turn: more `max_points` than api-a keeps bodies of."""
 SAMPLES = 43_200
 INTERVAL = "2s"
 WINDOW = {"AVERAGE_WINDOW": "24h"}
-HISTORY_RATE = 5.0
-"""Requests a second to /history one client is allowed (`gateway/nginx.conf`)..."""
-HISTORY_BURST = 20
+DEAR_RATE = 5.0
+"""Requests a second to api-a's dear routes one client is allowed, all in one count
+(`gateway/nginx.conf`)..."""
+DEAR_BURST = 20
 """...and its burst."""
 SECOND_CLIENT = "127.0.0.2"
 ANOTHER_CLIENT = "127.0.0.3"
@@ -49,7 +55,8 @@ def run(context: Context) -> Row:
     seconds = 30 if context.long else 10
     row = Row(
         "rate-limit",
-        injected=f"one client looping on {HISTORY} through the gateway for {seconds} s (wrk, 2 connections), "
+        injected=f"one client looping on /service1/history (max_points 5000 to 4991 in turn) and the page through the "
+        f"gateway for {seconds} s (wrk, 2 connections), "
         f"api-a holding {SAMPLES} samples (a day at 2 s); another client asking /service1/current every 50 ms",
     )
     with ExitStack() as stack:
@@ -72,7 +79,7 @@ def run(context: Context) -> Row:
         rss_before = pod.api.process.rss_kib()
         cpu_before = pod.api.process.cpu_seconds()
         attacker = stack.enter_context(
-            Wrk(context.workdir, gateway.url(), [HISTORY], seconds, connections=2, threads=1, name="attacker", statuses=True)
+            Wrk(context.workdir, gateway.url(), DEAR, seconds, connections=2, threads=1, name="attacker", statuses=True)
         )
         with Prober(current, every=0.05, timeout=2.0, source=SECOND_CLIENT) as during:
             result = attacker.start().result()
@@ -80,14 +87,14 @@ def run(context: Context) -> Row:
         refusal = over_the_limit(gateway.url(HISTORY))
         row.memory = f"api-a {mib(rss_before)} → {mib(pod.api.process.rss_kib())} MiB"
     admitted, refused = result.statuses.get(200, 0), result.statuses.get(429, 0)
-    allowed = HISTORY_RATE * result.seconds + HISTORY_BURST
+    allowed = DEAR_RATE * result.seconds + DEAR_BURST
     row.requests = result.requests + len(before.answers) + len(during.answers)
     row.expect(refused > 0, f"the looping client got no 429 in {result.requests} requests")
     row.expect(
         set(result.statuses) <= {200, 429} and result.failures == refused,
         f"the looping client got other answers or errors: {result.statuses}, {result.describe_failures()}",
     )
-    row.expect(admitted <= allowed * 1.1, f"{admitted} /history requests reached api-a in {result.seconds:.0f} s, "
+    row.expect(admitted <= allowed * 1.1, f"{admitted} dear requests reached api-a in {result.seconds:.0f} s, "
                f"over the {allowed:.0f} allowed")  # fmt: skip
     row.expect(refusal is None, f"a 429 as the services' errors are: {refusal}")
     row.failures = second_client(before.answers, during.answers, row)
@@ -106,17 +113,19 @@ def samples(pod: ServiceAPod) -> int:
     return httpclient.get(pod.api.url("/service1/average")).json()["samples"]
 
 
-def cpu_per_request(pod: ServiceAPod, count: int = 50) -> float:
-    """api-a's CPU seconds for one /history of 5 000 points of the day, asked directly."""
+def cpu_per_request(pod: ServiceAPod, rounds: int = 5) -> float:
+    """api-a's CPU seconds for one of the looping client's requests, on average, asked directly
+    in the same turn."""
     started = pod.api.process.cpu_seconds()
-    for _ in range(count):
-        httpclient.get(pod.api.url(HISTORY))
-    return (pod.api.process.cpu_seconds() - started) / count
+    for _ in range(rounds):
+        for path in DEAR:
+            httpclient.get(pod.api.url(path))
+    return (pod.api.process.cpu_seconds() - started) / (rounds * len(DEAR))
 
 
 def over_the_limit(url: str) -> str | None:
     """A burst from a third client until it is refused: what is wrong with the 429, if anything."""
-    for _ in range(HISTORY_BURST * 3):
+    for _ in range(DEAR_BURST * 3):
         answer = httpclient.get(url, source=ANOTHER_CLIENT)
         if answer.status == 429:
             break

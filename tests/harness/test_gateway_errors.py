@@ -1,6 +1,6 @@
 """The gateway's own answers (gateway/nginx.conf, run for real by the machine's nginx): every error
 nginx gives itself is a problem (RFC 9457, `application/problem+json`) with the type the services
-give the same problem, and the status it says."""
+give the same problem, and the status it says, and says nosniff as the services' answers do."""
 
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ class GatewayErrors(unittest.TestCase):
         self.assertEqual(problem["type"], PREFIX + code)
         self.assertEqual(problem["status"], expected)
         self.assertTrue(problem["title"] and problem["detail"])
+        self.assertEqual(headers["x-content-type-options"], "nosniff")
 
     def test_an_unrouted_path_is_a_not_found_problem(self):
         answer = httpclient.get(self.gateway.url("/service3/"))
@@ -67,6 +68,11 @@ class GatewayErrors(unittest.TestCase):
         request = b"GET /service2/ HTTP/1.1\r\nHost: x\r\n" + header + b"Connection: close\r\n\r\n"
         status, headers, body = raw(self.gateway.port, request)
         self.assertProblem(status, headers, body, "request-head-too-large", 431)
+
+    def test_a_head_nginx_cannot_read_is_a_malformed_request_problem(self):
+        request = b"GET /service2/ HTTP/1.1\r\nHost: x\r\nX-Odd: a\x00b\r\nConnection: close\r\n\r\n"
+        status, headers, body = raw(self.gateway.port, request)
+        self.assertProblem(status, headers, body, "malformed-request", 400)
 
     def test_a_service_that_does_not_answer_is_a_service_unreachable_problem(self):
         for path in ("/service1/current", "/service2/"):

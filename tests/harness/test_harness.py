@@ -71,10 +71,10 @@ class Gateway(unittest.TestCase):
     def test_the_rate_limits_stay_unless_a_load_test_lifts_them(self):
         args = (gateway.CONFIG.read_text(), {"service_a": ["127.0.0.1:1"], "service_b": ["127.0.0.1:3"]}, 4, 5, Path("/x"))
         kept = gateway.render(*args)
-        self.assertEqual(kept.count("limit_req zone="), 3)
+        self.assertEqual(kept.count("limit_req zone="), 2)
         lifted = gateway.render(*args, per_client_limits=False)
         self.assertNotIn("limit_req zone=", lifted)
-        self.assertIn("limit_req_zone $binary_remote_addr zone=per_client", lifted)
+        self.assertIn("limit_req_zone $per_service_client zone=per_client", lifted)
         with self.assertRaises(ValueError):
             gateway.render(args[0].replace("limit_req zone=", "# no limit: "), *args[1:], per_client_limits=False)
 

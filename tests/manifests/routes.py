@@ -7,7 +7,8 @@ from ratelimits import ANNOTATIONS as RATE_LIMITS
 # path segment: /service10 is not /service1.
 EXPECTED_ROUTING = {
     "/service1": "service-a", "/service1/": "service-a", "/service1/current": "service-a",
-    "/service1/average": "service-a", "/service1/history": "service-a", "/service10": None,
+    "/service1/average": "service-a", "/service1/history": "service-a", "/service1/openapi.json": "service-a",
+    "/service1/assets/page.js": "service-a", "/service1/unknown": "service-a", "/service10": None,
     "/service1foo": None, "/service10/current": None, "/service2": "service-b",
     "/service2/": "service-b", "/service2x": None, "/service20/": None, "/": None, "/service": None,
 }
@@ -45,9 +46,13 @@ def check_routes(objects, errors):
                 errors.append(f"Service {ns}/{name}: port {port['port']} -> {target}; only "
                               "80 -> 8080 may be exposed (not the poller's 9090, not Redis's 6379)")
 
+    owners = {}
     for (kind, ns, name), obj in objects.items():
         if kind == "Ingress":
             check_ingress(obj, services, errors)
+            for rule in obj["spec"].get("rules", []):
+                for path in rule.get("http", {}).get("paths", []):
+                    owners.setdefault(path["path"], set()).add(f"{ns}/{name}")
         if kind == "HTTPRoute":
             for rule in obj["spec"]["rules"]:
                 for ref in rule.get("backendRefs", []):
@@ -55,6 +60,11 @@ def check_routes(objects, errors):
                     if target not in services or ref.get("port") != 80:
                         errors.append(f"HTTPRoute {ns}/{name}: backend {ref} is not this "
                                       "namespace's Service port 80")
+    # F5's NGINX Ingress Controller gives a path that two minions take, whatever their pathType,
+    # to one of them only (buildMinionConfigs, internal/k8s/configuration.go).
+    for path, ingresses in owners.items():
+        if len(ingresses) > 1:
+            errors.append(f"the path {path} is in several Ingresses, {sorted(ingresses)}: one of them loses it")
     check_routing(route_matches(objects), errors)
 
 

@@ -1,7 +1,8 @@
 """The Kubernetes manifests, offline (`tests/run manifests`): every overlay renders; the core
 objects validate strictly against every Kubernetes minor of manifests/kubernetes-versions and the
 custom ones against their schemas; the hardening, availability, routing, HTTPS and monitoring
-invariants hold (the PrometheusRule is exactly the rules of observability/alerts.yaml); checkov
+invariants hold (the PrometheusRule is exactly the rules of observability/alerts.yaml), and the
+compose gateway's per-client limits are the routes' (gateway_limits.py); checkov
 and yamllint pass; and network-config-analyzer proves the exact connectivity of the
 NetworkPolicies for every ingress and monitoring flavour, and notices when a policy is loosened.
 
@@ -19,6 +20,7 @@ import pytest
 
 from alert_rules import cmd_prometheus_rule
 from checks import cmd_core_objects, cmd_loosen, cmd_nca_input
+from gateway_limits import CONFIG as GATEWAY_CONFIG, check_gateway_limits
 from invariants import cmd_invariants
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,3 +158,7 @@ def test_a_loosened_policy_fails_the_analysis(rendered, overlay, mutation, tmp_p
     folder = nca_input(rendered[overlay], overlay, tmp_path)
     assert cmd_loosen(mutation, str(folder / "rendered.yaml")) == []
     assert nca_verdicts(overlay, folder) != [], f"{mutation} of {overlay} went unnoticed"
+
+
+def test_the_compose_gateway_limits_each_path_as_the_kubernetes_routes_do():
+    assert check_gateway_limits(GATEWAY_CONFIG.read_text()) == []
