@@ -27,8 +27,9 @@ ARG CARGO_AUDITABLE_VERSION
 ARG CARGO_CYCLONEDX_VERSION
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Debug builds: each tool runs for well under a second per build, and compiles in less than half
-# the time of a release build.
-RUN cargo install --locked --debug "cargo-chef@${CARGO_CHEF_VERSION}" \
+# the time of a release build; without debug info, which nobody reads here: a fifth less CPU time
+# again (173 s instead of 217 s for the three).
+RUN CARGO_PROFILE_DEV_DEBUG=0 cargo install --locked --debug "cargo-chef@${CARGO_CHEF_VERSION}" \
         "cargo-auditable@${CARGO_AUDITABLE_VERSION}" "cargo-cyclonedx@${CARGO_CYCLONEDX_VERSION}" \
  && rm -rf "${CARGO_HOME}/registry"
 WORKDIR /src

@@ -63,22 +63,24 @@ sync_python_env() {
   export UV_SYSTEM_CERTS=1 UV_PYTHON_DOWNLOADS=never UV_PYTHON_PREFERENCE=only-system
   uv_version=$(sed -n 's/^ *"uv==\([0-9.]*\)",$/\1/p' pyproject.toml)
   [ -n "$uv_version" ] || die "pyproject.toml pins no uv version"
-  if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d" " -f1-2)" != "uv $uv_version" ]; then
-    [ -x .venv/bin/python ] || python3 -m venv .venv || die "cannot create the virtualenv .venv"
-    log "installing uv $uv_version (pip, into .venv)"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$uv_version"
-  fi
   stamp="$venv/.synced-$(cat pyproject.toml uv.lock | sha256sum | cut -c1-16)"
-  if [ ! -e "$stamp" ]; then
-    # One sync at a time: suites running side by side share the environments.
+  if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d" " -f1-2)" != "uv $uv_version" ] || [ ! -e "$stamp" ]; then
+    # One at a time, from .venv's creation on: suites running side by side share the
+    # environments (the stack suite starts beside the job that makes them).
+    mkdir -p target
     (
       flock 9
+      if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d" " -f1-2)" != "uv $uv_version" ]; then
+        [ -x .venv/bin/python ] || python3 -m venv .venv || die "cannot create the virtualenv .venv"
+        log "installing uv $uv_version (pip, into .venv)"
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$uv_version"
+      fi
       if [ ! -e "$stamp" ]; then
         log "syncing $venv with uv.lock"
         UV_PROJECT_ENVIRONMENT=$venv .venv/bin/uv sync --frozen --quiet "$@"
         touch "$stamp"
       fi
-    ) 9>"$PWD/.venv/.sync-lock"
+    ) 9>"$PWD/target/python-environments.lock"
   fi
   [ "$venv" != .venv ] || { PATH="$PWD/.venv/bin:$PATH"; export PATH; }
 }

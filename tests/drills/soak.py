@@ -1,5 +1,6 @@
-"""Soak: mixed load on every route through the gateway for `SOAK_SECONDS` (60 in CI) while the
-poller ticks every second. Expected: zero errors, resident memory flat, the poller on schedule.
+"""Soak: mixed load on every route through the gateway for `SOAK_SECONDS` (30 in CI, 60 in the long
+mode) while the poller ticks every second. Expected: zero errors, resident memory flat, the poller
+on schedule.
 """
 
 from __future__ import annotations

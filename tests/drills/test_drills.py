@@ -7,8 +7,9 @@ target/drills/NAME/.
 
 Environment:
 - `DRILLS=name,...`: only these (default: all, in the order of `DRILLS`);
-- `SOAK_SECONDS`: how long the soak lasts (default 60, as in CI);
-- `DRILLS_LONG=1`: the longer local mode (every provider with every fault, longer floods);
+- `DRILLS_LONG=1`: the longer local mode (every provider with every fault, longer floods, a soak
+  of 60 s instead of CI's 30 s);
+- `SOAK_SECONDS`: how long the soak lasts, in either mode;
 - `BINARY_DIR=DIR`: drill the binaries (and the seed example, `DIR/examples/seed`) already
   built in DIR (e.g. another checkout's `target/release`) instead of building this checkout's.
 """
@@ -38,6 +39,10 @@ DRILLS: dict[str, Callable[[Context], Row]] = {
     "soak": soak.run,
 }
 
+SOAK_SECONDS = {False: "30", True: "60"}
+"""The soak's length by mode: CI's, then the long one's; the drills run alone, so each second of
+them is a second of `tests/run`."""
+
 
 def selected() -> list[str]:
     names = [n.strip() for n in os.environ.get("DRILLS", "").split(",") if n.strip()] or list(DRILLS)
@@ -59,12 +64,13 @@ def rows(workdir, report) -> list[Row]:
 
 @pytest.mark.parametrize("name", selected())
 def test_the_drill_holds_every_expectation(name: str, binaries, seed, workdir, rows: list[Row]):
+    long = os.environ.get("DRILLS_LONG") == "1"
     context = Context(
         binaries=binaries,
         seed=seed,
         workdir=workdir / name,
-        long=os.environ.get("DRILLS_LONG") == "1",
-        soak_seconds=int(os.environ.get("SOAK_SECONDS", "60")),
+        long=long,
+        soak_seconds=int(os.environ.get("SOAK_SECONDS", SOAK_SECONDS[long])),
     )
     started = time.monotonic()
     try:

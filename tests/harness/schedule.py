@@ -1,9 +1,11 @@
 """How `tests/run` runs its suites: side by side where they do not compete for what they measure.
 
 Python's standard library only, run by the machine's python3 before any environment exists
-(`tests/run` calls `python3 -m harness.schedule SUITE...` from tests/). The release binaries are built once, first, as a job of their own (every
-suite that runs them finds them built); the Python test environments are made as another, while
-the compiler runs. Then the suites, two at a time at most, by their load:
+(`tests/run` calls `python3 -m harness.schedule SUITE...` from tests/). The release binaries are
+built once, first, as a job of their own (every suite that runs them finds them built), beside
+the stack suite's image build (the longest job, ahead of the other Docker suites); the Python
+test environments are made as another, while the compilers run. Then the suites, two at a time
+at most, by their load:
 
 - `cpu`: a compiler or a CPU-bound checker (cargo, Docker builds, Schemathesis, checkov, the
   aks mutants): one of the machine's two cores each;
@@ -58,14 +60,17 @@ def suite(name: str, load: str, needs: tuple[str, ...] = (), docker: bool = Fals
     return Job(name, (f"tests/suites/{name}.sh",), load, needs, docker)
 
 
-# In the order they are started when several could: the long compiles first, the measuring last.
+# In the order they are started when several could: the measuring last. The stack suite first,
+# beside the release build: its image build (cargo-chef's tools and a release compile inside
+# Docker) is the longest job, and the Docker suites after it (pod, observability, the drills)
+# wait for it, one at a time; started after the release build, that chain ended last.
 SUITES = {
     job.name: job
     for job in (
+        suite("stack", "cpu", docker=True),
         suite("rust", "cpu"),
         suite("manifests", "cpu", (PYTHON.name,)),
         suite("aks", "cpu", (PYTHON.name,)),
-        suite("stack", "cpu", docker=True),
         suite("pod", "cpu", docker=True),
         suite("contract", "cpu", (PYTHON.name, RELEASE.name)),
         suite("browser", "cpu", (PYTHON.name, RELEASE.name)),
@@ -78,10 +83,13 @@ SUITES = {
 
 
 def plan(names: list[str]) -> list[Job]:
-    """The suites named, with the jobs they need first."""
+    """The suites named and the jobs they need, in the order they are started when several could:
+    the Python environments (no core), the stack suite (see `SUITES`), the release build, the rest."""
     jobs = [SUITES[name] for name in SUITES if name in names]
     needed = {need for job in jobs for need in job.needs}
-    return [job for job in (RELEASE, PYTHON) if job.name in needed] + jobs
+    builds = [job for job in (PYTHON, RELEASE) if job.name in needed]
+    stack = [job for job in jobs if job.name == "stack"]
+    return builds[:1] + stack + builds[1:] + [job for job in jobs if job not in stack]
 
 
 @dataclass

@@ -18,7 +18,7 @@ def test_every_suite_script_is_scheduled_and_nothing_else():
 
 def test_the_release_binaries_are_built_once_before_the_suites_that_run_them():
     jobs = plan(["drills", "browser"])
-    assert [job.name for job in jobs][:2] == [RELEASE.name, PYTHON.name]
+    assert [job.name for job in jobs][:2] == [PYTHON.name, RELEASE.name]
     assert all(RELEASE.name in SUITES[name].needs for name in ("drills", "browser", "contract", "observability", "bench"))
 
 
@@ -53,3 +53,10 @@ def test_the_first_compilers_start_beside_the_python_environments():
 def test_one_suite_at_a_time_uses_docker():
     assert not can_start(SUITES["pod"], running("stack"))
     assert not can_start(SUITES["observability"], running("pod"))
+
+
+def test_the_image_build_starts_beside_the_release_build():
+    # The stack suite's image build is the longest job, and the Docker suites wait for it.
+    jobs = [job.name for job in plan(list(SUITES))]
+    assert jobs[:3] == [PYTHON.name, "stack", RELEASE.name]
+    assert can_start(SUITES["stack"], running(PYTHON.name, RELEASE.name))

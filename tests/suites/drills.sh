@@ -2,8 +2,8 @@
 # The reliability drills, against the release binaries, a real redis-server, a real nginx running
 # gateway/nginx.conf, wrk and a fake exchange, and (connection-cap) the images built from the
 # Dockerfile under Docker with the manifests' memory limit; prints one table and fails if any
-# drill fails. DRILLS=name,... runs some of them; SOAK_SECONDS=600 soaks for longer;
-# DRILLS_LONG=1 drills every combination (local runs). See tests/drills/test_drills.py.
+# drill fails. DRILLS=name,... runs some of them; SOAK_SECONDS=600 soaks for longer (30 s by
+# default); DRILLS_LONG=1 drills every combination (local runs). See tests/drills/test_drills.py.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lib.sh
@@ -24,4 +24,5 @@ log "the harness's own tests"
 pytest tests/harness
 
 log "drills"
-pytest tests/drills "$@"
+# Each drill's seconds at the end: the drills run alone, so their sum is a part of tests/run's time.
+pytest tests/drills --durations=0 --durations-min=1 "$@"
