@@ -74,6 +74,26 @@ class GatewayErrors(unittest.TestCase):
         status, headers, body = raw(self.gateway.port, request)
         self.assertProblem(status, headers, body, "malformed-request", 400)
 
+    def test_a_request_line_nginx_cannot_read_is_a_malformed_request_problem(self):
+        # No URI to carry to an error page: a named location there would be nginx's HTML 500.
+        for line in (b"get /service2/ HTTP/1.1", b"OPTIONS * HTTP/1.1", b"GET /service2/\t HTTP/1.1"):
+            with self.subTest(line=line):
+                status, headers, body = raw(self.gateway.port, line + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+                self.assertProblem(status, headers, body, "malformed-request", 400)
+
+    def test_a_request_nginx_will_not_take_on_is_a_malformed_request_problem(self):
+        for request in (b"GET /service2/ HTTP/2.0\r\nHost: x\r\n\r\n",
+                        b"GET /service2/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\n"):  # fmt: skip
+            with self.subTest(request=request):
+                status, headers, body = raw(self.gateway.port, request)
+                self.assertProblem(status, headers, body, "malformed-request", 400)
+
+    def test_the_gateway_s_own_error_pages_asked_for_from_outside_are_not_found_problems(self):
+        for path in ("/head-too-large", "/malformed-request"):
+            with self.subTest(path=path):
+                answer = httpclient.get(self.gateway.url(path))
+                self.assertProblem(answer.status, dict(answer.headers), answer.body, "not-found", 404)
+
     def test_a_service_that_does_not_answer_is_a_service_unreachable_problem(self):
         for path in ("/service1/current", "/service2/"):
             answer = httpclient.get(self.gateway.url(path))
