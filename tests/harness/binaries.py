@@ -51,6 +51,7 @@ def locate(release: Path) -> Binaries:
 def build_seed() -> Path:
     """`api-a/examples/seed.rs` (writes a window of samples into a Redis, as the poller would),
     this checkout's, built by Cargo in its dev profile: a test tool, not a shipped binary, whose
-    speed is the Redis round trips', and which `cargo test` (the rust suite) has built already."""
-    subprocess.run(["cargo", "build", "--locked", "-p", "api-a", "--example", "seed"], cwd=REPO_ROOT, check=True)
+    speed is the Redis round trips'. With the workspace's features, as `cargo test --workspace`
+    (the rust suite) resolves them, so that it reuses every artefact of that build."""
+    subprocess.run(["cargo", "build", "--workspace", "--locked", "--example", "seed"], cwd=REPO_ROOT, check=True)
     return target_directory() / "debug" / "examples" / "seed"
