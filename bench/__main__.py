@@ -34,7 +34,7 @@ WORKDIR = REPO_ROOT / "target" / "bench"
 
 def binaries_and_seed(settings: Settings) -> tuple[Binaries, Path]:
     if settings.binary_dir is not None:
-        return harness_binaries.locate(settings.binary_dir), harness_binaries.locate_seed(settings.binary_dir)
+        return harness_binaries.locate(settings.binary_dir), harness_binaries.build_seed()
     return harness_binaries.build_release(), harness_binaries.build_seed()
 
 

@@ -41,11 +41,10 @@ def binaries() -> Binaries:
 
 
 @pytest.fixture(scope="session")
-def seed(binaries: Binaries) -> Path:
-    """The example that writes a window of samples into a Redis (`api-a/examples/seed.rs`), in
-    release: in `BINARY_DIR/examples`, or this checkout's, built once."""
-    binary_dir = os.environ.get("BINARY_DIR")
-    return release.locate_seed(Path(binary_dir)) if binary_dir else release.build_seed()
+def seed() -> Path:
+    """The example that writes a window of samples into a Redis (`api-a/examples/seed.rs`), this
+    checkout's, built once (`harness.binaries.build_seed`)."""
+    return release.build_seed()
 
 
 def suite_folder(suite: str) -> Path:

@@ -10,8 +10,9 @@ Environment:
 - `DRILLS_LONG=1`: the longer local mode (every provider with every fault, longer floods, a soak
   of 60 s instead of CI's 30 s);
 - `SOAK_SECONDS`: how long the soak lasts, in either mode;
-- `BINARY_DIR=DIR`: drill the binaries (and the seed example, `DIR/examples/seed`) already
-  built in DIR (e.g. another checkout's `target/release`) instead of building this checkout's.
+- `BINARY_DIR=DIR`: drill the binaries already built in DIR (e.g. another checkout's
+  `target/release`; `tests/run` sets it to the binaries of the images it built) instead of
+  building this checkout's.
 """
 
 from __future__ import annotations

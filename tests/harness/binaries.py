@@ -1,5 +1,5 @@
-"""The release binaries of the three services, built as CI and the images build them, and the
-example that seeds a Redis with samples."""
+"""The release binaries of the three services (those copied out of the images, or built here as
+the images build them), and the example that seeds a Redis with samples."""
 
 from __future__ import annotations
 
@@ -49,17 +49,9 @@ def locate(release: Path) -> Binaries:
 
 
 def build_seed() -> Path:
-    """`api-a/examples/seed.rs` (writes a window of samples into a Redis, as the poller would) in
-    release, beside the binaries `build_release` builds."""
-    subprocess.run(
-        ["cargo", "build", "--release", "--locked", "-p", "api-a", "--example", "seed"], cwd=REPO_ROOT, check=True
-    )
-    return target_directory() / "release" / "examples" / "seed"
-
-
-def locate_seed(release: Path) -> Path:
-    """The seed example already built in `release`."""
-    seed = release / "examples" / "seed"
-    if not seed.is_file():
-        raise FileNotFoundError(f"not built: {seed}")
-    return seed
+    """`api-a/examples/seed.rs` (writes a window of samples into a Redis, as the poller would),
+    this checkout's, built by Cargo in its dev profile: a test tool, not a shipped binary, whose
+    speed is the Redis round trips'. With the workspace's features, as `cargo test --workspace`
+    (the rust suite) resolves them, so that it reuses every artefact of that build."""
+    subprocess.run(["cargo", "build", "--workspace", "--locked", "--example", "seed"], cwd=REPO_ROOT, check=True)
+    return target_directory() / "debug" / "examples" / "seed"

@@ -1,11 +1,12 @@
 """How `tests/run` runs its suites: side by side where they do not compete for what they measure.
 
 Python's standard library only, run by the machine's python3 before any environment exists
-(`tests/run` calls `python3 -m harness.schedule SUITE...` from tests/). The release binaries are
-built once, first, as a job of their own (every suite that runs them finds them built), beside
-the stack suite's image build (the longest job, ahead of the other Docker suites); the Python
-test environments are made as another, while the compilers run. Then the suites, two at a time
-at most, by their load:
+(`tests/run` calls `python3 -m harness.schedule SUITE...` from tests/). The service images are
+built once, first, as a job of their own (`IMAGES`: tests/stack/images.sh, as `docker compose up
+--build` builds them), and their binaries copied out into `BUILT`; every suite that runs the
+release binaries on the host runs those (`BINARY_DIR`), so it tests what ships and no second
+release build competes for the cores. The Python test environments are made as another job, while
+the compiler runs. Then the suites, two at a time at most, by their load:
 
 - `cpu`: a compiler or a CPU-bound checker (cargo, Docker builds, Schemathesis, checkov, the
   aks mutants): one of the machine's two cores each;
@@ -51,8 +52,8 @@ class Job:
     docker: bool = False
 
 
-RELEASE = Job("release build", ("bash", "-c", "cargo build --release --locked -p api-a -p api-b -p poller && "
-                                 "cargo build --release --locked -p api-a --example seed"), "cpu")  # fmt: skip
+BUILT = ROOT / "target" / "images"
+IMAGES = Job("images", ("tests/stack/images.sh", str(BUILT)), "cpu", docker=True)
 PYTHON = Job("python environments", ("bash", "-c", "source tests/lib.sh && require_python_env && require_python_group nca"), "brief")
 
 
@@ -60,36 +61,33 @@ def suite(name: str, load: str, needs: tuple[str, ...] = (), docker: bool = Fals
     return Job(name, (f"tests/suites/{name}.sh",), load, needs, docker)
 
 
-# In the order they are started when several could: the measuring last. The stack suite first,
-# beside the release build: its image build (cargo-chef's tools and a release compile inside
-# Docker) is the longest job, and the Docker suites after it (pod, observability, the drills)
-# wait for it, one at a time; started after the release build, that chain ended last.
+# In the order they are started when several could: the measuring last; the Rust suite's
+# compiles beside the image build (the longest job, which the Docker suites and the suites that
+# run the binaries wait for).
 SUITES = {
     job.name: job
     for job in (
-        suite("stack", "cpu", docker=True),
         suite("rust", "cpu"),
+        suite("stack", "cpu", (IMAGES.name,), docker=True),
         suite("manifests", "cpu", (PYTHON.name,)),
         suite("aks", "cpu", (PYTHON.name,)),
         suite("pod", "cpu", docker=True),
-        suite("contract", "cpu", (PYTHON.name, RELEASE.name)),
-        suite("browser", "cpu", (PYTHON.name, RELEASE.name)),
+        suite("contract", "cpu", (PYTHON.name, IMAGES.name)),
+        suite("browser", "cpu", (PYTHON.name, IMAGES.name)),
         suite("supply-chain", "light"),
-        suite("observability", "light", (PYTHON.name, RELEASE.name), docker=True),
-        suite("drills", "timing", (PYTHON.name, RELEASE.name), docker=True),
-        suite("bench", "timing", (PYTHON.name, RELEASE.name)),
+        suite("observability", "light", (PYTHON.name, IMAGES.name), docker=True),
+        suite("drills", "timing", (PYTHON.name, IMAGES.name), docker=True),
+        suite("bench", "timing", (PYTHON.name, IMAGES.name)),
     )
 }
 
 
 def plan(names: list[str]) -> list[Job]:
     """The suites named and the jobs they need, in the order they are started when several could:
-    the Python environments (no core), the stack suite (see `SUITES`), the release build, the rest."""
+    the Python environments (no core), the images, then the suites in `SUITES`' order."""
     jobs = [SUITES[name] for name in SUITES if name in names]
     needed = {need for job in jobs for need in job.needs}
-    builds = [job for job in (PYTHON, RELEASE) if job.name in needed]
-    stack = [job for job in jobs if job.name == "stack"]
-    return builds[:1] + stack + builds[1:] + [job for job in jobs if job not in stack]
+    return [job for job in (PYTHON, IMAGES) if job.name in needed] + jobs
 
 
 @dataclass
@@ -167,6 +165,8 @@ def main(names: list[str]) -> int:
         return 2
     started = time.monotonic()
     jobs = plan(names)
+    if IMAGES in jobs:
+        os.environ.setdefault("BINARY_DIR", str(BUILT))
     outcomes = run(jobs, live=names[0] if len(names) == 1 else None)
     print("\n| job | result | seconds |\n|---|---|---|")
     for job in jobs:

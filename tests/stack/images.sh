@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The service images, built once for the whole of `tests/run` as `docker compose up --build`
+# builds them (the Dockerfile, on the base images of tests/stack/base-images.sh), and their
+# binaries copied out into target/images/ (or the directory given) for the suites that run the
+# release binaries on the host. Those suites then test the very binaries that ship (static, with
+# their dependency list embedded), and no second release build competes for the machine's cores:
+# the Docker suites after this one find every layer in the cache.
+# Usage: tests/stack/images.sh [DIR]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tests/lib.sh
+source tests/stack/docker.sh
+
+out=${1:-target/images}
+ensure_docker
+tests/stack/base-images.sh "${base_images[@]}"
+mkdir -p "$out"
+for target in api-a api-b poller; do
+  log "image btc-price/$target:local"
+  docker build -q --build-arg RUST_IMAGE --target "$target" -t "btc-price/$target:local" . >/dev/null
+  container=$(docker create "btc-price/$target:local")
+  docker cp "$container:/usr/local/bin/$target" "$out/$target.new"
+  docker rm "$container" >/dev/null
+  mv "$out/$target.new" "$out/$target"
+  echo "  $out/$target"
+done
