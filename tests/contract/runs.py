@@ -114,7 +114,9 @@ def judge(outcome: Outcome) -> None:
     """What Schemathesis's exit status does not tell: every expected operation was tested, and
     the service counted no more requests than were sent, and directly every test's request (all
     but probes it refuses before routing, e.g. a NUL byte in a header, which its HTTP layer
-    answers 400 and never counts; the gateway answers some requests itself)."""
+    answers 400 and never counts; the gateway answers some requests itself). Through the gateway
+    a 400 may have cost the service two: on /service1/history the gateway asks api-a again for
+    its own 400 problem, the first one's body being lost to the interception (gateway/nginx.conf)."""
     run, summary = outcome.run, outcome.summary
     if not summary.interactions:
         outcome.problems.append(f"no request recorded (exit status {outcome.exit_status}; see {outcome.log})")
@@ -125,7 +127,8 @@ def judge(outcome: Outcome) -> None:
     if extra:
         outcome.problems.append(f"operations tested beyond the selection: {', '.join(sorted(extra))}")
     least = summary.interactions if run.route == DIRECT else 0
-    if outcome.service_answered is not None and not least <= outcome.service_answered <= outcome.requests:
+    most = outcome.requests + (summary.statuses.get(400, 0) if run.route == GATEWAY else 0)
+    if outcome.service_answered is not None and not least <= outcome.service_answered <= most:
         outcome.problems.append(
             f"the service counted {outcome.service_answered} requests, Schemathesis sent "
             f"{outcome.requests} ({summary.interactions} tests)"

@@ -3,6 +3,9 @@
 - `silent`: each connection sends nothing at all;
 - `slow_headers`: each connection sends the start of a request head and then one more header
   line every `drip_every` seconds, never the blank line that ends it (slowloris).
+- `unfinished-heads`: the same, but each connection sends the start of its head as soon as it is
+  connected, before the next one opens (nginx closes a connection that has sent nothing yet when
+  it runs out of room, "reusing connections"; one with a head begun it must keep).
 - `idle_keepalive`: each connection sends one complete request, reads the answer, and then sends
   nothing, holding the keep-alive connection open.
 
@@ -43,13 +46,25 @@ class FloodResult:
         return max(self.closed_after, default=0.0)
 
 
-async def _open(host: str, port: int, count: int, result: FloodResult) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]]:
+async def _connect(host: str, port: int, first: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection(host, port)
+    if first:
+        writer.write(first)
+        await writer.drain()
+    return reader, writer
+
+
+def _head_start(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: localhost\r\n".encode()
+
+
+async def _open(
+    host: str, port: int, count: int, result: FloodResult, first: bytes = b""
+) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]]:
     connections = []
     for start in range(0, count, BATCH):
         batch = range(start, min(count, start + BATCH))
-        opened = await asyncio.gather(
-            *(asyncio.open_connection(host, port) for _ in batch), return_exceptions=True
-        )
+        opened = await asyncio.gather(*(_connect(host, port, first) for _ in batch), return_exceptions=True)
         opened_at = time.monotonic()
         for item in opened:
             if isinstance(item, BaseException):
@@ -66,11 +81,15 @@ def _record_status(data: bytes, result: FloodResult) -> None:
         result.statuses[status] = result.statuses.get(status, 0) + 1
 
 
-async def _slow_head(reader, writer, path: str, drip_every: float, hold_for: float, result: FloodResult) -> None:
-    started = time.monotonic()
+async def _slow_head(
+    reader, writer, path: str, drip_every: float, hold_for: float, result: FloodResult, begun_at: float | None = None
+) -> None:
+    """`begun_at`: when the head's start was sent already (with the connect), else now."""
+    started = begun_at or time.monotonic()
     try:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n".encode())
-        await writer.drain()
+        if begun_at is None:
+            writer.write(_head_start(path))
+            await writer.drain()
         line = 0
         while time.monotonic() - started < hold_for:
             try:
@@ -132,13 +151,16 @@ async def _silent(reader, writer, opened_at: float, hold_for: float, result: Flo
 
 async def _flood(kind: str, host: str, port: int, count: int, path: str, hold_for: float, drip_every: float) -> FloodResult:
     result = FloodResult()
-    connections = await _open(host, port, count, result)
+    connections = await _open(host, port, count, result, _head_start(path) if kind == "unfinished-heads" else b"")
     if kind == "silent":
         # Opened in batches: each connection's clock starts when the connects of its batch had
         # completed (a few milliseconds after its own).
         tasks = [_silent(r, w, opened_at, hold_for, result) for r, w, opened_at in connections]
     elif kind == "slow-headers":
         tasks = [_slow_head(r, w, path, drip_every, hold_for, result) for r, w, _ in connections]
+    elif kind == "unfinished-heads":
+        # Each clock starts when the connects (and first writes) of its batch had completed.
+        tasks = [_slow_head(r, w, path, drip_every, hold_for, result, opened_at) for r, w, opened_at in connections]
     else:
         tasks = [_idle(r, w, path, hold_for, result) for r, w, _ in connections]
     await asyncio.gather(*tasks)
@@ -154,7 +176,7 @@ class Flood:
     def __init__(
         self, kind: str, port: int, count: int, path: str, hold_for: float, drip_every: float = 1.0, host: str = "127.0.0.1"
     ):
-        assert kind in ("silent", "slow-headers", "idle-keepalive"), kind
+        assert kind in ("silent", "slow-headers", "unfinished-heads", "idle-keepalive"), kind
         self.hold_for = hold_for
         argv = [sys.executable, "-m", "harness.floods", kind, host, str(port), str(count), path, str(hold_for), str(drip_every)]
         self._process = subprocess.Popen(

@@ -17,7 +17,8 @@ import re
 from pathlib import Path
 
 from .binaries import REPO_ROOT
-from .processes import Process, free_port
+from .processes import Process, free_port, session_members
+from .waiting import eventually
 
 CONFIG = REPO_ROOT / "gateway" / "nginx.conf"
 
@@ -80,7 +81,20 @@ class Gateway:
     def start(self) -> "Gateway":
         self.process.start()
         self.process.wait_http(f"http://127.0.0.1:{self.health_port}/healthz", timeout=10)
+        # One worker answering is not all of them ready: each sets up its connections (65 536)
+        # first and shows the master's title until then.
+        eventually(self._workers_ready, 10, "every nginx worker ready")
         return self
+
+    def _workers_ready(self) -> bool:
+        others = [pid for pid in session_members({self.process.pid}) if pid != self.process.pid]
+        titles = []
+        for pid in others:
+            try:
+                titles.append(Path(f"/proc/{pid}/cmdline").read_bytes())
+            except OSError:
+                return False
+        return bool(titles) and all(title.startswith(b"nginx: worker process") for title in titles)
 
     def error_log(self) -> list[str]:
         """The lines nginx logged (level warn and above)."""

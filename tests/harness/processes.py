@@ -123,6 +123,9 @@ class Process:
         # Even when it is gone already: its session may hold processes still.
         kill_session(self.pid)
         self._popen.wait()
+        # A killed process of the session is listed until its exit completes (an nginx worker
+        # unmapping its 27 MiB of connections takes a moment): gone means gone.
+        eventually(lambda: not session_members({self.pid}), 5.0, f"{self.name}'s session gone")
 
     def pause(self) -> None:
         self.signal(signal.SIGSTOP)

@@ -88,8 +88,36 @@ class GatewayErrors(unittest.TestCase):
                 status, headers, body = raw(self.gateway.port, request)
                 self.assertProblem(status, headers, body, "malformed-request", 400)
 
+    def test_a_body_over_the_limit_is_a_request_body_too_large_problem(self):
+        # Announced (nginx refuses it before reading a byte of it) or found as it arrives.
+        chunk = b"a" * (2 << 20)
+        for request in (b"POST /service2/ HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
+                        b"GET /service1/history HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
+                        b"POST /service2/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n0\r\n\r\n"):  # fmt: skip
+            with self.subTest(request=request[:60]):
+                # nginx lingers after it, reading what the client still sends: one answer is read.
+                answer = httpclient.send_raw(self.gateway.port, request)
+                lines = answer.head.decode("latin-1").split("\r\n")[1:]
+                headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+                self.assertProblem(answer.status, headers, answer.body, "request-body-too-large", 413)
+
+    def test_an_http_0_9_request_reaches_no_service_and_its_answer_is_a_malformed_request_problem(self):
+        # HTTP/0.9 has no status line and no headers: the body alone is the answer. Had it been
+        # proxied, it would be this gateway's service-unreachable (nothing listens behind).
+        for line in (b"GET /service2/", b"GET /service1/history", b"HEAD /service2/"):
+            with self.subTest(line=line):
+                with socket.create_connection(("127.0.0.1", self.gateway.port), timeout=5) as conn:
+                    conn.sendall(line + b"\r\n")
+                    answer = b""
+                    while chunk := conn.recv(65536):
+                        answer += chunk
+                self.assertFalse(answer.startswith(b"HTTP/"), answer[:100])
+                problem = json.loads(answer)
+                self.assertEqual((problem["type"], problem["status"]), (PREFIX + "malformed-request", 400))
+
     def test_the_gateway_s_own_error_pages_asked_for_from_outside_are_not_found_problems(self):
-        for path in ("/head-too-large", "/malformed-request"):
+        for path in ("/head-too-large", "/malformed-request", "/body-too-large"):
             with self.subTest(path=path):
                 answer = httpclient.get(self.gateway.url(path))
                 self.assertProblem(answer.status, dict(answer.headers), answer.body, "not-found", 404)
