@@ -69,6 +69,12 @@ class GatewayErrors(unittest.TestCase):
         status, headers, body = raw(self.gateway.port, request)
         self.assertProblem(status, headers, body, "request-head-too-large", 431)
 
+    def test_a_request_line_over_the_limit_is_a_request_head_too_large_problem_whole(self):
+        # Its protocol unread, it is no HTTP/0.9 request on its way to the error page.
+        request = b"GET /service2/" + b"a" * 16_370 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        status, headers, body = raw(self.gateway.port, request)
+        self.assertProblem(status, headers, body, "request-head-too-large", 431)
+
     def test_a_head_nginx_cannot_read_is_a_malformed_request_problem(self):
         request = b"GET /service2/ HTTP/1.1\r\nHost: x\r\nX-Odd: a\x00b\r\nConnection: close\r\n\r\n"
         status, headers, body = raw(self.gateway.port, request)
@@ -88,11 +94,12 @@ class GatewayErrors(unittest.TestCase):
                 status, headers, body = raw(self.gateway.port, request)
                 self.assertProblem(status, headers, body, "malformed-request", 400)
 
-    def test_a_body_over_the_limit_is_a_request_body_too_large_problem(self):
-        # Announced (nginx refuses it before reading a byte of it) or found as it arrives.
+    def test_a_request_that_declares_a_body_is_a_request_body_too_large_problem(self):
+        # No route takes one: nginx refuses it by its head, before reading a byte of it.
         chunk = b"a" * (2 << 20)
         for request in (b"POST /service2/ HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
                         b"GET /service1/history HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
+                        b"GET /service3/ HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na",
                         b"POST /service2/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                         + f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n0\r\n\r\n"):  # fmt: skip
             with self.subTest(request=request[:60]):
@@ -117,7 +124,7 @@ class GatewayErrors(unittest.TestCase):
                 self.assertEqual((problem["type"], problem["status"]), (PREFIX + "malformed-request", 400))
 
     def test_the_gateway_s_own_error_pages_asked_for_from_outside_are_not_found_problems(self):
-        for path in ("/head-too-large", "/malformed-request", "/body-too-large"):
+        for path in ("/head-too-large", "/malformed-request", "/body-too-large", "/internal-error"):
             with self.subTest(path=path):
                 answer = httpclient.get(self.gateway.url(path))
                 self.assertProblem(answer.status, dict(answer.headers), answer.body, "not-found", 404)

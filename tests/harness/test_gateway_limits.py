@@ -74,3 +74,20 @@ def test_a_cheap_route_keeps_its_burst_of_40(gateway):
     client = "127.0.0.23"
     statuses = [httpclient.get(gateway.url("/service1/average"), source=client).status for _ in range(GENERAL_BURST)]
     assert statuses == [200] * GENERAL_BURST
+
+
+def test_a_path_that_only_ends_like_a_cheap_route_is_held_to_the_dear_count(gateway):
+    # A final %0A: PCRE's $ matches before a final newline, \z does not. api-a knows none of them.
+    client = "127.0.0.24"
+    paths = ("/service1/current%0A", "/service1/average%0A", "/service1/openapi.json%0A")
+    started, admitted, refused = time.monotonic(), 0, None
+    for i in range(GENERAL_BURST + 5):
+        answer = httpclient.get(gateway.url(paths[i % len(paths)]), source=client)
+        if answer.status == 429:
+            refused = answer
+            break
+        assert answer.status == 404, f"{paths[i % len(paths)]}: {answer.status} {answer.body[:200]!r}"
+        admitted += 1
+    assert_too_many_requests(refused)
+    seconds = time.monotonic() - started
+    assert admitted <= DEAR_BURST + DEAR_RATE * seconds + 1, f"{admitted} admitted in {seconds:.2f} s"

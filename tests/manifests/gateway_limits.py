@@ -42,6 +42,8 @@ def evaluate(name, variables, table):
         chosen = exact[subject]
     else:
         regexes = [(key[1:], value) for key, value in entries if key.startswith("~")]
+        # PCRE's \z (the very end) is Python's \Z; PCRE's $ is Python's $ (before a final newline too).
+        regexes = [(pattern.replace(r"\z", r"\Z"), value) for pattern, value in regexes]
         chosen = next((value for pattern, value in regexes if re.search(pattern, subject)), exact.get("default", ""))
     return re.sub(r"\$(\w+)", lambda m: evaluate(m.group(1), variables, table), chosen)
 

@@ -17,6 +17,7 @@ DEAR = (5, 20)
 # Request paths and the (rate, burst) one client meets on each. The dear ones share one count.
 LIMITS = {
     "/service1": DEAR, "/service1/": DEAR, "/service1/history": DEAR, "/service1/unknown": DEAR,
+    "/service1/current\n": DEAR,
     "/service1/current": GENERAL, "/service1/average": GENERAL, "/service1/openapi.json": GENERAL,
     "/service1/assets/page.js": GENERAL, "/service2": GENERAL, "/service2/": GENERAL,
 }  # fmt: skip
