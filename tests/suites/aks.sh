@@ -24,10 +24,37 @@ command -v kubectl >/dev/null || die "kubectl not found (the deploy dry run rend
 # actionlint, yamllint, PyYAML and jmespath (the az stand-in compiles --query values as az does;
 # azure-cli 2.91.0 ships jmespath 1.1.0): the Python test project's (pyproject.toml, uv.lock).
 require_python_env
-checks=("$PWD/.venv/bin/python" "$PWD/$data/checks.py")
+# The checks and stand-ins start Python some thousand times: their modules compiled once, also
+# where the environment says not to write bytecode (PYTHONDONTWRITEBYTECODE).
+python3 -m compileall -q "$data"
 
 work=$(mktemp -d)
-trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
+server=
+trap '[ -z "$server" ] || { kill "$server"; wait "$server" || true; }; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
+
+# checks.py's checks, answered by one process started here (tests/aks/check_server.py: its imports
+# made once; bash's /dev/tcp asks it without a process of its own); by checks.py itself if the
+# server cannot be reached.
+"$PWD/.venv/bin/python" "$PWD/$data/check_server.py" "$work/checks.port" &
+server=$!
+for _ in $(seq 200); do [ -e "$work/checks.port" ] && break; sleep 0.05; done
+read -r checks_port <"$work/checks.port" || die "the checks' server did not start"
+run_check() {
+  local fd status out err
+  if exec {fd}<>"/dev/tcp/127.0.0.1/$checks_port"; then
+    printf '%s\0' "$#" "$PWD" "$@" >&"$fd"
+    IFS= read -r -d '' status <&"$fd" || status=
+    IFS= read -r -d '' out <&"$fd" || true
+    IFS= read -r -d '' err <&"$fd" || true
+    exec {fd}>&-
+    printf '%s' "$out"
+    printf '%s' "$err" >&2
+    [[ $status =~ ^[0-9]+$ ]] || { echo "the checks' server gave no answer to: $*" >&2; return 1; }
+    return "$status"
+  fi
+  "$PWD/.venv/bin/python" "$PWD/$data/checks.py" "$@"
+}
+checks=(run_check)
 
 log "shellcheck"
 shellcheck -x aks/*.sh aks/kind/*.sh aks/aks-engine/generate.sh tests/suites/aks.sh "$data"/bin/*
@@ -95,8 +122,9 @@ export FAKE_REAL_KUBECTL FAKE_LOG="$work/fake.log"
 FAKE_REAL_KUBECTL=$(command -v kubectl)
 PATH="$PWD/$data/bin:$PATH"
 while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(AKS_|FAKE_(STATE|IMAGES|KUBE|SERVER|CAN|HELM|GROUP|AKS|AZ|GET|THIRD|HTTPS|CERTIFICATE|PUBLIC))' || true)
-# The command lines the az and kubectl stand-ins found acceptable, shared by every run and mutant.
-export FAKE_KUBECTL_CACHE="$work/kubectl-flags" FAKE_AZ_CACHE="$work/az-accepted"
+# The command lines the az and kubectl stand-ins found acceptable, and the overlays kubectl
+# rendered, shared by every run and mutant.
+export FAKE_KUBECTL_CACHE="$work/kubectl-flags" FAKE_AZ_CACHE="$work/az-accepted" FAKE_KUSTOMIZE_CACHE="$work/kustomize"
 
 # dry NAME ROOT [VAR=VALUE...] SCRIPT [ARG...]: ROOT/aks/SCRIPT --dry-run with those variables;
 # output in $work/NAME.out. Fails if the script fails or if a stand-in refused a command (a dry
@@ -119,8 +147,7 @@ dry() {
   fi
   # Every az command it planned (+) or ran (?) is one the Azure CLI accepts; every cosign and gh
   # command one that cosign and gh accept.
-  "${checks[@]}" az-plan "$work/$name.out" >&2
-  python3 "$data/signatures.py" plan "$work/$name.out"
+  "${checks[@]}" plan "$work/$name.out" >&2
 }
 
 # refused NAME ROOT MESSAGE [VAR=VALUE...] SCRIPT [ARG...]: the dry run must fail, saying MESSAGE,
@@ -138,12 +165,12 @@ refused() {
   fi
   grep -qF -- "$message" "$work/$name.out" || { cat "$work/$name.out" >&2; echo "$name: expected: $message" >&2; return 1; }
   if grep '^REFUSED' "$FAKE_LOG" >&2; then echo "$name: tried to change something" >&2; return 1; fi
-  "${checks[@]}" az-plan "$work/$name.out" >&2
-  python3 "$data/signatures.py" plan "$work/$name.out"
+  "${checks[@]}" plan "$work/$name.out" >&2
 }
 
 # policy_peer ROOT OVERLAY: the controller peer the rendered overlay's NetworkPolicies admit.
-policy_peer() { "${checks[@]}" policy-peer <("$FAKE_REAL_KUBECTL" kustomize "$1/manifests/overlays/$2"); }
+# (checks.py itself: the server cannot open this shell's /dev/fd.)
+policy_peer() { "$PWD/.venv/bin/python" "$PWD/$data/checks.py" policy-peer <("$FAKE_REAL_KUBECTL" kustomize "$1/manifests/overlays/$2"); }
 order() { "${checks[@]}" order "$work/$1.out" "${@:2}"; }
 cmd() { "${checks[@]}" command "$work/$1.out" "${@:2}"; }
 nothing_changes() { "${checks[@]}" no-command "$work/$1.out" '^\+ '; }
@@ -295,7 +322,7 @@ mutate() {
   MUTANTS+=("$name:$check")
   # Two at a time (the machine's cores). Each mutant has its own copy, work directory and
   # stand-in log; its exit status is read once all have run.
-  while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n || true; done
+  while [ "$(running_mutants)" -ge 2 ]; do wait -n || true; done
   # shellcheck disable=SC2030 # on purpose: only the mutant's checks see this work and log
   (
     set +e
@@ -304,6 +331,9 @@ mutate() {
   ) &
 }
 MUTANTS=()
+# The mutants still running: this shell's running jobs but the checks' server.
+# shellcheck disable=SC2031 # the server's process id, set once above (subshells only read it)
+running_mutants() { jobs -rp | grep -cvxF "$server" || true; }
 
 # The sed expressions name the scripts' shell variables literally (and end lines with a backslash).
 # shellcheck disable=SC2016,SC1003
@@ -382,7 +412,7 @@ mutations() {
   mutate project-images-by-repository check_deploy_verified deploy.sh 's#^stray=.*#stray=$(grep -vF -e "$login_server/btc-price/" -e "$redis_image" <<<"$images" || true)#'
 }
 mutations
-wait
+while [ "$(running_mutants)" -gt 0 ]; do wait -n || true; done
 # shellcheck disable=SC2031 # the suite's own directory: the mutants changed theirs only
 for mutant in "${MUTANTS[@]}"; do
   [ "$(cat "$work/mutants/${mutant%%:*}/status")" -ne 0 ] || die "mutation ${mutant%%:*} went unnoticed by ${mutant#*:}"

@@ -1,0 +1,122 @@
+"""The checks of checks.py answered by one long-lived process, for tests/suites/aks.sh: the suite
+asks for a check some thousand times (every dry run's plan, every runbook's order and flags, in
+every mutated copy), and a Python start with the checks' imports costs more than the check.
+
+  check_server.py PORT_FILE     listens on 127.0.0.1 (a free port, written to PORT_FILE once it
+                                listens) until killed
+
+A request is NUL-terminated fields: the number of arguments, the client's working directory, then
+the arguments of `checks.py`. The server forks for each (the modules are imported once, before;
+a check cannot disturb the next one), the child runs checks.main in that directory with its
+standard output and error captured, and answers the exit status, the output and the error, each
+NUL-terminated: exactly what `checks.py ARG...` would have printed and returned. The suite's bash
+client (`run_check` in tests/suites/aks.sh) needs no process of its own (bash's /dev/tcp).
+"""
+
+import os
+import signal
+import socket
+import sys
+import traceback
+
+import az_cli  # noqa: F401 (imported for the children: what the checks import when they run)
+import az_compare  # noqa: F401
+import checks
+import signatures  # noqa: F401
+import workflow  # noqa: F401
+import workflow_files  # noqa: F401
+import yaml  # noqa: F401
+
+
+def read_request(connection):
+    """[cwd, arg...] of the request."""
+    data = b""
+    while True:
+        fields = data.split(b"\0")
+        if len(fields) > 1 and len(fields) - 1 >= int(fields[0]) + 2:
+            return [field.decode() for field in fields[1 : int(fields[0]) + 2]]
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise EOFError("request cut short")
+        data += chunk
+
+
+def captured(fd):
+    """A memory file in place of FD (1 or 2), so that whatever writes there is the answer's."""
+    memory = os.memfd_create(f"fd{fd}")
+    os.dup2(memory, fd)
+    return memory
+
+
+def answer(connection):
+    cwd, *args = read_request(connection)
+    os.chdir(cwd)
+    out, err = captured(1), captured(2)
+    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
+    sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
+    try:
+        status = checks.main(["checks.py", *args])
+    except SystemExit as exit_:  # what the interpreter would do with it
+        if isinstance(exit_.code, int) or exit_.code is None:
+            status = exit_.code or 0
+        else:
+            print(exit_.code, file=sys.stderr)
+            status = 1
+    except Exception:  # noqa: BLE001 (likewise: the traceback, exit status 1)
+        traceback.print_exc()
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    texts = []
+    for memory in (out, err):
+        os.lseek(memory, 0, os.SEEK_SET)
+        texts.append(os.read(memory, os.fstat(memory).st_size))
+    connection.sendall(b"%d\0%s\0%s\0" % (status, texts[0].replace(b"\0", b""), texts[1].replace(b"\0", b"")))
+
+
+def reap(*_):
+    """Waits for the children that ended, so that their CPU time counts as the server's (and, once
+    the suite waited for the server, as the suite's)."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def stop(*_):
+    raise SystemExit(0)
+
+
+def main(port_file):
+    signal.signal(signal.SIGCHLD, reap)
+    signal.signal(signal.SIGTERM, stop)
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    with open(port_file + ".new", "w", encoding="utf-8") as handle:
+        handle.write(f"{server.getsockname()[1]}\n")
+    os.rename(port_file + ".new", port_file)
+    try:
+        while True:
+            connection, _ = server.accept()
+            if os.fork() == 0:
+                server.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                try:
+                    answer(connection)
+                finally:
+                    os._exit(0)
+            connection.close()
+    finally:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        try:
+            while os.waitpid(-1, 0):
+                pass
+        except ChildProcessError:
+            pass
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
