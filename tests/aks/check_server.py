@@ -1,16 +1,19 @@
-"""The checks of checks.py answered by one long-lived process, for tests/suites/aks.sh: the suite
-asks for a check some thousand times (every dry run's plan, every runbook's order and flags, in
-every mutated copy), and a Python start with the checks' imports costs more than the check.
+"""The checks of checks.py, and the az and kubectl stand-ins' parsers (az_cli.py check,
+kube_select.py), answered by one long-lived process for tests/suites/aks.sh: the suite asks for
+them some thousand times (every dry run's plan, every runbook's order and flags, every az command
+line not seen before, every listing, in every mutated copy), and a Python start with their imports
+costs more than most answers.
 
   check_server.py PORT_FILE     listens on 127.0.0.1 (a free port, written to PORT_FILE once it
                                 listens) until killed
 
-A request is NUL-terminated fields: the number of arguments, the client's working directory, then
-the arguments of `checks.py`. The server forks for each (the modules are imported once, before;
-a check cannot disturb the next one), the child runs checks.main in that directory with its
-standard output and error captured, and answers the exit status, the output and the error, each
-NUL-terminated: exactly what `checks.py ARG...` would have printed and returned. The suite's bash
-client (`run_check` in tests/suites/aks.sh) needs no process of its own (bash's /dev/tcp).
+A request is NUL-terminated fields: the number of arguments, the client's working directory, a
+file for standard input (empty: none), the program (checks.py, az_cli.py or kube_select.py), then
+its arguments. The server forks for each (the modules are imported and az's table read once,
+before; an answer cannot disturb the next one); the child runs the program's main in that
+directory with its standard output and error captured, and answers the exit status, the output and
+the error, each NUL-terminated: exactly what `python3 PROGRAM ARG... <STDIN` would have printed
+and returned. The client is check_client.sh's ask_checks.
 """
 
 import os
@@ -19,22 +22,26 @@ import socket
 import sys
 import traceback
 
-import az_cli  # noqa: F401 (imported for the children: what the checks import when they run)
-import az_compare  # noqa: F401
+import az_cli
+import az_compare  # noqa: F401 (imported for the children: what the checks import when they run)
 import checks
+import kube_select
 import signatures  # noqa: F401
 import workflow  # noqa: F401
 import workflow_files  # noqa: F401
 import yaml  # noqa: F401
 
 
+PROGRAMS = {"checks.py": checks.main, "az_cli.py": az_cli.main, "kube_select.py": kube_select.main}
+
+
 def read_request(connection):
-    """[cwd, arg...] of the request."""
+    """[cwd, stdin, program, arg...] of the request."""
     data = b""
     while True:
         fields = data.split(b"\0")
-        if len(fields) > 1 and len(fields) - 1 >= int(fields[0]) + 2:
-            return [field.decode() for field in fields[1 : int(fields[0]) + 2]]
+        if len(fields) > 1 and len(fields) - 1 >= int(fields[0]) + 4:
+            return [field.decode() for field in fields[1 : int(fields[0]) + 4]]
         chunk = connection.recv(65536)
         if not chunk:
             raise EOFError("request cut short")
@@ -49,13 +56,15 @@ def captured(fd):
 
 
 def answer(connection):
-    cwd, *args = read_request(connection)
+    cwd, stdin, program, *args = read_request(connection)
     os.chdir(cwd)
+    os.dup2(os.open(stdin or os.devnull, os.O_RDONLY), 0)
+    sys.stdin = open(0, encoding="utf-8", closefd=False)
     out, err = captured(1), captured(2)
     sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
     sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
     try:
-        status = checks.main(["checks.py", *args])
+        status = PROGRAMS[program]([program, *args])
     except SystemExit as exit_:  # what the interpreter would do with it
         if isinstance(exit_.code, int) or exit_.code is None:
             status = exit_.code or 0
@@ -89,6 +98,7 @@ def stop(*_):
 
 
 def main(port_file):
+    az_cli.load_table()  # read once, kept for every child
     signal.signal(signal.SIGCHLD, reap)
     signal.signal(signal.SIGTERM, stop)
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

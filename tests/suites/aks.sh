@@ -32,29 +32,17 @@ work=$(mktemp -d)
 server=
 trap '[ -z "$server" ] || { kill "$server"; wait "$server" || true; }; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 
-# checks.py's checks, answered by one process started here (tests/aks/check_server.py: its imports
-# made once; bash's /dev/tcp asks it without a process of its own); by checks.py itself if the
-# server cannot be reached.
+# checks.py's checks and the stand-ins' parsers, answered by one process started here
+# (tests/aks/check_server.py: its imports made once; check_client.sh's ask_checks asks it over
+# bash's /dev/tcp, without a process of its own).
 "$PWD/.venv/bin/python" "$PWD/$data/check_server.py" "$work/checks.port" &
 server=$!
 for _ in $(seq 200); do [ -e "$work/checks.port" ] && break; sleep 0.05; done
-read -r checks_port <"$work/checks.port" || die "the checks' server did not start"
-run_check() {
-  local fd status out err
-  if exec {fd}<>"/dev/tcp/127.0.0.1/$checks_port"; then
-    printf '%s\0' "$#" "$PWD" "$@" >&"$fd"
-    IFS= read -r -d '' status <&"$fd" || status=
-    IFS= read -r -d '' out <&"$fd" || true
-    IFS= read -r -d '' err <&"$fd" || true
-    exec {fd}>&-
-    printf '%s' "$out"
-    printf '%s' "$err" >&2
-    [[ $status =~ ^[0-9]+$ ]] || { echo "the checks' server gave no answer to: $*" >&2; return 1; }
-    return "$status"
-  fi
-  "$PWD/.venv/bin/python" "$PWD/$data/checks.py" "$@"
-}
-checks=(run_check)
+read -r CHECK_SERVER_PORT <"$work/checks.port" || die "the checks' server did not start"
+export CHECK_SERVER_PORT
+# shellcheck source=tests/aks/check_client.sh
+source "$data/check_client.sh"
+checks=(ask_checks "" checks.py)
 
 log "shellcheck"
 shellcheck -x aks/*.sh aks/kind/*.sh aks/aks-engine/generate.sh tests/suites/aks.sh "$data"/bin/*
