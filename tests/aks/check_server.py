@@ -7,8 +7,9 @@ costs more than most answers.
   check_server.py PORT_FILE     listens on 127.0.0.1 (a free port, written to PORT_FILE once it
                                 listens) until killed
 
-A request is NUL-terminated fields: the number of arguments, the client's working directory, a
-file for standard input (empty: none), the program (checks.py, az_cli.py or kube_select.py), then
+A request is NUL-terminated fields: the number of arguments, the token the server was started
+with (CHECK_SERVER_TOKEN: another user of the machine cannot reach a port on 127.0.0.1 without
+it), the client's working directory, a file for standard input (empty: none), the program (checks.py, az_cli.py or kube_select.py), then
 its arguments. The server forks for each (the modules are imported and az's table read once,
 before; an answer cannot disturb the next one); the child runs the program's main in that
 directory with its standard output and error captured, and answers the exit status, the output and
@@ -16,6 +17,7 @@ the error, each NUL-terminated: exactly what `python3 PROGRAM ARG... <STDIN` wou
 and returned. The client is check_client.sh's ask_checks.
 """
 
+import hmac
 import os
 import signal
 import socket
@@ -32,16 +34,17 @@ import workflow_files  # noqa: F401
 import yaml  # noqa: F401
 
 
+TOKEN = os.environ["CHECK_SERVER_TOKEN"]
 PROGRAMS = {"checks.py": checks.main, "az_cli.py": az_cli.main, "kube_select.py": kube_select.main}
 
 
 def read_request(connection):
-    """[cwd, stdin, program, arg...] of the request."""
+    """[token, cwd, stdin, program, arg...] of the request."""
     data = b""
     while True:
         fields = data.split(b"\0")
-        if len(fields) > 1 and len(fields) - 1 >= int(fields[0]) + 4:
-            return [field.decode() for field in fields[1 : int(fields[0]) + 4]]
+        if len(fields) > 1 and len(fields) - 1 >= int(fields[0]) + 5:
+            return [field.decode() for field in fields[1 : int(fields[0]) + 5]]
         chunk = connection.recv(65536)
         if not chunk:
             raise EOFError("request cut short")
@@ -56,7 +59,9 @@ def captured(fd):
 
 
 def answer(connection):
-    cwd, stdin, program, *args = read_request(connection)
+    token, cwd, stdin, program, *args = read_request(connection)
+    if not hmac.compare_digest(token, TOKEN):
+        return
     os.chdir(cwd)
     os.dup2(os.open(stdin or os.devnull, os.O_RDONLY), 0)
     sys.stdin = open(0, encoding="utf-8", closefd=False)

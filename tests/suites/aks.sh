@@ -35,6 +35,8 @@ trap '[ -z "$server" ] || { kill "$server"; wait "$server" || true; }; [ -n "${K
 # checks.py's checks and the stand-ins' parsers, answered by one process started here
 # (tests/aks/check_server.py: its imports made once; check_client.sh's ask_checks asks it over
 # bash's /dev/tcp, without a process of its own).
+CHECK_SERVER_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+export CHECK_SERVER_TOKEN
 "$PWD/.venv/bin/python" "$PWD/$data/check_server.py" "$work/checks.port" &
 server=$!
 for _ in $(seq 200); do [ -e "$work/checks.port" ] && break; sleep 0.05; done
