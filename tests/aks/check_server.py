@@ -120,6 +120,8 @@ def main(port_file):
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 try:
+                    # A client that connects and sends nothing must not hold the suite's end.
+                    connection.settimeout(60)
                     answer(connection)
                 finally:
                     os._exit(0)
