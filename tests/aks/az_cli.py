@@ -18,6 +18,7 @@ for nargs + and *, an optional value for nargs ?, case-insensitive choices where
 them so (get_enum_type, three-state flags).
 """
 
+import functools
 import json
 import os
 import re
@@ -30,7 +31,9 @@ NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")
 from az_validators import NotEmulated, Refused, convert, run_validators
 
 
+@functools.cache
 def load_table(path=TABLE):
+    """The table (read once per process: check_server.py's children share it; never modified)."""
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
 

@@ -42,6 +42,20 @@ check_deploy() {
 check_deploy_more() {
   local root=$1
   local common=(FAKE_KUBE_CONTEXT=btc-price-aks "AKS_IMAGE_TAG=$tag" "AKS_DEPLOYER_GROUP_ID=$group_id")
+  # The Gateway flavour: after the apply, its gateway pods must carry the policy's peer labels,
+  # and the smoke tests go through the address in the Gateway's status. (First: the mutated copy
+  # these checks must catch fails here, and a mutant's checks stop at their first failure.)
+  dry deploy-app-routing "$root" "${common[@]}" AKS_INGRESS_FLAVOUR=app-routing deploy.sh
+  order deploy-app-routing '^\? kubectl kustomize manifests/overlays/app-routing$' '^\+ kubectl --context btc-price-aks apply -k' \
+    "^# NetworkPolicy peer .*: $(policy_peer "$root" app-routing)\$" \
+    '^\? kubectl --context btc-price-aks get pods' '^\? kubectl --context btc-price-aks get gateway btc-price' \
+    '^\? curl .* http://20\.31\.0\.20/service1/current$'
+  cmd deploy-app-routing '^\? kubectl --context btc-price-aks get pods' '--namespace btc-price-gateway ' \
+    '--selector gateway\.istio\.io/managed=istio\.io-gateway-controller,gateway\.networking\.k8s\.io/gateway-name=btc-price '
+  cmd deploy-app-routing '^\? kubectl --context btc-price-aks get gateway btc-price' '--namespace btc-price-gateway ' \
+    'jsonpath=\{\.status\.addresses\[0\]\.value\}'
+  has deploy-app-routing "^# +value: $group_id\$"
+  lacks deploy-app-routing 'get ingress --namespace'
   # The images of a tag that exists are built again: only what this run built is signed.
   dry deploy-again "$root" "${common[@]}" FAKE_IMAGES=present deploy.sh
   order deploy-again '^\+ az acr build' '^\+ az acr build' '^\+ az acr build' '^\+ kubectl .* apply -k'
@@ -57,19 +71,6 @@ check_deploy_more() {
   dry deploy-ingress-nginx "$root" "${common[@]}" AKS_INGRESS_FLAVOUR=ingress-nginx deploy.sh
   has deploy-ingress-nginx '^\? kubectl kustomize manifests/overlays/ingress-nginx$'
 
-  # The Gateway flavour: after the apply, its gateway pods must carry the policy's peer labels,
-  # and the smoke tests go through the address in the Gateway's status.
-  dry deploy-app-routing "$root" "${common[@]}" AKS_INGRESS_FLAVOUR=app-routing deploy.sh
-  order deploy-app-routing '^\? kubectl kustomize manifests/overlays/app-routing$' '^\+ kubectl --context btc-price-aks apply -k' \
-    "^# NetworkPolicy peer .*: $(policy_peer "$root" app-routing)\$" \
-    '^\? kubectl --context btc-price-aks get pods' '^\? kubectl --context btc-price-aks get gateway btc-price' \
-    '^\? curl .* http://20\.31\.0\.20/service1/current$'
-  cmd deploy-app-routing '^\? kubectl --context btc-price-aks get pods' '--namespace btc-price-gateway ' \
-    '--selector gateway\.istio\.io/managed=istio\.io-gateway-controller,gateway\.networking\.k8s\.io/gateway-name=btc-price '
-  cmd deploy-app-routing '^\? kubectl --context btc-price-aks get gateway btc-price' '--namespace btc-price-gateway ' \
-    'jsonpath=\{\.status\.addresses\[0\]\.value\}'
-  has deploy-app-routing "^# +value: $group_id\$"
-  lacks deploy-app-routing 'get ingress --namespace'
 
 
   refused deploy-placeholder-group "$root" "still name the placeholder group" \

@@ -21,12 +21,17 @@
                                               kustomize images (and the Dockerfile's build base)
   checks.py az-plan RUNBOOK...                every az command a runbook plans (+) or runs (?)
                                               is one the Azure CLI accepts (tests/aks/az_cli.py)
+  checks.py plan RUNBOOK...                   az-plan, and every cosign and gh command parsed as
+                                              those tools parse it (signatures.py plan): what the
+                                              suite checks of every dry run, in one process
   checks.py az-workflow WORKFLOW              likewise for the az commands of the run: steps
   checks.py az-cases CASES                    the stand-in refuses each case of az-refusals.txt as listed
   checks.py az-compare AZ CASES RUNBOOK...    the real CLI AZ agrees with the stand-in on the cases
                                               and on every az command of the runbooks (local)
 
-Each prints what it checked and exits 1 with the reason when a check fails.
+Each prints what it checked and exits 1 with the reason when a check fails. The modules a
+check needs are imported by that check: the suite starts this file hundreds of times, mostly for
+the runbook checks (order, command), which need none of them.
 """
 
 import json
@@ -34,11 +39,7 @@ import re
 import shlex
 import sys
 
-import az_cli
-import az_compare
-import workflow
-import workflow_files
-from common import CheckFailed, check_az_words, require
+from common import CheckFailed, require
 
 PLACEHOLDER = re.compile(r"^\$\{[A-Z0-9_]+\}$")
 # aks-engine pkg/api/vlabs/validate.go validatePoolName; DNS prefix: pkg/api/common ValidateDNSPrefix.
@@ -302,6 +303,9 @@ def check_third_party(list_path, settings_path, base_path, dockerfile_path=None)
 
 def check_az_plan(paths):
     """Every `+ az ...` and `? az ...` command of the runbooks, continuation lines joined."""
+    import az_cli
+    from common import check_az_words
+
     table = az_cli.load_table()
     counts = {}
     for path in paths:
@@ -328,27 +332,40 @@ def main(argv):
             check_no_command(*args)
         elif command == "policy-peer":
             policy_peer(*args)
-        elif command == "workflow":
-            workflow.check_workflow(*args)
         elif command == "third-party":
             check_third_party(*args)
-        elif command == "workflow-env":
-            step = args[3] if args[2:3] == ["--step"] else None
-            rest = args[4:] if step else args[2:]
-            workflow.workflow_env(args[0], args[1], dict(arg.split("=", 1) for arg in rest), step)
-        elif command == "workflow-step":
-            workflow.workflow_step(*args)
-        elif command == "workflows":
-            workflow_files.check_workflow_files(*args)
         elif command == "az-plan":
             check_az_plan(args)
-        elif command == "az-workflow":
-            workflow.check_az_workflow(*args)
-        elif command == "az-cases":
-            az_compare.check_cases(*args)
-        elif command == "az-compare":
-            blocks = [block for path in args[2:] for block in command_blocks(read_lines(path))]
-            az_compare.compare(args[0], args[1], az_compare.planned_commands(blocks))
+        elif command == "plan":
+            import signatures
+
+            check_az_plan(args)
+            signatures.planned(args)
+        elif command in ("workflow", "workflow-env", "workflow-step", "az-workflow"):
+            import workflow
+
+            if command == "workflow":
+                workflow.check_workflow(*args)
+            elif command == "workflow-env":
+                step = args[3] if args[2:3] == ["--step"] else None
+                rest = args[4:] if step else args[2:]
+                workflow.workflow_env(args[0], args[1], dict(arg.split("=", 1) for arg in rest), step)
+            elif command == "workflow-step":
+                workflow.workflow_step(*args)
+            else:
+                workflow.check_az_workflow(*args)
+        elif command == "workflows":
+            import workflow_files
+
+            workflow_files.check_workflow_files(*args)
+        elif command in ("az-cases", "az-compare"):
+            import az_compare
+
+            if command == "az-cases":
+                az_compare.check_cases(*args)
+            else:
+                blocks = [block for path in args[2:] for block in command_blocks(read_lines(path))]
+                az_compare.compare(args[0], args[1], az_compare.planned_commands(blocks))
         else:
             raise CheckFailed(f"unknown check {command}")
     except CheckFailed as failure:

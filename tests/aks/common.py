@@ -4,8 +4,6 @@ assertion that raises it, and an az command line checked against the Azure CLI's
 
 import shlex
 
-import az_cli
-
 
 class CheckFailed(Exception):
     pass
@@ -18,6 +16,8 @@ def require(condition, message):
 
 def check_az_words(where, words, table):
     """The command's name when `az WORDS` is accepted by the CLI of TABLE, without abbreviations."""
+    import az_cli  # here: the checks that import this module for CheckFailed alone start faster
+
     try:
         return az_cli.check(words, table, exact=True)
     except az_cli.Refused as refused:
