@@ -24,6 +24,7 @@ fn a_bad_value_exits_2_with_one_line_naming_variable_and_value() {
             ("LOG_FORMAT", "xml"),
             ("BASE_PATH", "service2"),
             ("SHUTDOWN_DELAY", "a while"),
+            ("TOKIO_WORKER_THREADS", "0"),
         ],
     );
 }
@@ -155,6 +156,35 @@ async fn sigterm_without_delay_still_answers_the_request_in_flight() {
     finish_request_answered(connection).await;
     let (status, _) = service.exited(Duration::from_secs(5)).await;
     assert!(status.success(), "{status}");
+}
+
+/// The threads of the running process `service`.
+fn threads(service: &RunningBinary) -> usize {
+    std::fs::read_dir(format!("/proc/{}/task", service.pid()))
+        .unwrap()
+        .count()
+}
+
+/// One worker (a replica limited to one core) is a current-thread runtime: the main thread
+/// serves and no other thread is started; more workers are that many threads beside it.
+#[tokio::test]
+async fn one_worker_serves_on_the_main_thread_alone_and_more_are_threads_of_their_own() {
+    for (workers, expected_threads, runtime) in [
+        ("1", 1, "current-thread runtime: one worker"),
+        ("3", 4, "multi-thread runtime: 3 workers"),
+    ] {
+        let service = RunningBinary::start(BINARY, &[("TOKIO_WORKER_THREADS", workers)]).await;
+        let response = reqwest::get(service.url("/")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(threads(&service), expected_threads, "{workers} worker(s)");
+        let logs = service.logs();
+        assert!(
+            logs.iter().any(|line| line.contains(runtime)),
+            "{runtime} not in {logs:?}"
+        );
+        service.signal(Signal::SIGTERM);
+        service.exited(Duration::from_secs(5)).await;
+    }
 }
 
 #[tokio::test]

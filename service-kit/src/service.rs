@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{ConfigError, Env, ServerConfig};
+use crate::runtime::Workers;
 
 const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -54,15 +55,23 @@ where
     };
     let server = server_config(&config).clone();
     crate::memory::use_one_heap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("build the tokio runtime");
+    // A health check is one request: one thread does.
+    let workers = match mode {
+        Mode::HealthCheck => Workers::choose(Some(1)),
+        Mode::Serve => Workers::choose(server.worker_threads),
+    };
+    let runtime = match workers.runtime() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("{name}: cannot start the {workers}: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     runtime.block_on(async {
         match mode {
             Mode::HealthCheck => health_check(name, &server).await,
             Mode::Serve => {
-                serve(name, &server, |listener, shutdown| {
+                serve(name, &server, workers, |listener, shutdown| {
                     run(config, listener, shutdown)
                 })
                 .await
@@ -84,6 +93,7 @@ async fn health_check(name: &str, server: &ServerConfig) -> ExitCode {
 async fn serve<Fut: Future<Output = ()>>(
     name: &str,
     server: &ServerConfig,
+    workers: Workers,
     run: impl FnOnce(TcpListener, CancellationToken) -> Fut,
 ) -> ExitCode {
     crate::logging::init(server.log).expect("no logger is installed before main");
@@ -103,7 +113,7 @@ async fn serve<Fut: Future<Output = ()>>(
     let tasks = TaskTracker::new();
     tasks.spawn(on_signal);
     tasks.spawn(crate::memory::release_until(stop.child_token()));
-    log::info!("{name} starting");
+    log::info!("{name} starting on a {workers}");
     run(listener, stop.clone()).await;
     // Already cancelled by the signal; cancelled here too, should `run` have returned on its
     // own, so that the process's tasks end all the same.

@@ -73,9 +73,13 @@ impl RunningBinary {
         self.logs.lock().unwrap().clone()
     }
 
+    /// The process's id, e.g. to read `/proc/PID`.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the child is running")
+    }
+
     pub fn signal(&self, signal: Signal) {
-        let pid = self.child.id().expect("the child is running") as i32;
-        kill(Pid::from_raw(pid), signal).expect("send the signal");
+        kill(Pid::from_raw(self.pid() as i32), signal).expect("send the signal");
     }
 
     /// Waits at most `timeout` for the process to exit; returns its status and every log line.

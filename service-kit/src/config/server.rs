@@ -1,5 +1,5 @@
-//! The settings every binary shares: where it listens, how it logs, and how it treats
-//! connections (limits and shutdown).
+//! The settings every binary shares: where it listens, how it logs, how it treats connections
+//! (limits and shutdown) and how many threads run it.
 
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -38,6 +38,8 @@ const DEFAULT_TCP_USER_TIMEOUT: Duration = DEFAULT_WRITE_TIMEOUT;
 const TCP_USER_TIMEOUTS: RangeInclusive<Duration> =
     Duration::from_secs(1)..=Duration::from_secs(600);
 const MAX_CONNECTIONS: RangeInclusive<usize> = 1..=1_000_000;
+/// `TOKIO_WORKER_THREADS`s that make sense: one, up to far more cores than a replica gets.
+const WORKER_THREADS: RangeInclusive<usize> = 1..=1024;
 
 /// The settings every binary shares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +50,9 @@ pub struct ServerConfig {
     pub log: LogConfig,
     /// How connections are served and drained.
     pub serving: ServingConfig,
+    /// `TOKIO_WORKER_THREADS`: the threads that run the service's tasks; `None`: one per CPU the
+    /// process may use (see [`crate::runtime`]).
+    pub worker_threads: Option<usize>,
 }
 
 /// How the server treats connections: the limits that keep slow or idle clients from holding
@@ -134,6 +139,9 @@ impl ServerConfig {
                     parse_count_in(raw, &MAX_CONNECTIONS).map(Some)
                 })?,
             },
+            worker_threads: env.parse_with("TOKIO_WORKER_THREADS", None, |raw| {
+                parse_count_in(raw, &WORKER_THREADS).map(Some)
+            })?,
         })
     }
 }
@@ -190,6 +198,7 @@ mod tests {
                 tcp_user_timeout: Duration::from_secs(10),
                 max_connections: None,
             },
+            worker_threads: None,
         };
         assert_eq!(server(&[]).unwrap(), expected);
         assert_eq!(
@@ -211,6 +220,7 @@ mod tests {
             ("DRAIN_TIMEOUT", "0s"),
             ("TCP_USER_TIMEOUT", "5s"),
             ("MAX_CONNECTIONS", "100"),
+            ("TOKIO_WORKER_THREADS", "1"),
         ])
         .unwrap();
         assert_eq!(config.listen_addr, "127.0.0.1:9000".parse().unwrap());
@@ -228,6 +238,7 @@ mod tests {
                 max_connections: Some(100),
             }
         );
+        assert_eq!(config.worker_threads, Some(1));
     }
 
     #[test]
@@ -246,6 +257,9 @@ mod tests {
             ("MAX_CONNECTIONS", "0"),
             ("MAX_CONNECTIONS", "-5"),
             ("MAX_CONNECTIONS", "many"),
+            ("TOKIO_WORKER_THREADS", "0"),
+            ("TOKIO_WORKER_THREADS", "1025"),
+            ("TOKIO_WORKER_THREADS", "two"),
         ] {
             let err = server(&[(var, value)]).unwrap_err();
             assert_eq!((err.var, err.value.as_str()), (var, value));
