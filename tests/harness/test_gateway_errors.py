@@ -94,6 +94,15 @@ class GatewayErrors(unittest.TestCase):
                 status, headers, body = raw(self.gateway.port, request)
                 self.assertProblem(status, headers, body, "malformed-request", 400)
 
+    def test_a_head_wrong_in_another_way_that_declares_a_body_gets_that_problem_not_nginx_s_html(self):
+        # Refused for its framing, it still meets no body-size check on the way to the error page.
+        for request in (b"GET /service2/ HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: identity\r\n\r\n",
+                        b"GET /service2/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+                        b"GET /service2/ HTTP/1.0\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"):  # fmt: skip
+            with self.subTest(request=request):
+                status, headers, body = raw(self.gateway.port, request)
+                self.assertProblem(status, headers, body, "malformed-request", 400)
+
     def test_a_request_that_declares_a_body_is_a_request_body_too_large_problem(self):
         # No route takes one: nginx refuses it by its head, before reading a byte of it.
         chunk = b"a" * (2 << 20)
