@@ -23,6 +23,13 @@ from .waiting import eventually
 CONFIG = REPO_ROOT / "gateway" / "nginx.conf"
 
 
+def seconds_setting(name: str, default: float) -> float:
+    """A duration `gateway/nginx.conf` sets in whole seconds (`name Ns;`), else nginx's
+    `default`: what a test holds the gateway to, read from the file rather than copied."""
+    found = re.search(rf"\n\s*{re.escape(name)} (\d+)s;", CONFIG.read_text())
+    return float(found.group(1)) if found else default
+
+
 def render(
     source: str,
     upstreams: dict[str, list[str]],

@@ -19,19 +19,13 @@ import time
 import pytest
 
 from harness import httpclient
-from harness.gateway import CONFIG
+from harness.gateway import seconds_setting
 
 BODY_TOO_LARGE = "tag:btc-price-services,2026:request-body-too-large"
 OPERATIONAL = ("/metrics", "/readyz", "/healthz")
 MIB = 1 << 20
 
 pytestmark = pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")
-
-
-def lingering_time() -> float:
-    """The gateway's lingering_time in seconds (nginx's default, 30, if it names none)."""
-    found = re.search(r"\n\s*lingering_time (\d+)s;", CONFIG.read_text())
-    return float(found.group(1)) if found else 30.0
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +80,7 @@ def test_a_request_that_declares_a_body_is_refused_before_any_service_sees_it(tw
 @pytest.mark.parametrize("drip_every", [0.5, None], ids=["a byte every 0.5 s", "silent"])
 def test_a_client_still_sending_its_body_is_closed_within_the_lingering_time(two_servers, drip_every):
     gateway, _ = two_servers
-    bound = lingering_time() + 1
+    bound = seconds_setting("lingering_time", 30.0) + 1
     with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as conn:
         conn.sendall(b"GET /service2/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
         answer, answered, closed = b"", None, None

@@ -10,7 +10,6 @@ and closes each within the header timeout of its first byte (+1 s), without an a
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 
 from harness import httpclient
 from harness.floods import Flood
-from harness.gateway import CONFIG
+from harness.gateway import seconds_setting
 from harness.processes import raise_open_files_limit
 from harness.waiting import NotInTime, eventually
 
@@ -27,12 +26,6 @@ OLD_WORKER_CONNECTIONS = 1024
 """What each worker held before; the flood is more than all of them together."""
 
 pytestmark = pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")
-
-
-def header_timeout() -> float:
-    """The gateway's client_header_timeout in seconds (nginx's default, 60, if it names none)."""
-    found = re.search(r"\n\s*client_header_timeout (\d+)s;", CONFIG.read_text())
-    return float(found.group(1)) if found else 60.0
 
 
 def workers(master: int) -> int:
@@ -59,7 +52,7 @@ def test_one_address_holding_unfinished_heads_leaves_room_for_others_and_is_clos
     # The flood's sockets in its own process and as many in nginx's: both need the descriptors.
     if raise_open_files_limit() < count + 1024:
         pytest.skip(f"the open-files limit ({raise_open_files_limit()}) is below {count + 1024}")
-    timeout = header_timeout()
+    timeout = seconds_setting("client_header_timeout", 60.0)
     other = "127.0.0.2"
     with Flood("unfinished-heads", gateway.port, count, "/service2/", hold_for=timeout + 3, drip_every=1.0) as flood:
         try:
