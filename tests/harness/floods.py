@@ -174,6 +174,12 @@ async def _flood(
     return result
 
 
+def established(port: int) -> int:
+    """Connections to `port` on loopback the kernel holds established (the server's ends)."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "01" for line in lines)
+
+
 class Flood:
     """A flood running in a child Python process (`python3 -m harness.floods`); `result()`
     waits for it and reads the JSON it prints. `source`: the local address its connections come

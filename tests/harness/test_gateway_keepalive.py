@@ -15,8 +15,9 @@ import shutil
 import pytest
 
 from harness import httpclient
-from harness.floods import Flood
+from harness.floods import Flood, established
 from harness.gateway import seconds_setting
+from harness.waiting import eventually
 
 CONNECTIONS = 200
 """More than a client's burst (40) and what its rate gives back while they open: some are refused."""
@@ -38,6 +39,7 @@ def test_one_address_holding_idle_connections_holds_each_for_the_keepalive_timeo
     timeout = seconds_setting("keepalive_timeout", NGINX_DEFAULT)
     assert timeout <= 10, f"keepalive_timeout {timeout} s: an idle connection is held seconds, not a minute"
     with Flood("idle-keepalive", gateway.port, CONNECTIONS, path, hold_for=timeout + 3, source=source) as flood:
+        eventually(lambda: established(gateway.port) >= BURST, 4.0, "the flood's answered connections held")
         for asked, expected in (("/service2/", 200), ("/no-such-path", 404)):
             answer = httpclient.get(gateway.url(asked), timeout=1.0, source=other)
             assert (answer.status, answer.elapsed <= 1.0) == (expected, True), f"another client: {asked} {answer}"
