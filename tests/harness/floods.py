@@ -46,8 +46,10 @@ class FloodResult:
         return max(self.closed_after, default=0.0)
 
 
-async def _connect(host: str, port: int, first: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    reader, writer = await asyncio.open_connection(host, port)
+async def _connect(
+    host: str, port: int, first: bytes, source: str | None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection(host, port, local_addr=(source, 0) if source else None)
     if first:
         writer.write(first)
         await writer.drain()
@@ -59,12 +61,12 @@ def _head_start(path: str) -> bytes:
 
 
 async def _open(
-    host: str, port: int, count: int, result: FloodResult, first: bytes = b""
+    host: str, port: int, count: int, result: FloodResult, first: bytes = b"", source: str | None = None
 ) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]]:
     connections = []
     for start in range(0, count, BATCH):
         batch = range(start, min(count, start + BATCH))
-        opened = await asyncio.gather(*(_connect(host, port, first) for _ in batch), return_exceptions=True)
+        opened = await asyncio.gather(*(_connect(host, port, first, source) for _ in batch), return_exceptions=True)
         opened_at = time.monotonic()
         for item in opened:
             if isinstance(item, BaseException):
@@ -149,9 +151,12 @@ async def _silent(reader, writer, opened_at: float, hold_for: float, result: Flo
     writer.close()
 
 
-async def _flood(kind: str, host: str, port: int, count: int, path: str, hold_for: float, drip_every: float) -> FloodResult:
+async def _flood(
+    kind: str, host: str, port: int, count: int, path: str, hold_for: float, drip_every: float, source: str | None
+) -> FloodResult:
     result = FloodResult()
-    connections = await _open(host, port, count, result, _head_start(path) if kind == "unfinished-heads" else b"")
+    first = _head_start(path) if kind == "unfinished-heads" else b""
+    connections = await _open(host, port, count, result, first, source)
     if kind == "silent":
         # Opened in batches: each connection's clock starts when the connects of its batch had
         # completed (a few milliseconds after its own).
@@ -169,16 +174,32 @@ async def _flood(kind: str, host: str, port: int, count: int, path: str, hold_fo
     return result
 
 
+def established(port: int) -> int:
+    """Connections to `port` on loopback the kernel holds established (the server's ends)."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "01" for line in lines)
+
+
 class Flood:
     """A flood running in a child Python process (`python3 -m harness.floods`); `result()`
-    waits for it and reads the JSON it prints."""
+    waits for it and reads the JSON it prints. `source`: the local address its connections come
+    from (another loopback address is another client to a server that counts per address)."""
 
     def __init__(
-        self, kind: str, port: int, count: int, path: str, hold_for: float, drip_every: float = 1.0, host: str = "127.0.0.1"
+        self,
+        kind: str,
+        port: int,
+        count: int,
+        path: str,
+        hold_for: float,
+        drip_every: float = 1.0,
+        host: str = "127.0.0.1",
+        source: str = "",
     ):
         assert kind in ("silent", "slow-headers", "unfinished-heads", "idle-keepalive"), kind
         self.hold_for = hold_for
-        argv = [sys.executable, "-m", "harness.floods", kind, host, str(port), str(count), path, str(hold_for), str(drip_every)]
+        argv = [sys.executable, "-m", "harness.floods", kind, host, str(port), str(count), path, str(hold_for)]
+        argv += [str(drip_every), source]
         self._process = subprocess.Popen(
             argv, cwd=HARNESS_PARENT, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
         )
@@ -203,9 +224,10 @@ class Flood:
 def main() -> None:
     from .processes import raise_open_files_limit
 
-    kind, host, port, count, path, hold_for, drip_every = sys.argv[1:]
+    kind, host, port, count, path, hold_for, drip_every, source = sys.argv[1:]
     raise_open_files_limit()
-    result = asyncio.run(_flood(kind, host, int(port), int(count), path, float(hold_for), float(drip_every)))
+    flood = _flood(kind, host, int(port), int(count), path, float(hold_for), float(drip_every), source or None)
+    result = asyncio.run(flood)
     print(json.dumps(dataclasses.asdict(result)))
 
 

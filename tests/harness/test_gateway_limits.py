@@ -16,7 +16,7 @@ from harness import httpclient
 
 TOO_MANY_REQUESTS = "tag:btc-price-services,2026:too-many-requests"
 DEAR_RATE, DEAR_BURST = 5, 20
-GENERAL_BURST = 40
+GENERAL_RATE, GENERAL_BURST = 20, 40
 
 pytestmark = pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")
 
@@ -91,3 +91,49 @@ def test_a_path_that_only_ends_like_a_cheap_route_is_held_to_the_dear_count(gate
     assert_too_many_requests(refused)
     seconds = time.monotonic() - started
     assert admitted <= DEAR_BURST + DEAR_RATE * seconds + 1, f"{admitted} admitted in {seconds:.2f} s"
+
+
+def test_paths_with_no_route_have_a_count_of_their_own_that_leaves_the_services_and_other_clients_alone(gateway):
+    # The gateway's own internal pages asked for from outside are paths with no route too.
+    client, other = "127.0.0.25", "127.0.0.26"
+    paths = ("/nope", "/service3/", "/no-route", "/head-too-large", "/malformed-request", "/internal-error")
+    started, admitted, refused = time.monotonic(), 0, None
+    for i in range(GENERAL_BURST * 5):
+        answer = httpclient.get(gateway.url(paths[i % len(paths)]), source=client)
+        if answer.status == 429:
+            refused = answer
+            break
+        assert answer.status == 404, f"{paths[i % len(paths)]}: {answer.status} {answer.body[:200]!r}"
+        assert json.loads(answer.body)["type"] == "tag:btc-price-services,2026:not-found"
+        admitted += 1
+    assert_too_many_requests(refused)
+    seconds = time.monotonic() - started
+    assert GENERAL_BURST <= admitted <= GENERAL_BURST + GENERAL_RATE * seconds + 1, f"{admitted} in {seconds:.2f} s"
+    assert refused.headers["connection"] == "close"
+    assert httpclient.get(gateway.url("/nope"), source=other).status == 404, "another client was refused"
+    for path in ("/service1/current", "/service1/", "/service2/"):
+        assert httpclient.get(gateway.url(path), source=client).status == 200, f"{path} is held to the unrouted count"
+
+
+def test_a_routes_percent_encoded_spelling_is_counted_as_the_route_and_reaches_the_service_as_spelled(gateway):
+    # nginx matches and counts the decoded path ($uri) and passes the path as the client spelled
+    # it; api-a routes the path as it comes: no route of its own at that spelling.
+    client = "127.0.0.27"
+    answer = httpclient.get(gateway.url("/service1/%68istory"), source=client)
+    assert answer.status == 404, answer
+    assert json.loads(answer.body)["type"] == "tag:btc-price-services,2026:not-found"
+    assert "x-request-id" in answer.headers
+    admitted, refused = 1, None
+    started = time.monotonic()
+    for _ in range(GENERAL_BURST):
+        answer = httpclient.get(gateway.url("/service1/%68istory"), source=client)
+        if answer.status == 429:
+            refused = answer
+            break
+        assert answer.status == 404, answer
+        admitted += 1
+    assert_too_many_requests(refused)
+    seconds = time.monotonic() - started
+    assert admitted <= DEAR_BURST + DEAR_RATE * seconds + 1, f"{admitted} admitted in {seconds:.2f} s: not the dear count"
+    # A cheap route's spelling is counted with the cheap ones (the dear count is used up).
+    assert httpclient.get(gateway.url("/service1/%63urrent"), source=client).status == 404

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness import httpclient
-from harness.floods import Flood
+from harness.floods import Flood, established
 from harness.gateway import seconds_setting
 from harness.processes import raise_open_files_limit
 from harness.waiting import NotInTime, eventually
@@ -38,12 +38,6 @@ def workers(master: int) -> int:
             continue  # the process ended meanwhile
         count += int(fields[1]) == master
     return count
-
-
-def established(port: int) -> int:
-    """Connections to `port` on loopback the kernel holds established (the server's ends)."""
-    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return sum(line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "01" for line in lines)
 
 
 def test_one_address_holding_unfinished_heads_leaves_room_for_others_and_is_closed_in_time(behind_the_gateway):
