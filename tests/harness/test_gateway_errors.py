@@ -132,6 +132,26 @@ class GatewayErrors(unittest.TestCase):
                 problem = json.loads(answer)
                 self.assertEqual((problem["type"], problem["status"]), (PREFIX + "malformed-request", 400))
 
+    def test_a_request_refused_by_its_head_alone_closes_its_connection(self):
+        # These refusals are counted in no per-client limit (they reach no service): each must
+        # cost its client a connection, as a 429 does, and leave nothing idle at the gateway.
+        # None asks for a close; the gateway keeps an answered connection 5 s, longer than the
+        # 2 s this waits for the end of the stream.
+        for request in (b"GET /service2/ HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na",
+                        b"GET /service2/ HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 17_000 + b"\r\n\r\n",
+                        b"GET /service2/ HTTP/1.1\r\nHost: x\r\nX-Odd: a\x00b\r\n\r\n",
+                        b"GET /service2/\r\n"):  # fmt: skip
+            with self.subTest(request=request[:40]):
+                with socket.create_connection(("127.0.0.1", self.gateway.port), timeout=2) as conn:
+                    conn.sendall(request)
+                    answer = b""
+                    try:
+                        while chunk := conn.recv(65536):
+                            answer += chunk
+                    except TimeoutError:
+                        self.fail(f"still open 2 s after the answer {answer[:40]!r}")
+                self.assertIn(b"tag:btc-price-services,2026:", answer)
+
     def test_the_gateway_s_own_error_pages_asked_for_from_outside_are_not_found_problems(self):
         for path in ("/head-too-large", "/malformed-request", "/body-too-large", "/internal-error"):
             with self.subTest(path=path):
