@@ -53,10 +53,11 @@ def tick_gap_problems(times: list[float], interval: float, start: float, end: fl
 
 
 def cadence_problems(provider: str, requests: list[Request], interval: float) -> list[str]:
-    """Never more than one request per interval, and never before a `Retry-After` ran out."""
+    """Never more than one request per tick (two of one tick are less than half an interval
+    apart, see `grid_problems`), and never before a `Retry-After` ran out."""
     problems = []
     for before, after in zip(requests, requests[1:]):
-        if after.at - before.at < 0.9 * interval:
+        if after.at - before.at < 0.5 * interval:
             problems.append(f"{provider} asked twice within {after.at - before.at:.2f} s")
         if before.retry_until is not None and after.wall < before.retry_until - 0.05:
             problems.append(

@@ -31,10 +31,11 @@ PRICES = {p: HONEST for p in fixtures.PROVIDERS}
 LIAR = "coinbase"
 """The exchange left answering: one that stamps its quotes, for the last phase."""
 SECOND = "kraken"
-INTERVAL = 1.0
+INTERVAL = 0.5
+"""Short: the phases are counted in ticks."""
 WINDOW = 60
-STALE_AFTER = 5.0
-PHASE = 12.0
+STALE_AFTER = 5 * INTERVAL
+PHASE = 12 * INTERVAL
 """Seconds each failing phase lasts: a dozen ticks."""
 FROZEN_PRICE = 95_000.0
 TWO_HOURS = 7_200

@@ -20,6 +20,9 @@ the compiler runs. Then the suites, two at a time at most, by their load:
 - `docker`: uses the Docker engine; one such job at a time.
 
 A job starts once the jobs it needs have passed; one whose need failed fails without running.
+A job may also come after others without needing them: it waits for those of them that are
+planned to end, passed or not (the supply-chain suite takes the image build's cargo-cyclonedx
+when there is one, rather than compiling it again, and compiles it itself when there is none).
 Each job's output goes to target/test-run/NAME.log and is printed whole when it ends (a suite run
 alone prints as it goes). Then the times, one line `suites: N passed, N failed`, and the leak
 check (no nginx, Redis or service process of this checkout left: `harness.leaks`). Exits 1 if a
@@ -50,6 +53,7 @@ class Job:
     load: str
     needs: tuple[str, ...] = ()
     docker: bool = False
+    after: tuple[str, ...] = ()
 
 
 BUILT = ROOT / "target" / "images"
@@ -57,8 +61,8 @@ IMAGES = Job("images", ("tests/stack/images.sh", str(BUILT)), "cpu", docker=True
 PYTHON = Job("python environments", ("bash", "-c", "source tests/lib.sh && require_python_env && require_python_group nca"), "brief")
 
 
-def suite(name: str, load: str, needs: tuple[str, ...] = (), docker: bool = False) -> Job:
-    return Job(name, (f"tests/suites/{name}.sh",), load, needs, docker)
+def suite(name: str, load: str, needs: tuple[str, ...] = (), docker: bool = False, after: tuple[str, ...] = ()) -> Job:
+    return Job(name, (f"tests/suites/{name}.sh",), load, needs, docker, after)
 
 
 # In the order they are started when several could: the measuring last; the Rust suite's
@@ -74,7 +78,7 @@ SUITES = {
         suite("pod", "cpu", docker=True),
         suite("contract", "cpu", (PYTHON.name, IMAGES.name)),
         suite("browser", "cpu", (PYTHON.name, IMAGES.name)),
-        suite("supply-chain", "light"),
+        suite("supply-chain", "light", after=(IMAGES.name,)),
         suite("observability", "light", (PYTHON.name, IMAGES.name), docker=True),
         suite("drills", "timing", (PYTHON.name, IMAGES.name), docker=True),
         suite("bench", "timing", (PYTHON.name, IMAGES.name)),
@@ -95,6 +99,11 @@ class Running:
     job: Job
     process: subprocess.Popen
     started: float
+
+
+def ready(job: Job, done: dict[str, tuple[bool, float]], planned: set[str]) -> bool:
+    """Whether the jobs `job` needs have ended, and those it comes after that are `planned`."""
+    return all(need in done for need in job.needs) and all(name in done for name in job.after if name in planned)
 
 
 def can_start(job: Job, running: list[Running]) -> bool:
@@ -124,14 +133,14 @@ def run(jobs: list[Job], live: str | None = None) -> dict[str, tuple[bool, float
 
 
 def schedule(jobs: list[Job], live: str | None, running: list[Running]) -> dict[str, tuple[bool, float]]:
-    waiting, done = list(jobs), {}
+    waiting, done, planned = list(jobs), {}, {job.name for job in jobs}
     while waiting or running:
         for job in list(waiting):
             if any(need in done and not done[need][0] for need in job.needs):
                 waiting.remove(job)
                 done[job.name] = (False, 0.0)
                 print(f"==> {job.name}: not run, {', '.join(job.needs)} failed", flush=True)
-            elif all(need in done for need in job.needs) and can_start(job, running):
+            elif ready(job, done, planned) and can_start(job, running):
                 waiting.remove(job)
                 output = None if job.name == live else open(LOGS / f"{job.name}.log", "wb")
                 print(f"==> {job.name}: started ({job.load})", flush=True)

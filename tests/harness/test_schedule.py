@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 from harness import schedule
-from harness.schedule import IMAGES, PYTHON, SUITES, can_start, plan
+from harness.schedule import IMAGES, PYTHON, SUITES, can_start, plan, ready
 
 
 def running(*names: str) -> list[schedule.Running]:
@@ -71,3 +72,44 @@ def test_the_rust_suite_compiles_beside_the_image_build():
     assert jobs[:3] == [PYTHON.name, IMAGES.name, "rust"]
     assert can_start(SUITES["rust"], running(PYTHON.name, IMAGES.name))
     assert IMAGES.name in SUITES["stack"].needs
+
+
+def test_the_supply_chain_suite_waits_for_a_planned_image_build_without_needing_it():
+    # It takes the build's cargo-cyclonedx rather than compiling it a second time.
+    supply_chain = SUITES["supply-chain"]
+    everything = {job.name for job in plan(list(SUITES))}
+    assert IMAGES.name not in supply_chain.needs
+    assert [job.name for job in plan(["supply-chain"])] == ["supply-chain"]
+    assert ready(supply_chain, {}, {"supply-chain"})
+    assert not ready(supply_chain, {}, everything)
+    assert ready(supply_chain, {IMAGES.name: (False, 0.0)}, everything)
+
+
+def require_cyclonedx(tmp_path, answers: str) -> subprocess.CompletedProcess:
+    """`require_cargo_tools cargo-cyclonedx@0.5.9` in a checkout whose image build left a
+    cargo-cyclonedx answering `answers` to `--version` (as the real one does, called by cargo),
+    with an empty $CARGO_HOME and no network: what it runs afterwards, and what it logged."""
+    tools = tmp_path / "target" / "images" / "tools"
+    tools.mkdir(parents=True)
+    stand_in = tools / "cargo-cyclonedx"
+    stand_in.write_text(
+        '#!/bin/sh\n[ "$*" = "cyclonedx --version" ] || { echo "error: unexpected argument" >&2; exit 2; }\n'
+        f'echo "cargo-cyclonedx-cyclonedx {answers}"\n'
+    )
+    stand_in.chmod(0o755)
+    lib = schedule.ROOT / "tests" / "lib.sh"
+    env = dict(os.environ, CARGO_HOME=str(tmp_path / "cargo-home"), CARGO_NET_OFFLINE="true")
+    script = f'source "{lib}"; require_cargo_tools cargo-cyclonedx@0.5.9; command -v cargo-cyclonedx'
+    return subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+
+
+def test_a_cargo_tool_the_image_build_copied_out_is_not_compiled_again(tmp_path):
+    taken = require_cyclonedx(tmp_path, "0.5.9")
+    assert taken.returncode == 0, taken.stderr
+    assert taken.stdout.strip() == str(tmp_path / "target" / "images" / "tools" / "cargo-cyclonedx")
+    assert "installing" not in taken.stderr
+
+
+def test_a_copied_out_cargo_tool_of_another_version_is_compiled(tmp_path):
+    compiled = require_cyclonedx(tmp_path, "0.5.8")
+    assert "installing cargo-cyclonedx@0.5.9 (cargo install" in compiled.stderr
