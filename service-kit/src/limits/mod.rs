@@ -6,9 +6,8 @@
 //! buffers at the bound the listener sets, [`socket_buffers`], which cgroup v2 charges to the
 //! container too), and at most [`DEFAULT_MAX_CONNECTIONS`] (also the figure without a memory
 //! limit): so a flood up to the cap slows the service down (new connections wait in the kernel's
-//! backlog) instead of getting it killed for its memory.
-//! Either way the open-files limit caps it ([`open_files`]). The figure and where it came from
-//! are logged at start-up.
+//! backlog) instead of getting it killed for its memory. Either way the open-files limit caps it
+//! ([`open_files`]). The figure and where it came from are logged at start-up.
 
 mod cgroup;
 mod open_files;
@@ -30,9 +29,10 @@ const RESERVED_BYTES: u64 = 24 << 20;
 /// binaries (resident memory over 1 000 connections of each kind held at once): 1.7 KiB silent,
 /// 12 KiB idle after an answer, 30 KiB for a slow head of 15 KiB, 17 KiB for a client that asked
 /// for a large answer and reads nothing, 31-51 KiB for one that pipelines requests and reads
-/// nothing (hyper's 64 KiB read buffer filling, an answer waiting to be written). An answer larger than
-/// those of the default configuration (api-a's `/history` with a window of more than an hour of
-/// samples: up to 245 KB) costs its size more: set `MAX_CONNECTIONS` then (docs/configuration.md).
+/// nothing (hyper's 64 KiB read buffer filling, an answer waiting to be written). An answer
+/// larger than those of the default configuration (api-a's `/history` with a window of more than
+/// an hour of samples: up to 245 KB) costs its size more: set `MAX_CONNECTIONS` then
+/// (docs/configuration.md).
 const PROCESS_BYTES: u64 = 64 << 10;
 
 /// What one connection may cost: in the process, and in the kernel's socket buffers at their
