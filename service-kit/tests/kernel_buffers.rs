@@ -131,8 +131,7 @@ fn ss(options: &str, which: &str, port: u16) -> String {
 }
 
 #[tokio::test]
-async fn a_client_that_pipelines_requests_and_never_reads_holds_at_most_the_counted_kernel_buffers()
-{
+async fn a_client_that_pipelines_and_never_reads_holds_at_most_the_counted_kernel_buffers() {
     let stop = CancellationToken::new();
     let _stop_when_done = stop.clone().drop_guard();
     let addr = start(stop).await;
@@ -167,8 +166,8 @@ async fn a_client_that_pipelines_requests_and_never_reads_holds_at_most_the_coun
     .await;
     let total: u64 = full.iter().map(SocketMemory::held).sum();
     println!(
-        "{DEAF_CLIENTS} pipelining clients: the server's sockets hold {} KiB in all, at most {} KiB \
-         each ({} KiB counted); the first: {:?}",
+        "{DEAF_CLIENTS} pipelining clients: the server's sockets hold {} KiB in all, at most \
+         {} KiB each ({} KiB counted); the first: {:?}",
         total >> 10,
         worst >> 10,
         KERNEL_BYTES_PER_CONNECTION >> 10,
@@ -184,8 +183,7 @@ async fn a_client_that_pipelines_requests_and_never_reads_holds_at_most_the_coun
 }
 
 #[tokio::test]
-async fn the_largest_answer_is_handed_to_the_kernel_whole_before_the_client_reads_and_arrives_whole()
- {
+async fn the_largest_answer_fits_the_send_buffer_whole_and_arrives_whole() {
     let stop = CancellationToken::new();
     let _stop_when_done = stop.clone().drop_guard();
     let addr = start(stop).await;
