@@ -6,8 +6,9 @@ cd "$(dirname "$0")/../.."
 source tests/lib.sh
 
 command -v cargo >/dev/null || die "cargo not found: install Rust with https://rustup.rs"
-# The services' tests run a real redis-server on a free port.
-require_packages redis-server:redis-server
+# The services' tests run a real redis-server on a free port; service-kit's read the kernel's
+# accounting of each socket's buffers with ss.
+require_packages redis-server:redis-server iproute2:ss
 
 log "cargo fmt --check"
 cargo fmt --all --check

@@ -1,17 +1,20 @@
 //! How many connections a server holds at once: the one rule for `MAX_CONNECTIONS`.
 //!
 //! Set, it is taken as it is. Unset, it is what the container's memory limit ([`cgroup`]) leaves
-//! room for once the process's own needs are set aside, at the measured cost of the costliest
-//! connection a client can hold ([`CONNECTION_BYTES`]), and at most [`DEFAULT_MAX_CONNECTIONS`]
-//! (also the figure without a memory limit): so a flood up to the cap slows the service down
-//! (new connections wait in the kernel's backlog) instead of getting it killed for its memory.
-//! Either way the open-files limit caps it ([`open_files`]). The figure and where it came from
-//! are logged at start-up.
+//! room for once the process's own needs are set aside, at the cost of the costliest connection
+//! a client can hold ([`CONNECTION_BYTES`]: measured in the process, plus the kernel's socket
+//! buffers at the bound the listener sets, [`socket_buffers`], which cgroup v2 charges to the
+//! container too), and at most [`DEFAULT_MAX_CONNECTIONS`] (also the figure without a memory
+//! limit): so a flood up to the cap slows the service down (new connections wait in the kernel's
+//! backlog) instead of getting it killed for its memory. Either way the open-files limit caps it
+//! ([`open_files`]). The figure and where it came from are logged at start-up.
 
 mod cgroup;
 mod open_files;
+mod socket_buffers;
 
 pub use open_files::raise_open_files_limit;
+pub use socket_buffers::{KERNEL_BYTES_PER_CONNECTION, RECEIVE_BUFFER_BYTES, SEND_BUFFER_BYTES};
 
 /// Connections without a memory limit, and at most with one: far above what a replica behind a
 /// proxy with keep-alive needs, low enough for the open-files limit of a container.
@@ -22,14 +25,19 @@ const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 /// allocator's slack after a burst.
 const RESERVED_BYTES: u64 = 24 << 20;
 
-/// What one connection may cost: above the costliest kind measured on the release binaries
-/// (resident memory over 1 000 connections of each kind held at once): 1.7 KiB silent, 12 KiB
-/// idle after an answer, 30 KiB for a slow head of 15 KiB, 17 KiB for a client that asked for a
-/// large answer and reads nothing, 31-51 KiB for one that pipelines requests and reads nothing
-/// (hyper's 64 KiB read buffer filling, an answer waiting to be written). An answer larger than
-/// those of the default configuration (api-a's `/history` with a window of more than an hour of
-/// samples: up to 245 KB) costs its size more: set `MAX_CONNECTIONS` then (docs/configuration.md).
-const CONNECTION_BYTES: u64 = 64 << 10;
+/// What one connection may cost in the process: above the costliest kind measured on the release
+/// binaries (resident memory over 1 000 connections of each kind held at once): 1.7 KiB silent,
+/// 12 KiB idle after an answer, 30 KiB for a slow head of 15 KiB, 17 KiB for a client that asked
+/// for a large answer and reads nothing, 31-51 KiB for one that pipelines requests and reads
+/// nothing (hyper's 64 KiB read buffer filling, an answer waiting to be written). An answer
+/// larger than those of the default configuration (api-a's `/history` with a window of more than
+/// an hour of samples: up to 245 KB) costs its size more: set `MAX_CONNECTIONS` then
+/// (docs/configuration.md).
+const PROCESS_BYTES: u64 = 64 << 10;
+
+/// What one connection may cost: in the process, and in the kernel's socket buffers at their
+/// bound.
+const CONNECTION_BYTES: u64 = PROCESS_BYTES + KERNEL_BYTES_PER_CONNECTION;
 
 /// The fewest connections a memory limit gives: a container too small for them would fail
 /// anyway, and a proxy keeps a few dozen open.
@@ -44,10 +52,13 @@ pub fn connections_allowed(configured: Option<usize>) -> usize {
             Some(limit) => (
                 for_memory_limit(limit),
                 format!(
-                    "the memory limit of {} MiB, {} MiB set aside, {} KiB a connection",
+                    "the memory limit of {} MiB, {} MiB set aside, {} KiB a connection: {} KiB in \
+                     the process, {} KiB of kernel socket buffers",
                     limit >> 20,
                     RESERVED_BYTES >> 20,
-                    CONNECTION_BYTES >> 10
+                    CONNECTION_BYTES >> 10,
+                    PROCESS_BYTES >> 10,
+                    KERNEL_BYTES_PER_CONNECTION >> 10
                 ),
             ),
             None => (DEFAULT_MAX_CONNECTIONS, "no memory limit".to_owned()),
@@ -79,10 +90,12 @@ mod tests {
     }
 
     #[test]
-    fn the_manifests_limit_gives_connections_that_fit_in_it() {
+    fn the_manifests_limit_gives_connections_that_fit_in_it_kernel_buffers_included() {
         let connections = for_memory_limit(128 * MIB);
-        assert!((1000..2000).contains(&connections), "{connections}");
-        let worst = RESERVED_BYTES + connections as u64 * CONNECTION_BYTES;
+        assert_eq!(connections, 256, "the figure docs/configuration.md gives");
+        let process = connections as u64 * PROCESS_BYTES;
+        let kernel = connections as u64 * 2 * (SEND_BUFFER_BYTES + RECEIVE_BUFFER_BYTES) as u64;
+        let worst = RESERVED_BYTES + process + kernel;
         assert!(worst <= 128 * MIB, "{worst}");
     }
 

@@ -1,15 +1,18 @@
-//! The listening socket and the options of each accepted one: a backlog for bursts, answers
-//! sent at once, and data the client does not acknowledge given up by the kernel after a set
-//! time: a peer that vanished (a node gone, a cable pulled: no reset ever comes) instead of being
-//! retransmitted to for a quarter of an hour, or a client that stopped reading once the
-//! response left our buffers for the kernel's (its window stays closed; since Linux 5.11 the
-//! zero-window probes are bounded by the same timeout).
+//! The listening socket and the options of each accepted one: a backlog for bursts, kernel
+//! buffers of the size the connection cap counts (see [`crate::limits`]), answers sent at once,
+//! and data the client does not acknowledge given up by the kernel after a set time: a peer that
+//! vanished (a node gone, a cable pulled: no reset ever comes) instead of being retransmitted to
+//! for a quarter of an hour, or a client that stopped reading once the response left our buffers
+//! for the kernel's (its window stays closed; since Linux 5.11 the zero-window probes are bounded
+//! by the same timeout).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use socket2::SockRef;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+use crate::limits::{RECEIVE_BUFFER_BYTES, SEND_BUFFER_BYTES};
 
 /// How many connections the kernel may hold completed but not yet accepted (capped by
 /// `net.core.somaxconn`, 4096 on current kernels). A burst larger than this backlog drops the
@@ -18,7 +21,8 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 /// connections.
 const LISTEN_BACKLOG: u32 = 4096;
 
-/// A listener on `addr` with room for a burst of [`LISTEN_BACKLOG`] connections.
+/// A listener on `addr` with room for a burst of [`LISTEN_BACKLOG`] connections, whose accepted
+/// sockets have the kernel buffers the connection cap counts.
 pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
@@ -28,6 +32,12 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     // As tokio's `TcpListener::bind` does: a restarted server can bind while old connections
     // linger in TIME_WAIT.
     socket.set_reuseaddr(true)?;
+    // Set on the listener, not on each accepted socket: accepted sockets inherit both sizes (and
+    // with them the end of autotuning), connections waiting to be accepted are bounded too, and
+    // the receive window offered in the handshake is already the bounded buffer's (tcp(7): the
+    // size must be set before `listen`).
+    socket.set_send_buffer_size(SEND_BUFFER_BYTES as u32)?;
+    socket.set_recv_buffer_size(RECEIVE_BUFFER_BYTES as u32)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
 }
@@ -61,5 +71,18 @@ mod tests {
             Some(Duration::from_secs(30))
         );
         assert!(stream.nodelay().unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_accepted_connection_inherits_the_listeners_bounded_buffers() {
+        let listener = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (accepted, _client) = tokio::join!(listener.accept(), client);
+        let (stream, _) = accepted.unwrap();
+
+        // Linux reports twice the size asked for: its bookkeeping is counted in the buffer.
+        let socket = SockRef::from(&stream);
+        assert_eq!(socket.send_buffer_size().unwrap(), 2 * SEND_BUFFER_BYTES);
+        assert_eq!(socket.recv_buffer_size().unwrap(), 2 * RECEIVE_BUFFER_BYTES);
     }
 }
