@@ -28,7 +28,7 @@ const RESERVED_BYTES: u64 = 24 << 20;
 /// What one connection may cost in the process: above the costliest kind measured on the release
 /// binaries (resident memory over 1 000 connections of each kind held at once): 1.7 KiB silent,
 /// 12 KiB idle after an answer, 30 KiB for a slow head of 15 KiB, 17 KiB for a client that asked
-/// for a large answer and reads nothing, 31-51 KiB for one that pipelines requests and reads
+/// for a large answer and reads nothing, 31-59 KiB for one that pipelines requests and reads
 /// nothing (hyper's 64 KiB read buffer filling, an answer waiting to be written). An answer
 /// larger than those of the default configuration (api-a's `/history` with a window of more than
 /// an hour of samples: up to 245 KB) costs its size more: set `MAX_CONNECTIONS` then

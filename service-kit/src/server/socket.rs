@@ -57,12 +57,18 @@ pub fn tune(stream: &TcpStream, unacknowledged_for: Duration) {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn an_accepted_connection_gives_up_on_data_left_unacknowledged() {
+    /// The server's side of a connection accepted on a listener made by [`listen`], and the
+    /// client's side, kept open with it.
+    async fn accepted() -> (TcpStream, TcpStream) {
         let listener = listen("127.0.0.1:0".parse().unwrap()).unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap());
-        let (accepted, _client) = tokio::join!(listener.accept(), client);
-        let (stream, _) = accepted.unwrap();
+        let (accepted, client) = tokio::join!(listener.accept(), client);
+        (accepted.unwrap().0, client.unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_accepted_connection_gives_up_on_data_left_unacknowledged() {
+        let (stream, _client) = accepted().await;
         tune(&stream, Duration::from_secs(30));
 
         let socket = SockRef::from(&stream);
@@ -75,10 +81,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_accepted_connection_inherits_the_listeners_bounded_buffers() {
-        let listener = listen("127.0.0.1:0".parse().unwrap()).unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap());
-        let (accepted, _client) = tokio::join!(listener.accept(), client);
-        let (stream, _) = accepted.unwrap();
+        let (stream, _client) = accepted().await;
 
         // Linux reports twice the size asked for: its bookkeeping is counted in the buffer.
         let socket = SockRef::from(&stream);
