@@ -91,20 +91,22 @@ def start_api_b(binaries: Binaries, workdir: Path, started: contextlib.ExitStack
 
 @pytest.fixture(scope="session")
 def start_gateway(workdir: Path, started: contextlib.ExitStack) -> Callable[..., Gateway]:
-    """`start_gateway(service_a=[address...], service_b=[address...], per_client_limits=True)`:
-    gateway/nginx.conf on a real nginx, routing to those addresses (a free port nothing listens
-    on where none is given: that route answers 502); `per_client_limits=False` lifts the
-    per-client rate limits for a client that asks as fast as it can (see `Gateway`)."""
+    """`start_gateway(service_a=[address...], service_b=[address...], per_client_limits=True,
+    access_log=False)`: gateway/nginx.conf on a real nginx, routing to those addresses (a free
+    port nothing listens on where none is given: that route answers 502); `per_client_limits=False`
+    lifts the per-client rate limits for a client that asks as fast as it can (see `Gateway`);
+    `access_log=True` keeps its access log (`Gateway.access_log`)."""
 
     def start(
         service_a: list[str] | None = None,
         service_b: list[str] | None = None,
         name: str = "gateway",
         per_client_limits: bool = True,
+        access_log: bool = False,
     ) -> Gateway:
         nowhere = [f"127.0.0.1:{processes.free_port()}"]
         upstreams = {"service_a": service_a or nowhere, "service_b": service_b or nowhere}
-        gateway = Gateway(workdir / name, upstreams, per_client_limits=per_client_limits)
+        gateway = Gateway(workdir / name, upstreams, per_client_limits=per_client_limits, access_log=access_log)
         return started.enter_context(gateway.start())
 
     return start

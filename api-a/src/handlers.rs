@@ -170,15 +170,17 @@ fn price_response(body: Bytes) -> Response {
     cached(response, Caching::Briefly)
 }
 
-/// The `max_points` of a query string (other parameters are ignored), or the default.
+/// The `max_points` of a query string (other parameters are ignored), or the default. The query
+/// is form-decoded first, names and values, as clients encode it (`%32` is `2`); the value must
+/// then be ASCII digits alone, so neither a sign nor a space (`+`) slips through `parse`.
 fn max_points(query: &str) -> Result<usize, ApiError> {
-    let values: Vec<&str> = query
-        .split('&')
-        .filter_map(|pair| pair.strip_prefix("max_points="))
+    let values: Vec<_> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, _)| name == "max_points")
+        .map(|(_, value)| value)
         .collect();
     match values.as_slice() {
         [] => Ok(DEFAULT_MAX_POINTS),
-        [value] => value
+        [value] if value.bytes().all(|b| b.is_ascii_digit()) => value
             .parse()
             .ok()
             .filter(|n| MAX_POINTS.contains(n))
@@ -205,6 +207,27 @@ mod tests {
             "max_points=",
             "max_points=1e3",
             "max_points=10&max_points=20",
+        ] {
+            assert_eq!(max_points(bad), Err(ApiError::InvalidMaxPoints), "{bad}");
+        }
+    }
+
+    #[test]
+    fn max_points_is_read_percent_decoded_and_still_refused_outside_whole_numbers_2_to_5000() {
+        assert_eq!(max_points("max_points=%32"), Ok(2));
+        assert_eq!(max_points("max%5Fpoints=%35%30%30%30"), Ok(5000));
+        assert_eq!(max_points("max_points=1%30"), Ok(10));
+        for bad in [
+            "max_points=%31",
+            "max_points=5%30%30%31",
+            "max_points=%2B2",
+            "max_points=+2",
+            "max_points=%202",
+            "max_points=2%00",
+            "max_points=%FF",
+            "max_points=%2",
+            "max_points=1%2E5",
+            "max_points=2&max%5Fpoints=3",
         ] {
             assert_eq!(max_points(bad), Err(ApiError::InvalidMaxPoints), "{bad}");
         }

@@ -49,7 +49,16 @@ pub async fn run(config: Config, listener: TcpListener, stop: CancellationToken)
     let (samples, queued_samples) = mpsc::channel(SAMPLE_QUEUE);
     let health = health(heartbeat.clone(), samples.downgrade());
     let tasks = TaskTracker::new();
-    let writing = start_writing(&tasks, &config, queued_samples, poller_metrics.clone());
+    // The writer's own token, not a child of `stop`: it must outlive the tick loop to write what
+    // that queued last.
+    let stop_writing = CancellationToken::new();
+    let writing = start_writing(
+        &tasks,
+        &config,
+        queued_samples,
+        poller_metrics.clone(),
+        stop_writing.clone(),
+    );
     let poller = PricePoller::new(
         config.providers.clone(),
         config.poll_interval,
@@ -66,17 +75,18 @@ pub async fn run(config: Config, listener: TcpListener, stop: CancellationToken)
     };
     let endpoints = Endpoints::new("");
     serve(listener, ops, endpoints, no_routes(), stop).await;
-    stopped(tasks, [(polling, "polling"), (writing, "Redis writer")]).await;
+    stopped(tasks, polling, writing, stop_writing).await;
 }
 
-/// The Redis writer task: writes the samples it receives until their sender is dropped. Its input
-/// is what stops it: the tick loop drops the sender when it stops, and the writer ends once what
-/// was queued is written (or given up), so a cancellation of its own would only lose samples.
+/// The Redis writer task: writes the samples it receives until `stop` is cancelled, then what
+/// was queued by then. Its owner cancels `stop` once the tick loop has ended, so every sample it
+/// queued is written (or given up) before the poller exits.
 fn start_writing(
     tasks: &TaskTracker,
     config: &Config,
     queued_samples: mpsc::Receiver<Sample>,
     metrics: PollerMetrics,
+    stop: CancellationToken,
 ) -> JoinHandle<()> {
     let store = Store::new(&config.redis_url, REDIS_TIMEOUT);
     let settings = WriterSettings::new(
@@ -85,7 +95,7 @@ fn start_writing(
         config.poll_interval,
     );
     let writer = SampleWriter::new(store, settings, metrics);
-    tasks.spawn(writer.run(queued_samples))
+    tasks.spawn(writer.run(queued_samples, stop))
 }
 
 /// The tick loop's task: ticks until `stop` is cancelled.
@@ -103,13 +113,22 @@ fn start_polling(
     tasks.spawn(poller.run(Schedule::new(config.poll_interval), stop))
 }
 
-/// Waits for every task of `tasks` to end, logging any of `named` that panicked.
-async fn stopped(tasks: TaskTracker, named: [(JoinHandle<()>, &str); 2]) {
+/// Waits for the tick loop to end, then stops the Redis writer (`stop_writing`) and waits for it
+/// and every other task of `tasks`, logging either of the two that panicked.
+async fn stopped(
+    tasks: TaskTracker,
+    polling: JoinHandle<()>,
+    writing: JoinHandle<()>,
+    stop_writing: CancellationToken,
+) {
     tasks.close();
-    for (task, name) in named {
-        if let Err(err) = task.await {
-            log::error!("the {name} task failed: {err}");
-        }
+    if let Err(err) = polling.await {
+        log::error!("the polling task failed: {err}");
+    }
+    // Only now is every sample the tick loop will ever queue in the writer's queue.
+    stop_writing.cancel();
+    if let Err(err) = writing.await {
+        log::error!("the Redis writer task failed: {err}");
     }
     tasks.wait().await;
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use price_store::{Sample, Store, StoreError, WriterSettings, duration_ms};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::metrics::PollerMetrics;
 
@@ -81,16 +82,28 @@ impl SampleWriter {
         }
     }
 
-    /// Writes the samples received until the sending side is dropped.
-    pub async fn run(mut self, mut samples: mpsc::Receiver<Sample>) {
-        while let Some(sample) = samples.recv().await {
-            self.pending.push_back(sample);
-            while let Ok(sample) = samples.try_recv() {
-                self.pending.push_back(sample);
+    /// Writes the samples received until `stop` is cancelled, then what was queued by then.
+    /// Cancel it once nothing sends any more (the tick loop has ended), so no sample is left
+    /// behind.
+    pub async fn run(mut self, mut samples: mpsc::Receiver<Sample>, stop: CancellationToken) {
+        loop {
+            match stop.run_until_cancelled(samples.recv()).await {
+                Some(Some(sample)) => {
+                    self.pending.push_back(sample);
+                    self.take_queued(&mut samples);
+                    self.write_pending_in_retention().await;
+                }
+                // No sender left (the tick loop has ended): nothing more can come, but the stop
+                // is still the token's to say.
+                Some(None) => stop.cancelled().await,
+                None => break,
             }
-            self.forget_expired();
-            self.write_pending().await;
-            self.metrics.set_pending(self.pending.len());
+        }
+        // What was queued when the stop came, taken whole now that nothing more can be sent.
+        samples.close();
+        self.take_queued(&mut samples);
+        if !self.pending.is_empty() {
+            self.write_pending_in_retention().await;
         }
         if !self.pending.is_empty() {
             log::warn!(
@@ -98,6 +111,20 @@ impl SampleWriter {
                 self.pending.len()
             );
         }
+    }
+
+    /// Moves what is queued to the pending samples, without waiting for more.
+    fn take_queued(&mut self, samples: &mut mpsc::Receiver<Sample>) {
+        while let Ok(sample) = samples.try_recv() {
+            self.pending.push_back(sample);
+        }
+    }
+
+    /// Writes the pending samples that are still within the retention.
+    async fn write_pending_in_retention(&mut self) {
+        self.forget_expired();
+        self.write_pending().await;
+        self.metrics.set_pending(self.pending.len());
     }
 
     /// Forgets the samples older than the retention, then the oldest beyond [`MAX_PENDING`].
@@ -189,6 +216,26 @@ mod tests {
             1_030_000,
             "back with the clock"
         );
+    }
+
+    #[tokio::test]
+    async fn what_is_queued_when_the_writer_is_stopped_is_written_before_it_ends() {
+        let redis = test_support::RedisServer::start().await;
+        let store = Store::new(&redis.url(), Duration::from_secs(1));
+        let metrics = PollerMetrics::register(&prometheus::Registry::new());
+        let hour = Duration::from_secs(3600);
+        let settings = WriterSettings::new(hour, hour, Duration::from_secs(10));
+        let writer = SampleWriter::new(store.clone(), settings, metrics);
+        let (samples, queued) = mpsc::channel(8);
+        let now = price_store::unix_ms(std::time::SystemTime::now());
+        for age_ms in [2_000, 1_000, 0] {
+            samples.try_send(sample(now - age_ms)).unwrap();
+        }
+        let stop = CancellationToken::new();
+        stop.cancel();
+        writer.run(queued, stop).await;
+        let stored = store.read_recent(0).await.unwrap().since;
+        assert_eq!(stored.len(), 3, "{stored:?}");
     }
 
     fn pending_times(writer: &SampleWriter) -> Vec<i64> {

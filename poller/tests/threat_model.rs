@@ -63,6 +63,7 @@ fn every_row_of_the_threat_model_names_tests_that_exist() {
     let page = std::fs::read_to_string(root.join("docs/price-integrity.md")).unwrap();
     let mut sources = String::new();
     for crate_dir in [
+        "env-config",
         "service-kit",
         "price-store",
         "test-support",

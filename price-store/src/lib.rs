@@ -29,7 +29,7 @@ mod store;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use service_kit::config::{ConfigError, Env};
+use env_config::{ConfigError, Env};
 
 pub use commands::{Changes, Recent, read_after, read_recent, write, write_keeping};
 pub use sample::{Basis, Rejection, Sample, SourceQuote, Stored};

@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document of a service, generated from the code with utoipa: its own routes
 //! (each handler carries its `#[utoipa::path]`), nested under its base path, plus the operational
-//! routes and what every answer may carry. Served at `{BASE_PATH}/openapi.json`.
+//! routes, what every answer may carry and, on the routes the gateway passes on, the problems it
+//! answers instead of the service. Served at `{BASE_PATH}/openapi.json`.
 //!
 //! Paths are the full paths the service answers (`/service1/current`, `/healthz`) and the one
 //! server is `/`, relative to wherever the document was fetched from: the same document is right
@@ -11,15 +12,16 @@ use std::collections::BTreeSet;
 use utoipa::OpenApi as _;
 use utoipa::openapi::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::response::{Response as DocumentedResponse, ResponseBuilder};
 use utoipa::openapi::server::ServerBuilder;
 use utoipa::openapi::{Info, ObjectBuilder, OpenApi, Ref, RefOr, Type};
 use utoipa::{PartialSchema as _, ToSchema as _};
 use warp::Filter;
+use warp::http::StatusCode;
 use warp::reply::Response;
 
 use crate::headers::{Caching, cached};
-use crate::http::{Endpoints, PROBLEM_JSON, Problem, TOO_MANY_REQUESTS};
+use crate::http::{Endpoints, PROBLEM_JSON, Problem, ProblemType, TOO_MANY_REQUESTS};
 use crate::server::{OPERATIONAL_PATHS, OperationalRoutes};
 
 /// `GET {BASE_PATH}/openapi.json`: `json`, the document.
@@ -57,7 +59,7 @@ pub fn document(info: Info, api: OpenApi, base_path: &str) -> OpenApi {
             .build(),
     ]);
     describe_common_answers(&mut document);
-    describe_rate_limit(&mut document, base_path);
+    describe_gateway_answers(&mut document, base_path);
     document
 }
 
@@ -128,23 +130,74 @@ fn describe_common_answers(document: &mut OpenApi) {
     }
 }
 
-/// Adds the 429 the gateway and the ingress answer, instead of the service, to a client over its
-/// request rate, to every operation they route (those under the base path). The gateway's is a
-/// problem of type [`TOO_MANY_REQUESTS`], like the services' errors; an ingress controller may
-/// answer its own page.
-fn describe_rate_limit(document: &mut OpenApi, base_path: &str) {
+/// The problems the gateway answers itself on the routes it passes on, each with the `detail`
+/// gateway/nginx.conf writes (a test holds the two together). The ingress controllers answer
+/// their own pages instead.
+const GATEWAY_ANSWERS: [(ProblemType, &str, &str); 5] = [
+    (
+        MALFORMED_REQUEST,
+        "the request line or a header is not valid HTTP",
+        "Answered by the gateway: the request head is not valid HTTP (nginx could not read it, \
+         or the service's HTTP layer refused it).",
+    ),
+    (
+        REQUEST_BODY_TOO_LARGE,
+        "the routes take no request body",
+        "Answered by the gateway: the request declares a body (a Content-Length other than 0, \
+         or a Transfer-Encoding), which no route takes; the connection is then closed.",
+    ),
+    (
+        TOO_MANY_REQUESTS,
+        "this client asked more than its share of requests; ask again after Retry-After seconds",
+        "Answered by the gateway or the ingress controller, never by the service: the client \
+         (its address) asked more than its share (docs/configuration.md, What one client may \
+         ask). The gateway answers this problem; an ingress controller may answer its own page \
+         (manifests/README.md).",
+    ),
+    (
+        REQUEST_HEAD_TOO_LARGE,
+        "the request line and headers may take 16 KiB and 100 header fields",
+        "The request head (request line and headers) is larger than 16 KiB or has more than \
+         100 header fields. Through the gateway this problem; from the service itself the HTTP \
+         layer's answer without a body, and the connection is then closed.",
+    ),
+    (
+        SERVICE_UNREACHABLE,
+        "the service behind this route does not answer",
+        "Answered by the gateway: the service behind the route does not answer.",
+    ),
+];
+
+const MALFORMED_REQUEST: ProblemType = ProblemType {
+    code: "malformed-request",
+    title: "Malformed request",
+    status: StatusCode::BAD_REQUEST,
+};
+const REQUEST_BODY_TOO_LARGE: ProblemType = ProblemType {
+    code: "request-body-too-large",
+    title: "Request body too large",
+    status: StatusCode::PAYLOAD_TOO_LARGE,
+};
+const REQUEST_HEAD_TOO_LARGE: ProblemType = ProblemType {
+    code: "request-head-too-large",
+    title: "Request head too large",
+    status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+};
+const SERVICE_UNREACHABLE: ProblemType = ProblemType {
+    code: "service-unreachable",
+    title: "Service unreachable",
+    status: StatusCode::BAD_GATEWAY,
+};
+
+/// Adds what the gateway answers instead of the service ([`GATEWAY_ANSWERS`]) to every operation
+/// it routes (those under the base path), as a problem. A status the operation documents already
+/// (api-a's own 400) is kept, the gateway's answer named in its description.
+fn describe_gateway_answers(document: &mut OpenApi, base_path: &str) {
     let components = document.components.get_or_insert_with(Default::default);
     components
         .schemas
         .entry(Problem::name().into_owned())
         .or_insert_with(Problem::schema);
-    let example = serde_json::json!({
-        "type": TOO_MANY_REQUESTS.uri(),
-        "title": TOO_MANY_REQUESTS.title,
-        "status": TOO_MANY_REQUESTS.status.as_u16(),
-        "detail": "this client asked more than its share of requests; ask again after Retry-After \
-                   seconds",
-    });
     let routed = document
         .paths
         .paths
@@ -153,35 +206,58 @@ fn describe_rate_limit(document: &mut OpenApi, base_path: &str) {
         .filter(|(path, _)| base_path.is_empty() || path.starts_with(base_path))
         .filter_map(|(_, item)| item.get.as_mut());
     for operation in routed {
-        let retry_after = HeaderBuilder::new()
-            .schema(Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .examples([1]),
-            ))
-            .description(Some(
-                "Seconds to wait before asking again (the gateway sends it; not every ingress \
-                 controller does, see manifests/README.md).",
-            ))
-            .build();
-        let content = ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name(Problem::name())))
-            .example(Some(example.clone()))
-            .build();
-        let too_many = ResponseBuilder::new()
-            .description(
-                "Answered by the gateway or the ingress controller, never by the service: the \
-                 client (its address) asked more than its share (docs/configuration.md, What \
-                 one client may ask). The gateway answers this problem; an ingress controller \
-                 may answer its own page (manifests/README.md).",
-            )
-            .content(PROBLEM_JSON, content)
-            .header("Retry-After", retry_after);
-        operation
-            .responses
-            .responses
-            .insert("429".to_owned(), RefOr::T(too_many.build()));
+        for (kind, detail, description) in GATEWAY_ANSWERS {
+            let status = kind.status.as_str().to_owned();
+            let own = match operation.responses.responses.get_mut(&status) {
+                // The HTTP layer's bare 431 (see describe_common_answers) gives way to this one.
+                Some(RefOr::T(own)) if kind != REQUEST_HEAD_TOO_LARGE => own,
+                _ => {
+                    let answer = gateway_answer(kind, detail, description);
+                    operation
+                        .responses
+                        .responses
+                        .insert(status, RefOr::T(answer));
+                    continue;
+                }
+            };
+            own.description = format!(
+                "{} Through the gateway, also the `{}` problem ({detail}).",
+                own.description, kind.code
+            );
+        }
     }
+}
+
+/// The documented answer of the gateway's problem `kind`.
+fn gateway_answer(kind: ProblemType, detail: &str, description: &str) -> DocumentedResponse {
+    let example = serde_json::json!({
+        "type": kind.uri(),
+        "title": kind.title,
+        "status": kind.status.as_u16(),
+        "detail": detail,
+    });
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name(Problem::name())))
+        .example(Some(example))
+        .build();
+    let answer = ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, content);
+    if kind != TOO_MANY_REQUESTS {
+        return answer.build();
+    }
+    let retry_after = HeaderBuilder::new()
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .examples([1]),
+        ))
+        .description(Some(
+            "Seconds to wait before asking again (the gateway sends it; not every ingress \
+             controller does, see manifests/README.md).",
+        ))
+        .build();
+    answer.header("Retry-After", retry_after).build()
 }
 
 /// `GET {BASE_PATH}/openapi.json`, registered in `endpoints`, answering `document`.
@@ -244,4 +320,24 @@ pub fn undocumented_routes(
             answered.difference(&documented).cloned().collect(),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_gateway_answer_documented_is_the_problem_gateway_nginx_conf_writes() {
+        let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../gateway/nginx.conf");
+        let config = std::fs::read_to_string(config).expect("gateway/nginx.conf");
+        for (kind, detail, _) in GATEWAY_ANSWERS {
+            let written = format!(
+                r#"return {status} '{{"type":"{}","title":"{}","status":{status},"detail":"{detail}"}}\n';"#,
+                kind.uri(),
+                kind.title,
+                status = kind.status.as_u16(),
+            );
+            assert!(config.contains(&written), "not in the gateway: {written}");
+        }
+    }
 }

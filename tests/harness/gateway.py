@@ -5,7 +5,7 @@ Only what ties the file to docker compose is substituted, and each substitution 
 changed gateway fails loudly here instead of being drilled half-way): the `server` lines of each
 `upstream` block (with any number of local addresses), the two `listen` ports, the pid file and
 the temporary paths (into a work directory), and the access log (off: a load test would write
-gigabytes of it). Everything else, routes, keepalive, timeouts, rate limits, error pages, is the
+gigabytes of it; into the work directory for a test that reads it). Everything else, routes, keepalive, timeouts, rate limits, error pages, is the
 file's own; only a suite whose one client is a load generator or a fuzzer (wrk, Schemathesis:
 thousands of requests a second from one address, by design) lifts the per-client rate limits
 (`per_client_limits=False`), which the `rate-limit` drill drills.
@@ -37,9 +37,11 @@ def render(
     health_port: int,
     workdir: Path,
     per_client_limits: bool = True,
+    access_log: bool = False,
 ) -> str:
     """`source` (the gateway's nginx.conf) ready to run on loopback from `workdir`, with or
-    without its per-client rate limits."""
+    without its per-client rate limits, its access log off or (`access_log`) in
+    `workdir/access.log`."""
 
     def substitute(pattern: str, replacement, text: str, flags: int = 0) -> str:
         result, count = re.subn(pattern, replacement, text, flags=flags)
@@ -59,7 +61,8 @@ def render(
     text = substitute(r"listen 127\.0\.0\.1:8081;", f"listen 127.0.0.1:{health_port};", text)
     text = substitute(r"pid /tmp/nginx\.pid;", f"pid {workdir}/nginx.pid;", text)
     text = substitute(r"(\w+_temp_path) /tmp/(\w+);", rf"\1 {workdir}/\2;", text)
-    text = substitute(r"access_log /dev/stdout[^;]*;", "access_log off;", text)
+    access = rf"access_log {workdir}/access.log\1;" if access_log else "access_log off;"
+    text = substitute(r"access_log /dev/stdout([^;]*);", access, text)
     if not per_client_limits:
         text = substitute(r"\n *limit_req zone=[^;]+;", "", text)
     return text
@@ -68,13 +71,17 @@ def render(
 class Gateway:
     """nginx serving the gateway's routes on `port`, to the given upstream addresses."""
 
-    def __init__(self, workdir: Path, upstreams: dict[str, list[str]], per_client_limits: bool = True):
+    def __init__(
+        self, workdir: Path, upstreams: dict[str, list[str]], per_client_limits: bool = True, access_log: bool = False
+    ):
         self.workdir = workdir / "gateway"
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.health_port = free_port()
         self.config = self.workdir / "nginx.conf"
-        rendered = render(CONFIG.read_text(), upstreams, self.port, self.health_port, self.workdir, per_client_limits)
+        rendered = render(
+            CONFIG.read_text(), upstreams, self.port, self.health_port, self.workdir, per_client_limits, access_log
+        )
         self.config.write_text(rendered)
         self.process = Process(
             "nginx",
@@ -102,6 +109,10 @@ class Gateway:
             except OSError:
                 return False
         return bool(titles) and all(title.startswith(b"nginx: worker process") for title in titles)
+
+    def access_log(self) -> list[str]:
+        """The lines of the access log (a gateway started with `access_log=True`)."""
+        return (self.workdir / "access.log").read_text(errors="replace").splitlines()
 
     def error_log(self) -> list[str]:
         """The lines nginx logged (level warn and above)."""

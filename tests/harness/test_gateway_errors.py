@@ -1,6 +1,7 @@
 """The gateway's own answers (gateway/nginx.conf, run for real by the machine's nginx): every error
 nginx gives itself is a problem (RFC 9457, `application/problem+json`) with the type the services
-give the same problem, and the status it says, and says nosniff as the services' answers do."""
+give the same problem, and the status it says, and says nosniff as the services' answers do; its
+loopback health server too, for whatever it does not serve."""
 
 from __future__ import annotations
 
@@ -157,6 +158,21 @@ class GatewayErrors(unittest.TestCase):
             with self.subTest(path=path):
                 answer = httpclient.get(self.gateway.url(path))
                 self.assertProblem(answer.status, dict(answer.headers), answer.body, "not-found", 404)
+
+    def test_the_loopback_health_server_answers_what_it_does_not_serve_with_the_same_problems(self):
+        health = f"http://127.0.0.1:{self.gateway.health_port}"
+        answer = httpclient.get(health + "/healthz")
+        self.assertEqual((answer.status, answer.headers["content-type"]), (200, "application/json"))
+        for method, path in (("GET", "/nope"), ("DELETE", "/"), ("GET", "/healthz/")):
+            with self.subTest(method=method, path=path):
+                answer = httpclient.get(health + path, method=method)
+                self.assertProblem(answer.status, dict(answer.headers), answer.body, "not-found", 404)
+        for method in ("POST", "DELETE", "OPTIONS", "TRACE"):
+            with self.subTest(method=method):
+                request = f"{method} /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+                status, headers, body = raw(self.gateway.health_port, request)
+                self.assertProblem(status, headers, body, "method-not-allowed", 405)
+                self.assertEqual(headers["allow"], "GET, HEAD")
 
     def test_a_service_that_does_not_answer_is_a_service_unreachable_problem(self):
         for path in ("/service1/current", "/service2/"):

@@ -90,27 +90,27 @@ impl PricePoller {
         }
     }
 
-    /// Ticks on `schedule` until `stop` is cancelled; a tick in progress is abandoned then.
+    /// Ticks on `schedule` until `stop` is cancelled; a tick in progress is abandoned then, its
+    /// requests stopped and waited for.
     pub async fn run(mut self, mut schedule: Schedule, stop: CancellationToken) {
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => break,
-                () = async {
-                    let scheduled = schedule.next().await;
-                    self.tick(scheduled).await;
-                } => {}
-            }
+        while let Some(scheduled) = stop.run_until_cancelled(schedule.next()).await {
+            self.tick(scheduled, &stop).await;
         }
         log::info!("polling stopped");
     }
 
-    /// One tick, scheduled for `scheduled`. Never longer than the fetch timeout.
-    async fn tick(&mut self, scheduled: Instant) {
+    /// One tick, scheduled for `scheduled`. Never longer than the fetch timeout; cut short, with
+    /// nothing recorded, when `stop` is cancelled.
+    async fn tick(&mut self, scheduled: Instant, stop: &CancellationToken) {
         self.heartbeat.beat();
         let fetched_at = clock::now();
         let turn = self.pacing.turn(scheduled);
         let asked = self.asked(&turn);
-        let outcomes = ask_all(&self.fetcher, asked, self.fetch_timeout, &self.metrics).await;
+        let timeout = self.fetch_timeout;
+        let asking = ask_all(&self.fetcher, asked, timeout, &self.metrics, stop);
+        let Some(outcomes) = asking.await else {
+            return;
+        };
         let quotes = self.quotes(&outcomes);
         let fetched_at_ms = unix_ms(fetched_at);
         let verdict = decide(

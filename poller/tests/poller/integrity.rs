@@ -6,8 +6,8 @@
 use std::time::{Duration, SystemTime};
 
 use poller::providers::Provider;
-use price_store::{Basis, WriterSettings, read_after, unix_ms};
-use test_support::{RedisServer, eventually};
+use price_store::{Basis, Sample, WriterSettings, read_after, unix_ms};
+use test_support::{RedisServer, TestServer, eventually};
 use wiremock::{MockServer, ResponseTemplate};
 
 use crate::fixtures::OkBody;
@@ -27,66 +27,74 @@ fn priced(provider: Provider, price: f64) -> ResponseTemplate {
     json(200, OkBody::of(provider).current(&format!("{price:.2}")))
 }
 
-/// Every provider answers [`HONEST`] until the switch flips; then Kraken answers `after` and
-/// every other provider is down.
-async fn all_then_kraken_alone(upstream: &MockServer, after: ResponseTemplate) -> Switch {
-    let switch = Switch::new(down(), down());
-    for provider in Provider::ALL {
-        let later = if provider == Provider::Kraken {
-            after.clone()
-        } else {
-            down()
-        };
-        serve(
-            upstream,
-            provider,
-            switch.also(priced(provider, HONEST), later),
-        )
-        .await;
-    }
-    switch
+/// A poller asking every provider on a fake exchange, with the price it stored before the flip.
+struct Flipped {
+    redis: RedisServer,
+    /// Kept for the providers' answers to last the test.
+    _upstream: MockServer,
+    poller: TestServer,
+    /// The newest sample stored before the flip: confirmed by a quorum at [`HONEST`].
+    confirmed: Sample,
 }
 
-async fn ticks(poller: &test_support::TestServer, result: &str) -> f64 {
+/// Every provider answers [`HONEST`] until the poller has stored `before` samples; then the switch
+/// flips and each provider answers what `later` gives it.
+async fn honest_then(before: usize, later: impl Fn(Provider) -> ResponseTemplate) -> Flipped {
+    let redis = RedisServer::start().await;
+    let upstream = MockServer::start().await;
+    let switch = Switch::new(down(), down());
+    for provider in Provider::ALL {
+        let answers = switch.also(priced(provider, HONEST), later(provider));
+        serve(&upstream, provider, answers).await;
+    }
+    let poller = start_poller(&redis.url(), &upstream, &Provider::ALL).await;
+    let confirmed = at_least_samples(&redis, before).await.pop().unwrap();
+    switch.flip();
+    Flipped {
+        redis,
+        _upstream: upstream,
+        poller,
+        confirmed,
+    }
+}
+
+/// After the flip, Kraken answers `after` and every other provider is down.
+fn kraken_alone(after: ResponseTemplate) -> impl Fn(Provider) -> ResponseTemplate {
+    move |provider| match provider {
+        Provider::Kraken => after.clone(),
+        _ => down(),
+    }
+}
+
+async fn ticks(poller: &TestServer, result: &str) -> f64 {
     let series = format!(r#"poller_ticks_total{{result="{result}"}}"#);
     metric(poller, &series).await.unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lone_exchange_answering_in_cents_after_the_others_fail_is_never_stored() {
-    let redis = RedisServer::start().await;
-    let upstream = MockServer::start().await;
-    let switch = all_then_kraken_alone(&upstream, priced(Provider::Kraken, HONEST * 100.0)).await;
-    let poller = start_poller(&redis.url(), &upstream, &Provider::ALL).await;
-    at_least_samples(&redis, 2).await;
-
-    switch.flip();
+    let cents = priced(Provider::Kraken, HONEST * 100.0);
+    let run = honest_then(2, kraken_alone(cents)).await;
     // Withheld as disputed while the others' last answers are recent, then as outside the band.
-    metric_reaches(&poller, r#"poller_ticks_total{result="disputed"}"#, 5.0).await;
-    for sample in samples(&redis).await {
+    metric_reaches(&run.poller, r#"poller_ticks_total{result="disputed"}"#, 5.0).await;
+    for sample in samples(&run.redis).await {
         assert_eq!(sample.price_usd, HONEST, "{sample:?}");
         assert_eq!(sample.basis, Basis::Quorum);
     }
     assert!(
-        metric(&poller, &fetches(Provider::Kraken, "ok"))
+        metric(&run.poller, &fetches(Provider::Kraken, "ok"))
             .await
             .unwrap()
             >= 5.0
     );
-    stop(poller).await;
+    stop(run.poller).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lone_honest_exchange_carries_the_price_close_to_the_confirmed_one() {
-    let redis = RedisServer::start().await;
-    let upstream = MockServer::start().await;
     let moved = HONEST * 1.01;
-    let switch = all_then_kraken_alone(&upstream, priced(Provider::Kraken, moved)).await;
-    let poller = start_poller(&redis.url(), &upstream, &Provider::ALL).await;
-    let confirmed = at_least_samples(&redis, 1).await.pop().unwrap();
-
-    switch.flip();
-    let lone = a_sample_where(&redis, "a price from kraken alone", |s| {
+    let run = honest_then(1, kraken_alone(priced(Provider::Kraken, moved))).await;
+    let lone = a_sample_where(&run.redis, "a price from kraken alone", |s| {
         sources(s) == ["kraken"]
     })
     .await;
@@ -100,21 +108,21 @@ async fn a_lone_honest_exchange_carries_the_price_close_to_the_confirmed_one() {
         panic!("{lone:?}");
     };
     assert_eq!(confirmed_usd, HONEST);
-    assert!(confirmed_at_ms >= confirmed.fetched_at_ms && confirmed_at_ms < lone.fetched_at_ms);
+    assert!(confirmed_at_ms >= run.confirmed.fetched_at_ms && confirmed_at_ms < lone.fetched_at_ms);
     metric_reaches(
-        &poller,
+        &run.poller,
         r#"poller_stored_ticks_total{basis="continuity"}"#,
         1.0,
     )
     .await;
-    let last_confirmed = metric(&poller, "poller_last_confirmed_timestamp_seconds").await;
+    let last_confirmed = metric(&run.poller, "poller_last_confirmed_timestamp_seconds").await;
     assert_eq!(last_confirmed, Some(confirmed_at_ms as f64 / 1000.0));
     // Without a quorum, every tick probes a backed-off provider, to find one sooner.
     let probes = async || {
         let mut probes = 0.0;
         for provider in Provider::ALL {
             let series = format!(r#"poller_probes_total{{provider="{provider}"}}"#);
-            probes += metric(&poller, &series).await.unwrap_or(0.0);
+            probes += metric(&run.poller, &series).await.unwrap_or(0.0);
         }
         (probes >= 2.0).then_some(())
     };
@@ -124,7 +132,7 @@ async fn a_lone_honest_exchange_carries_the_price_close_to_the_confirmed_one() {
         probes,
     )
     .await;
-    stop(poller).await;
+    stop(run.poller).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,38 +158,34 @@ async fn a_lone_answer_is_never_the_first_price() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quote_its_exchange_stamped_two_hours_ago_is_not_a_current_price() {
-    let redis = RedisServer::start().await;
-    let upstream = MockServer::start().await;
     let two_hours_ago = SystemTime::now() - Duration::from_secs(7_200);
     let frozen = OkBody::of(Provider::Coinbase).stamped("95000.00", two_hours_ago);
-    let switch = Switch::new(down(), down());
-    for provider in Provider::ALL {
-        let later = match provider {
-            Provider::Coinbase => json(200, frozen.clone()),
-            _ => down(),
-        };
-        serve(
-            &upstream,
-            provider,
-            switch.also(priced(provider, HONEST), later),
-        )
-        .await;
-    }
-    let poller = start_poller(&redis.url(), &upstream, &Provider::ALL).await;
-    at_least_samples(&redis, 1).await;
-
-    switch.flip();
-    metric_reaches(&poller, &fetches(Provider::Coinbase, "stale_quote"), 3.0).await;
-    let stored_before = ticks(&poller, "stored").await;
+    let run = honest_then(1, |provider| match provider {
+        Provider::Coinbase => json(200, frozen.clone()),
+        _ => down(),
+    })
+    .await;
     metric_reaches(
-        &poller,
+        &run.poller,
+        &fetches(Provider::Coinbase, "stale_quote"),
+        3.0,
+    )
+    .await;
+    let stored_before = ticks(&run.poller, "stored").await;
+    metric_reaches(
+        &run.poller,
         r#"poller_ticks_total{result="no_valid_answer"}"#,
         3.0,
     )
     .await;
-    assert!(ticks(&poller, "stored").await <= stored_before + 1.0);
-    assert!(samples(&redis).await.iter().all(|s| s.price_usd == HONEST));
-    stop(poller).await;
+    assert!(ticks(&run.poller, "stored").await <= stored_before + 1.0);
+    assert!(
+        samples(&run.redis)
+            .await
+            .iter()
+            .all(|s| s.price_usd == HONEST)
+    );
+    stop(run.poller).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,29 +232,20 @@ async fn every_sample_carries_each_source_s_price_and_time_and_what_the_writer_k
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sources_three_percent_apart_without_a_quorum_move_nothing() {
-    let redis = RedisServer::start().await;
-    let upstream = MockServer::start().await;
-    let switch = Switch::new(down(), down());
-    for provider in Provider::ALL {
-        let later = match provider {
-            Provider::Kraken => priced(provider, HONEST),
-            Provider::Gemini => priced(provider, HONEST * 1.03),
-            _ => down(),
-        };
-        serve(
-            &upstream,
-            provider,
-            switch.also(priced(provider, HONEST), later),
-        )
-        .await;
-    }
-    let poller = start_poller(&redis.url(), &upstream, &Provider::ALL).await;
-    at_least_samples(&redis, 1).await;
-
-    switch.flip();
+    let run = honest_then(1, |provider| match provider {
+        Provider::Kraken => priced(provider, HONEST),
+        Provider::Gemini => priced(provider, HONEST * 1.03),
+        _ => down(),
+    })
+    .await;
     // 3 % apart, each 1.5 % from their midpoint: neither agrees with it.
-    metric_reaches(&poller, r#"poller_ticks_total{result="no_majority"}"#, 3.0).await;
-    let redis = &redis;
+    metric_reaches(
+        &run.poller,
+        r#"poller_ticks_total{result="no_majority"}"#,
+        3.0,
+    )
+    .await;
+    let redis = &run.redis;
     eventually("only honest prices", PATIENCE, async || {
         samples(redis)
             .await
@@ -259,40 +254,26 @@ async fn two_sources_three_percent_apart_without_a_quorum_move_nothing() {
             .then_some(())
     })
     .await;
-    stop(poller).await;
+    stop(run.poller).await;
 }
 
 /// Found by an independent attack: two feeds frozen at the confirmed price outvoted the one live
 /// exchange, 6 % away, and their price went on for the ten minutes of the confirmation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_frozen_feeds_against_the_one_live_exchange_publish_nothing() {
-    let redis = RedisServer::start().await;
-    let upstream = MockServer::start().await;
-    let switch = Switch::new(down(), down());
-    for provider in Provider::ALL {
-        let later = match provider {
-            Provider::Kraken | Provider::Bitfinex => priced(provider, HONEST),
-            Provider::Coinbase => priced(provider, HONEST * 1.06),
-            _ => down(),
-        };
-        serve(
-            &upstream,
-            provider,
-            switch.also(priced(provider, HONEST), later),
-        )
-        .await;
-    }
-    let poller = start_poller(&redis.url(), &upstream, &Provider::ALL).await;
-    at_least_samples(&redis, 1).await;
-
-    switch.flip();
-    metric_reaches(&poller, r#"poller_ticks_total{result="disputed"}"#, 1.0).await;
-    let stored = ticks(&poller, "stored").await;
-    metric_reaches(&poller, r#"poller_ticks_total{result="disputed"}"#, 4.0).await;
+    let run = honest_then(1, |provider| match provider {
+        Provider::Kraken | Provider::Bitfinex => priced(provider, HONEST),
+        Provider::Coinbase => priced(provider, HONEST * 1.06),
+        _ => down(),
+    })
+    .await;
+    metric_reaches(&run.poller, r#"poller_ticks_total{result="disputed"}"#, 1.0).await;
+    let stored = ticks(&run.poller, "stored").await;
+    metric_reaches(&run.poller, r#"poller_ticks_total{result="disputed"}"#, 4.0).await;
     assert_eq!(
-        ticks(&poller, "stored").await,
+        ticks(&run.poller, "stored").await,
         stored,
         "nothing stored meanwhile"
     );
-    stop(poller).await;
+    stop(run.poller).await;
 }
