@@ -68,7 +68,7 @@ fn routes(
     endpoints: &mut Endpoints,
     document: &utoipa::openapi::OpenApi,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + use<> {
-    let root = endpoints.get("/").map(root);
+    let root = endpoints.get_direct("/", root);
     root.or(service_kit::openapi::route(endpoints, document))
         .unify()
 }
