@@ -14,7 +14,7 @@ use service_kit::metrics::Metrics;
 use service_kit::server::{Ops, serve};
 use test_support::TestServer;
 use warp::Filter;
-use warp::reply::{Reply, Response};
+use warp::reply::Response;
 
 /// How many requests each way reached.
 #[derive(Default)]
