@@ -172,3 +172,36 @@ async fn direct_answers_are_counted_under_their_route() {
         assert!(metrics.contains(line), "{line} in\n{metrics}");
     }
 }
+
+#[tokio::test]
+async fn a_request_with_a_body_leaves_its_connection_open_for_the_next_one() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(Arc::default()).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let chunked = "GET /direct HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+        5\r\nhello\r\n0\r\n\r\n";
+    let sized = format!(
+        "GET /direct HTTP/1.1\r\nHost: x\r\nContent-Length: 9000\r\n\r\n{}",
+        "b".repeat(9000)
+    );
+    let last = "GET /direct HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    stream
+        .write_all(format!("{chunked}{sized}{last}").as_bytes())
+        .await
+        .unwrap();
+    let mut answers = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut answers),
+    )
+    .await
+    .expect("the server closes after the last request")
+    .unwrap();
+    let answers = String::from_utf8_lossy(&answers);
+    assert_eq!(answers.matches("HTTP/1.1 200 OK").count(), 3, "{answers}");
+    assert_eq!(
+        answers.matches("connection: close").count(),
+        1,
+        "only the last one closes: {answers}"
+    );
+}

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use tokio_util::either::Either;
 use warp::http::header::CONNECTION;
 use warp::http::{HeaderValue, Method};
@@ -28,6 +28,10 @@ use crate::headers::with_defaults;
 use crate::health::Health;
 use crate::http::Endpoints;
 use crate::metrics::{Metrics, RouteSeries, UNMATCHED_ROUTE};
+
+/// The access log's target, as it was when warp's log filter wrote it: what a log pipeline
+/// may filter on.
+const ACCESS_LOG: &str = "service_kit::server";
 
 /// Every route a server answers, with each one's request series, resolved once when it starts.
 pub struct RouteTable {
@@ -107,6 +111,7 @@ impl Finishing {
         if let Some(path) = arrival.logged_path {
             let request_id = arrival.id.to_str().unwrap_or_default();
             log::debug!(
+                target: ACCESS_LOG,
                 request_id;
                 "{} {path} -> {status} in {elapsed:?}",
                 arrival.method
@@ -141,9 +146,13 @@ impl<S: Routes> hyper::service::Service<hyper::Request<Incoming>> for Connection
             route,
             logged_path: log::log_enabled!(log::Level::Debug).then(|| path.to_owned()),
         };
+        // A request that declares a body goes through warp, which holds it until the answer is
+        // written: dropped unread with the request here, it would make hyper close the
+        // connection instead of reading past the body to the next request.
         let direct = route
             .and_then(|position| endpoints.direct_answer(position))
-            .filter(|_| matches!(arrival.method, Method::GET | Method::HEAD));
+            .filter(|_| matches!(arrival.method, Method::GET | Method::HEAD))
+            .filter(|_| request.body().is_end_stream());
         if let Some(answer) = direct {
             return Either::Left(ready(Ok(finishing.finish(arrival, answer()))));
         }
