@@ -76,7 +76,7 @@ pub fn with_state(
             )),
     )
 )]
-pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
+pub fn current(state: &State) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
         let latest = snapshot.reading(Instant::now()).latest()?;
         let body = state.current.body(latest, now_ms(), state.stale_after);
@@ -96,7 +96,7 @@ pub fn current(state: Arc<State>) -> Result<Response, ApiError> {
         (status = 503, response = inline(WindowUnavailable)),
     )
 )]
-pub fn average(state: Arc<State>) -> Result<Response, ApiError> {
+pub fn average(state: &State) -> Result<Response, ApiError> {
     state.answer(|snapshot| {
         let now_ms = now_ms();
         let stats = snapshot.window_at(Instant::now(), now_ms, state.average_window)?;

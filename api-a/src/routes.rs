@@ -49,14 +49,15 @@ pub fn routes(
         .and(with_state(state.clone()))
         .and(path::full())
         .map(page::page);
-    let current = endpoints
-        .get("/current")
-        .and(with_state(state.clone()))
-        .map(|state| handlers::current(state).into_response());
-    let average = endpoints
-        .get("/average")
-        .and(with_state(state.clone()))
-        .map(|state| handlers::average(state).into_response());
+    // Neither takes anything from the request: the server answers them directly.
+    let current = endpoints.get_direct("/current", {
+        let state = state.clone();
+        move || handlers::current(&state).into_response()
+    });
+    let average = endpoints.get_direct("/average", {
+        let state = state.clone();
+        move || handlers::average(&state).into_response()
+    });
     let history = endpoints
         .get("/history")
         .and(with_state(state))

@@ -4,6 +4,7 @@
 
 mod config;
 
+use bytes::Bytes;
 use serde::Serialize;
 use service_kit::health::Health;
 use service_kit::http::Endpoints;
@@ -13,7 +14,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 use warp::Filter;
-use warp::reply::{Reply, Response};
+use warp::http::HeaderValue;
+use warp::http::header::CONTENT_TYPE;
+use warp::reply::Response;
 
 pub use config::Config;
 
@@ -38,12 +41,22 @@ struct Status {
     responses((status = 200, description = "Service B answers.", body = Status,
         example = json!({"status": "ok", "service": "api-b"})))
 )]
-fn root() -> Response {
-    warp::reply::json(&Status {
+fn root(body: Bytes) -> Response {
+    let mut response = Response::new(body.into());
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// [`root`]'s body, the same for every request: serialized once.
+fn root_body() -> Bytes {
+    serde_json::to_vec(&Status {
         status: "ok",
         service: "api-b",
     })
-    .into_response()
+    .expect("the status serializes")
+    .into()
 }
 
 #[derive(OpenApi)]
@@ -68,7 +81,8 @@ fn routes(
     endpoints: &mut Endpoints,
     document: &utoipa::openapi::OpenApi,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + use<> {
-    let root = endpoints.get("/").map(root);
+    let body = root_body();
+    let root = endpoints.get_direct("/", move || root(body.clone()));
     root.or(service_kit::openapi::route(endpoints, document))
         .unify()
 }

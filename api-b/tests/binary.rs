@@ -234,6 +234,12 @@ async fn each_access_log_line_carries_the_request_id_returned_to_the_client() {
         logged.1["message"].as_str().unwrap().split(" in ").next(),
         Some("GET /nope -> 404")
     );
+    for line in [&logged.0, &logged.1] {
+        assert_eq!(
+            line["target"], "service_kit::server",
+            "what log pipelines filter on"
+        );
+    }
     service.signal(Signal::SIGTERM);
     service.exited(Duration::from_secs(5)).await;
 }

@@ -3,7 +3,9 @@
 //!
 //! Routes match the full request path exactly and check the method only after the path, so an
 //! unknown path is always a 404 and a known path with the wrong method always a 405 that says
-//! which methods it takes. Every error is RFC 9457 problem details (`application/problem+json`)
+//! which methods it takes. A route whose answer takes nothing from the request
+//! ([`Endpoints::get_direct`]) is also answered directly by the server, ahead of warp's filters:
+//! the hot routes then cost about what a bare hyper server costs. Every error is RFC 9457 problem details (`application/problem+json`)
 //! whose `type` names the kind of problem for good ([`ProblemType`]): clients key on it, never on
 //! the words of `title` or `detail`.
 
@@ -19,12 +21,26 @@ use warp::{Filter, Rejection};
 /// What a GET endpoint answers to; HEAD is GET without the body.
 const GET_AND_HEAD: &str = "GET, HEAD";
 
+/// The answer of a route that takes nothing from the request ([`Endpoints::get_direct`]).
+pub type DirectAnswer = Arc<dyn Fn() -> Response + Send + Sync>;
+
 /// The endpoints a service serves, recorded so that metrics can label requests by route
-/// template rather than by raw path.
-#[derive(Debug, Clone)]
+/// template rather than by raw path, with the answers of those the server answers directly.
+#[derive(Clone)]
 pub struct Endpoints {
     base_path: String,
     templates: Vec<String>,
+    /// By position in `templates`: the direct answer, if the route has one.
+    direct: Vec<Option<DirectAnswer>>,
+}
+
+impl std::fmt::Debug for Endpoints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoints")
+            .field("base_path", &self.base_path)
+            .field("templates", &self.templates)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Endpoints {
@@ -33,6 +49,7 @@ impl Endpoints {
         Self {
             base_path: base_path.to_owned(),
             templates: Vec::new(),
+            direct: Vec::new(),
         }
     }
 
@@ -44,12 +61,38 @@ impl Endpoints {
     ) -> impl Filter<Extract = (), Error = Rejection> + Clone + Send + Sync + use<> {
         let template = format!("{}{}", self.base_path, path);
         self.templates.push(template.clone());
+        self.direct.push(None);
         exact_path(template.into()).and(get_or_head()).untuple_one()
     }
 
-    /// Adds `other`'s endpoints to these, for labelling.
+    /// A GET (and HEAD) endpoint like [`Endpoints::get`] whose answer takes nothing from the
+    /// request (no query, no header): a GET or HEAD at its path is answered with `answer` by the
+    /// server itself, without going through warp's filters. The filter returned answers the same
+    /// when warp is asked (and refuses other methods with 405, as every route does).
+    pub fn get_direct<A>(
+        &mut self,
+        path: &str,
+        answer: A,
+    ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + use<A>
+    where
+        A: Fn() -> Response + Send + Sync + 'static,
+    {
+        let answer: DirectAnswer = Arc::new(answer);
+        let route = self.get(path);
+        *self.direct.last_mut().expect("get added the route") = Some(answer.clone());
+        route.map(move || answer())
+    }
+
+    /// Adds `other`'s endpoints to these.
     pub(crate) fn extend(&mut self, other: Endpoints) {
         self.templates.extend(other.templates);
+        self.direct.extend(other.direct);
+    }
+
+    /// The direct answer of the route at `position` among [`Endpoints::templates`], if it has
+    /// one.
+    pub(crate) fn direct_answer(&self, position: usize) -> Option<&DirectAnswer> {
+        self.direct.get(position)?.as_ref()
     }
 
     /// Every route's template, e.g. `/service1/current`.

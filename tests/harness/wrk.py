@@ -17,12 +17,15 @@ from .processes import Process
 MARKER = "WRK_RESULT "
 
 # Cycles through the paths given as arguments (one per request, per connection), and prints the
-# summary as one JSON line at the end.
+# summary as one JSON line at the end. With one path, `request` is removed: wrk then sends the
+# request it formatted once instead of calling Lua for every request, which made wrk, not the
+# server, the bottleneck at about 130,000 requests a second on one core.
 SCRIPT = """
 local paths, counter = {}, 0
 function init(args)
   for i, path in ipairs(args) do paths[i] = path end
   if #paths == 0 then paths[1] = wrk.path end
+  if #paths == 1 then request = nil end
 end
 function request()
   counter = counter + 1

@@ -6,7 +6,6 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,14 +18,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use warp::http::HeaderValue;
-use warp::http::header::CONNECTION;
 use warp::reply::Response;
 
 use super::closings::{Closing, Closings};
-use super::request_id::{REQUEST_ID, request_id};
+use super::exchange::{ConnectionService, RouteTable};
 use super::socket;
-use super::timeouts::{Deadlines, Phase, TimedIo};
+use super::timeouts::{Deadlines, TimedIo};
 use crate::config::ServingConfig;
 use crate::health::Health;
 use crate::metrics::{Metrics, register};
@@ -57,6 +54,7 @@ pub struct Connections<S> {
 #[derive(Clone)]
 struct Http<S> {
     routes: S,
+    table: Arc<RouteTable>,
     deadlines: Deadlines,
     health: Health,
     closings: Closings,
@@ -66,10 +64,12 @@ impl<S> Connections<S>
 where
     S: Routes,
 {
-    /// Serves `routes` on every connection, under `settings`' limits; `max_connections` is the
-    /// limit actually applied (see [`crate::limits`]).
+    /// Serves `routes` (and the direct answers of `table`) on every connection, under
+    /// `settings`' limits; `max_connections` is the limit actually applied (see
+    /// [`crate::limits`]).
     pub fn new(
         routes: S,
+        table: RouteTable,
         settings: ServingConfig,
         max_connections: usize,
         health: Health,
@@ -89,6 +89,7 @@ where
         Self {
             http: Http {
                 routes,
+                table: Arc::new(table),
                 deadlines: Deadlines {
                     idle: settings.idle_timeout,
                     header: settings.header_timeout,
@@ -233,11 +234,12 @@ impl<S: Routes> Http<S> {
         accepted_at: Instant,
     ) -> http1::Connection<TokioIo<TimedIo<TcpStream>>, ConnectionService<S>> {
         let (io, phase) = TimedIo::new(stream, accepted_at, self.deadlines, self.closings.clone());
-        let service = ConnectionService {
-            routes: self.routes.clone(),
+        let service = ConnectionService::new(
+            self.routes.clone(),
+            self.table.clone(),
             phase,
-            health: self.health.clone(),
-        };
+            self.health.clone(),
+        );
         http1::Builder::new()
             // The deadlines are TimedIo's; hyper's own timer cannot tell idle from slow.
             .header_read_timeout(None)
@@ -278,42 +280,4 @@ impl<S> Routes for S where
         + Send
         + 'static
 {
-}
-
-/// The routes of one connection, keeping its [`Phase`] up to date.
-pub struct ConnectionService<S> {
-    routes: S,
-    phase: Phase,
-    /// Once shutdown starts, answers say `Connection: close`: proxies stop reusing the
-    /// connection during `SHUTDOWN_DELAY` instead of racing its closing afterwards.
-    health: Health,
-}
-
-type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
-impl<S: Routes> hyper::service::Service<hyper::Request<Incoming>> for ConnectionService<S> {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = ResponseFuture;
-
-    fn call(&self, mut request: hyper::Request<Incoming>) -> Self::Future {
-        self.phase.request_started();
-        let id = request_id(request.headers().get(&REQUEST_ID));
-        request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
-        let response = self.routes.clone().call(request);
-        let phase = self.phase.clone();
-        let health = self.health.clone();
-        Box::pin(async move {
-            let mut response = response.await;
-            if let Ok(response) = response.as_mut() {
-                let headers = response.headers_mut();
-                headers.insert(REQUEST_ID.clone(), id);
-                if health.is_draining() {
-                    headers.insert(CONNECTION, HeaderValue::from_static("close"));
-                }
-            }
-            phase.response_ready();
-            response
-        })
-    }
 }

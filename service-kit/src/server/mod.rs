@@ -1,15 +1,15 @@
 //! Serving a service's routes next to `/healthz`, `/readyz` and `/metrics`, with request metrics,
-//! an access log at debug level carrying each request's id ([`request_id`]), connection limits
+//! an access log at debug level carrying each request's id ([`request_id`]), direct answers for
+//! the routes that take nothing from the request ([`exchange`]), connection limits
 //! ([`connections`], [`timeouts`], [`socket`], counted in [`closings`]) and a graceful shutdown
 //! with a bounded drain.
 
 mod closings;
 mod connections;
+mod exchange;
 mod request_id;
 mod socket;
 mod timeouts;
-
-use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -23,8 +23,9 @@ pub use socket::listen;
 use crate::config::ServingConfig;
 use crate::health::{Health, Readiness};
 use crate::http::{Endpoints, recover};
-use crate::metrics::{Metrics, RouteSeries, UNMATCHED_ROUTE};
+use crate::metrics::Metrics;
 use connections::Connections;
+use exchange::RouteTable;
 
 /// What every service serves besides its own routes, and how it serves and stops.
 pub struct Ops {
@@ -67,36 +68,9 @@ pub async fn serve<F>(
         serving.drain_timeout
     );
     let operational = operational_routes(&mut endpoints, health.clone(), metrics.clone());
-    // Each route's series resolved once, shared by every connection's copy of the routes.
-    let routes: Arc<[RouteSeries]> = endpoints
-        .templates()
-        .map(|route| metrics.route(route))
-        .collect();
-    let unmatched = Arc::new(metrics.route(UNMATCHED_ROUTE));
-    let app = api
-        .or(operational)
-        .recover(recover)
-        .map(|reply| crate::headers::with_defaults(warp::Reply::into_response(reply)))
-        .with(warp::log::custom(move |info| {
-            let route = endpoints
-                .position_for(info.path())
-                .map_or(&*unmatched, |index| &routes[index]);
-            let status = info.status().as_u16();
-            route.observe(info.method().as_str(), status, info.elapsed());
-            let request_id = info
-                .request_headers()
-                .get(&request_id::REQUEST_ID)
-                .and_then(|id| id.to_str().ok())
-                .unwrap_or_default();
-            log::debug!(
-                request_id;
-                "{} {} -> {} in {:?}",
-                info.method(),
-                info.path(),
-                status,
-                info.elapsed()
-            );
-        }));
+    // Headers, metrics and the access log are added by `exchange`, on both ways to an answer.
+    let app = api.or(operational).recover(recover);
+    let table = RouteTable::new(endpoints, &metrics);
 
     if let Ok(addr) = listener.local_addr() {
         log::info!("listening on {addr}");
@@ -115,6 +89,7 @@ pub async fn serve<F>(
     // every string and closure in them (the OpenAPI document among them).
     Connections::new(
         warp::service(app.boxed()),
+        table,
         serving,
         max_connections,
         connections_health,

@@ -41,14 +41,12 @@ fn new_id() -> HeaderValue {
             z ^ (z >> 31)
         })
     };
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut hex = [0u8; 32];
-    let bits = [next(), next()];
-    for (i, nibble) in bits
-        .iter()
-        .flat_map(|word| (0..16).rev().map(move |k| (word >> (4 * k)) & 0xf))
-        .enumerate()
-    {
-        hex[i] = b"0123456789abcdef"[nibble as usize];
+    let bytes = (u128::from(next()) << 64 | u128::from(next())).to_be_bytes();
+    for (pair, byte) in hex.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
     }
     HeaderValue::from_bytes(&hex).expect("hex is a valid header value")
 }
