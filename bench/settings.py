@@ -12,12 +12,12 @@ from harness.binaries import REPO_ROOT
 # name: (full run, smoke run, meaning)
 KNOBS: dict[str, tuple[str, str, str]] = {
     "ROUNDS": ("5", "1", "rounds; each runs every target once, alternating the order"),
-    "DURATION": ("10", "2", "seconds of wrk per target per round"),
+    "DURATION": ("10", "1", "seconds of wrk per target per round"),
     "CONNECTIONS": ("64", "64", "wrk's active connections"),
     "THREADS": ("2", "2", "wrk's threads"),
     "IDLE_CONNECTIONS": ("10000", "10000", "idle keep-alive connections held open against api-a"),
-    "IDLE_CPU_SECONDS": ("30", "5", "seconds over which idle CPU is read from /proc/PID/stat"),
-    "TICK_SECONDS": ("30", "5", "seconds of 100 ms ticks over which the poller's CPU per tick is read"),
+    "IDLE_CPU_SECONDS": ("30", "3", "seconds over which idle CPU is read from /proc/PID/stat"),
+    "TICK_SECONDS": ("30", "3", "seconds of 100 ms ticks over which the poller's CPU per tick is read"),
     "READY_RUNS": ("7", "3", "starts per binary for the exec-to-ready median"),
     "BINARY_DIR": ("", "", "benchmark the binaries in this directory instead of building them"),
     "RESULTS": ("bench/RESULTS.md", "target/bench/RESULTS.md", "where the report is written"),

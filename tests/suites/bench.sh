@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark suite in its smoke mode (bench/run --smoke, about a minute and a half once the
+# The benchmark suite in its smoke mode (bench/run --smoke, about a minute once the
 # release binaries are built): every target, window and footprint figure of the full run, a few
 # seconds each, so the benchmark never rots. It fails when a measurement cannot be trusted
 # (errors under load, idle connections not held, a service not ready), never on a goal.
