@@ -4,10 +4,10 @@
 //! Routes match the full request path exactly and check the method only after the path, so an
 //! unknown path is always a 404 and a known path with the wrong method always a 405 that says
 //! which methods it takes. A route whose answer takes nothing from the request
-//! ([`Endpoints::get_direct`]) is also answered directly by the server, ahead of warp's filters:
-//! the hot routes then cost about what a bare hyper server costs. Every error is RFC 9457 problem details (`application/problem+json`)
-//! whose `type` names the kind of problem for good ([`ProblemType`]): clients key on it, never on
-//! the words of `title` or `detail`.
+//! ([`Endpoints::get_direct`]) is also answered directly by the server, ahead of warp's filters,
+//! which cost a hot route more than its own work. Every error is RFC 9457 problem details
+//! (`application/problem+json`) whose `type` names the kind of problem for good
+//! ([`ProblemType`]): clients key on it, never on the words of `title` or `detail`.
 
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -4,12 +4,10 @@
 //! [`super::timeouts`]); and a shutdown that lets in-flight requests finish within a bound, then
 //! closes what is left.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use prometheus::{IntCounter, IntGauge};
@@ -18,10 +16,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use warp::reply::Response;
 
 use super::closings::{Closing, Closings};
-use super::exchange::{ConnectionService, RouteTable};
+use super::exchange::{ConnectionService, RouteTable, Routes};
 use super::socket;
 use super::timeouts::{Deadlines, TimedIo};
 use crate::config::ServingConfig;
@@ -255,29 +252,4 @@ fn is_client_error(err: &std::io::Error) -> bool {
         err.kind(),
         std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
     )
-}
-
-/// A server's routes as a service, as `warp::service` makes them.
-pub trait Routes:
-    tower_service::Service<
-        hyper::Request<Incoming>,
-        Response = Response,
-        Error = Infallible,
-        Future: Send + 'static,
-    > + Clone
-    + Send
-    + 'static
-{
-}
-
-impl<S> Routes for S where
-    S: tower_service::Service<
-            hyper::Request<Incoming>,
-            Response = Response,
-            Error = Infallible,
-            Future: Send + 'static,
-        > + Clone
-        + Send
-        + 'static
-{
 }

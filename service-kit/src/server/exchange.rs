@@ -21,7 +21,6 @@ use warp::http::header::CONNECTION;
 use warp::http::{HeaderValue, Method};
 use warp::reply::Response;
 
-use super::connections::Routes;
 use super::request_id::{REQUEST_ID, request_id};
 use super::timeouts::Phase;
 use crate::headers::with_defaults;
@@ -163,4 +162,29 @@ impl<S: Routes> hyper::service::Service<hyper::Request<Incoming>> for Connection
             Ok(finishing.finish(arrival, response))
         }))
     }
+}
+
+/// A server's routes as a service, as `warp::service` makes them.
+pub trait Routes:
+    tower_service::Service<
+        hyper::Request<Incoming>,
+        Response = Response,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> Routes for S where
+    S: tower_service::Service<
+            hyper::Request<Incoming>,
+            Response = Response,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
 }
